@@ -1,0 +1,109 @@
+"""One settings object for the whole system, read from the environment or `.env`.
+
+Every variable is prefixed ``KEFU_``. Nothing else in the code base reads ``os.environ``
+for configuration; pass a :class:`Settings` (or what it builds) to whoever needs it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEFU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["dev", "test", "prod"] = Field(
+        "dev", description="only dev allows the default secret key"
+    )
+    home: Path = Field(Path("./.kefu"), description="state directory: SQLite files, logs, mail")
+    database_url: str | None = Field(
+        None, description="application database; default sqlite:///$KEFU_HOME/kefu.db"
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    prefect_port: int = 4200
+    prefect_api_url: str | None = Field(
+        None, description="use an existing Prefect server instead of starting one"
+    )
+    prefect_database_url: str | None = Field(
+        None, description="Prefect server database (PostgreSQL in production); default SQLite in KEFU_HOME"
+    )
+    smtp_host: str | None = Field(None, description="real SMTP server; unset = local sink")
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    mail_from: str = "kefu@example.com"
+    sink_port: int = 1025
+    base_url: str | None = Field(None, description="public URL of the web app, for links in emails")
+    secret_key: str = DEV_SECRET_KEY
+    token_max_age_days: int = 30
+    org_file: Path = Field(REPO_ROOT / "deployments" / "org.yaml")
+    calendar_file: Path | None = Field(None, description="holiday / workday overrides (YAML)")
+    watchdog_interval_seconds: int = 60
+    runner_poll_seconds: float = 1.0
+    serve_limit: int = 50
+    mail_backend: Literal["smtp", "memory"] | None = Field(
+        None, description="default: smtp (real server or the local sink); memory is for unit tests"
+    )
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Settings":
+        self.home = Path(self.home).expanduser().resolve()
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'kefu.db'}"
+        if self.base_url is None:
+            self.base_url = f"http://{self.web_host}:{self.web_port}"
+        self.base_url = self.base_url.rstrip("/")
+        return self
+
+    # ---- derived values -------------------------------------------------------------
+    @property
+    def uses_sink(self) -> bool:
+        """True when no real SMTP server is configured: mail goes to the local dev sink."""
+        return not self.smtp_host
+
+    @property
+    def effective_smtp_host(self) -> str:
+        return self.smtp_host or "127.0.0.1"
+
+    @property
+    def effective_smtp_port(self) -> int:
+        return self.smtp_port if self.smtp_host else self.sink_port
+
+    @property
+    def effective_prefect_api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.home / "mail"
+
+    def check_for_start(self) -> None:
+        """Refuse settings that must never reach a running system. Raises ValueError."""
+        if self.env != "dev" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "KEFU_SECRET_KEY 仍为默认值，生产环境拒绝启动 / "
+                "KEFU_SECRET_KEY is left at its default; refusing to start outside dev"
+            )
+        if self.env == "prod" and len(self.secret_key) < 16:
+            raise ValueError(
+                "KEFU_SECRET_KEY 太短（至少 16 个字符） / KEFU_SECRET_KEY is too short (16+ chars)"
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests build their own `Settings(...)`."""
+    return Settings()
