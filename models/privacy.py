@@ -1,0 +1,74 @@
+"""Masking of personal data (000 «客户管理制度5»): ID-card and phone numbers never appear in full
+where a person reads them (emails, pages, reports, logs, Prefect artifacts)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Mainland ID card: 17 digits + digit/X (18), or the old 15-digit form.
+_ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([0-9Xx])(?![0-9A-Za-z])")
+_ID15 = re.compile(r"(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
+# Mobile: 1[3-9]x xxxx xxxx, optionally +86 / separators.
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# Landline: 0xx(x)-xxxxxxx(x)
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_phone(value: str | None) -> str:
+    """13812345678 → 138****5678; landlines keep area code and last 4 digits."""
+    if not value:
+        return ""
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) >= 7:
+        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}" if len(digits) != 11 else (
+            f"{digits[:3]}****{digits[-4:]}")
+    return "*" * len(digits)
+
+
+def mask_id_card(value: str | None) -> str:
+    """110101199003071234 → 110101********1234."""
+    if not value:
+        return ""
+    v = value.strip()
+    if len(v) <= 8:
+        return "*" * len(v)
+    return f"{v[:6]}{'*' * (len(v) - 10)}{v[-4:]}"
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID-card and phone number found in free text."""
+    if not text:
+        return text
+    text = _ID18.sub(lambda m: f"{m.group(1)}********{m.group(3)}{m.group(4)}", text)
+    text = _ID15.sub(lambda m: f"{m.group(1)}*****{(m.group(2) + m.group(3))[-4:]}", text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    return text
+
+
+def mask_data(value: Any) -> Any:
+    """Mask recursively: dict keys named like phone/id_card are masked, strings are scanned."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = str(k).lower()
+            if isinstance(v, str) and ("phone" in key or "mobile" in key or key in {"tel", "fax"}):
+                out[k] = mask_phone(v)
+            elif isinstance(v, str) and ("id_card" in key or key in {"idcard", "id_no", "id_number"}):
+                out[k] = mask_id_card(v)
+            else:
+                out[k] = mask_data(v)
+        return out
+    if isinstance(value, list):
+        return [mask_data(v) for v in value]
+    if isinstance(value, str):
+        return mask_text(value)
+    return value
+
+
+def find_unmasked(text: str) -> list[str]:
+    """Full ID-card or mobile numbers in a text (for privacy scans in tests)."""
+    return [m.group(0) for m in _ID18.finditer(text)] + [m.group(0) for m in _MOBILE.finditer(text)]

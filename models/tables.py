@@ -1,0 +1,130 @@
+"""The application's own tables (SQLModel). Alembic migrations in `models/migrations` create them.
+
+Times are stored as timezone-aware UTC datetimes; they are shown in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _dt(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class Case(SQLModel, table=True):
+    """One case of any procedure (complaint, sample request, correction, …)."""
+
+    __tablename__ = "cases"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, unique=True, max_length=32)
+    procedure: str = Field(index=True, max_length=32)  # complaint / sample_request / …
+    state: str = Field(index=True, max_length=32)
+    level: Optional[int] = Field(default=None, index=True)
+    title: str = Field(default="", max_length=200)
+    requested_by: Optional[str] = Field(default=None, max_length=200)
+    flow_run_id: Optional[str] = Field(default=None, max_length=64)
+    idempotency_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    parent_case_no: Optional[str] = Field(default=None, index=True, max_length=32)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    updated_at: datetime = _dt(nullable=False, default=utcnow)
+    closed_at: Optional[datetime] = _dt(nullable=True)
+
+
+class CaseCounter(SQLModel, table=True):
+    """Sequence per case-number prefix and year (TS-2026-…)."""
+
+    __tablename__ = "case_counters"
+    key: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+class HumanTask(SQLModel, table=True):
+    """A decision asked of a person. One row per case + step key."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (UniqueConstraint("case_no", "step_key", name="uq_task_case_step"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, max_length=32)
+    step_key: str = Field(max_length=80)
+    title: str = Field(default="", max_length=200)
+    role: str = Field(max_length=40)
+    assignee: str = Field(index=True, max_length=200)
+    requested_by: Optional[str] = Field(default=None, max_length=200)
+    recused: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flow_run_id: Optional[str] = Field(default=None, max_length=64)
+    answer_model: str = Field(default="Decision", max_length=80)
+    choices: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    remind_at: Optional[datetime] = _dt(nullable=True)
+    due_at: Optional[datetime] = _dt(nullable=True)
+    state: str = Field(default="open", index=True, max_length=16)  # open/decided/escalated/cancelled
+    escalated_to: Optional[str] = Field(default=None, max_length=200)
+    reminded_at: Optional[datetime] = _dt(nullable=True)
+    escalated_at: Optional[datetime] = _dt(nullable=True)
+    decision: Optional[str] = Field(default=None, max_length=40)
+    comment: Optional[str] = None
+    answer: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_by: Optional[str] = Field(default=None, max_length=200)
+    decided_via: Optional[str] = Field(default=None, max_length=16)  # email / ui
+    decided_at: Optional[datetime] = _dt(nullable=True)
+    resumed_at: Optional[datetime] = _dt(nullable=True)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit trail: every state change of every case."""
+
+    __tablename__ = "events"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, max_length=32)
+    at: datetime = _dt(nullable=False, default=utcnow)
+    kind: str = Field(max_length=60)
+    actor: Optional[str] = Field(default=None, max_length=200)
+    step_key: Optional[str] = Field(default=None, max_length=80)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Transactional outbox: written with the row it belongs to, delivered exactly once."""
+
+    __tablename__ = "outbox"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    case_no: Optional[str] = Field(default=None, index=True, max_length=32)
+    to: str = Field(max_length=1000)
+    subject: str = Field(max_length=300)
+    text: str
+    html: str
+    attachments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    claimed_at: Optional[datetime] = _dt(nullable=True)
+    sent_at: Optional[datetime] = _dt(nullable=True, index=True)
+    attempts: int = 0
+    last_error: Optional[str] = None
+
+
+class SampleLedgerEntry(SQLModel, table=True):
+    """The workshop sample ledger (车间样品台账), P3."""
+
+    __tablename__ = "sample_ledger"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, unique=True, max_length=32)
+    issued_at: datetime = _dt(nullable=False, default=utcnow)
+    product: str = Field(max_length=200)
+    spec: str = Field(max_length=200)
+    size_class: str = Field(max_length=16)
+    quantity: int
+    weight_kg: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    taker: str = Field(max_length=100)
+    recorded_by: str = Field(max_length=200)

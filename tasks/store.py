@@ -1,0 +1,382 @@
+"""The database interface. `Store` is the one place that reads and writes the application's tables;
+the real store runs on PostgreSQL or a SQLite file, the fake on in-memory SQLite (same code).
+
+Everything that must happen together happens in one transaction here: a human task with its
+email (outbox) and its audit event; a decision with its event; a reminder with its email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from hashlib import sha1
+from typing import Any, Callable
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, SQLModel, select
+
+from models.tables import Case, CaseCounter, Event, HumanTask, OutboxMessage, utcnow
+from tasks.mail import OutgoingMail
+
+OPEN_STATES = ("open", "escalated")
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class Store:
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        self.engine = engine
+
+    @classmethod
+    def in_memory(cls) -> "Store":
+        """The fake: a private in-memory SQLite with the schema created directly."""
+        from sqlalchemy.pool import StaticPool
+        from sqlmodel import create_engine
+
+        import models.tables  # noqa: F401
+
+        engine = create_engine("sqlite://", connect_args={"check_same_thread": False},
+                               poolclass=StaticPool)
+        SQLModel.metadata.create_all(engine)
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    # ---- cases ---------------------------------------------------------------------
+    def _next_number(self, s: Session, prefix: str, year: int) -> str:
+        key = f"{prefix}-{year}"
+        row = s.get(CaseCounter, key)
+        if row is None:
+            try:
+                with s.begin_nested():
+                    s.add(CaseCounter(key=key, value=0))
+            except IntegrityError:
+                pass
+        value = s.execute(
+            update(CaseCounter).where(CaseCounter.key == key)
+            .values(value=CaseCounter.value + 1).returning(CaseCounter.value)
+        ).scalar_one()
+        return f"{prefix}-{year}-{value:06d}"
+
+    def create_case(self, *, procedure: str, prefix: str, year: int, state: str, title: str,
+                    data: dict[str, Any], requested_by: str | None = None, level: int | None = None,
+                    idempotency_key: str | None = None, parent_case_no: str | None = None,
+                    actor: str | None = None, now: datetime | None = None,
+                    also: Callable[[Session, Case], None] | None = None) -> tuple[Case, bool]:
+        """Create a case with its first audit event. Returns (case, created). With an
+        idempotency key, a second call returns the first case and creates nothing."""
+        with self.session() as s:
+            if idempotency_key:
+                existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+                if existing:
+                    return existing, False
+            now = now or utcnow()
+            case = Case(case_no=self._next_number(s, prefix, year), procedure=procedure, state=state,
+                        title=title, data=data, requested_by=requested_by, level=level,
+                        idempotency_key=idempotency_key, parent_case_no=parent_case_no,
+                        created_at=now, updated_at=now)
+            s.add(case)
+            s.flush()
+            s.add(Event(case_no=case.case_no, at=now, kind="case_created", actor=actor or requested_by,
+                        data={"state": state, "level": level, "parent": parent_case_no}))
+            if also:
+                also(s, case)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                if idempotency_key:
+                    existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).one()
+                    return existing, False
+                raise
+            return case, True
+
+    def get_case(self, case_no: str) -> Case:
+        with self.session() as s:
+            case = s.exec(select(Case).where(Case.case_no == case_no)).first()
+            if case is None:
+                raise CaseNotFound(case_no)
+            return case
+
+    def set_flow_run(self, case_no: str, flow_run_id: str) -> None:
+        with self.session() as s:
+            s.execute(update(Case).where(Case.case_no == case_no).values(flow_run_id=flow_run_id))
+            s.commit()
+
+    def update_case(self, case_no: str, *, actor: str | None, kind: str, now: datetime,
+                    state: str | None = None, level: int | None = None,
+                    data: dict[str, Any] | None = None, closed: bool = False,
+                    event_data: dict[str, Any] | None = None) -> Case:
+        """Change a case and append the event, together. Idempotent for an unchanged state."""
+        with self.session() as s:
+            case = s.exec(select(Case).where(Case.case_no == case_no).with_for_update()).one()
+            changes: dict[str, Any] = {}
+            if state is not None and state != case.state:
+                changes["state"] = (case.state, state)
+                case.state = state
+            if level is not None and level != case.level:
+                changes["level"] = (case.level, level)
+                case.level = level
+            if data:
+                case.data = {**case.data, **data}
+                flag_modified(case, "data")
+            if closed and case.closed_at is None:
+                case.closed_at = now
+            case.updated_at = now
+            s.add(case)
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor,
+                        data={**(event_data or {}), **{k: list(v) for k, v in changes.items()}}))
+            s.commit()
+            return case
+
+    def list_cases(self, *, state: str | None = None, level: int | None = None,
+                   procedure: str | None = None, limit: int = 50, offset: int = 0
+                   ) -> tuple[int, list[Case]]:
+        with self.session() as s:
+            q = select(Case)
+            cq = select(func.count()).select_from(Case)
+            for cond in ((Case.state == state) if state else None,
+                         (Case.level == level) if level is not None else None,
+                         (Case.procedure == procedure) if procedure else None):
+                if cond is not None:
+                    q, cq = q.where(cond), cq.where(cond)
+            total = s.exec(cq).one()
+            items = list(s.exec(q.order_by(Case.id.desc()).offset(offset).limit(limit)).all())
+            return int(total), items
+
+    def events(self, case_no: str) -> list[Event]:
+        with self.session() as s:
+            return list(s.exec(select(Event).where(Event.case_no == case_no).order_by(Event.id)).all())
+
+    def add_event(self, case_no: str, kind: str, *, actor: str | None = None, now: datetime,
+                  step_key: str | None = None, data: dict[str, Any] | None = None) -> None:
+        with self.session() as s:
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor, step_key=step_key,
+                        data=data or {}))
+            s.commit()
+
+    def add_event_once(self, case_no: str, kind: str, *, now: datetime, actor: str | None = None,
+                       step_key: str | None = None, data: dict[str, Any] | None = None) -> bool:
+        """Append an event unless one of this kind (and step) exists: for re-run safe steps."""
+        with self.session() as s:
+            q = select(Event.id).where(Event.case_no == case_no, Event.kind == kind)
+            if step_key is not None:
+                q = q.where(Event.step_key == step_key)
+            if s.exec(q).first() is not None:
+                return False
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor, step_key=step_key,
+                        data=data or {}))
+            s.commit()
+            return True
+
+    # ---- human tasks ---------------------------------------------------------------
+    def get_task(self, task_id: int) -> HumanTask | None:
+        with self.session() as s:
+            return s.get(HumanTask, task_id)
+
+    def find_task(self, case_no: str, step_key: str) -> HumanTask | None:
+        with self.session() as s:
+            return s.exec(select(HumanTask).where(HumanTask.case_no == case_no,
+                                                  HumanTask.step_key == step_key)).first()
+
+    def tasks_of(self, case_no: str) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(HumanTask.case_no == case_no)
+                               .order_by(HumanTask.id)).all())
+
+    def ensure_task(self, task: HumanTask, render: Callable[[HumanTask], Sequence[OutgoingMail]],
+                    now: datetime) -> tuple[HumanTask, bool]:
+        """Create the task, its email(s) and its event in one transaction — or, if the task for this
+        case + step already exists, return it and write nothing (no second email, ever)."""
+        existing = self.find_task(task.case_no, task.step_key)
+        if existing:
+            return existing, False
+        with self.session() as s:
+            s.add(task)
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                found = self.find_task(task.case_no, task.step_key)
+                assert found is not None
+                return found, False
+            for i, mail in enumerate(render(task)):
+                s.add(_outbox_row(f"task:{task.id}:ask:{i}", task.case_no, mail, now))
+            s.add(Event(case_no=task.case_no, at=now, kind="task_created", actor=task.requested_by,
+                        step_key=task.step_key,
+                        data={"role": task.role, "assignee": task.assignee,
+                              "due_at": task.due_at.isoformat() if task.due_at else None}))
+            s.commit()
+            return task, True
+
+    def decide(self, task_id: int, *, decision: str, comment: str, answer: dict[str, Any], by: str,
+               via: str, now: datetime) -> tuple[bool, HumanTask]:
+        """Record the first valid answer. Returns (won, task): won is False if it was already decided."""
+        with self.session() as s:
+            res = s.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
+                .values(state="decided", decision=decision, comment=comment, answer=answer,
+                        decided_by=by, decided_via=via, decided_at=now)
+            )
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            if res.rowcount == 1:
+                s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=by,
+                            step_key=task.step_key,
+                            data={"decision": decision, "comment": comment, "via": via,
+                                  "answer": answer}))
+                s.commit()
+                s.refresh(task)
+                return True, task
+            s.rollback()
+            return False, s.get(HumanTask, task_id)  # type: ignore[return-value]
+
+    def mark_resumed(self, task_id: int, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.resumed_at.is_(None))
+                      .values(resumed_at=now))
+            s.commit()
+
+    def cancel_open_tasks(self, case_no: str, now: datetime, actor: str | None = None) -> int:
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.case_no == case_no,
+                                                    HumanTask.state.in_(OPEN_STATES))
+                            .values(state="cancelled"))
+            if res.rowcount:
+                s.add(Event(case_no=case_no, at=now, kind="tasks_cancelled", actor=actor,
+                            data={"count": res.rowcount}))
+            s.commit()
+            return res.rowcount
+
+    def tasks_to_remind(self, now: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "open", HumanTask.reminded_at.is_(None),
+                HumanTask.remind_at.is_not(None), HumanTask.remind_at <= now)).all())
+
+    def tasks_to_escalate(self, now: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "open", HumanTask.due_at.is_not(None), HumanTask.due_at <= now)).all())
+
+    def tasks_to_resume(self, older_than: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "decided", HumanTask.resumed_at.is_(None),
+                HumanTask.flow_run_id.is_not(None), HumanTask.decided_at <= older_than)).all())
+
+    def remind(self, task: HumanTask, mails: Sequence[OutgoingMail], now: datetime) -> bool:
+        """Mark one reminder (催办) and queue its email, once."""
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open",
+                                                    HumanTask.reminded_at.is_(None))
+                            .values(reminded_at=now))
+            if res.rowcount != 1:
+                s.rollback()
+                return False
+            for i, mail in enumerate(mails):
+                s.add(_outbox_row(f"task:{task.id}:remind:{i}", task.case_no, mail, now))
+            s.add(Event(case_no=task.case_no, at=now, kind="task_reminded", actor="watchdog",
+                        step_key=task.step_key, data={"to": task.assignee}))
+            s.commit()
+            return True
+
+    def escalate(self, task: HumanTask, superior: str, mails: Sequence[OutgoingMail],
+                 now: datetime) -> bool:
+        """Escalate an overdue task to the assignee's superior, once; both may then answer."""
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open")
+                            .values(state="escalated", escalated_to=superior, escalated_at=now))
+            if res.rowcount != 1:
+                s.rollback()
+                return False
+            for i, mail in enumerate(mails):
+                s.add(_outbox_row(f"task:{task.id}:escalate:{i}", task.case_no, mail, now))
+            s.add(Event(case_no=task.case_no, at=now, kind="task_escalated", actor="watchdog",
+                        step_key=task.step_key, data={"from": task.assignee, "to": superior}))
+            s.commit()
+            return True
+
+    # ---- outbox --------------------------------------------------------------------
+    def queue_mail(self, dedupe_key: str, case_no: str | None, mail: OutgoingMail, now: datetime,
+                   event: tuple[str, dict[str, Any]] | None = None) -> bool:
+        """Queue one message unless this key was queued before. Returns True if queued now."""
+        with self.session() as s:
+            if s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
+                return False
+            s.add(_outbox_row(dedupe_key, case_no, mail, now))
+            if event and case_no:
+                s.add(Event(case_no=case_no, at=now, kind=event[0], actor="system", data=event[1]))
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return True
+
+    def claim_unsent(self, now: datetime, *, case_no: str | None = None, limit: int = 50,
+                     lease: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
+        """Claim unsent messages for delivery (a claim expires after `lease`, so a crashed sender's
+        messages are taken up again; two live senders never send the same message)."""
+        claimed: list[OutboxMessage] = []
+        with self.session() as s:
+            q = select(OutboxMessage.id).where(
+                OutboxMessage.sent_at.is_(None),
+                or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
+            if case_no:
+                q = q.where(OutboxMessage.case_no == case_no)
+            ids = list(s.exec(q.order_by(OutboxMessage.id).limit(limit)).all())
+            for mid in ids:
+                res = s.execute(update(OutboxMessage).where(
+                    OutboxMessage.id == mid, OutboxMessage.sent_at.is_(None),
+                    or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
+                    .values(claimed_at=now, attempts=OutboxMessage.attempts + 1))
+                if res.rowcount == 1:
+                    claimed.append(mid)
+            s.commit()
+            return [s.get(OutboxMessage, mid) for mid in claimed]  # type: ignore[misc]
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                      .values(sent_at=now, last_error=None))
+            s.commit()
+
+    def release(self, message_id: int, error: str) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                      .values(claimed_at=None, last_error=error[:2000]))
+            s.commit()
+
+    def unsent_count(self, case_no: str | None = None) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+            if case_no:
+                q = q.where(OutboxMessage.case_no == case_no)
+            return int(s.exec(q).one())
+
+    def ping(self) -> None:
+        with self.session() as s:
+            s.exec(select(1)).one()
+
+
+def _outbox_row(key: str, case_no: str | None, mail: OutgoingMail, now: datetime) -> OutboxMessage:
+    return OutboxMessage(dedupe_key=key, case_no=case_no, to=",".join(mail.to), subject=mail.subject,
+                         text=mail.text, html=mail.html,
+                         attachments=[a.model_dump() for a in mail.attachments], created_at=now)
+
+
+def outbox_to_mail(row: OutboxMessage) -> OutgoingMail:
+    from tasks.mail import Attachment
+
+    return OutgoingMail(to=row.to.split(","), subject=row.subject, text=row.text, html=row.html,
+                        message_id=f"<kefu-{row.id}-{sha1(row.dedupe_key.encode()).hexdigest()[:12]}@kefu.local>",
+                        attachments=[Attachment(**a) for a in row.attachments])
