@@ -1,0 +1,254 @@
+"""The `kefu` command.
+
+    kefu up                 the whole local system: Prefect server, served flows, web app, dev SMTP sink
+    kefu sla-check --now T  one pass of the deadline watchdog as of T
+    kefu serve | web | sink | migrate   the pieces `kefu up` starts (one process each)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="客服流程 Kefu Flows", no_args_is_help=True, add_completion=False)
+
+
+def _settings():  # noqa: ANN202
+    from models.settings import get_settings
+
+    return get_settings()
+
+
+def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
+    """The Prefect settings every child process gets (server, runner, flow runs, clients)."""
+    home = settings.home / "prefect"
+    env = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": settings.effective_prefect_api_url,
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": str(max(1, int(settings.runner_poll_seconds))),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
+        "PREFECT_API_DATABASE_CONNECTION_URL": settings.prefect_database_url
+        or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
+        "PREFECT_UI_API_URL": settings.effective_prefect_api_url,
+    }
+    return env
+
+
+def _use_prefect_env(settings) -> None:  # noqa: ANN001
+    """Point this process's Prefect client at our server, before prefect is imported."""
+    for k, v in prefect_env(settings).items():
+        if k in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_RESULTS_PERSIST_BY_DEFAULT",
+                 "PREFECT_LOCAL_STORAGE_PATH"):
+            os.environ.setdefault(k, v)
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(2)
+
+
+def _check_start(settings) -> None:  # noqa: ANN001
+    """Refuse to start with unsafe settings or a bad org / calendar file."""
+    from models.business_days import BusinessCalendar
+    from models.org import load_org
+
+    try:
+        settings.check_for_start()
+        load_org(settings.org_file)
+        BusinessCalendar.from_file(settings.calendar_file)
+    except ValueError as exc:
+        _fail(f"启动失败 / cannot start: {exc}")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the application schema (Alembic)."""
+    from models.db import migrate as run
+
+    s = _settings()
+    s.home.mkdir(parents=True, exist_ok=True)
+    run(s.database_url)
+    typer.echo("schema up to date")
+
+
+@app.command()
+def sink() -> None:
+    """Run the local SMTP sink (dev mail)."""
+    from deployments.dev_mail import run_sink
+
+    s = _settings()
+    run_sink(s.home, s.sink_port)
+
+
+@app.command()
+def web() -> None:
+    """Run the web app (decision pages, API, dev mailbox)."""
+    import uvicorn
+
+    s = _settings()
+    _use_prefect_env(s)
+    _check_start(s)
+    uvicorn.run("webapp.app:app_from_env", factory=True, host=s.web_host, port=s.web_port,
+                log_level="warning", timeout_graceful_shutdown=10)
+
+
+@app.command()
+def serve() -> None:
+    """Serve every deployment (flows run as subprocesses of this one)."""
+    s = _settings()
+    _use_prefect_env(s)
+    _check_start(s)
+    from deployments.serve import serve_all
+
+    serve_all(s)
+
+
+@app.command("sla-check")
+def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-8601, e.g. 2027-01-04T09:00:00+08:00")
+                  ) -> None:
+    """Run the deadline watchdog once, as of NOW (default: the current time)."""
+    s = _settings()
+    _use_prefect_env(s)
+    if now:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now 不是有效的 ISO-8601 时间 / --now is not an ISO-8601 datetime: {now!r}")
+        if at.tzinfo is None:
+            from models.business_days import TZ
+
+            at = at.replace(tzinfo=TZ)
+    else:
+        at = datetime.now(timezone.utc)
+    from tasks.runtime import services
+    from tasks.watchdog import sla_check
+
+    counts = sla_check(services(), at)
+    typer.echo(json.dumps({"now": at.isoformat(), **counts}, ensure_ascii=False))
+
+
+# ---- kefu up ---------------------------------------------------------------------------
+def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _pdeathsig() -> None:
+    """Children die with `kefu up` even if it is killed hard (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen]], budget: float = 25.0) -> None:
+    """Stop children in reverse order of start, each gracefully (SIGTERM), then SIGKILL what is left."""
+    deadline = time.monotonic() + budget
+    for name, p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=max(1.0, min(12.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                typer.echo(f"{name} did not stop in time; killing", err=True)
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=5)
+
+
+@app.command()
+def up() -> None:
+    """Start the whole local system and wait; Ctrl-C or SIGTERM stops everything gracefully."""
+    s = _settings()
+    _check_start(s)
+    s.home.mkdir(parents=True, exist_ok=True)
+    logs = s.home / "logs"
+    logs.mkdir(exist_ok=True)
+    env = {**os.environ, **prefect_env(s), "KEFU_HOME": str(s.home), "KEFU_DATABASE_URL": s.database_url,
+           "PYTHONUNBUFFERED": "1"}
+    exe = [sys.executable, "-m", "deployments.cli"]
+    procs: list[tuple[str, subprocess.Popen]] = []
+    stopping = {"flag": False}
+
+    def start(name: str, cmd: list[str]) -> subprocess.Popen:
+        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - closed when the process ends
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                             preexec_fn=_pdeathsig)
+        procs.append((name, p))
+        return p
+
+    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    try:
+        subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
+        if not s.prefect_api_url:
+            start("prefect-server", [str(Path(sys.executable).with_name("prefect")), "server", "start",
+                                     "--host", "127.0.0.1", "--port", str(s.prefect_port)])
+        if s.uses_sink:
+            start("smtp-sink", [*exe, "sink"])
+        start("web", [*exe, "web"])
+        if not _wait_http(f"{s.effective_prefect_api_url}/health", 120, [p for _, p in procs]):
+            raise RuntimeError(f"Prefect server did not become healthy; see {logs}/prefect-server.log")
+        start("serve", [*exe, "serve"])
+        if not _wait_http(f"http://{s.web_host}:{s.web_port}/healthz", 60, [p for _, p in procs]):
+            raise RuntimeError(f"web app did not become healthy; see {logs}/web.log")
+        ui = s.effective_prefect_api_url.removesuffix("/api")
+        typer.echo(f"Prefect UI   {ui}\nweb app      {s.base_url}  (API docs {s.base_url}/docs)")
+        if s.uses_sink:
+            typer.echo(f"dev mailbox  {s.base_url}/dev/mail  (SMTP sink 127.0.0.1:{s.sink_port})")
+        typer.echo(f"logs         {logs}\nready — Ctrl-C to stop", err=False)
+        while not stopping["flag"]:
+            for name, p in procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {p.returncode}; see {logs}/{name}.log")
+            time.sleep(0.5)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        typer.echo(f"启动失败 / start-up failed: {exc}", err=True)
+        _stop(procs)
+        raise typer.Exit(1)
+    typer.echo("stopping …")
+    _stop(procs)
+    typer.echo("stopped")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""How the flows are served locally: every deployment in one `prefect.serve` process.
+
+Production uses `deployments/prefect.yaml` with a work pool and workers instead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect.schedules import Cron, Interval
+
+from models.settings import Settings
+
+TZ = "Asia/Shanghai"
+
+
+def local_deployments(settings: Settings) -> list:
+    from flows.sample_request import sample_request
+    from flows.samples_monthly import sample_month_totals_flow
+    from flows.watchdog import sla_watchdog
+
+    return [
+        sample_request.to_deployment(name="sample-request", tags=["procedure:sample-request"]),
+        sla_watchdog.to_deployment(
+            name="sla-watchdog",
+            schedules=[Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)],
+        ),
+        sample_month_totals_flow.to_deployment(
+            name="sample-month-totals", schedules=[Cron("0 8 1 * *", timezone=TZ)]),
+    ]
+
+
+def serve_all(settings: Settings) -> None:
+    from prefect import serve
+
+    serve(*local_deployments(settings), limit=settings.serve_limit, print_starting_message=True)

@@ -1,0 +1,56 @@
+"""样品出门审批 — free sample approval (procedures §6, P1–P3).
+
+The marketing department files the 《取样出门审批单》; the department leader signs, then the GM;
+only then is the slip valid and goes to production, who hands the sample out and records it in the
+workshop sample ledger with the taker's signature. A rejection at either step ends the case with the
+reason sent to the requester."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
+from tasks.cases import load_case, record_state
+from tasks.human import StepRequest, request_decision
+from tasks.notify import notify
+from tasks.samples import record_sample_issue, slip_context
+
+
+@flow(name="sample-request", flow_run_name="sample-request-{case_no}", log_prints=True)
+def sample_request(case_no: str) -> str:
+    case = load_case(case_no)
+    form = case["data"]
+    summary = {
+        "客户": form["customer"], "品名": form["product"], "规格": form["spec"],
+        "规格类别": SIZE_CLASS_LABELS[form["size_class"]], "数量（个）": form["quantity"],
+        "重量（kg）": str(sample_weight_kg(form["size_class"], form["quantity"])),
+        "事由": form["reason"], "申请人": case["requested_by"],
+    }
+
+    # P2: the department leader signs, then the GM; a rejection ends it with the reason.
+    for step_key, title, role in (("leader-approval", "部门负责人审批《取样出门审批单》", "marketing_leader"),
+                                  ("gm-approval", "总经理审批《取样出门审批单》", "general_manager")):
+        answer = request_decision(StepRequest(case_no=case_no, step_key=step_key, title=title, role=role,
+                                              requested_by=case["requested_by"], summary=summary))
+        if answer.decision == "reject":
+            record_state(case_no, "rejected", "sample_rejected", actor=answer.decided_by,
+                         event_data={"step": step_key, "reason": answer.comment}, closed=True)
+            notify(case_no, "rejected", "notice", [case["requested_by"]],
+                   {"case_no": case_no, "title": "取样出门审批单未获批准",
+                    "message": f"您的取样申请在「{title}」环节被驳回。\n理由：{answer.comment or '（未填写）'}",
+                    "summary": summary})
+            return "rejected"
+
+    # P3: the valid slip goes to production.
+    record_state(case_no, "approved", "sample_approved")
+    slip = slip_context(case_no)
+    notify(case_no, "slip", "sample_slip", slip["to"], slip)
+
+    issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
+                                         role="production", requested_by=case["requested_by"],
+                                         summary=summary, answer_model="SampleIssue",
+                                         due_business_days=2))
+    record_sample_issue(case_no, issue.taker, issue.quantity, issue.decided_by)
+    record_state(case_no, "issued", "sample_issued", actor=issue.decided_by,
+                 event_data={"taker": issue.taker, "quantity": issue.quantity}, closed=True)
+    return "issued"

@@ -1,0 +1,40 @@
+"""Persist: the case record and its audit trail, as Prefect tasks (retried on database hiccups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.tasks import exponential_backoff
+
+from models.privacy import mask_data
+from tasks.runtime import services
+
+_RETRY = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+
+
+@task(name="读取案件 load case", **_RETRY)
+def load_case(case_no: str) -> dict[str, Any]:
+    case = services().store.get_case(case_no)
+    return {"case_no": case.case_no, "state": case.state, "level": case.level, "title": case.title,
+            "requested_by": case.requested_by, "data": case.data, "parent": case.parent_case_no}
+
+
+@task(name="更新案件 record state", **_RETRY)
+def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
+                 data: dict[str, Any] | None = None, level: int | None = None, closed: bool = False,
+                 event_data: dict[str, Any] | None = None) -> None:
+    svc = services()
+    case = svc.store.get_case(case_no)
+    if case.state == state and kind in {e.kind for e in svc.store.events(case_no)}:
+        return  # already recorded by an earlier run of this flow
+    svc.store.update_case(case_no, actor=actor, kind=kind, now=svc.clock.now(), state=state, level=level,
+                          data=data, closed=closed, event_data=event_data)
+
+
+@task(name="更新处理单 publish form", **_RETRY)
+def publish_form(case_no: str, markdown: str, key: str) -> None:
+    """Keep the case's form current as a Prefect markdown artifact (personal data masked)."""
+    create_markdown_artifact(key=key, markdown=mask_data(markdown),
+                             description=f"{case_no} (personal data masked)")

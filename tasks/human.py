@@ -1,0 +1,142 @@
+"""Request a decision: the human step every procedure uses.
+
+    answer = request_decision(StepRequest(...))
+
+1. open the human task — idempotent: the same case + step key is the same task, and its email is
+   written to the outbox in the same transaction, so a re-run never mails twice;
+2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
+3. if the task is already decided (an earlier run, or a fast click) take that answer;
+4. else suspend the flow run (no process held) with a typed `RunInput` and the step key;
+5. on resume, record the answer — the database is the arbiter: an answer through the email link was
+   recorded by the web app before it resumed the run; an answer in the Prefect UI is recorded here
+   with decided-via = ui. The first valid answer wins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from prefect import get_run_logger, task
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.tasks import exponential_backoff
+from pydantic import BaseModel, Field
+
+from models.answers import ANSWER_MODELS, CHOICE_LABELS, choices_of
+from models.org import ROLE_LABELS
+from models.rules import pick_assignee, task_deadline
+from models.tables import HumanTask
+from models.tokens import make_token
+from tasks.mail import OutgoingMail
+from tasks.notify import deliver_mail
+from tasks.render import render_mail
+from tasks.runtime import Services, services
+
+A = TypeVar("A", bound=RunInput)
+
+
+class StepRequest(BaseModel):
+    """What a flow asks of a person."""
+
+    case_no: str
+    step_key: str = Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,79}$")
+    title: str  # 部门负责人审批 …
+    role: str
+    assignee: str | None = None  # default: the first eligible holder of the role
+    requested_by: str | None = None  # never decides on their own request
+    recused: list[str] = Field(default_factory=list)  # e.g. the person complained about
+    summary: dict[str, Any] = Field(default_factory=dict)  # label -> value, shown to the approver
+    answer_model: str = "Decision"
+    due_business_days: int | None = 1
+    due_hours: float | None = None
+    flow_run_id: str | None = None
+
+
+class TaskRef(BaseModel):
+    id: int
+    state: str
+    assignee: str
+    created: bool
+
+
+def decision_links(svc: Services, task: HumanTask, person: str, now: datetime) -> dict[str, str]:
+    token = make_token(svc.settings.secret_key, task.id, person, now, svc.settings.token_max_age_days)
+    base = f"{svc.settings.base_url}/t/{token}"
+    return {c: f"{base}?choice={c}" for c in task.choices} | {"page": base}
+
+
+def render_request_mail(svc: Services, task: HumanTask, person: str, now: datetime,
+                        template: str = "decision_request") -> OutgoingMail:
+    links = decision_links(svc, task, person, now)
+    who = svc.org.person(person)
+    return render_mail(
+        template, [person],
+        case_no=task.case_no, title=task.title, summary=task.summary, person_name=who.name,
+        role_label=ROLE_LABELS.get(task.role, task.role), due_at=task.due_at,
+        choices=[{"value": c, "label": CHOICE_LABELS.get(c, c), "url": links[c]} for c in task.choices],
+        page_url=links["page"], assignee_name=svc.org.person(task.assignee).name,
+    )
+
+
+@task(name="建立待办 open human task", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+def open_human_task(req: StepRequest) -> TaskRef:
+    svc = services()
+    now = svc.clock.now()
+    exclude = {e.lower() for e in req.recused}
+    if req.requested_by:
+        exclude.add(req.requested_by.lower())
+    person = pick_assignee(svc.org, req.role, exclude, preferred=req.assignee)
+    deadline = task_deadline(now, svc.calendar, business_days=req.due_business_days,
+                             hours=req.due_hours) if (req.due_business_days or req.due_hours) else None
+    model = ANSWER_MODELS[req.answer_model]
+    row = HumanTask(
+        case_no=req.case_no, step_key=req.step_key, title=req.title, role=req.role,
+        assignee=person.email, requested_by=req.requested_by, recused=sorted(exclude),
+        flow_run_id=req.flow_run_id, answer_model=req.answer_model, choices=choices_of(model),
+        summary=req.summary, created_at=now,
+        remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,
+    )
+    task_row, created = svc.store.ensure_task(
+        row, lambda t: [render_request_mail(svc, t, t.assignee, now)], now)
+    return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
+
+
+@task(name="记录决定 record decision", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
+    """Called after resume. If the web app recorded the answer (email link), that answer stands;
+    otherwise this is an answer from the Prefect UI and is recorded now."""
+    svc = services()
+    now = svc.clock.now()
+    task_row = svc.store.get_task(task_id)
+    assert task_row is not None
+    if task_row.state == "decided":
+        if answer.get("decision") != task_row.decision and task_row.decided_via != "ui":
+            get_run_logger().warning("Prefect UI answer for %s/%s came after the email answer; "
+                                     "the first answer stands", task_row.case_no, task_row.step_key)
+    else:
+        by = (answer.get("decided_by") or "").strip() or "Prefect UI"
+        won, task_row = svc.store.decide(
+            task_id, decision=answer["decision"], comment=answer.get("comment", ""),
+            answer=answer, by=by, via="ui", now=now)
+    svc.store.mark_resumed(task_id, now)
+    return {**task_row.answer, "decision": task_row.decision, "comment": task_row.comment or "",
+            "decided_by": task_row.decided_by or ""}
+
+
+def request_decision(req: StepRequest) -> RunInput:
+    """Ask, wait without holding a process, and return the typed answer (see module doc)."""
+    from prefect.runtime import flow_run
+
+    if req.flow_run_id is None:
+        req = req.model_copy(update={"flow_run_id": str(flow_run.id) if flow_run.id else None})
+    model = ANSWER_MODELS[req.answer_model]
+    ref = open_human_task(req)
+    if ref.created or services().store.unsent_count(req.case_no):
+        deliver_mail(req.case_no, return_state=True)
+    raw: dict[str, Any] = {}
+    if ref.state != "decided":
+        given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
+        raw = given.model_dump() if given is not None else {}
+    answer = record_answer(ref.id, raw)
+    return model.model_validate(answer)
+

@@ -1,0 +1,68 @@
+"""Notify: render a message from a template, queue it in the outbox under a stable key (so a re-run
+queues nothing twice), then deliver the outbox with retries and backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.tasks import exponential_backoff
+
+from tasks.mail import Attachment, Mailer
+from tasks.render import render_mail
+from tasks.runtime import services
+from tasks.store import Store, outbox_to_mail
+
+
+def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
+                   limit: int = 100) -> tuple[int, int]:
+    """Send claimed messages; returns (sent, failed). A failed message is released for a later try."""
+    sent = failed = 0
+    for row in store.claim_unsent(now, case_no=case_no, limit=limit, lease=timedelta(minutes=2)):
+        try:
+            mailer.send(outbox_to_mail(row))
+        except Exception as exc:  # noqa: BLE001 - any SMTP failure: keep the message, retry later
+            store.release(row.id, f"{type(exc).__name__}: {exc}")
+            failed += 1
+        else:
+            store.mark_sent(row.id, now)
+            sent += 1
+    return sent, failed
+
+
+class MailNotDelivered(RuntimeError):
+    pass
+
+
+@task(name="发送邮件 deliver mail", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=1),
+      retry_jitter_factor=0.2)
+def deliver_mail(case_no: str | None = None) -> int:
+    """Deliver this case's queued messages. Raises (and so retries with backoff) while SMTP fails;
+    what still fails afterwards stays in the outbox for the watchdog."""
+    svc = services()
+    sent, failed = deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=case_no)
+    if failed:
+        raise MailNotDelivered(f"{failed} message(s) not delivered for {case_no}")
+    return sent
+
+
+@task(name="通知 notify", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+def queue_notice(case_no: str, key: str, template: str, to: list[str], context: dict[str, Any],
+                 attachments: list[Attachment] | None = None, event: str | None = None) -> bool:
+    """Render and queue one notice, once per (case, key)."""
+    svc = services()
+    mail = render_mail(template, to, **context)
+    if attachments:
+        mail.attachments = attachments
+    return svc.store.queue_mail(f"notice:{case_no}:{key}", case_no, mail, svc.clock.now(),
+                                event=(event, {"to": to, "key": key}) if event else None)
+
+
+def notify(case_no: str, key: str, template: str, to: list[str], context: dict[str, Any],
+           attachments: list[Attachment] | None = None, event: str | None = None) -> None:
+    """Render, queue, deliver. Safe to re-run: the same key never sends twice."""
+    queue_notice(case_no, key, template, to, context, attachments, event)
+    state = deliver_mail(case_no, return_state=True)
+    if state.is_failed():
+        get_run_logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)

@@ -1,0 +1,70 @@
+"""The deadline watchdog (催办 / 逾期上报): one pass, as of `now`.
+
+- an open task past its remind-at gets one reminder;
+- an open task past its due-at is escalated to the assignee's superior, who gets their own link;
+- a decided task whose run was not resumed (Prefect was unreachable) is resumed;
+- undelivered mail in the outbox is retried;
+- procedures add their own checks (complaint deadlines) through `extra_checks`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from models.answers import CHOICE_LABELS
+from tasks.human import decision_links
+from tasks.notify import deliver_outbox
+from tasks.render import render_mail
+from tasks.resume import resume_task_run
+from tasks.runtime import Services
+
+log = logging.getLogger("kefu.watchdog")
+
+ExtraCheck = Callable[[Services, datetime], dict[str, int]]
+extra_checks: list[ExtraCheck] = []
+
+
+def _task_mail(svc: Services, task, person: str, template: str, now: datetime):  # noqa: ANN001
+    links = decision_links(svc, task, person, now)
+    who = svc.org.find(person)
+    return render_mail(
+        template, [person], case_no=task.case_no, title=task.title, summary=task.summary,
+        person_name=who.name if who else person, due_at=task.due_at,
+        assignee_name=(svc.org.find(task.assignee).name if svc.org.find(task.assignee) else task.assignee),
+        choices=[{"value": c, "label": CHOICE_LABELS.get(c, c), "url": links[c]} for c in task.choices],
+        page_url=links["page"],
+    )
+
+
+def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str, Any]:
+    counts: dict[str, Any] = {"reminded": 0, "escalated": 0, "resumed": 0, "mail_sent": 0,
+                              "mail_failed": 0}
+    for task in svc.store.tasks_to_remind(now):
+        if svc.store.remind(task, [_task_mail(svc, task, task.assignee, "reminder", now)], now):
+            counts["reminded"] += 1
+    for task in svc.store.tasks_to_escalate(now):
+        excluded = {e.lower() for e in task.recused}
+        boss = svc.org.superior_of(task.assignee)
+        while boss is not None and boss.email.lower() in excluded:
+            boss = svc.org.superior_of(boss.email)
+        mails = [_task_mail(svc, task, boss.email, "escalation", now)] if boss else []
+        if svc.store.escalate(task, boss.email if boss else "", mails, now):
+            counts["escalated"] += 1
+    if resume:
+        for task in svc.store.tasks_to_resume(now - timedelta(seconds=20)):
+            try:
+                outcome = resume_task_run(task)
+            except Exception as exc:  # noqa: BLE001 - Prefect unreachable: next pass
+                log.warning("resume of %s/%s failed: %s", task.case_no, task.step_key, exc)
+                continue
+            if outcome == "resumed":
+                svc.store.mark_resumed(task.id, now)
+                counts["resumed"] += 1
+    for check in extra_checks:
+        for k, v in check(svc, now).items():
+            counts[k] = counts.get(k, 0) + v
+    sent, failed = deliver_outbox(svc.store, svc.mailer, now, limit=500)
+    counts["mail_sent"], counts["mail_failed"] = sent, failed
+    return counts

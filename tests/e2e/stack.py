@@ -1,0 +1,138 @@
+"""Start the real local stack (`kefu up`) for end-to-end tests and talk to it like a person would:
+read mail from the SMTP sink's mailbox, open links, submit the decision form."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "e2e-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    home: Path
+    env: dict[str, str]
+    web: str
+    prefect_api: str
+    proc: subprocess.Popen | None = None
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    @classmethod
+    def start(cls, home: Path, extra_env: dict[str, str] | None = None, timeout: float = 150) -> "Stack":
+        web_port, prefect_port, sink_port = free_port(), free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
+        env.update({
+            "KEFU_HOME": str(home), "KEFU_ENV": "test", "KEFU_SECRET_KEY": SECRET,
+            "KEFU_WEB_PORT": str(web_port), "KEFU_PREFECT_PORT": str(prefect_port),
+            "KEFU_SINK_PORT": str(sink_port), "KEFU_WATCHDOG_INTERVAL_SECONDS": "3600",
+        })
+        env.update(extra_env or {})
+        stack = cls(home=home, env=env, web=f"http://127.0.0.1:{web_port}",
+                    prefect_api=f"http://127.0.0.1:{prefect_port}/api")
+        stack.proc = subprocess.Popen([str(REPO / ".venv/bin/kefu"), "up"], env=env, cwd=str(REPO),
+                                      stdout=open(home / "kefu-up.out", "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if stack.proc.poll() is not None:
+                raise RuntimeError("kefu up exited:\n" + (home / "kefu-up.out").read_text()[-4000:])
+            if b"ready" in (home / "kefu-up.out").read_bytes():
+                if stack.healthy():
+                    return stack
+            time.sleep(0.5)
+        stack.stop()
+        raise RuntimeError("kefu up did not become ready:\n" + (home / "kefu-up.out").read_text()[-4000:])
+
+    def healthy(self) -> bool:
+        try:
+            return self.client.get(f"{self.web}/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout: float = 40) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        return self.proc.returncode if self.proc else None
+
+    def kefu(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([str(REPO / ".venv/bin/kefu"), *args], env=self.env, cwd=str(REPO),
+                              capture_output=True, text=True, timeout=timeout)
+
+    # ---- mail -------------------------------------------------------------------------
+    def mails(self, to: str | None = None) -> list[dict]:
+        params = {"to": to} if to else {}
+        return self.client.get(f"{self.web}/dev/mail.json", params=params).json()
+
+    def wait_mail(self, *, to: str | None = None, subject: str = "", count: int = 1,
+                  timeout: float = 90) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        found: list[dict] = []
+        while time.monotonic() < deadline:
+            found = [m for m in self.mails(to) if subject in m["subject"]]
+            if len(found) >= count:
+                return found
+            time.sleep(0.25)
+        raise AssertionError(f"no mail to={to} subject~{subject!r} (have {len(found)}); all: "
+                             + repr([(m['to'], m['subject']) for m in self.mails()]))
+
+    # ---- people -----------------------------------------------------------------------
+    @staticmethod
+    def link(mail: dict, choice: str) -> str:
+        for url in mail["links"]:
+            if "/t/" in url and parse_qs(urlparse(url).query).get("choice") == [choice]:
+                return url
+        raise AssertionError(f"no {choice} link in {mail['links']}")
+
+    def open(self, url: str) -> httpx.Response:
+        return self.client.get(url)
+
+    def submit(self, url: str, comment: str = "", **fields: str) -> httpx.Response:
+        """Open the decision page and submit its form as rendered (hidden fields included)."""
+        page = self.client.get(url)
+        assert page.status_code == 200, page.text
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        choice = parse_qs(urlparse(url).query).get("choice", [""])[0]
+        post_url = url.split("?", 1)[0]
+        return self.client.post(post_url, data={**form, "choice": choice, "comment": comment, **fields})
+
+    def case(self, case_no: str) -> dict:
+        r = self.client.get(f"{self.web}/api/cases/{case_no}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_state(self, case_no: str, state: str, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        case = {}
+        while time.monotonic() < deadline:
+            case = self.case(case_no)
+            if case["state"] == state:
+                return case
+            time.sleep(0.25)
+        raise AssertionError(f"{case_no} stayed {case.get('state')} (wanted {state}); events: "
+                             + repr([e['kind'] for e in case.get('events', [])]))
+
+    def prefect_run(self, run_id: str) -> dict:
+        return self.client.get(f"{self.prefect_api}/flow_runs/{run_id}").json()

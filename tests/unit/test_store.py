@@ -1,0 +1,119 @@
+"""The store with the in-memory fake database: idempotent tasks, outbox, first answer wins."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from models.tables import HumanTask
+from tasks.mail import MemoryMailer, OutgoingMail
+from tasks.notify import deliver_outbox
+from tasks.store import Store
+
+NOW = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+
+
+def mail(to="a@x.example", subject="s"):
+    return OutgoingMail(to=[to], subject=subject, text="t", html="<p>t</p>")
+
+
+@pytest.fixture
+def store():
+    return Store.in_memory()
+
+
+def new_case(store, **kw):
+    case, _ = store.create_case(procedure="sample_request", prefix="YP", year=2026, state="new", title="t",
+                                data={}, now=NOW, **kw)
+    return case
+
+
+def task_row(case_no, step="leader-approval", **kw):
+    return HumanTask(case_no=case_no, step_key=step, title="审批", role="marketing_leader",
+                     assignee="boss@x.example", choices=["approve", "reject"], created_at=NOW,
+                     remind_at=NOW + timedelta(hours=4), due_at=NOW + timedelta(hours=8), **kw)
+
+
+def test_case_numbers_are_sequential_per_prefix_and_year(store):
+    assert new_case(store).case_no == "YP-2026-000001"
+    assert new_case(store).case_no == "YP-2026-000002"
+    other, _ = store.create_case(procedure="complaint", prefix="TS", year=2026, state="new", title="",
+                                 data={}, now=NOW)
+    assert other.case_no == "TS-2026-000001"
+
+
+def test_idempotency_key_makes_one_case(store):
+    a = new_case(store, idempotency_key="k1")
+    b, created = store.create_case(procedure="sample_request", prefix="YP", year=2026, state="new",
+                                   title="t", data={}, now=NOW, idempotency_key="k1")
+    assert not created and b.case_no == a.case_no
+    assert store.list_cases()[0] == 1
+
+
+def test_ensure_task_is_idempotent_and_queues_mail_once(store):
+    case = new_case(store)
+    t1, created1 = store.ensure_task(task_row(case.case_no), lambda t: [mail()], NOW)
+    t2, created2 = store.ensure_task(task_row(case.case_no), lambda t: [mail()], NOW)
+    assert created1 and not created2 and t1.id == t2.id
+    assert store.unsent_count(case.case_no) == 1
+    kinds = [e.kind for e in store.events(case.case_no)]
+    assert kinds.count("task_created") == 1
+
+
+def test_outbox_survives_smtp_outage_and_sends_once(store):
+    case = new_case(store)
+    store.ensure_task(task_row(case.case_no), lambda t: [mail()], NOW)
+    mailer = MemoryMailer()
+    mailer.fail_next = 2
+    assert deliver_outbox(store, mailer, NOW) == (0, 1)
+    assert deliver_outbox(store, mailer, NOW) == (0, 1)
+    assert store.unsent_count() == 1 and mailer.sent == []
+    assert deliver_outbox(store, mailer, NOW) == (1, 0)
+    assert deliver_outbox(store, mailer, NOW) == (0, 0)
+    assert len(mailer.sent) == 1
+
+
+def test_a_claimed_message_is_not_sent_by_a_second_sender(store):
+    store.queue_mail("k", None, mail(), NOW)
+    first = store.claim_unsent(NOW)
+    assert len(first) == 1
+    assert store.claim_unsent(NOW + timedelta(seconds=30)) == []
+    # the first sender crashed: after the lease the message is taken up again
+    assert len(store.claim_unsent(NOW + timedelta(minutes=3))) == 1
+
+
+def test_queue_mail_dedupes_by_key(store):
+    assert store.queue_mail("notice:X:1", None, mail(), NOW)
+    assert not store.queue_mail("notice:X:1", None, mail(), NOW)
+    assert store.unsent_count() == 1
+
+
+def test_first_answer_wins(store):
+    case = new_case(store)
+    t, _ = store.ensure_task(task_row(case.case_no), lambda t: [], NOW)
+    won, _ = store.decide(t.id, decision="approve", comment="ok", answer={}, by="boss@x.example",
+                          via="email", now=NOW)
+    won2, after = store.decide(t.id, decision="reject", comment="no", answer={}, by="gm@x.example",
+                               via="ui", now=NOW)
+    assert won and not won2
+    assert after.decision == "approve" and after.decided_by == "boss@x.example" and after.decided_via == "email"
+    assert [e.kind for e in store.events(case.case_no)].count("task_decided") == 1
+
+
+def test_reminder_and_escalation_happen_once(store):
+    case = new_case(store)
+    t, _ = store.ensure_task(task_row(case.case_no), lambda t: [], NOW)
+    assert store.tasks_to_remind(NOW + timedelta(hours=3)) == []
+    due = store.tasks_to_remind(NOW + timedelta(hours=5))
+    assert [x.id for x in due] == [t.id]
+    assert store.remind(due[0], [mail()], NOW)
+    assert not store.remind(due[0], [mail()], NOW)
+    assert store.tasks_to_remind(NOW + timedelta(hours=5)) == []
+    over = store.tasks_to_escalate(NOW + timedelta(hours=9))
+    assert store.escalate(over[0], "gm@x.example", [mail("gm@x.example")], NOW)
+    assert not store.escalate(over[0], "gm@x.example", [mail("gm@x.example")], NOW)
+    assert store.get_task(t.id).state == "escalated"
+    assert store.unsent_count() == 2
+    # the escalated task can still be decided (first valid answer wins)
+    won, _ = store.decide(t.id, decision="approve", comment="", answer={}, by="gm@x.example",
+                          via="email", now=NOW)
+    assert won

@@ -1,0 +1,325 @@
+"""The approvers' web app: decision pages behind signed links, the intake API, case views, the dev
+mailbox and the health check."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import ValidationError
+
+from deployments.dev_mail import Mailbox, mailbox_path
+from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
+from models.org import ROLE_LABELS
+from models.privacy import mask_data
+from models.samples import SampleRequestIn
+from models.tables import HumanTask
+from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
+from tasks.intake import start_flow_run
+from tasks.render import fmt_dt, render
+from tasks.resume import resume_task_run
+from tasks.runtime import Services
+from tasks.store import CaseNotFound
+from webapp.errors import describe_all, problem
+
+log = logging.getLogger("kefu.web")
+
+NOT_FOUND_HTML = "<!doctype html><meta charset=utf-8><title>404</title><p>链接无效或不存在 / Not found</p>"
+
+
+def _html(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    return HTMLResponse(render(f"pages/{template}", **ctx), status_code=status)
+
+
+def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Describe the typed answer's own fields for the page form."""
+    from typing import Literal, get_args, get_origin
+
+    specs = []
+    for name in extra_fields(model):
+        f = model.model_fields[name]
+        ann = f.annotation
+        kind, options = "text", []
+        if get_origin(ann) is Literal:
+            kind, options = "select", [str(a) for a in get_args(ann)]
+        elif ann is int:
+            kind = "number"
+        elif ann is bool:
+            kind = "checkbox"
+        elif getattr(ann, "__name__", "") in {"Decimal", "float"}:
+            kind = "decimal"
+        specs.append({"name": name, "label": FIELD_LABELS.get(name, f.description or name),
+                      "help": f.description or "", "kind": kind, "options": options,
+                      "required": f.is_required(), "value": values.get(name, "")})
+    return specs
+
+
+def create_app(svc: Services) -> FastAPI:
+    settings = svc.settings
+    app = FastAPI(
+        title="客服流程 Kefu Flows",
+        description="Customer-service procedures as Prefect flows. 投诉、样品、档案更正等流程的接口与审批页面。",
+        version="0.1.0",
+    )
+    app.state.svc = svc
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(problem(describe_all(exc.errors())), status_code=422)
+
+    def now() -> datetime:
+        return svc.clock.now()
+
+    # ---- health -------------------------------------------------------------------
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        checks = {"web": "ok", "database": "ok", "prefect": "ok"}
+        try:
+            svc.store.ping()
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            r = httpx.get(f"{settings.effective_prefect_api_url}/health", timeout=3)
+            r.raise_for_status()
+        except Exception as exc:  # noqa: BLE001
+            checks["prefect"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks},
+                            status_code=200 if ok else 503)
+
+    # ---- intake: free samples -----------------------------------------------------------
+    @app.post("/api/sample-requests", status_code=201, tags=["samples"],
+              summary="提交《取样出门审批单》 / file a free-sample request")
+    def create_sample_request(body: SampleRequestIn,
+                              idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+                              ) -> JSONResponse:
+        requester = body.requested_by or svc.org.first_for_role("marketing").email
+        if not svc.org.has_role(requester, "marketing"):
+            return JSONResponse(problem([{
+                "field": "requested_by",
+                "message": f"requested_by：{requester} 不是营销部人员 / requested_by: {requester} "
+                           "is not in the marketing department"}]), status_code=422)
+        data = body.model_dump(mode="json") | {"requested_by": requester}
+        t = now()
+        case, created = svc.store.create_case(
+            procedure="sample_request", prefix="YP", year=t.astimezone(_tz()).year, state="pending_leader",
+            title=f"{body.customer} {body.product} 取样", data=data, requested_by=requester,
+            idempotency_key=idempotency_key, now=t)
+        if created or not case.flow_run_id:
+            try:
+                run_id = start_flow_run("sample-request/sample-request", case.case_no,
+                                        ["procedure:sample-request", f"size:{body.size_class}"])
+                svc.store.set_flow_run(case.case_no, run_id)
+                case.flow_run_id = run_id
+            except Exception as exc:  # noqa: BLE001 - the watchdog starts it when Prefect is back
+                log.error("could not start the flow for %s: %s", case.case_no, exc)
+        return JSONResponse({"case_no": case.case_no, "flow_run_id": case.flow_run_id},
+                            status_code=201 if created else 200)
+
+    # ---- cases ------------------------------------------------------------------
+    def case_json(case_no: str) -> dict[str, Any]:
+        case = svc.store.get_case(case_no)
+        tasks = svc.store.tasks_of(case_no)
+        open_people = []
+        for t in tasks:
+            if t.state in ("open", "escalated"):
+                open_people.append(t.assignee)
+                if t.escalated_to:
+                    open_people.append(t.escalated_to)
+        linked = [c.case_no for c in svc.store.list_cases(limit=1000)[1] if c.parent_case_no == case_no]
+        return mask_data({
+            "case_no": case.case_no, "procedure": case.procedure, "state": case.state,
+            "level": case.level, "title": case.title, "requested_by": case.requested_by,
+            "flow_run_id": case.flow_run_id,
+            "created_at": fmt_dt(case.created_at, "%Y-%m-%dT%H:%M:%S%z"),
+            "closed_at": fmt_dt(case.closed_at, "%Y-%m-%dT%H:%M:%S%z") if case.closed_at else None,
+            "assignees": sorted(set(open_people)),
+            "deadlines": case.data.get("deadlines", {}),
+            "linked_cases": ([case.parent_case_no] if case.parent_case_no else []) + linked,
+            "data": case.data,
+            "tasks": [{"step_key": t.step_key, "title": t.title, "role": t.role, "assignee": t.assignee,
+                       "state": t.state, "decision": t.decision, "decided_by": t.decided_by,
+                       "decided_via": t.decided_via,
+                       "due_at": fmt_dt(t.due_at, "%Y-%m-%dT%H:%M:%S%z") if t.due_at else None}
+                      for t in tasks],
+            "events": [{"at": fmt_dt(e.at, "%Y-%m-%dT%H:%M:%S%z"), "kind": e.kind, "actor": e.actor,
+                        "step_key": e.step_key, "data": e.data} for e in svc.store.events(case_no)],
+        })
+
+    @app.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail")
+    def get_case(case_no: str) -> JSONResponse:
+        try:
+            return JSONResponse(case_json(case_no))
+        except CaseNotFound:
+            return JSONResponse({"error": f"案件 {case_no} 不存在 / case {case_no} not found"},
+                                status_code=404)
+
+    @app.get("/api/cases", tags=["cases"], summary="案件列表 / list cases")
+    def list_cases(state: str | None = None, level: int | None = Query(None, ge=1, le=3),
+                   procedure: str | None = None, limit: int = Query(50, ge=1, le=500),
+                   offset: int = Query(0, ge=0)) -> JSONResponse:
+        total, items = svc.store.list_cases(state=state, level=level, procedure=procedure,
+                                            limit=limit, offset=offset)
+        return JSONResponse({"total": total, "items": [mask_data({
+            "case_no": c.case_no, "procedure": c.procedure, "state": c.state, "level": c.level,
+            "title": c.title, "created_at": fmt_dt(c.created_at, "%Y-%m-%dT%H:%M:%S%z")}) for c in items]})
+
+    # ---- decision pages -----------------------------------------------------------------
+    def resolve(token: str) -> tuple[HumanTask, str] | None:
+        try:
+            claim = read_token(settings.secret_key, token, now())
+        except InvalidToken:
+            return None
+        task = svc.store.get_task(claim.task_id)
+        if task is None:
+            return None
+        return task, claim.person
+
+    def refusal(task: HumanTask, person: str) -> str | None:
+        p = person.lower()
+        if task.requested_by and p == task.requested_by.lower():
+            return "您不能审批自己提交的申请。/ You cannot decide on your own request."
+        if p in {r.lower() for r in task.recused}:
+            return "您是本案的被投诉人或申请人，依规定回避。/ You are recused from this case."
+        allowed = {task.assignee.lower()} | ({task.escalated_to.lower()} if task.escalated_to else set())
+        if p not in allowed:
+            return "此链接不属于当前处理人。/ This link is not for the current assignee."
+        return None
+
+    def page_ctx(task: HumanTask, person: str, token: str, **extra: Any) -> dict[str, Any]:
+        who = svc.org.find(person)
+        decider = svc.org.find(task.decided_by or "") if task.decided_by else None
+        model = ANSWER_MODELS[task.answer_model]
+        return mask_data({
+            "case_no": task.case_no, "title": task.title, "summary": task.summary,
+            "role_label": ROLE_LABELS.get(task.role, task.role),
+            "person_name": who.name if who else person, "due_at": fmt_dt(task.due_at),
+            "choices": [{"value": c, "label": CHOICE_LABELS.get(c, c)} for c in task.choices],
+            "csrf": csrf_for(settings.secret_key, token), "token": token,
+            "decided_by": (decider.name if decider else task.decided_by) or "",
+            "decided_via": {"email": "邮件链接", "ui": "Prefect 界面"}.get(task.decided_via or "", ""),
+            "decided_at": fmt_dt(task.decided_at), "decision_label": CHOICE_LABELS.get(task.decision or "", ""),
+            "comment_value": "", "errors": [], "selected": "", "fields": _field_specs(model, {}),
+            "state": task.state,
+        } | extra)
+
+    @app.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+    def decision_page(token: str, choice: str | None = None) -> Response:
+        found = resolve(token)
+        if not found:
+            return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+        task, person = found
+        if task.state == "decided":
+            return _html("already.html.j2", **page_ctx(task, person, token))
+        if task.state == "cancelled":
+            return _html("message.html.j2", status=410, **page_ctx(task, person, token),
+                         message="此事项已撤销，无需处理。/ This task was cancelled.")
+        reason = refusal(task, person)
+        if reason:
+            return _html("message.html.j2", status=403, **page_ctx(task, person, token), message=reason)
+        selected = choice if choice in task.choices else (task.choices[0] if len(task.choices) == 1 else "")
+        return _html("decision.html.j2", **page_ctx(task, person, token, selected=selected))
+
+    @app.post("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+    async def decide(token: str, request: Request) -> Response:
+        found = resolve(token)
+        if not found:
+            return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+        task, person = found
+        form = await request.form()
+        if task.state == "decided":
+            return _html("already.html.j2", **page_ctx(task, person, token))
+        if task.state == "cancelled":
+            return _html("message.html.j2", status=410, **page_ctx(task, person, token),
+                         message="此事项已撤销，无需处理。/ This task was cancelled.")
+        if not check_csrf(settings.secret_key, token, str(form.get("csrf") or "")):
+            return _html("message.html.j2", status=403, **page_ctx(task, person, token),
+                         message="表单已失效，请从邮件链接重新打开。/ The form expired; open the link again.")
+        reason = refusal(task, person)
+        if reason:
+            return _html("message.html.j2", status=403, **page_ctx(task, person, token), message=reason)
+        model = ANSWER_MODELS[task.answer_model]
+        values: dict[str, Any] = {k: v for k, v in form.items() if k in model.model_fields}
+        values["decision"] = str(form.get("choice") or "")
+        values["comment"] = str(form.get("comment") or "")
+        values["decided_by"] = person
+        try:
+            answer = model.model_validate(values)
+        except ValidationError as exc:
+            errors = [e["message"] for e in describe_all(exc.errors())]
+            return _html("decision.html.j2", status=422, **page_ctx(
+                task, person, token, errors=errors, selected=values["decision"],
+                comment_value=values["comment"], fields=_field_specs(model, values)))
+        data = answer.model_dump(mode="json")
+        won, task = await _in_thread(svc.store.decide, task.id, decision=data["decision"],
+                                     comment=data["comment"], answer=data, by=person, via="email",
+                                     now=now())
+        if not won:
+            return _html("already.html.j2", **page_ctx(task, person, token))
+        try:
+            outcome = await _in_thread(resume_task_run, task)
+            if outcome == "resumed":
+                svc.store.mark_resumed(task.id, now())
+        except Exception as exc:  # noqa: BLE001 - recorded; the watchdog resumes the run later
+            log.warning("resume of %s/%s deferred: %s", task.case_no, task.step_key, exc)
+        return _html("done.html.j2", **page_ctx(task, person, token))
+
+    # ---- dev mailbox --------------------------------------------------------------
+    if settings.uses_sink:
+        mailbox = Mailbox(mailbox_path(settings.home))
+
+        @app.get("/dev/mail.json", tags=["dev"], summary="开发邮箱 / messages at the local SMTP sink")
+        def dev_mail_json(since_id: int = 0, to: str | None = None) -> JSONResponse:
+            return JSONResponse(mailbox.list(since_id=since_id, to=to))
+
+        @app.get("/dev/mail", response_class=HTMLResponse, tags=["dev"])
+        def dev_mail(to: str | None = None) -> HTMLResponse:
+            msgs = list(reversed(mailbox.list(to=to)))
+            return _html("mailbox.html.j2", messages=msgs[:500], to=to or "")
+
+        @app.get("/dev/mail/{msg_id}", response_class=HTMLResponse, tags=["dev"])
+        def dev_mail_one(msg_id: int) -> Response:
+            m = mailbox.get(msg_id)
+            if not m:
+                return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+            return _html("mail_one.html.j2", m=m)
+
+        @app.get("/dev/mail/{msg_id}/html", response_class=HTMLResponse, include_in_schema=False)
+        def dev_mail_html(msg_id: int) -> Response:
+            m = mailbox.get(msg_id)
+            if not m:
+                return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+            return HTMLResponse(m["html"] or f"<pre>{m['text']}</pre>",
+                                headers={"Content-Security-Policy": "script-src 'none'"})
+
+    @app.get("/", response_class=PlainTextResponse, include_in_schema=False)
+    def index() -> str:
+        return ("客服流程 Kefu Flows\n/docs  API\n/healthz\n/dev/mail  开发邮箱 dev mailbox\n")
+
+    return app
+
+
+def _tz():  # noqa: ANN202
+    from models.business_days import TZ
+
+    return TZ
+
+
+async def _in_thread(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory: `uvicorn webapp.app:app_from_env --factory`."""
+    from tasks.runtime import services
+
+    svc = services()
+    svc.settings.check_for_start()
+    return create_app(svc)
