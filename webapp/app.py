@@ -144,8 +144,8 @@ def create_app(svc: Services) -> FastAPI:
             "data": case.data,
             "tasks": [{"step_key": t.step_key, "title": t.title, "role": t.role, "assignee": t.assignee,
                        "state": t.state, "decision": t.decision, "decided_by": t.decided_by,
-                       "decided_via": t.decided_via,
-                       "due_at": fmt_dt(t.due_at, "%Y-%m-%dT%H:%M:%S%z") if t.due_at else None}
+                       "decided_via": t.decided_via, "escalated_to": t.escalated_to,
+                       "remind_at": _iso(t.remind_at), "due_at": _iso(t.due_at)}
                       for t in tasks],
             "events": [{"at": fmt_dt(e.at, "%Y-%m-%dT%H:%M:%S%z"), "kind": e.kind, "actor": e.actor,
                         "step_key": e.step_key, "data": e.data} for e in svc.store.events(case_no)],
@@ -302,6 +302,11 @@ def create_app(svc: Services) -> FastAPI:
         return ("客服流程 Kefu Flows\n/docs  API\n/healthz\n/dev/mail  开发邮箱 dev mailbox\n")
 
     return app
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO-8601 in Asia/Shanghai."""
+    return value.astimezone(_tz()).isoformat() if value else None
 
 
 def _tz():  # noqa: ANN202

@@ -46,8 +46,8 @@ class Stack:
             "KEFU_SINK_PORT": str(sink_port), "KEFU_WATCHDOG_INTERVAL_SECONDS": "3600",
         })
         env.update(extra_env or {})
-        stack = cls(home=home, env=env, web=f"http://127.0.0.1:{web_port}",
-                    prefect_api=f"http://127.0.0.1:{prefect_port}/api")
+        stack = cls(home=home, env=env, web=f"http://127.0.0.1:{env['KEFU_WEB_PORT']}",
+                    prefect_api=f"http://127.0.0.1:{env['KEFU_PREFECT_PORT']}/api")
         stack.proc = subprocess.Popen([str(REPO / ".venv/bin/kefu"), "up"], env=env, cwd=str(REPO),
                                       stdout=open(home / "kefu-up.out", "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:35:07.063061
+Create Date: 2026-11-24 15:50:25.705287
 """
 from alembic import op
 import sqlalchemy as sa

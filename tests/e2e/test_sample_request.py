@@ -1,0 +1,183 @@
+"""Issue 3: the free-sample approval (P1–P3) end to end on the real stack — Prefect server, web app,
+SMTP sink — with the emailed links clicked over HTTP."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+import pytest
+
+from models.org import load_org
+from models.settings import REPO_ROOT
+from models.tokens import make_token, read_token
+from tests.e2e.stack import SECRET
+
+pytestmark = pytest.mark.e2e
+
+ORG = load_org(REPO_ROOT / "deployments" / "org.yaml")
+REQUESTER = ORG.first_for_role("marketing").email
+LEADER = ORG.first_for_role("marketing_leader").email
+GM = ORG.first_for_role("general_manager").email
+PRODUCTION = ORG.first_for_role("production").email
+
+SAMPLE = {"customer": "苏州锦华服饰有限公司", "product": "32S 精梳棉纱", "spec": "32S/1 精梳",
+          "size_class": "half", "quantity": 2, "reason": "客户试织，联系人电话 13812345678"}
+
+
+def new_request(stack, **overrides):
+    r = stack.client.post(f"{stack.web}/api/sample-requests", json={**SAMPLE, **overrides})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["case_no"].startswith("YP-") and body["flow_run_id"]
+    return body["case_no"], body["flow_run_id"]
+
+
+def mail_for(stack, case_no, to, subject):
+    return stack.wait_mail(to=to, subject=f"{case_no} {subject}" if subject else case_no)[0]
+
+
+def no_duplicates(stack, case_no):
+    seen = Counter((tuple(m["to"]), m["subject"]) for m in stack.mails() if case_no in m["subject"])
+    dups = {k: v for k, v in seen.items() if v > 1}
+    assert not dups, dups
+
+
+def token_of(url):
+    return urlparse(url).path.rsplit("/", 1)[1]
+
+
+def test_approved_by_both_then_issued(stack):
+    case_no, run_id = new_request(stack)
+    run = stack.prefect_run(run_id)
+    assert run["name"] == f"sample-request-{case_no}"
+    assert "procedure:sample-request" in run["tags"]
+
+    ask = mail_for(stack, case_no, LEADER, "部门负责人审批")
+    assert "138****5678" in ask["text"] and "13812345678" not in ask["text"] + ask["html"]
+    link = stack.link(ask, "approve")
+    # a GET (mail scanners) changes nothing
+    before = stack.case(case_no)
+    page = stack.open(link)
+    assert page.status_code == 200 and "确认提交" in page.text and 'value="approve" required checked' in page.text
+    after = stack.case(case_no)
+    assert after["events"] == before["events"] and after["tasks"] == before["tasks"]
+
+    r = stack.submit(link, comment="同意")
+    assert r.status_code == 200 and "已提交" in r.text
+
+    gm_mail = mail_for(stack, case_no, GM, "总经理审批")
+    assert stack.submit(stack.link(gm_mail, "approve"), comment="同意发放").status_code == 200
+
+    stack.wait_state(case_no, "approved")
+    slip = mail_for(stack, case_no, PRODUCTION, "")
+    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]]
+    assert len(slips) == 1 and "0.8" in slips[0]["text"] and "1.600" in slips[0]["text"]
+
+    issue = stack.wait_mail(to=PRODUCTION, subject=f"{case_no} 样品发放登记")[0]
+    link = stack.link(issue, "issued")
+    bad = stack.submit(link, taker="", quantity="0")
+    assert bad.status_code == 422 and "taker" in bad.text and "quantity" in bad.text
+    assert stack.case(case_no)["state"] == "approved"
+    ok = stack.submit(link, taker="陈师傅", quantity="2")
+    assert ok.status_code == 200, ok.text
+    case = stack.wait_state(case_no, "issued")
+
+    decided = {t["step_key"]: t for t in case["tasks"]}
+    assert decided["leader-approval"]["decided_by"] == LEADER
+    assert decided["gm-approval"]["decided_via"] == "email"
+    kinds = [e["kind"] for e in case["events"]]
+    assert kinds.count("task_decided") == 3 and "sample_approved" in kinds and "sample_issued" in kinds
+    # a reused link shows who decided and changes nothing
+    again = stack.submit(stack.link(ask, "approve"))
+    assert again.status_code == 200 and "已处理" in again.text
+    assert [e["kind"] for e in stack.case(case_no)["events"]] == kinds
+    no_duplicates(stack, case_no)
+    final = stack.prefect_run(run_id)
+    assert final["state"]["type"] == "COMPLETED"
+
+
+def test_rejected_by_gm(stack):
+    case_no, run_id = new_request(stack, size_class="whole", quantity=1)
+    stack.submit(stack.link(mail_for(stack, case_no, LEADER, "部门负责人审批"), "approve"))
+    gm_mail = mail_for(stack, case_no, GM, "总经理审批")
+    r = stack.submit(stack.link(gm_mail, "reject"), comment="本月样品预算已用完")
+    assert r.status_code == 200
+    case = stack.wait_state(case_no, "rejected")
+    notice = stack.wait_mail(to=REQUESTER, subject=case_no)[0]
+    assert "本月样品预算已用完" in notice["text"]
+    assert not [m for m in stack.mails(PRODUCTION) if case_no in m["subject"]]
+    assert case["closed_at"]
+    no_duplicates(stack, case_no)
+
+
+def test_forged_expired_and_own_links_change_nothing(stack):
+    case_no, _ = new_request(stack, quantity=1, size_class="small")
+    ask = mail_for(stack, case_no, LEADER, "部门负责人审批")
+    link = stack.link(ask, "approve")
+    token = token_of(link)
+    task_id = read_token(SECRET, token, datetime.now().astimezone()).task_id
+    before = stack.case(case_no)
+
+    forged = link.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert stack.open(forged).status_code == 404
+    assert stack.client.post(forged.split("?")[0], data={"choice": "approve"}).status_code == 404
+
+    old = make_token(SECRET, task_id, LEADER, datetime.now().astimezone() - timedelta(days=40), 30)
+    expired = f"{stack.web}/t/{old}?choice=approve"
+    assert stack.open(expired).status_code == 404
+
+    own = make_token(SECRET, task_id, REQUESTER, datetime.now().astimezone(), 30)
+    own_url = f"{stack.web}/t/{own}?choice=approve"
+    page = stack.open(own_url)
+    assert page.status_code == 403 and "自己提交" in page.text
+    assert stack.client.post(own_url.split("?")[0], data={"choice": "approve"}).status_code == 403
+
+    # a POST without the page's hidden CSRF field is refused
+    assert stack.client.post(link.split("?")[0], data={"choice": "approve"}).status_code == 403
+    after = stack.case(case_no)
+    assert after["events"] == before["events"] and after["state"] == before["state"]
+
+
+def test_invalid_request_is_refused_and_stores_nothing(stack):
+    total = stack.client.get(f"{stack.web}/api/cases").json()["total"]
+    r = stack.client.post(f"{stack.web}/api/sample-requests",
+                          json={**SAMPLE, "size_class": "huge", "quantity": 0, "colour": "red"})
+    assert r.status_code == 422
+    fields = {d["field"] for d in r.json()["detail"]}
+    assert fields == {"size_class", "quantity", "colour"}
+    assert all("/" in d["message"] for d in r.json()["detail"])
+    r = stack.client.post(f"{stack.web}/api/sample-requests", json={**SAMPLE, "requested_by": GM})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "requested_by"
+    assert stack.client.get(f"{stack.web}/api/cases").json()["total"] == total
+
+
+def test_overdue_task_gets_one_reminder_then_escalation(stack):
+    case_no, run_id = new_request(stack, quantity=3)
+    mail_for(stack, case_no, LEADER, "部门负责人审批")
+    task = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "leader-approval")
+    remind_at = datetime.fromisoformat(task["remind_at"])
+    due_at = datetime.fromisoformat(task["due_at"])
+
+    for _ in range(2):
+        r = stack.kefu("sla-check", "--now", (remind_at + timedelta(minutes=1)).isoformat())
+        assert r.returncode == 0, r.stderr
+    reminders = [m for m in stack.mails(LEADER) if m["subject"].startswith("【催办】") and case_no in m["subject"]]
+    assert len(reminders) == 1
+
+    boss = ORG.superior_of(LEADER).email
+    for _ in range(2):
+        assert stack.kefu("sla-check", "--now", (due_at + timedelta(minutes=1)).isoformat()).returncode == 0
+    esc = [m for m in stack.mails(boss) if m["subject"].startswith("【逾期上报】") and case_no in m["subject"]]
+    assert len(esc) == 1
+    case = stack.case(case_no)
+    kinds = [e["kind"] for e in case["events"]]
+    assert kinds.count("task_reminded") == 1 and kinds.count("task_escalated") == 1
+    assert boss in case["assignees"] and LEADER in case["assignees"]
+
+    # the superior's answer resumes the run; the original link is then spent
+    assert stack.submit(stack.link(esc[0], "approve"), comment="代为审批").status_code == 200
+    stack.wait_mail(to=GM, subject=f"{case_no} 总经理审批")
+    late = stack.submit(stack.link(reminders[0], "approve"))
+    assert "已处理" in late.text
+    t = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "leader-approval")
+    assert t["decided_by"] == boss
