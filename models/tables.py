@@ -84,6 +84,7 @@ class HumanTask(SQLModel, table=True):
     role: str = Field(max_length=40)
     assignee: str = Field(index=True, max_length=200)
     requested_by: Optional[str] = Field(default=None, max_length=200)
+    escalate_to: Optional[str] = Field(default=None, max_length=200)  # default: the assignee's superior
     recused: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     flow_run_id: Optional[str] = Field(default=None, max_length=64)
     answer_model: str = Field(default="Decision", max_length=80)

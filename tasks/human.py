@@ -43,6 +43,8 @@ class StepRequest(BaseModel):
     title: str  # 部门负责人审批 …
     role: str
     assignee: str | None = None  # default: the first eligible holder of the role
+    external_assignee: str | None = None  # someone outside the org (a customer answering a survey)
+    escalate_to: str | None = None  # overdue: default the assignee's superior
     requested_by: str | None = None  # never decides on their own request
     recused: list[str] = Field(default_factory=list)  # e.g. the person complained about
     summary: dict[str, Any] = Field(default_factory=dict)  # label -> value, shown to the approver
@@ -67,15 +69,20 @@ def decision_links(svc: Services, task: HumanTask, person: str, now: datetime) -
 
 def render_request_mail(svc: Services, task: HumanTask, person: str, now: datetime,
                         template: str = "decision_request") -> OutgoingMail:
+    """The email asking `person` to answer `task` (also used for reminders and escalations)."""
     links = decision_links(svc, task, person, now)
-    who = svc.org.person(person)
     return render_mail(
         template, [person],
-        case_no=task.case_no, title=task.title, summary=task.summary, person_name=who.name,
+        case_no=task.case_no, title=task.title, summary=task.summary, person_name=display_name(svc, person),
         role_label=ROLE_LABELS.get(task.role, task.role), due_at=task.due_at,
         choices=[{"value": c, "label": CHOICE_LABELS.get(c, c), "url": links[c]} for c in task.choices],
-        page_url=links["page"], assignee_name=svc.org.person(task.assignee).name,
+        page_url=links["page"], assignee_name=display_name(svc, task.assignee),
     )
+
+
+def display_name(svc: Services, email: str) -> str:
+    who = svc.org.find(email)
+    return who.name if who else email
 
 
 @task(name="建立待办 open human task", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
@@ -85,13 +92,15 @@ def open_human_task(req: StepRequest) -> TaskRef:
     exclude = {e.lower() for e in req.recused}
     if req.requested_by:
         exclude.add(req.requested_by.lower())
-    person = pick_assignee(svc.org, req.role, exclude, preferred=req.assignee)
+    person_email = req.external_assignee or pick_assignee(svc.org, req.role, exclude,
+                                                         preferred=req.assignee).email
     deadline = task_deadline(now, svc.calendar, business_days=req.due_business_days,
                              hours=req.due_hours) if (req.due_business_days or req.due_hours) else None
     model = ANSWER_MODELS[req.answer_model]
     row = HumanTask(
         case_no=req.case_no, step_key=req.step_key, title=req.title, role=req.role,
-        assignee=person.email, requested_by=req.requested_by, recused=sorted(exclude),
+        assignee=person_email, requested_by=req.requested_by, recused=sorted(exclude),
+        escalate_to=req.escalate_to,
         flow_run_id=req.flow_run_id, answer_model=req.answer_model, choices=choices_of(model),
         summary=req.summary, created_at=now,
         remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,

@@ -13,10 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from models.answers import CHOICE_LABELS
-from tasks.human import decision_links
+from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
-from tasks.render import render_mail
 from tasks.resume import resume_task_run
 from tasks.runtime import Services
 
@@ -26,31 +24,27 @@ ExtraCheck = Callable[[Services, datetime], dict[str, int]]
 extra_checks: list[ExtraCheck] = []
 
 
-def _task_mail(svc: Services, task, person: str, template: str, now: datetime):  # noqa: ANN001
-    links = decision_links(svc, task, person, now)
-    who = svc.org.find(person)
-    return render_mail(
-        template, [person], case_no=task.case_no, title=task.title, summary=task.summary,
-        person_name=who.name if who else person, due_at=task.due_at,
-        assignee_name=(svc.org.find(task.assignee).name if svc.org.find(task.assignee) else task.assignee),
-        choices=[{"value": c, "label": CHOICE_LABELS.get(c, c), "url": links[c]} for c in task.choices],
-        page_url=links["page"],
-    )
+def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
+    """The assignee's nearest superior who is not recused (or the step's own fallback)."""
+    if task.escalate_to:
+        return task.escalate_to
+    excluded = {e.lower() for e in task.recused}
+    boss = svc.org.superior_of(task.assignee) if svc.org.find(task.assignee) else None
+    while boss is not None and boss.email.lower() in excluded:
+        boss = svc.org.superior_of(boss.email)
+    return boss.email if boss else None
 
 
 def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str, Any]:
     counts: dict[str, Any] = {"reminded": 0, "escalated": 0, "resumed": 0, "mail_sent": 0,
                               "mail_failed": 0}
     for task in svc.store.tasks_to_remind(now):
-        if svc.store.remind(task, [_task_mail(svc, task, task.assignee, "reminder", now)], now):
+        if svc.store.remind(task, [render_request_mail(svc, task, task.assignee, now, "reminder")], now):
             counts["reminded"] += 1
     for task in svc.store.tasks_to_escalate(now):
-        excluded = {e.lower() for e in task.recused}
-        boss = svc.org.superior_of(task.assignee)
-        while boss is not None and boss.email.lower() in excluded:
-            boss = svc.org.superior_of(boss.email)
-        mails = [_task_mail(svc, task, boss.email, "escalation", now)] if boss else []
-        if svc.store.escalate(task, boss.email if boss else "", mails, now):
+        target = escalation_target(svc, task)
+        mails = [render_request_mail(svc, task, target, now, "escalation")] if target else []
+        if svc.store.escalate(task, target or "", mails, now):
             counts["escalated"] += 1
     if resume:
         for task in svc.store.tasks_to_resume(now - timedelta(seconds=20)):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:50:25.705287
+Create Date: 2026-11-24 15:54:11.613115
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('assignee', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('escalate_to', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('recused', sa.JSON(), nullable=False),
     sa.Column('flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('answer_model', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
