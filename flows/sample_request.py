@@ -44,7 +44,7 @@ def sample_request(case_no: str) -> str:
     # P3: the valid slip goes to production.
     record_state(case_no, "approved", "sample_approved")
     slip = slip_context(case_no)
-    notify(case_no, "slip", "sample_slip", slip["to"], slip)
+    notify(case_no, "slip", "sample_slip", slip.pop("recipients"), slip)
 
     issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
                                          role="production", requested_by=case["requested_by"],

@@ -12,9 +12,10 @@ from models.samples import previous_month
 from tasks.notify import notify
 from tasks.runtime import services
 from tasks.samples import sample_month_totals
+from tasks.policy import IO_TASK
 
 
-@task(name="汇总当月样品 total the month's samples", retries=3, retry_delay_seconds=[1, 2, 4])
+@task(name="汇总当月样品 total the month's samples", **IO_TASK)
 def total_samples(first_day: str) -> dict:
     return sample_month_totals(services().store, date.fromisoformat(first_day))
 

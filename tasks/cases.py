@@ -6,22 +6,21 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.tasks import exponential_backoff
 
 from models.privacy import mask_data
 from tasks.runtime import services
+from tasks.policy import IO_TASK
 
-_RETRY = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
 
 
-@task(name="读取案件 load case", **_RETRY)
+@task(name="读取案件 load case", **IO_TASK)
 def load_case(case_no: str) -> dict[str, Any]:
     case = services().store.get_case(case_no)
     return {"case_no": case.case_no, "state": case.state, "level": case.level, "title": case.title,
             "requested_by": case.requested_by, "data": case.data, "parent": case.parent_case_no}
 
 
-@task(name="更新案件 record state", **_RETRY)
+@task(name="更新案件 record state", **IO_TASK)
 def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
                  data: dict[str, Any] | None = None, level: int | None = None, closed: bool = False,
                  event_data: dict[str, Any] | None = None) -> None:
@@ -33,7 +32,7 @@ def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
                           data=data, closed=closed, event_data=event_data)
 
 
-@task(name="更新处理单 publish form", **_RETRY)
+@task(name="更新处理单 publish form", **IO_TASK)
 def publish_form(case_no: str, markdown: str, key: str) -> None:
     """Keep the case's form current as a Prefect markdown artifact (personal data masked)."""
     create_markdown_artifact(key=key, markdown=mask_data(markdown),

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from prefect import get_run_logger, task
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, Field
 
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, choices_of
@@ -31,6 +30,7 @@ from tasks.mail import OutgoingMail
 from tasks.notify import deliver_mail
 from tasks.render import render_mail
 from tasks.runtime import Services, services
+from tasks.policy import IO_TASK
 
 A = TypeVar("A", bound=RunInput)
 
@@ -85,7 +85,7 @@ def display_name(svc: Services, email: str) -> str:
     return who.name if who else email
 
 
-@task(name="建立待办 open human task", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+@task(name="建立待办 open human task", **IO_TASK)
 def open_human_task(req: StepRequest) -> TaskRef:
     svc = services()
     now = svc.clock.now()
@@ -110,7 +110,7 @@ def open_human_task(req: StepRequest) -> TaskRef:
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
 
 
-@task(name="记录决定 record decision", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+@task(name="记录决定 record decision", **IO_TASK)
 def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
     otherwise this is an answer from the Prefect UI and is recorded now."""

@@ -8,8 +8,8 @@ import time
 log = logging.getLogger("kefu.intake")
 
 
-def start_flow_run(deployment: str, case_no: str, tags: list[str], parameters: dict | None = None,
-                   attempts: int = 4) -> str:
+def start_flow_run(deployment: str, case_no: str, tags: list[str], run_name: str,
+                   parameters: dict | None = None, attempts: int = 4) -> str:
     """Create the flow run (name and tags carry the case) and return its id. Retries with backoff."""
     from prefect.deployments import run_deployment
 
@@ -17,7 +17,8 @@ def start_flow_run(deployment: str, case_no: str, tags: list[str], parameters: d
     for attempt in range(1, attempts + 1):
         try:
             run = run_deployment(name=deployment, parameters=parameters or {"case_no": case_no},
-                                 timeout=0, tags=tags, as_subflow=False)
+                                 flow_run_name=run_name, timeout=0, tags=tags, as_subflow=False,
+                                 idempotency_key=f"{deployment}:{case_no}")
             return str(run.id)
         except Exception as exc:  # noqa: BLE001 - Prefect API unreachable: back off and retry
             if attempt == attempts:

@@ -7,6 +7,7 @@ import base64
 import mimetypes
 import threading
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
@@ -53,8 +54,8 @@ def build_mime(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = mail.message_id or make_msgid(domain="kefu.local")
-    msg.set_content(mail.text, charset="utf-8")
-    msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    msg.set_content(mail.text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(mail.html, subtype="html", charset="utf-8", cte="quoted-printable")
     if mail.inline_images:
         html_part = msg.get_payload()[1]
         for cid, img in mail.inline_images.items():
@@ -95,7 +96,7 @@ class SmtpMailer:
         try:
             client.login()
             msg = build_mime(mail, self.sender)
-            refused = client.smtp.sendmail(self.sender, mail.to, msg.as_bytes())
+            refused = client.smtp.sendmail(self.sender, mail.to, msg.as_bytes(policy=SMTP_POLICY))
             if refused:
                 raise RuntimeError(f"SMTP refused recipients: {sorted(refused)}")
         finally:

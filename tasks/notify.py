@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.tasks import exponential_backoff
 
 from tasks.mail import Attachment, Mailer
 from tasks.render import render_mail
 from tasks.runtime import services
 from tasks.store import Store, outbox_to_mail
+from tasks.policy import IO_TASK, MAIL_TASK
 
 
 def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
@@ -35,8 +35,7 @@ class MailNotDelivered(RuntimeError):
     pass
 
 
-@task(name="发送邮件 deliver mail", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=1),
-      retry_jitter_factor=0.2)
+@task(name="发送邮件 deliver mail", **MAIL_TASK)
 def deliver_mail(case_no: str | None = None) -> int:
     """Deliver this case's queued messages. Raises (and so retries with backoff) while SMTP fails;
     what still fails afterwards stays in the outbox for the watchdog."""
@@ -47,7 +46,7 @@ def deliver_mail(case_no: str | None = None) -> int:
     return sent
 
 
-@task(name="通知 notify", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
+@task(name="通知 notify", **IO_TASK)
 def queue_notice(case_no: str, key: str, template: str, to: list[str], context: dict[str, Any],
                  attachments: list[Attachment] | None = None, event: str | None = None) -> bool:
     """Render and queue one notice, once per (case, key)."""

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from prefect import task
-from prefect.tasks import exponential_backoff
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -16,11 +15,11 @@ from models.business_days import TZ
 from models.samples import SIZE_CLASS_KG, SIZE_CLASS_LABELS, sample_weight_kg
 from models.tables import SampleLedgerEntry
 from tasks.runtime import services
+from tasks.policy import IO_TASK
 
-_RETRY = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1))
 
 
-@task(name="生成取样出门审批单 render slip", **_RETRY)
+@task(name="生成取样出门审批单 render slip", **IO_TASK)
 def slip_context(case_no: str) -> dict[str, Any]:
     svc = services()
     case = svc.store.get_case(case_no)
@@ -34,7 +33,7 @@ def slip_context(case_no: str) -> dict[str, Any]:
             signatures.append({"label": label, "name": who.name if who else t.decided_by,
                                "at": t.decided_at.isoformat() if t.decided_at else ""})
     return {
-        "to": [p.email for p in svc.org.people_for_role("production")],
+        "recipients": [p.email for p in svc.org.people_for_role("production")],
         "case_no": case_no, "title": "取样出门审批单（已生效）",
         "form": {**form, "size_label": SIZE_CLASS_LABELS[form["size_class"]],
                  "unit_kg": str(SIZE_CLASS_KG[form["size_class"]]),
@@ -43,7 +42,7 @@ def slip_context(case_no: str) -> dict[str, Any]:
     }
 
 
-@task(name="登记车间样品台账 record in sample ledger", **_RETRY)
+@task(name="登记车间样品台账 record in sample ledger", **IO_TASK)
 def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: str) -> None:
     svc = services()
     case = svc.store.get_case(case_no)

@@ -113,7 +113,8 @@ def create_app(svc: Services) -> FastAPI:
         if created or not case.flow_run_id:
             try:
                 run_id = start_flow_run("sample-request/sample-request", case.case_no,
-                                        ["procedure:sample-request", f"size:{body.size_class}"])
+                                        ["procedure:sample-request", f"size:{body.size_class}"],
+                                        run_name=f"sample-request-{case.case_no}")
                 svc.store.set_flow_run(case.case_no, run_id)
                 case.flow_run_id = run_id
             except Exception as exc:  # noqa: BLE001 - the watchdog starts it when Prefect is back

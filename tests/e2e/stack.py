@@ -136,3 +136,13 @@ class Stack:
 
     def prefect_run(self, run_id: str) -> dict:
         return self.client.get(f"{self.prefect_api}/flow_runs/{run_id}").json()
+
+    def wait_run(self, run_id: str, state_type: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        run: dict = {}
+        while time.monotonic() < deadline:
+            run = self.prefect_run(run_id)
+            if run["state"]["type"] == state_type:
+                return run
+            time.sleep(0.25)
+        raise AssertionError(f"run {run_id} is {run.get('state', {}).get('type')}, wanted {state_type}")

@@ -92,8 +92,7 @@ def test_approved_by_both_then_issued(stack):
     assert again.status_code == 200 and "已处理" in again.text
     assert [e["kind"] for e in stack.case(case_no)["events"]] == kinds
     no_duplicates(stack, case_no)
-    final = stack.prefect_run(run_id)
-    assert final["state"]["type"] == "COMPLETED"
+    stack.wait_run(run_id, "COMPLETED")
 
 
 def test_rejected_by_gm(stack):
