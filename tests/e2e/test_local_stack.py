@@ -69,6 +69,14 @@ def test_kefu_up_health_mail_and_clean_stop(tmp_path, stack):
         assert {"id", "to", "subject", "text", "html", "links", "received_at"} <= set(mail)
         assert own.client.get(f"{own.web}/dev/mail").status_code == 200
 
+        # a case waiting on a person when the system stops
+        r = own.client.post(f"{own.web}/api/sample-requests", json={
+            "customer": "杭州客户", "product": "40S 棉纱", "spec": "40S/1", "size_class": "small",
+            "quantity": 1, "reason": "打样"})
+        case_no, run_id = r.json()["case_no"], r.json()["flow_run_id"]
+        ask = own.wait_mail(subject=f"{case_no} 部门负责人审批")[0]
+        own.wait_run(run_id, "PAUSED")
+
         kids = descendants(own.proc.pid)
         assert len(kids) >= 4  # prefect server, sink, web, serve
         t0 = time.monotonic()
@@ -80,7 +88,12 @@ def test_kefu_up_health_mail_and_clean_stop(tmp_path, stack):
         # mail survives a restart
         again = Stack.start(home, extra_env={k: v for k, v in own.env.items() if k.startswith("KEFU_")})
         try:
-            assert [m["subject"] for m in again.mails()] == ["测试邮件 dev sink"]
+            assert [m["subject"] for m in again.mails()][0] == "测试邮件 dev sink"
+            # the waiting run was not cancelled by the stop, and goes on when answered
+            assert again.prefect_run(run_id)["state"]["type"] == "PAUSED"
+            assert again.submit(again.link(ask, "approve")).status_code == 200
+            again.wait_mail(subject=f"{case_no} 总经理审批")
+            assert len(again.mails()) == 3
         finally:
             again.stop()
     finally:

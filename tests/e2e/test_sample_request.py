@@ -1,6 +1,7 @@
 """Issue 3: the free-sample approval (P1–P3) end to end on the real stack — Prefect server, web app,
 SMTP sink — with the emailed links clicked over HTTP."""
 
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -180,3 +181,26 @@ def test_overdue_task_gets_one_reminder_then_escalation(stack):
     assert "已处理" in late.text
     t = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "leader-approval")
     assert t["decided_by"] == boss
+
+
+def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
+    case_no, run_id = new_request(stack, quantity=5)
+    ask = mail_for(stack, case_no, LEADER, "部门负责人审批")
+    stack.wait_run(run_id, "PAUSED")
+    # what the Prefect UI's Resume dialog sends (retried on a 503, as Prefect's own client does:
+    # the embedded server's SQLite answers "database is locked" now and then)
+    for _ in range(5):
+        r = stack.client.post(f"{stack.prefect_api}/flow_runs/{run_id}/resume",
+                              json={"run_input": {"decision": "approve", "comment": "在 Prefect 界面批准",
+                                                  "decided_by": LEADER}})
+        if r.status_code != 503:
+            break
+        time.sleep(1)
+    assert r.status_code in (200, 201), r.text
+    assert r.json()["status"] == "ACCEPT", r.text
+    stack.wait_mail(to=GM, subject=f"{case_no} 总经理审批")
+    t = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "leader-approval")
+    assert t["decided_via"] == "ui" and t["decided_by"] == LEADER and t["decision"] == "approve"
+    # the emailed link is now spent
+    assert "已处理" in stack.submit(stack.link(ask, "reject")).text
+    no_duplicates(stack, case_no)
