@@ -1,0 +1,33 @@
+"""P3: the month's samples are totalled from the workshop ledger (a grouped query), per month."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from models.business_days import TZ
+from models.samples import sample_weight_kg
+from models.tables import SampleLedgerEntry
+from tasks.samples import sample_month_totals
+from tasks.store import Store
+
+
+def entry(no, when, product, size, qty):
+    return SampleLedgerEntry(case_no=no, issued_at=when, product=product, spec="s", size_class=size,
+                             quantity=qty, weight_kg=sample_weight_kg(size, qty), taker="陈", recorded_by="x")
+
+
+def test_month_totals_by_product_and_size_class():
+    store = Store.in_memory()
+    with store.session() as s:
+        s.add_all([
+            entry("YP-1", datetime(2026, 10, 1, 0, 30, tzinfo=TZ), "32S", "half", 2),   # 1 Oct local time
+            entry("YP-2", datetime(2026, 10, 15, 9, 0, tzinfo=TZ), "32S", "half", 1),
+            entry("YP-3", datetime(2026, 10, 31, 23, 59, tzinfo=TZ), "40S", "whole", 1),
+            entry("YP-4", datetime(2026, 11, 1, 0, 1, tzinfo=TZ), "40S", "whole", 5),    # November
+            entry("YP-5", datetime(2026, 9, 30, 23, 59, tzinfo=TZ), "40S", "small", 5),  # September
+        ])
+        s.commit()
+    t = sample_month_totals(store, date(2026, 10, 1))
+    assert t["month"] == "2026-10" and t["issues"] == 3 and t["quantity"] == 4
+    assert Decimal(t["weight_kg"]) == Decimal("0.8") * 3 + Decimal("1.9")
+    assert [(x["product"], x["size_class"], x["quantity"]) for x in t["lines"]] == [("32S", "half", 3),
+                                                                                  ("40S", "whole", 1)]
