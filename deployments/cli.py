@@ -141,8 +141,47 @@ def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-860
     typer.echo(json.dumps({"now": at.isoformat(), **counts}, ensure_ascii=False))
 
 
+complaint_app = typer.Typer(help="投诉 complaints", no_args_is_help=True)
+app.add_typer(complaint_app, name="complaint")
+
+
+@complaint_app.command("new")
+def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="complaint.json (the API's body)"),
+                  idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key")) -> None:
+    """File a complaint from a JSON file (same body as POST /api/complaints) and start its flow."""
+    from pydantic import ValidationError
+
+    s = _settings()
+    _use_prefect_env(s)
+    from models.complaints import ComplaintIn
+    from tasks.intake import IntakeError, file_complaint, start_complaint_flow
+    from tasks.runtime import services
+    from webapp.errors import describe_all
+
+    try:
+        body = ComplaintIn.model_validate_json(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"无法读取 {file} / cannot read {file}: {exc}")
+    except ValidationError as exc:
+        _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
+    svc = services()
+    try:
+        case, created = file_complaint(svc, body, idempotency_key)
+    except IntakeError as exc:
+        _fail(str(exc))
+    if created or not case.flow_run_id:
+        run_id = start_complaint_flow(case.case_no, case.level, case.data["form"])
+        svc.store.set_flow_run(case.case_no, run_id)
+        case.flow_run_id = run_id
+    typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
+
+
 # ---- kefu up ---------------------------------------------------------------------------
-def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
+DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "sla-watchdog/sla-watchdog",
+               "sample-month-totals/sample-month-totals")
+
+
+def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen], ok_below: int = 500) -> bool:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -150,7 +189,7 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
         if any(p.poll() is not None for p in procs):
             return False
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            if httpx.get(url, timeout=2).status_code < ok_below:
                 return True
         except httpx.HTTPError:
             pass
@@ -225,6 +264,10 @@ def up() -> None:
         if not _wait_http(f"{s.effective_prefect_api_url}/health", 120, [p for _, p in procs]):
             raise RuntimeError(f"Prefect server did not become healthy; see {logs}/prefect-server.log")
         start("serve", [*exe, "serve"])
+        for name in DEPLOYMENTS:
+            if not _wait_http(f"{s.effective_prefect_api_url}/deployments/name/{name}", 90,
+                              [p for _, p in procs], ok_below=300):
+                raise RuntimeError(f"deployment {name} was not registered; see {logs}/serve.log")
         if not _wait_http(f"http://{s.web_host}:{s.web_port}/healthz", 60, [p for _, p in procs]):
             raise RuntimeError(f"web app did not become healthy; see {logs}/web.log")
         ui = s.effective_prefect_api_url.removesuffix("/api")

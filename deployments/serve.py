@@ -14,11 +14,13 @@ TZ = "Asia/Shanghai"
 
 
 def local_deployments(settings: Settings) -> list:
+    from flows.complaint import complaint
     from flows.sample_request import sample_request
     from flows.samples_monthly import sample_month_totals_flow
     from flows.watchdog import sla_watchdog
 
     return [
+        complaint.to_deployment(name="complaint", tags=["procedure:complaint"]),
         sample_request.to_deployment(name="sample-request", tags=["procedure:sample-request"]),
         sla_watchdog.to_deployment(
             name="sla-watchdog",

@@ -6,6 +6,7 @@ the decision page renders them from the model, and the Prefect UI renders the sa
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal, get_args
 
 from prefect.input import RunInput
@@ -68,3 +69,95 @@ def choices_of(model: type[RunInput]) -> list[str]:
 def extra_fields(model: type[RunInput]) -> list[str]:
     """The typed fields a decision page must ask for, beyond decision / comment / decided_by."""
     return [n for n in model.model_fields if n not in {"decision", "comment", "decided_by"}]
+
+
+# ---- complaint handling (§1) ------------------------------------------------------------------
+CHOICE_LABELS.update({
+    "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
+    "submitted": "提交", "answered": "提交评价", "visited": "已回访",
+})
+FIELD_LABELS.update({
+    "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
+    "responsibility": "责任说明", "plan": "处理方案", "first_agreement": "已与客户达成初步一致",
+    "handling": "处理方式", "responsible_person": "责任人", "our_fault": "我方责任",
+    "human_negligence": "人为疏忽", "loss_amount": "客诉损失金额（元）", "score": "满意度（1–5）",
+    "result": "回访结果",
+})
+
+
+@register_answer
+class ComplaintIntake(RunInput):
+    """受理确认：投诉是否成立（C2）及级别（C3）/ validity and level, by the receiver."""
+
+    decision: Literal["stands", "not_established"] = Field(description="stands 成立 / not_established 不成立")
+    level: int = Field(ge=1, le=3, description="级别 1 普通 / 2 较严重 / 3 非常严重（系统已建议）")
+    comment: str = Field("", max_length=2000, description="不成立时给客户的解释 / explanation if it does not stand")
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class FirstContact(RunInput):
+    """首次联系客户（C4）/ the first contact with the customer."""
+
+    decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
+    contact_note: str = Field(min_length=1, max_length=2000, description="了解到的原因与经过 / cause and course")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class InvestigationPlan(RunInput):
+    """责任部门的调查结论与处理方案（C6）/ the responsible department's statement and plan."""
+
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    responsibility_department: str = Field(min_length=1, max_length=100, description="责任部门")
+    responsibility: str = Field(min_length=1, max_length=2000, description="责任说明")
+    plan: str = Field(min_length=1, max_length=4000, description="处理方案（决定前不得向客户承诺）")
+    first_agreement: bool = Field(False, description="已与客户达成初步一致")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class ComplaintOutcome(RunInput):
+    """处理结果（C11）/ the outcome, responsibility and loss."""
+
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    handling: Literal["explanation", "repair", "replacement", "allowance", "return"] = Field(
+        description="explanation 仅解释 / repair 维修 / replacement 更换 / allowance 折让赔款 / return 退货重处理")
+    responsibility_department: str = Field(min_length=1, max_length=100, description="责任部门")
+    responsible_person: str = Field("", max_length=100, description="责任人")
+    our_fault: bool = Field(False, description="是否我方责任")
+    human_negligence: bool = Field(False, description="是否人为疏忽")
+    loss_amount: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2, description="客诉损失金额（元）")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class Satisfaction(RunInput):
+    """满意度（C9）：1 非常满意 2 满意 3 可理解/接受 4 不满意 5 很不满意."""
+
+    decision: Literal["answered"] = Field("answered", description="answered 提交")
+    score: int = Field(ge=1, le=5, description="1 非常满意 / 2 满意 / 3 可理解接受 / 4 不满意 / 5 很不满意")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class ReturnVisit(RunInput):
+    """回访（C10）/ the return visit within 24 hours."""
+
+    decision: Literal["visited"] = Field("visited", description="visited 已回访")
+    result: str = Field(min_length=1, max_length=2000, description="回访结果")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
+
+
+@register_answer
+class Done(RunInput):
+    """确认完成 / confirm done (e.g. archived)."""
+
+    decision: Literal["done"] = Field("done", description="done 已完成")
+    comment: str = Field("", max_length=2000)
+    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")

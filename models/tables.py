@@ -152,3 +152,17 @@ class SampleLedgerEntry(SQLModel, table=True):
     weight_kg: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
     taker: str = Field(max_length=100)
     recorded_by: str = Field(max_length=200)
+
+
+class PenaltyRecord(SQLModel, table=True):
+    """A recorded violation (负激励, C12) of a handler, for the monthly statistics."""
+
+    __tablename__ = "penalties"
+    __table_args__ = (UniqueConstraint("case_no", "rule", name="uq_penalty_case_rule"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, max_length=32)
+    handler: str = Field(index=True, max_length=200)
+    rule: str = Field(max_length=40)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    reason: str
+    at: datetime = _dt(nullable=False, default=utcnow)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, choices_of
 from models.org import ROLE_LABELS
-from models.rules import pick_assignee, task_deadline
+from models.rules import TaskDeadline, pick_assignee, task_deadline
 from models.tables import HumanTask
 from models.tokens import make_token
 from tasks.mail import OutgoingMail
@@ -39,7 +39,8 @@ class StepRequest(BaseModel):
     """What a flow asks of a person."""
 
     case_no: str
-    step_key: str = Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,79}$")
+    # Prefect's run-input keys allow letters, digits and dashes only
+    step_key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")
     title: str  # 部门负责人审批 …
     role: str
     assignee: str | None = None  # default: the first eligible holder of the role
@@ -48,9 +49,12 @@ class StepRequest(BaseModel):
     requested_by: str | None = None  # never decides on their own request
     recused: list[str] = Field(default_factory=list)  # e.g. the person complained about
     summary: dict[str, Any] = Field(default_factory=dict)  # label -> value, shown to the approver
+    defaults: dict[str, Any] = Field(default_factory=dict)  # pre-filled typed fields (e.g. proposed level)
     answer_model: str = "Decision"
+    template: str = "decision_request"  # the email asking for the answer
     due_business_days: int | None = 1
     due_hours: float | None = None
+    due_at: datetime | None = None  # an exact deadline from the procedure's rules (wins)
     flow_run_id: str | None = None
 
 
@@ -94,19 +98,25 @@ def open_human_task(req: StepRequest) -> TaskRef:
         exclude.add(req.requested_by.lower())
     person_email = req.external_assignee or pick_assignee(svc.org, req.role, exclude,
                                                          preferred=req.assignee).email
-    deadline = task_deadline(now, svc.calendar, business_days=req.due_business_days,
-                             hours=req.due_hours) if (req.due_business_days or req.due_hours) else None
+    if req.due_at is not None:
+        deadline = TaskDeadline(remind_at=now + (req.due_at - now) / 2, due_at=req.due_at)
+    elif req.due_hours:
+        deadline = task_deadline(now, svc.calendar, hours=req.due_hours)
+    elif req.due_business_days:
+        deadline = task_deadline(now, svc.calendar, business_days=req.due_business_days)
+    else:
+        deadline = None
     model = ANSWER_MODELS[req.answer_model]
     row = HumanTask(
         case_no=req.case_no, step_key=req.step_key, title=req.title, role=req.role,
         assignee=person_email, requested_by=req.requested_by, recused=sorted(exclude),
         escalate_to=req.escalate_to,
         flow_run_id=req.flow_run_id, answer_model=req.answer_model, choices=choices_of(model),
-        summary=req.summary, created_at=now,
+        summary=req.summary, answer=req.defaults, created_at=now,
         remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,
     )
     task_row, created = svc.store.ensure_task(
-        row, lambda t: [render_request_mail(svc, t, t.assignee, now)], now)
+        row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
 
 
@@ -119,7 +129,7 @@ def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
     task_row = svc.store.get_task(task_id)
     assert task_row is not None
     if task_row.state == "decided":
-        if answer.get("decision") != task_row.decision and task_row.decided_via != "ui":
+        if answer and answer.get("decision") != task_row.decision and task_row.decided_via != "ui":
             get_run_logger().warning("Prefect UI answer for %s/%s came after the email answer; "
                                      "the first answer stands", task_row.case_no, task_row.step_key)
     else:
@@ -143,7 +153,7 @@ def request_decision(req: StepRequest) -> RunInput:
     if ref.created or services().store.unsent_count(req.case_no):
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
-    if ref.state != "decided":
+    if ref.state != "decided" and services().store.get_task(ref.id).state != "decided":
         given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
         raw = given.model_dump() if given is not None else {}
     answer = record_answer(ref.id, raw)

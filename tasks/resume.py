@@ -42,3 +42,29 @@ def resume_task_run(task: HumanTask) -> str:
             return "not-waiting"
         raise
     return "resumed"
+
+
+def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: float = 0.25) -> str:  # noqa: ANN001
+    """An answer can arrive before its run has finished suspending (the email goes out just before
+    the suspension). Keep trying until the run waits on this step, or the run has read the answer
+    itself (it marks the task resumed), or `timeout` passes (the watchdog takes over then)."""
+    import time
+    from datetime import datetime, timezone
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = store.get_task(task_id)
+        if task is None or task.resumed_at is not None:
+            return "done"
+        try:
+            outcome = resume_task_run(task)
+        except Exception as exc:  # noqa: BLE001 - Prefect briefly unreachable
+            log.warning("resume of task %s failed: %s", task_id, exc)
+            outcome = "error"
+        if outcome == "resumed":
+            store.mark_resumed(task_id, datetime.now(timezone.utc))
+            return "resumed"
+        if outcome == "no-run":
+            return outcome
+        time.sleep(interval)
+    return "timeout"

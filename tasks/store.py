@@ -151,6 +151,11 @@ class Store:
             items = list(s.exec(q.order_by(Case.id.desc()).offset(offset).limit(limit)).all())
             return int(total), items
 
+    def children_of(self, case_no: str) -> list[str]:
+        with self.session() as s:
+            return list(s.exec(select(Case.case_no).where(Case.parent_case_no == case_no)
+                               .order_by(Case.id)).all())
+
     def events(self, case_no: str) -> list[Event]:
         with self.session() as s:
             return list(s.exec(select(Event).where(Event.case_no == case_no).order_by(Event.id)).all())

@@ -4,7 +4,7 @@
 - an open task past its due-at is escalated to the assignee's superior, who gets their own link;
 - a decided task whose run was not resumed (Prefect was unreachable) is resumed;
 - undelivered mail in the outbox is retried;
-- procedures add their own checks (complaint deadlines) through `extra_checks`."""
+- procedures add their own checks (complaint deadlines: C4, C7, C8) in `PROCEDURE_CHECKS`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tasks.complaint_watch import complaint_checks
 from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
 from tasks.resume import resume_task_run
@@ -21,7 +22,7 @@ from tasks.runtime import Services
 log = logging.getLogger("kefu.watchdog")
 
 ExtraCheck = Callable[[Services, datetime], dict[str, int]]
-extra_checks: list[ExtraCheck] = []
+PROCEDURE_CHECKS: list[ExtraCheck] = [complaint_checks]
 
 
 def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
@@ -56,7 +57,7 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str,
             if outcome == "resumed":
                 svc.store.mark_resumed(task.id, now)
                 counts["resumed"] += 1
-    for check in extra_checks:
+    for check in PROCEDURE_CHECKS:
         for k, v in check(svc, now).items():
             counts[k] = counts.get(k, 0) + v
     sent, failed = deliver_outbox(svc.store, svc.mailer, now, limit=500)

@@ -12,23 +12,28 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
+from models.complaints import OUTCOME_LABELS
 from models.org import ROLE_LABELS
 from models.privacy import mask_data
 from models.samples import SampleRequestIn
 from models.tables import HumanTask
 from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
-from tasks.intake import start_flow_run
+from models.complaints import ComplaintIn
+from tasks.intake import (IntakeError, file_complaint, file_sample_request, start_complaint_flow,
+                          start_sample_flow)
 from tasks.render import fmt_dt, render
-from tasks.resume import resume_task_run
+from tasks.resume import resume_task_run, resume_when_waiting
 from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from webapp.errors import describe_all, problem
 
 log = logging.getLogger("kefu.web")
 
+OPTION_LABELS = {k: f"{v}（{k}）" for k, v in OUTCOME_LABELS.items()}
 NOT_FOUND_HTML = "<!doctype html><meta charset=utf-8><title>404</title><p>链接无效或不存在 / Not found</p>"
 
 
@@ -46,7 +51,8 @@ def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa
         ann = f.annotation
         kind, options = "text", []
         if get_origin(ann) is Literal:
-            kind, options = "select", [str(a) for a in get_args(ann)]
+            kind = "select"
+            options = [{"value": str(a), "label": OPTION_LABELS.get(str(a), str(a))} for a in get_args(ann)]
         elif ann is int:
             kind = "number"
         elif ann is bool:
@@ -92,35 +98,42 @@ def create_app(svc: Services) -> FastAPI:
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks},
                             status_code=200 if ok else 503)
 
-    # ---- intake: free samples -----------------------------------------------------------
-    @app.post("/api/sample-requests", status_code=201, tags=["samples"],
-              summary="提交《取样出门审批单》 / file a free-sample request")
-    def create_sample_request(body: SampleRequestIn,
-                              idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-                              ) -> JSONResponse:
-        requester = body.requested_by or svc.org.first_for_role("marketing").email
-        if not svc.org.has_role(requester, "marketing"):
-            return JSONResponse(problem([{
-                "field": "requested_by",
-                "message": f"requested_by：{requester} 不是营销部人员 / requested_by: {requester} "
-                           "is not in the marketing department"}]), status_code=422)
-        data = body.model_dump(mode="json") | {"requested_by": requester}
-        t = now()
-        case, created = svc.store.create_case(
-            procedure="sample_request", prefix="YP", year=t.astimezone(_tz()).year, state="pending_leader",
-            title=f"{body.customer} {body.product} 取样", data=data, requested_by=requester,
-            idempotency_key=idempotency_key, now=t)
+    # ---- intake -------------------------------------------------------------------------
+    def _started(case, created: bool, start) -> JSONResponse:  # noqa: ANN001
         if created or not case.flow_run_id:
             try:
-                run_id = start_flow_run("sample-request/sample-request", case.case_no,
-                                        ["procedure:sample-request", f"size:{body.size_class}"],
-                                        run_name=f"sample-request-{case.case_no}")
+                run_id = start()
                 svc.store.set_flow_run(case.case_no, run_id)
                 case.flow_run_id = run_id
             except Exception as exc:  # noqa: BLE001 - the watchdog starts it when Prefect is back
                 log.error("could not start the flow for %s: %s", case.case_no, exc)
         return JSONResponse({"case_no": case.case_no, "flow_run_id": case.flow_run_id},
                             status_code=201 if created else 200)
+
+    @app.post("/api/sample-requests", status_code=201, tags=["samples"],
+              summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
+    def create_sample_request(body: SampleRequestIn,
+                              idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+                              ) -> JSONResponse:
+        try:
+            case, created = file_sample_request(svc, body, idempotency_key)
+        except IntakeError as exc:
+            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
+        return _started(case, created, lambda: start_sample_flow(case.case_no, body.size_class))
+
+    @app.post("/api/complaints", status_code=201, tags=["complaints"],
+              summary="受理投诉 / file a complaint (C1)",
+              description="The 《投诉处理单》 as received. Unknown fields are refused. A repeated POST with "
+                          "the same `Idempotency-Key` header returns the same case (200). "
+                          "Answers `{case_no, flow_run_id}`; invalid input answers 422 with one message per "
+                          "field in Chinese and English, and stores nothing.")
+    def create_complaint(body: ComplaintIn,
+                         idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+        try:
+            case, created = file_complaint(svc, body, idempotency_key)
+        except IntakeError as exc:
+            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
+        return _started(case, created, lambda: start_complaint_flow(case.case_no, case.level, case.data["form"]))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:
@@ -132,7 +145,7 @@ def create_app(svc: Services) -> FastAPI:
                 open_people.append(t.assignee)
                 if t.escalated_to:
                     open_people.append(t.escalated_to)
-        linked = [c.case_no for c in svc.store.list_cases(limit=1000)[1] if c.parent_case_no == case_no]
+        linked = svc.store.children_of(case_no)
         return mask_data({
             "case_no": case.case_no, "procedure": case.procedure, "state": case.state,
             "level": case.level, "title": case.title, "requested_by": case.requested_by,
@@ -205,7 +218,8 @@ def create_app(svc: Services) -> FastAPI:
             "decided_by": (decider.name if decider else task.decided_by) or "",
             "decided_via": {"email": "邮件链接", "ui": "Prefect 界面"}.get(task.decided_via or "", ""),
             "decided_at": fmt_dt(task.decided_at), "decision_label": CHOICE_LABELS.get(task.decision or "", ""),
-            "comment_value": "", "errors": [], "selected": "", "fields": _field_specs(model, {}),
+            "comment_value": "", "errors": [], "selected": "",
+            "fields": _field_specs(model, task.answer if task.state in ("open", "escalated") else {}),
             "state": task.state,
         } | extra)
 
@@ -266,9 +280,13 @@ def create_app(svc: Services) -> FastAPI:
             outcome = await _in_thread(resume_task_run, task)
             if outcome == "resumed":
                 svc.store.mark_resumed(task.id, now())
-        except Exception as exc:  # noqa: BLE001 - recorded; the watchdog resumes the run later
+        except Exception as exc:  # noqa: BLE001 - recorded; resumed in the background / by the watchdog
             log.warning("resume of %s/%s deferred: %s", task.case_no, task.step_key, exc)
-        return _html("done.html.j2", **page_ctx(task, person, token))
+            outcome = "error"
+        response = _html("done.html.j2", **page_ctx(task, person, token))
+        if outcome in ("not-waiting", "error"):
+            response.background = BackgroundTask(resume_when_waiting, svc.store, task.id)
+        return response
 
     # ---- dev mailbox --------------------------------------------------------------
     if settings.uses_sink:

@@ -77,3 +77,13 @@ def test_sample_request_must_be_complete():
         SampleRequestIn.model_validate({"customer": "c", "product": "p", "spec": " ", "size_class": "half",
                                         "quantity": 1, "reason": "r"})
     assert "spec" in str(e.value)
+
+
+def test_step_keys_are_valid_prefect_run_input_keys():
+    from pydantic import ValidationError as VE
+
+    from tasks.human import StepRequest
+
+    StepRequest(case_no="TS-2026-000001", step_key="solution-quality-lead-1", title="t", role="quality_lead")
+    with pytest.raises(VE):
+        StepRequest(case_no="TS-2026-000001", step_key="solution-quality_lead-1", title="t", role="quality_lead")

@@ -46,7 +46,7 @@ def test_reminder_once_then_escalation_to_the_superior(svc):
     assert counts["escalated"] == 1 and counts["mail_sent"] == 1
     assert sla_check(svc, NOW + timedelta(days=2), resume=False)["escalated"] == 0
     subjects = [(m.to[0], m.subject.split("】")[0] + "】") for m in svc.mailer.sent]
-    assert subjects == [("jiang.hua@huajin.example", "【待审批】"), ("jiang.hua@huajin.example", "【催办】"),
+    assert subjects == [("jiang.hua@huajin.example", "【待办】"), ("jiang.hua@huajin.example", "【催办】"),
                         ("liu.yang@huajin.example", "【逾期上报】")]
     assert svc.store.get_task(task.id).escalated_to == "liu.yang@huajin.example"
 

@@ -1,0 +1,76 @@
+"""Decision latency: from the POST of an answer to the next approver's email at the SMTP sink.
+
+Runs the real local stack twice in one run — Prefect's default runner poll (10 s) and ours (1 s) —
+and answers N sample requests × 2 approvals each, one at a time. Prints median and p95.
+
+    .venv/bin/python bench/decision_latency.py [--requests 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.stack import Stack  # noqa: E402
+
+SAMPLE = {"customer": "基准客户", "product": "32S", "spec": "32S/1", "size_class": "half", "quantity": 1,
+          "reason": "bench"}
+
+
+def answer_and_wait(stack: Stack, mail: dict, next_subject: str) -> float:
+    link = stack.link(mail, "approve")
+    page = stack.client.get(link)  # the approver opens the page first (not timed)
+    import re
+
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    t0 = time.perf_counter()
+    r = stack.client.post(link.split("?")[0], data={**form, "choice": "approve", "comment": ""})
+    assert r.status_code == 200, r.text
+    stack.wait_mail(subject=next_subject, timeout=120)
+    return time.perf_counter() - t0
+
+
+def run(poll: str, requests: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as home:
+        stack = Stack.start(Path(home), extra_env={"KEFU_RUNNER_POLL_SECONDS": poll})
+        try:
+            times = []
+            for _ in range(requests):
+                r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE).json()
+                no = r["case_no"]
+                ask = stack.wait_mail(subject=f"{no} 部门负责人审批", timeout=120)[0]
+                times.append(answer_and_wait(stack, ask, f"{no} 总经理审批"))
+                gm = stack.wait_mail(subject=f"{no} 总经理审批")[0]
+                times.append(answer_and_wait(stack, gm, f"{no} 样品发放登记"))
+            return times
+        finally:
+            stack.stop()
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=10)
+    args = ap.parse_args()
+    results = {}
+    for label, poll in (("Prefect defaults (runner poll 10 s)", "10"), ("Kefu settings (runner poll 1 s)", "1")):
+        times = run(poll, args.requests)
+        results[label] = times
+        print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
+              f"min={min(times):.2f}s max={max(times):.2f}s", flush=True)
+    a, b = (statistics.median(v) for v in results.values())
+    print(f"ratio default/tuned median: {a / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()

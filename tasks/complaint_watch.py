@@ -1,0 +1,106 @@
+"""The complaint deadlines the watchdog enforces (C4, C7, C8, 001's 10-day rule), as of `now`.
+
+Every notice goes through the outbox under a stable key, so each is sent once however often the
+watchdog runs; every violation is recorded once per case and rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from models.complaints import (NOTICE_LABELS, first_contact_penalty, level_after_days_open,
+                               next_progress_contact, overdue_notices)
+from models.tables import Case
+from tasks.render import render_mail
+from tasks.runtime import Services
+
+OPEN_STATES = ("received", "accepted", "resolved")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _handler(svc: Services, case: Case) -> str:
+    return case.data.get("handler") or case.data["received_by"]
+
+
+def _department_heads(svc: Services, case: Case) -> list[str]:
+    """The responsible department (named in the plan) and its head's superior, for a 《催办单》."""
+    name = (case.data.get("plan") or {}).get("responsibility_department", "")
+    out: list[str] = []
+    for d in svc.org.departments:
+        if d.head and name and (d.name == name or d.code == name):
+            out.append(d.head)
+            boss = svc.org.superior_of(d.head)
+            if boss:
+                out.append(boss.email)
+    handler = _handler(svc, case)
+    boss = svc.org.superior_of(handler) if svc.org.find(handler) else None
+    return sorted({handler, *out, *([boss.email] if boss else [])})
+
+
+def _queue(svc: Services, case: Case, key: str, to: list[str], title: str, message: str,
+           event: str, now: datetime) -> int:
+    mail = render_mail("notice", to, case_no=case.case_no, title=title, message=message,
+                       summary={"投诉编号": case.case_no, "标题": case.title,
+                                "结案期限": case.data["deadlines"]["close"][:16].replace("T", " ")})
+    return int(svc.store.queue_mail(f"notice:{case.case_no}:{key}", case.case_no, mail, now,
+                                    event=(event, {"to": to, "key": key})))
+
+
+def inquiry_if_late(svc: Services, case: Case) -> int:
+    """C8: a case closed after its deadline gets a 《治办单》 asking why it was late."""
+    if case.closed_at is None or "deadlines" not in case.data:
+        return 0
+    if "inquiry_notice" not in overdue_notices(_dt(case.data["deadlines"]["close"]), case.closed_at,
+                                               case.closed_at):
+        return 0
+    return _queue(svc, case, "inquiry-notice", _department_heads(svc, case), "《治办单》",
+                  f"投诉 {case.case_no} 已于结案期限后结案，请说明逾期原因并提出改进措施。",
+                  "inquiry_notice", svc.clock.now())
+
+
+def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
+    counts = {"penalties": 0, "urge_notices": 0, "close_reminders": 0, "progress_reminders": 0,
+              "upgraded": 0}
+    _total, cases = svc.store.list_cases(procedure="complaint", limit=100000)
+    for case in cases:
+        if case.closed_at is not None or case.state not in OPEN_STATES or "deadlines" not in case.data:
+            continue
+        d = case.data["deadlines"]
+        received = _dt(d["received_at"])
+        # C4 / C12: no first contact within 1 business day
+        if "first_contact_at" not in case.data:
+            p = first_contact_penalty(received, None, now, svc.calendar, handler=case.data["received_by"])
+            if p is not None:
+                from tasks.complaints import save_penalty
+
+                counts["penalties"] += int(save_penalty(svc, case.case_no, p))
+        # C8: reminder before the close deadline, 《催办单》 after it
+        for notice in overdue_notices(_dt(d["close"]), now, None, remind_at=_dt(d["remind_before_close"])):
+            if notice == "reminder":
+                counts["close_reminders"] += _queue(
+                    svc, case, "close-reminder", [_handler(svc, case)], "结案期限提醒",
+                    f"投诉 {case.case_no} 将于 {d['close'][:16].replace('T', ' ')} 到期，请抓紧处理。",
+                    "close_reminder", now)
+            else:
+                counts["urge_notices"] += _queue(
+                    svc, case, "urge-notice", _department_heads(svc, case), f"《{NOTICE_LABELS['urge_notice']}》",
+                    f"投诉 {case.case_no} 已超过结案期限（{d['close'][:16].replace('T', ' ')}）仍未处理完毕，"
+                    "请责任部门立即处理并回复。", "urge_notice", now)
+        # C7: progress contacts with the customer (weekly; L2/L3 every 3 business days)
+        last = case.data.get("last_progress_at") or case.data.get("first_contact_at")
+        if last and case.level:
+            due = next_progress_contact(_dt(last), case.level, svc.calendar)
+            if now > due:
+                counts["progress_reminders"] += _queue(
+                    svc, case, f"progress-{due.date().isoformat()}", [_handler(svc, case)], "进度回复提醒",
+                    f"投诉 {case.case_no} 处理时间较长，请联系客户告知处理进度（上次联系 {last[:16].replace('T', ' ')}）。",
+                    "progress_reminder", now)
+        # 001: not reasonably resolved within 10 days becomes major
+        if case.level and level_after_days_open(case.level, received, now) > case.level:
+            svc.store.update_case(case.case_no, actor="watchdog", kind="level_raised", now=now, level=2,
+                                  event_data={"reason": "10 天内未合理解决，转为重大投诉"})
+            counts["upgraded"] += 1
+    return counts

@@ -1,0 +1,207 @@
+"""Steps of complaint handling (§1): the 《投诉处理单》 artifact, notices to people and customers,
+violations, outcome, linked cases, closing and archiving. Each is idempotent (safe on re-run)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from prefect import get_run_logger, task
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from models.business_days import TZ
+from models.complaints import (CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
+                               SATISFACTION_LABELS, Penalty, first_contact_penalty, retention_until,
+                               starts_return_flow)
+from models.privacy import mask_data
+from models.tables import Case, PenaltyRecord
+from tasks.cases import publish_form
+from tasks.notify import notify
+from tasks.policy import IO_TASK
+from tasks.render import render
+from tasks.runtime import Services, services
+
+
+def complaint_summary(case: dict[str, Any]) -> dict[str, Any]:
+    """What an approver needs to decide, from the 《投诉处理单》 (personal data masked at render)."""
+    f = case["data"]["form"]
+    d = case["data"].get("deadlines", {})
+    c = f["complainant"]
+    out = {
+        "投诉编号": case["case_no"],
+        "级别": LEVEL_LABELS.get(case["level"] or 0, "待定"),
+        "类型 / 类别": f"{KIND_LABELS[f['kind']]} / {f['category']}",
+        "渠道": CHANNEL_LABELS[f["channel"]],
+        "投诉人": f"{c['name']}（{c['phone']}）",
+        "事件": f"{f.get('event', {}).get('time', '')} {f.get('event', {}).get('place', '')}".strip() or "—",
+        "门店": "、".join(f.get("stores") or []) or "—",
+        "产品": "、".join(f"{p['name']}（{p['code']}）" for p in f.get("products") or []) or "—",
+        "投诉内容": f["description"],
+        "客户诉求": f.get("demand") or "—",
+    }
+    if case.get("parent"):
+        out["关联案件"] = f"由 {case['parent']} 升级"
+    if d.get("close"):
+        out["结案期限"] = d["close"][:16].replace("T", " ")
+    return out
+
+
+def _case_markdown(svc: Services, case_no: str) -> str:
+    case = svc.store.get_case(case_no)
+    return render("forms/complaint_form.md.j2", case=case, data=mask_data(case.data),
+                  events=svc.store.events(case_no), tasks=svc.store.tasks_of(case_no),
+                  labels={"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "level": LEVEL_LABELS,
+                          "outcome": OUTCOME_LABELS, "satisfaction": SATISFACTION_LABELS})
+
+
+@task(name="更新投诉处理单 update complaint form", **IO_TASK)
+def publish_complaint_form(case_no: str) -> None:
+    """The 《投诉处理单》 as a Prefect markdown artifact, kept current (personal data masked)."""
+    publish_form.fn(case_no, _case_markdown(services(), case_no), f"complaint-form-{case_no.lower()}")
+
+
+@task(name="记录负激励 record violation", **IO_TASK)
+def record_penalty(case_no: str, penalty: Penalty) -> bool:
+    return save_penalty(services(), case_no, penalty)
+
+
+def save_penalty(svc: Services, case_no: str, penalty: Penalty) -> bool:
+    """One violation per case and rule (re-runs and watchdog passes record it once)."""
+    now = svc.clock.now()
+    with svc.store.session() as s:
+        if s.exec(select(PenaltyRecord.id).where(PenaltyRecord.case_no == case_no,
+                                                 PenaltyRecord.rule == penalty.rule)).first():
+            return False
+        s.add(PenaltyRecord(case_no=case_no, handler=penalty.handler, rule=penalty.rule,
+                            amount=penalty.amount, reason=penalty.reason, at=now))
+        try:
+            s.commit()
+        except IntegrityError:
+            return False
+    svc.store.add_event(case_no, "penalty_recorded", actor="system", now=now,
+                        data={"handler": penalty.handler, "rule": penalty.rule,
+                              "amount": str(penalty.amount), "reason": penalty.reason})
+    return True
+
+
+@task(name="核查首次联系时限 check first contact", **IO_TASK)
+def check_first_contact(case_no: str) -> str | None:
+    """C4/C12: a first contact later than 1 business day records the ¥30 violation."""
+    svc = services()
+    case = svc.store.get_case(case_no)
+    t = svc.store.find_task(case_no, "first-contact")
+    if t is None or t.decided_at is None:
+        return None
+    received = datetime.fromisoformat(case.data["deadlines"]["received_at"])
+    p = first_contact_penalty(received, t.decided_at, svc.clock.now(), svc.calendar,
+                              handler=t.decided_by or t.assignee)
+    if "first_contact_at" not in case.data:
+        svc.store.update_case(case_no, actor=t.decided_by, kind="first_contact_recorded", now=svc.clock.now(),
+                              data={"first_contact_at": t.decided_at.astimezone(TZ).isoformat()},
+                              event_data={"late": p is not None})
+    if p is not None:
+        save_penalty(svc, case_no, p)
+        return p.reason
+    return None
+
+
+@task(name="转交与上报 pass the form on", **IO_TASK)
+def pass_on(case_no: str, roles: list[str], summary: dict[str, Any], message: str, key: str) -> None:
+    """C5: the form goes at once to the next level / is reported to the directors (by email)."""
+    svc = services()
+    to = sorted({p.email for r in roles for p in svc.org.people_for_role(r)})
+    if to:
+        _notice(svc, case_no, key, to, "《投诉处理单》转交 / 上报", message, summary, event="form_passed_on")
+
+
+def _notice(svc: Services, case_no: str, key: str, to: list[str], title: str, message: str,
+            summary: dict[str, Any], event: str | None = None) -> None:
+    from tasks.render import render_mail
+
+    mail = render_mail("notice", to, case_no=case_no, title=title, message=message, summary=summary)
+    svc.store.queue_mail(f"notice:{case_no}:{key}", case_no, mail, svc.clock.now(),
+                         event=(event or "notice_sent", {"to": to, "key": key, "title": title}))
+
+
+@task(name="记录处理结果 record outcome", **IO_TASK)
+def record_outcome(case_no: str, outcome: dict[str, Any], summary: dict[str, Any]) -> str | None:
+    """C11: handling, responsibility and loss recorded; allowance / return start §4 (R1: copy 3 of
+    the 《客户抱怨处理表》 goes to the sales department)."""
+    svc = services()
+    loss = str(Decimal(str(outcome.get("loss_amount") or "0")).quantize(Decimal("0.01")))
+    record = {k: outcome.get(k) for k in ("handling", "responsibility_department", "responsible_person",
+                                          "our_fault", "human_negligence")} | {"loss_amount": loss}
+    svc.store.update_case(case_no, actor=outcome.get("decided_by"), kind="outcome_recorded",
+                          now=svc.clock.now(), state="resolved", data={"outcome": record}, event_data=record)
+    follow = starts_return_flow(record["handling"])
+    if follow:
+        to = [p.email for p in svc.org.people_for_role("sales_manager")]
+        _notice(svc, case_no, f"return-credit-{follow}", to, f"《客户抱怨处理表》第三联：{OUTCOME_LABELS[follow]}",
+                f"投诉 {case_no} 决定的处理方式为「{OUTCOME_LABELS[follow]}」，请按成品退货与销货折让程序办理。"
+                f"损失金额 ¥{loss}。", summary, event="return_credit_requested")
+    return follow
+
+
+@task(name="升级为新投诉 open linked case", **IO_TASK)
+def open_linked_case(case_no: str, new_level: int) -> str:
+    """C9: 4–5 escalate to the next level with a new 《投诉处理单》 linked to the old one."""
+    from tasks.intake import start_complaint_flow
+
+    svc = services()
+    with svc.store.session() as s:
+        child = s.exec(select(Case).where(Case.parent_case_no == case_no)).first()
+    if child is None:
+        parent = svc.store.get_case(case_no)
+        now = svc.clock.now()
+        data = {**parent.data, "escalated_from": case_no}
+        child, _ = svc.store.create_case(
+            procedure="complaint", prefix="TS", year=now.astimezone(TZ).year, state="accepted",
+            title=parent.title, data=data, level=new_level, parent_case_no=case_no,
+            idempotency_key=f"escalation:{case_no}", actor="system", now=now)
+        svc.store.add_event(case_no, "escalated_to_case", actor="system", now=now,
+                            data={"case_no": child.case_no, "level": new_level})
+    if not child.flow_run_id:
+        run_id = start_complaint_flow(child.case_no, new_level, child.data["form"])
+        svc.store.set_flow_run(child.case_no, run_id)
+    get_run_logger().info("escalated %s to %s (level %s)", case_no, child.case_no, new_level)
+    return child.case_no
+
+
+@task(name="结案存档 close and archive", **IO_TASK)
+def close_case(case_no: str, state: str, kind: str) -> None:
+    """C13: the case file is archived with its retention date; a late close gets a 《治办单》 (C8)."""
+    svc = services()
+    now = svc.clock.now()
+    case = svc.store.get_case(case_no)
+    if case.closed_at is None:
+        case = svc.store.update_case(case_no, actor="system", kind=kind, now=now, state=state, closed=True,
+                                     data={"retain_until": retention_until(now).isoformat()})
+    from tasks.complaint_watch import inquiry_if_late
+
+    inquiry_if_late(svc, case)
+
+
+@task(name="设置运行标签 tag the run", **IO_TASK)
+def tag_run(level: int, kind: str, category: str) -> None:
+    """The level is known once confirmed: the run's tags carry level, kind and category."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    if not flow_run.id:
+        return
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run.id)
+        tags = [t for t in run.tags if not t.startswith("level:")] + [f"level:{level}"]
+        for t in (f"kind:{kind}", f"category:{category}"):
+            if t not in tags:
+                tags.append(t)
+        client.update_flow_run(flow_run.id, tags=tags)
+
+
+def notice(case_no: str, key: str, to: list[str], title: str, message: str, summary: dict[str, Any],
+           event: str | None = None) -> None:
+    """Render, queue and deliver a notice (re-run safe)."""
+    notify(case_no, key, "notice", to, {"case_no": case_no, "title": title, "message": message,
+                                         "summary": summary}, event=event)

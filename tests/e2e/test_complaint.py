@@ -1,0 +1,169 @@
+"""Issue 4: complaint handling (C1–C13) end to end on the real stack, answered through emailed links."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from models.org import load_org
+from models.settings import REPO_ROOT
+from models.tokens import make_token, read_token
+from tests.e2e.stack import SECRET
+from tests.e2e.test_sample_request import no_duplicates, token_of
+
+pytestmark = pytest.mark.e2e
+
+ORG = load_org(REPO_ROOT / "deployments" / "org.yaml")
+R = {role: ORG.first_for_role(role).email for role in ORG.roles}
+CUSTOMER = "wang.fang@customer.example"
+
+
+def body(**over):
+    b = {"complainant": {"name": "王芳", "phone": "13812345678", "email": CUSTOMER},
+         "kind": "consumer", "channel": "phone", "category": "维修服务",
+         "description": "空调安装后漏水，联系电话 13812345678", "event": {"time": "2026-11-20 上午", "place": "苏州园区店"},
+         "stores": ["苏州园区店"], "persons_involved": [], "products": [{"name": "挂机", "code": "KF-35"}],
+         "demand": "上门维修"}
+    b.update(over)
+    return b
+
+
+def file(stack, **over):
+    r = stack.client.post(f"{stack.web}/api/complaints", json=body(**over))
+    assert r.status_code == 201, r.text
+    return r.json()["case_no"], r.json()["flow_run_id"]
+
+
+def answer(stack, case_no, to, title, choice, comment="", **fields):
+    mail = stack.wait_mail(to=to, subject=f"{case_no} {title}")[-1]
+    r = stack.submit(stack.link(mail, choice), comment=comment, **fields)
+    assert r.status_code == 200, r.text
+    return mail
+
+
+def test_level_1_closed_satisfied(stack):
+    case_no, run_id = file(stack)
+    assert case_no.startswith("TS-2026-")
+    run = stack.prefect_run(run_id)
+    assert run["name"] == f"complaint-{case_no}"
+    assert {"level:1", "kind:consumer", "category:维修服务"} <= set(run["tags"])
+    case = stack.case(case_no)
+    assert set(case["deadlines"]) >= {"first_contact", "plan", "close"}
+    assert case["deadlines"]["close"].endswith("+08:00") and case["level"] == 1
+
+    receiver = R["l1_handler"]
+    ask = answer(stack, case_no, receiver, "受理确认", "stands", level="1")
+    assert "138****5678" in ask["text"] and "13812345678" not in ask["text"] + ask["html"]
+    answer(stack, case_no, receiver, "首次联系客户", "contacted", contact_note="安装时排水管未接好")
+    answer(stack, case_no, receiver, "调查", "submitted", responsibility_department="维修服务部",
+           responsibility="安装工人疏忽", plan="上门重新安装排水管", first_agreement="true")
+    answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
+    answer(stack, case_no, R["l2_handler"], "处理方案审批", "approve")
+    answer(stack, case_no, receiver, "处理结果登记", "submitted", handling="repair",
+           responsibility_department="维修服务部", our_fault="true", loss_amount="120.50")
+    survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    assert "满意度" in survey["subject"]
+    assert stack.submit(stack.link(survey, "answered"), score="2").status_code == 200
+    answer(stack, case_no, receiver, "回访", "visited", result="客户确认已修好")
+    answer(stack, case_no, R["l2_handler"], "审核", "approve")
+    answer(stack, case_no, R["archive_clerk"], "投诉档案存档", "done")
+    case = stack.wait_state(case_no, "closed")
+    assert case["data"]["outcome"]["loss_amount"] == "120.50" and case["data"]["satisfaction"] == 2
+    assert case["data"]["retain_until"] >= "2028-"
+    kinds = [e["kind"] for e in case["events"]]
+    assert "penalty_recorded" not in kinds and "complaint_closed" in kinds
+    stack.wait_run(run_id, "COMPLETED")
+    art = stack.client.get(f"{stack.prefect_api}/artifacts/complaint-form-{case_no.lower()}/latest").json()
+    assert "投诉处理单" in art["data"] and "138****5678" in art["data"] and "13812345678" not in art["data"]
+    no_duplicates(stack, case_no)
+
+
+def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(stack):
+    case_no, run_id = file(stack, description="服务态度恶劣，客户情绪激动", category="服务行为", emotional=True,
+                           complainant={"name": "赵先生", "phone": "13900001234", "email": CUSTOMER})
+    assert stack.case(case_no)["level"] == 2
+    receiver = R["l1_handler"]
+    answer(stack, case_no, receiver, "受理确认", "stands", level="2")
+    answer(stack, case_no, receiver, "首次联系客户", "contacted", contact_note="客户要求道歉")
+    passed = stack.wait_mail(to=R["l2_handler"], subject=f"{case_no} 《投诉处理单》转交")
+    assert passed
+    answer(stack, case_no, R["l2_handler"], "调查", "submitted", responsibility_department="销售中心",
+           responsibility="店员态度问题", plan="书面道歉并赠送保养服务")
+    answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
+    answer(stack, case_no, R["l3_sales_director"], "处理方案审批", "approve")
+    answer(stack, case_no, R["l2_handler"], "处理结果登记", "submitted", handling="explanation",
+           responsibility_department="销售中心", our_fault="true")
+    survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    stack.submit(stack.link(survey, "answered"), score="5", comment="很不满意")
+    old = stack.wait_state(case_no, "escalated")
+    assert len(old["linked_cases"]) == 1
+    child = old["linked_cases"][0]
+    new = stack.case(child)
+    assert new["level"] == 3 and new["linked_cases"] == [case_no]
+
+    # the new, linked case runs at level 3: reported to both directors, directed by the sales director
+    stack.wait_mail(to=R["l3_admin_director"], subject=f"{child} 《投诉处理单》转交")
+    answer(stack, child, R["l3_sales_director"], "调查", "submitted", responsibility_department="销售中心",
+           responsibility="处理不当", plan="总监上门致歉")
+    answer(stack, child, R["quality_lead"], "处理方案审批", "approve")
+    answer(stack, child, R["general_manager"], "处理方案审批", "approve")
+    answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
+           responsibility_department="销售中心", our_fault="true", loss_amount="500")
+    stack.wait_mail(to=R["sales_manager"], subject=f"{child} 《客户抱怨处理表》第三联")
+    survey = [m for m in stack.wait_mail(to=CUSTOMER, subject=child)][0]
+    stack.submit(stack.link(survey, "answered"), score="4")
+    stack.wait_state(child, "gm_meeting")
+    agenda = stack.wait_mail(to=R["general_manager"], subject=f"{child} 总经理例会议题")[0]
+    assert "不满意" in agenda["text"]
+    no_duplicates(stack, case_no)
+    no_duplicates(stack, child)
+
+
+def test_complaint_that_does_not_stand_is_closed_politely_and_counted(stack):
+    case_no, run_id = file(stack, description="询问产品价格")
+    answer(stack, case_no, R["l1_handler"], "受理确认", "not_established", level="1",
+           comment="该问题属于价格咨询，已为您转交销售人员")
+    case = stack.wait_state(case_no, "not_established")
+    reply = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    assert "价格咨询" in reply["text"] and "尊敬的王芳" in reply["text"]
+    listed = stack.client.get(f"{stack.web}/api/cases", params={"state": "not_established"}).json()
+    assert case_no in [c["case_no"] for c in listed["items"]]
+    stack.wait_run(run_id, "COMPLETED")
+
+
+def test_person_complained_about_is_recused(stack):
+    receiver = R["l1_handler"]
+    other = ORG.roles["l1_handler"][1]
+    name = ORG.person(receiver).name
+    case_no, _ = file(stack, persons_involved=[name], description="受理人态度差")
+    mail = stack.wait_mail(to=other, subject=f"{case_no} 受理确认")[0]
+    task_id = read_token(SECRET, token_of(stack.link(mail, "stands")), datetime.now().astimezone()).task_id
+    own = make_token(SECRET, task_id, receiver, datetime.now().astimezone(), 30)
+    page = stack.open(f"{stack.web}/t/{own}?choice=stands")
+    assert page.status_code == 403 and "回避" in page.text
+    assert not [m for m in stack.mails(receiver) if case_no in m["subject"]]
+
+
+def test_late_first_contact_records_the_30_yuan_violation(stack):
+    received = datetime.now().astimezone() - timedelta(days=6)
+    case_no, _ = file(stack, received_at=received.isoformat(), description="送货数量不足")
+    stack.wait_mail(to=R["l1_handler"], subject=f"{case_no} 受理确认")
+    r = stack.kefu("sla-check", "--now", datetime.now().astimezone().isoformat())
+    assert r.returncode == 0, r.stderr
+    case = stack.case(case_no)
+    penalties = [e for e in case["events"] if e["kind"] == "penalty_recorded"]
+    assert len(penalties) == 1 and penalties[0]["data"]["amount"] == "30.00"
+    assert penalties[0]["data"]["handler"] == R["l1_handler"]
+    stack.kefu("sla-check", "--now", datetime.now().astimezone().isoformat())
+    assert len([e for e in stack.case(case_no)["events"] if e["kind"] == "penalty_recorded"]) == 1
+
+
+def test_invalid_complaints_are_refused_and_idempotency_key_makes_one_case(stack):
+    total = stack.client.get(f"{stack.web}/api/cases").json()["total"]
+    r = stack.client.post(f"{stack.web}/api/complaints", json=body(channel="pigeon", category="天气", extra=1))
+    assert r.status_code == 422
+    assert {d["field"] for d in r.json()["detail"]} == {"channel", "category", "extra"}
+    assert stack.client.get(f"{stack.web}/api/cases").json()["total"] == total
+    h = {"Idempotency-Key": "complaint-xyz-1"}
+    a = stack.client.post(f"{stack.web}/api/complaints", json=body(), headers=h)
+    b = stack.client.post(f"{stack.web}/api/complaints", json=body(), headers=h)
+    assert a.status_code == 201 and b.status_code == 200 and a.json()["case_no"] == b.json()["case_no"]
