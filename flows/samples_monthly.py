@@ -32,6 +32,9 @@ def sample_month_totals_flow(month: str | None = None) -> dict:
                "重量（kg）": totals["weight_kg"]}
     for line in totals["lines"]:
         summary[f"{line['product']} / {line['size_label']}"] = f"{line['quantity']} 个，{line['weight_kg']} kg"
+    summary["与审批单数量不符"] = "；".join(f"{d['case_no']} 批 {d['approved']} 发 {d['issued']}"
+                                    for d in totals["differences"]) or "无"
+    summary["已批未发"] = "、".join(totals["unissued"]) or "无"
     notify(f"SAMPLES-{totals['month']}", "month-totals", "notice",
            [p.email for p in svc.org.people_for_role("accounting")],
            {"case_no": f"样品月报 {totals['month']}", "title": f"{totals['month']} 样品出门汇总（计入销售费用）",

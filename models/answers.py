@@ -28,26 +28,27 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
-class Decision(RunInput):
-    """审批：批准或驳回 / approve or reject."""
+class Answer(RunInput):
+    """What every answer carries besides its decision and typed fields."""
 
-    decision: Literal["approve", "reject"] = Field(description="approve 批准 / reject 驳回")
-    comment: str = Field("", max_length=2000, description="意见 / comment")
+    comment: str = Field("", max_length=2000, description="意见 / 备注 comment")
     decided_by: str = Field(
         "", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)"
     )
 
 
-class SampleIssue(RunInput):
+class Decision(Answer):
+    """审批：批准或驳回 / approve or reject."""
+
+    decision: Literal["approve", "reject"] = Field(description="approve 批准 / reject 驳回")
+
+
+class SampleIssue(Answer):
     """样品发放登记 / the sample handed out (P3)."""
 
     decision: Literal["issued"] = Field("issued", description="issued 已发放")
     taker: str = Field(min_length=1, max_length=50, description="领取人姓名 / taker's name")
     quantity: int = Field(gt=0, le=100000, description="实发数量 / quantity given")
-    comment: str = Field("", max_length=2000, description="备注 / comment")
-    decided_by: str = Field(
-        "", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)"
-    )
 
 
 ANSWER_MODELS: dict[str, type[RunInput]] = {
@@ -86,27 +87,23 @@ FIELD_LABELS.update({
 
 
 @register_answer
-class ComplaintIntake(RunInput):
+class ComplaintIntake(Answer):
     """受理确认：投诉是否成立（C2）及级别（C3）/ validity and level, by the receiver."""
 
     decision: Literal["stands", "not_established"] = Field(description="stands 成立 / not_established 不成立")
     level: int = Field(ge=1, le=3, description="级别 1 普通 / 2 较严重 / 3 非常严重（系统已建议）")
-    comment: str = Field("", max_length=2000, description="不成立时给客户的解释 / explanation if it does not stand")
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class FirstContact(RunInput):
+class FirstContact(Answer):
     """首次联系客户（C4）/ the first contact with the customer."""
 
     decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
     contact_note: str = Field(min_length=1, max_length=2000, description="了解到的原因与经过 / cause and course")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class InvestigationPlan(RunInput):
+class InvestigationPlan(Answer):
     """责任部门的调查结论与处理方案（C6）/ the responsible department's statement and plan."""
 
     decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
@@ -114,12 +111,10 @@ class InvestigationPlan(RunInput):
     responsibility: str = Field(min_length=1, max_length=2000, description="责任说明")
     plan: str = Field(min_length=1, max_length=4000, description="处理方案（决定前不得向客户承诺）")
     first_agreement: bool = Field(False, description="已与客户达成初步一致")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class ComplaintOutcome(RunInput):
+class ComplaintOutcome(Answer):
     """处理结果（C11）/ the outcome, responsibility and loss."""
 
     decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
@@ -130,34 +125,26 @@ class ComplaintOutcome(RunInput):
     our_fault: bool = Field(False, description="是否我方责任")
     human_negligence: bool = Field(False, description="是否人为疏忽")
     loss_amount: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2, description="客诉损失金额（元）")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class Satisfaction(RunInput):
+class Satisfaction(Answer):
     """满意度（C9）：1 非常满意 2 满意 3 可理解/接受 4 不满意 5 很不满意."""
 
     decision: Literal["answered"] = Field("answered", description="answered 提交")
     score: int = Field(ge=1, le=5, description="1 非常满意 / 2 满意 / 3 可理解接受 / 4 不满意 / 5 很不满意")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class ReturnVisit(RunInput):
+class ReturnVisit(Answer):
     """回访（C10）/ the return visit within 24 hours."""
 
     decision: Literal["visited"] = Field("visited", description="visited 已回访")
     result: str = Field(min_length=1, max_length=2000, description="回访结果")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")
 
 
 @register_answer
-class Done(RunInput):
+class Done(Answer):
     """确认完成 / confirm done (e.g. archived)."""
 
     decision: Literal["done"] = Field("done", description="done 已完成")
-    comment: str = Field("", max_length=2000)
-    decided_by: str = Field("", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)")

@@ -79,6 +79,19 @@ def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
     lines = [{"product": p, "size_class": sc, "size_label": SIZE_CLASS_LABELS.get(sc, sc),
               "issues": int(n), "quantity": int(q or 0), "weight_kg": str(Decimal(w or 0).quantize(Decimal("0.001")))}
              for p, sc, n, q, w in rows]
-    return {"month": first.strftime("%Y-%m"), "lines": lines,
+    # reconcile the approved slips of the month with the ledger: issued quantity differing from the
+    # slip, or a valid slip never issued
+    from models.tables import Case
+
+    with store.session() as s:
+        slips = s.exec(select(Case).where(Case.procedure == "sample_request",
+                                          Case.state.in_(("approved", "issued")),
+                                          Case.created_at >= start, Case.created_at < end)).all()
+        issued = {e.case_no: e for e in s.exec(select(SampleLedgerEntry).where(
+            SampleLedgerEntry.case_no.in_([c.case_no for c in slips]))).all()} if slips else {}
+    differences = [{"case_no": c.case_no, "approved": c.data["quantity"], "issued": issued[c.case_no].quantity}
+                   for c in slips if c.case_no in issued and issued[c.case_no].quantity != c.data["quantity"]]
+    unissued = [c.case_no for c in slips if c.case_no not in issued]
+    return {"month": first.strftime("%Y-%m"), "lines": lines, "differences": differences, "unissued": unissued,
             "issues": sum(x["issues"] for x in lines), "quantity": sum(x["quantity"] for x in lines),
             "weight_kg": str(sum((Decimal(x["weight_kg"]) for x in lines), Decimal("0.000")))}

@@ -204,3 +204,18 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
     # the emailed link is now spent
     assert "已处理" in stack.submit(stack.link(ask, "reject")).text
     no_duplicates(stack, case_no)
+
+
+def test_monthly_sample_totals_reach_accounting(stack):
+    """P3: the monthly deployment totals the month's samples from the workshop ledger for finance."""
+    month = datetime.now().astimezone().strftime("%Y-%m")
+    dep = stack.client.get(f"{stack.prefect_api}/deployments/name/sample-month-totals/sample-month-totals").json()
+    run = stack.client.post(f"{stack.prefect_api}/deployments/{dep['id']}/create_flow_run",
+                            json={"parameters": {"month": month}}).json()
+    accounting = ORG.first_for_role("accounting").email
+    mail = stack.wait_mail(to=accounting, subject=f"{month} 样品出门汇总")[0]
+    assert "计入销售费用" in mail["text"] and "已批未发" in mail["text"]
+    stack.wait_run(run["id"], "COMPLETED")
+    schedules = dep["schedules"]
+    assert schedules and schedules[0]["schedule"]["cron"] == "0 8 1 * *"
+    assert schedules[0]["schedule"]["timezone"] == "Asia/Shanghai"

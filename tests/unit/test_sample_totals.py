@@ -31,3 +31,17 @@ def test_month_totals_by_product_and_size_class():
     assert Decimal(t["weight_kg"]) == Decimal("0.8") * 3 + Decimal("1.9")
     assert [(x["product"], x["size_class"], x["quantity"]) for x in t["lines"]] == [("32S", "half", 3),
                                                                                   ("40S", "whole", 1)]
+
+
+def test_reconciliation_with_the_approved_slips():
+    store = Store.in_memory()
+    oct_ = datetime(2026, 10, 10, 9, 0, tzinfo=TZ)
+    for qty, state in ((2, "issued"), (3, "issued"), (1, "approved")):
+        store.create_case(procedure="sample_request", prefix="YP", year=2026, state=state, title="t",
+                          data={"quantity": qty}, now=oct_)
+    with store.session() as s:
+        s.add_all([entry("YP-2026-000001", oct_, "32S", "half", 2), entry("YP-2026-000002", oct_, "32S", "half", 2)])
+        s.commit()
+    t = sample_month_totals(store, date(2026, 10, 1))
+    assert t["differences"] == [{"case_no": "YP-2026-000002", "approved": 3, "issued": 2}]
+    assert t["unissued"] == ["YP-2026-000003"]
