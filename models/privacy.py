@@ -49,13 +49,20 @@ def mask_text(text: str) -> str:
     return text
 
 
+# Values under these keys are machine tokens (signed links, CSRF fields), never personal data:
+# masking a digit run inside one would break the link.
+UNMASKED_KEYS = frozenset({"url", "page_url", "token", "csrf", "links"})
+
+
 def mask_data(value: Any) -> Any:
     """Mask recursively: dict keys named like phone/id_card are masked, strings are scanned."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             key = str(k).lower()
-            if isinstance(v, str) and ("phone" in key or "mobile" in key or key in {"tel", "fax"}):
+            if key in UNMASKED_KEYS:
+                out[k] = v
+            elif isinstance(v, str) and ("phone" in key or "mobile" in key or key in {"tel", "fax"}):
                 out[k] = mask_phone(v)
             elif isinstance(v, str) and ("id_card" in key or key in {"idcard", "id_no", "id_number"}):
                 out[k] = mask_id_card(v)

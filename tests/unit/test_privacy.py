@@ -32,3 +32,13 @@ def test_mask_data_masks_by_key_and_by_content():
 def test_find_unmasked_detects_full_numbers():
     assert find_unmasked("tel 13812345678") == ["13812345678"]
     assert find_unmasked("id 110101199003071234") == ["110101199003071234"]
+
+
+def test_links_and_csrf_fields_are_never_mangled():
+    token = "WzEsImEiXQ.x13812345678y"
+    data = {"url": f"http://h/t/{token}?choice=approve", "csrf": "ab13812345678cd", "token": token,
+            "choices": [{"label": "批准", "url": f"http://h/t/{token}"}], "note": "tel 13812345678"}
+    out = mask_data(data)
+    assert out["url"] == data["url"] and out["csrf"] == data["csrf"] and out["token"] == token
+    assert out["choices"][0]["url"] == data["choices"][0]["url"]
+    assert out["note"] == "tel 138****5678"
