@@ -148,3 +148,11 @@ class Done(Answer):
     """确认完成 / confirm done (e.g. archived)."""
 
     decision: Literal["done"] = Field("done", description="done 已完成")
+
+
+@register_answer
+class ProgressContact(Answer):
+    """进度回复（C7）：告知客户处理进度 / a progress contact with the customer."""
+
+    decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
+    contact_note: str = Field(min_length=1, max_length=2000, description="联系内容 / what the customer was told")

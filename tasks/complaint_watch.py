@@ -61,6 +61,39 @@ def inquiry_if_late(svc: Services, case: Case) -> int:
                   "inquiry_notice", svc.clock.now())
 
 
+def last_contact(svc: Services, case: Case) -> datetime | None:
+    """The latest contact with the customer: the first contact or a recorded progress contact."""
+    times = [t.decided_at for t in svc.store.tasks_of(case.case_no)
+             if t.step_key.startswith("progress-") and t.decided_at]
+    if case.data.get("first_contact_at"):
+        times.append(_dt(case.data["first_contact_at"]))
+    return max(times) if times else None
+
+
+def ask_progress_contact(svc: Services, case: Case, now: datetime) -> int:
+    """C7: when a contact is due, the handler gets a task (with its link) to tell the customer how
+    the case stands; the answer is the contact's record and restarts the interval."""
+    from models.rules import task_deadline
+    from models.tables import HumanTask
+    from tasks.human import render_request_mail
+
+    last = last_contact(svc, case)
+    if last is None or not case.level:
+        return 0
+    due = next_progress_contact(last, case.level, svc.calendar)
+    if now <= due:
+        return 0
+    deadline = task_deadline(now, svc.calendar, business_days=1)
+    row = HumanTask(case_no=case.case_no, step_key=f"progress-{due.date().isoformat()}",
+                    title="进度回复：联系客户告知处理进度", role="l1_handler", assignee=_handler(svc, case),
+                    recused=case.data.get("recused", []), answer_model="ProgressContact", choices=["contacted"],
+                    summary={"投诉编号": case.case_no, "标题": case.title,
+                             "上次联系": last.astimezone(due.tzinfo).strftime("%Y-%m-%d %H:%M")},
+                    created_at=now, remind_at=deadline.remind_at, due_at=deadline.due_at)
+    _task, created = svc.store.ensure_task(row, lambda t: [render_request_mail(svc, t, t.assignee, now)], now)
+    return int(created)
+
+
 def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
     counts = {"penalties": 0, "urge_notices": 0, "close_reminders": 0, "progress_reminders": 0,
               "upgraded": 0}
@@ -90,14 +123,7 @@ def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
                     f"投诉 {case.case_no} 已超过结案期限（{d['close'][:16].replace('T', ' ')}）仍未处理完毕，"
                     "请责任部门立即处理并回复。", "urge_notice", now)
         # C7: progress contacts with the customer (weekly; L2/L3 every 3 business days)
-        last = case.data.get("last_progress_at") or case.data.get("first_contact_at")
-        if last and case.level:
-            due = next_progress_contact(_dt(last), case.level, svc.calendar)
-            if now > due:
-                counts["progress_reminders"] += _queue(
-                    svc, case, f"progress-{due.date().isoformat()}", [_handler(svc, case)], "进度回复提醒",
-                    f"投诉 {case.case_no} 处理时间较长，请联系客户告知处理进度（上次联系 {last[:16].replace('T', ' ')}）。",
-                    "progress_reminder", now)
+        counts["progress_reminders"] += ask_progress_contact(svc, case, now)
         # 001: not reasonably resolved within 10 days becomes major
         if case.level and level_after_days_open(case.level, received, now) > case.level:
             svc.store.update_case(case.case_no, actor="watchdog", kind="level_raised", now=now, level=2,

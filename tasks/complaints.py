@@ -178,6 +178,7 @@ def close_case(case_no: str, state: str, kind: str) -> None:
     if case.closed_at is None:
         case = svc.store.update_case(case_no, actor="system", kind=kind, now=now, state=state, closed=True,
                                      data={"retain_until": retention_until(now).isoformat()})
+    svc.store.cancel_open_tasks(case_no, now, actor="system")  # e.g. a pending progress contact
     from tasks.complaint_watch import inquiry_if_late
 
     inquiry_if_late(svc, case)

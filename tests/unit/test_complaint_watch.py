@@ -94,6 +94,14 @@ def test_progress_contact_reminder_for_long_cases(svc):
     assert complaint_checks(svc, RECEIVED + timedelta(days=4))["progress_reminders"] == 0
     assert complaint_checks(svc, RECEIVED + timedelta(days=7, hours=1))["progress_reminders"] == 1
     assert complaint_checks(svc, RECEIVED + timedelta(days=7, hours=2))["progress_reminders"] == 0
+    (task,) = [t for t in svc.store.tasks_of(case.case_no) if t.step_key.startswith("progress-")]
+    assert task.assignee == svc.org.first_for_role("l1_handler").email and task.answer_model == "ProgressContact"
+    # the handler records the contact: the next one is due a week after it
+    contacted = RECEIVED + timedelta(days=7, hours=3)
+    svc.store.decide(task.id, decision="contacted", comment="", answer={"contact_note": "已告知进度"},
+                     by=task.assignee, via="email", now=contacted)
+    assert complaint_checks(svc, RECEIVED + timedelta(days=10))["progress_reminders"] == 0
+    assert complaint_checks(svc, contacted + timedelta(days=7, hours=1))["progress_reminders"] == 1
 
 
 def test_not_resolved_in_10_days_becomes_major(svc):
