@@ -70,6 +70,10 @@ def _check_start(settings) -> None:  # noqa: ANN001
         settings.check_for_start()
         load_org(settings.org_file)
         BusinessCalendar.from_file(settings.calendar_file)
+        from models.org import ROLES
+        from models.returns import load_authority
+
+        load_authority(settings.authority_file, ROLES)
     except ValueError as exc:
         _fail(f"启动失败 / cannot start: {exc}")
 
@@ -177,7 +181,8 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
 
 
 # ---- kefu up ---------------------------------------------------------------------------
-DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "sla-watchdog/sla-watchdog",
+DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowance/allowance", "return/return",
+               "sla-watchdog/sla-watchdog",
                "sample-month-totals/sample-month-totals")
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Literal, get_args
 
 from prefect.input import RunInput
-from pydantic import Field
+from pydantic import Field, model_validator
 
 CHOICE_LABELS: dict[str, str] = {
     "approve": "批准",
@@ -125,6 +125,17 @@ class ComplaintOutcome(Answer):
     our_fault: bool = Field(False, description="是否我方责任")
     human_negligence: bool = Field(False, description="是否人为疏忽")
     loss_amount: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2, description="客诉损失金额（元）")
+    product_code: str = Field("", max_length=50, description="料号（折让/退货）；默认投诉中的第一个产品")
+    return_quantity: int = Field(0, ge=0, le=10_000_000, description="退货数量（退货/重处理必填）")
+    unit: str = Field("件", min_length=1, max_length=10, description="单位")
+
+    @model_validator(mode="after")
+    def _return_credit_needs_amounts(self) -> "ComplaintOutcome":
+        if self.handling in ("allowance", "return") and self.loss_amount <= 0:
+            raise ValueError("折让/退货须填写金额 / allowance and return need loss_amount > 0")
+        if self.handling == "return" and self.return_quantity <= 0:
+            raise ValueError("退货须填写数量 / a return needs return_quantity > 0")
+        return self
 
 
 @register_answer
@@ -156,3 +167,49 @@ class ProgressContact(Answer):
 
     decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
     contact_note: str = Field(min_length=1, max_length=2000, description="联系内容 / what the customer was told")
+
+
+# ---- return and credit (§4) -------------------------------------------------------------------
+CHOICE_LABELS.update({"confirmed": "确认（已盖章）", "refused": "不同意", "booked": "已入账",
+                      "received": "已验收签收", "accept_actual": "按实退量接受"})
+FIELD_LABELS.update({"proof": "证明文件", "received_quantity": "实退量", "booked_quantity": "入账数量"})
+
+
+@register_answer
+class CustomerConfirmation(Answer):
+    """客户确认《销货折让证明单》（盖章）/ the customer's confirmation (R3)."""
+
+    decision: Literal["confirmed", "refused"] = Field(description="confirmed 确认 / refused 不同意")
+
+
+@register_answer
+class AllowanceBooking(Answer):
+    """会计科入账（R3）：凭证明入账 / accounting books the allowance against its proof."""
+
+    decision: Literal["booked"] = Field("booked", description="booked 已入账")
+    proof: Literal["marked_invoice_copy", "stamped_allowance_certificate"] = Field(
+        description="marked_invoice_copy 注明折让的原发票副本 / stamped_allowance_certificate 盖章的折让证明单")
+
+
+@register_answer
+class GoodsReceived(Answer):
+    """仓库验收（R4）：核对退货单并签收实退量 / the warehouse signs for the quantity received."""
+
+    decision: Literal["received"] = Field("received", description="received 已验收")
+    received_quantity: int = Field(ge=0, le=10_000_000, description="实退量 / quantity actually received")
+
+
+@register_answer
+class QuantityDecision(Answer):
+    """退货数量差异超出允收比率（R5）：按实退量接受或驳回 / accept the received quantity or reject."""
+
+    decision: Literal["accept_actual", "reject"] = Field(description="accept_actual 按实退量 / reject 驳回")
+
+
+@register_answer
+class ReturnBooking(Answer):
+    """会计科入账（R6）：须有三种退回证明之一 / booking needs one of the three proofs."""
+
+    decision: Literal["booked"] = Field("booked", description="booked 已入账")
+    proof: Literal["original_invoice", "stamped_invoice_copy", "return_certificate"] = Field(
+        description="original_invoice 原发票 / stamped_invoice_copy 盖章发票副本 / return_certificate 销货退回证明单")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     token_max_age_days: int = 30
     org_file: Path = Field(REPO_ROOT / "deployments" / "org.yaml")
     calendar_file: Path | None = Field(None, description="holiday / workday overrides (YAML)")
+    authority_file: Path = Field(REPO_ROOT / "deployments" / "approval_authority.yaml",
+                                 description="approval authority bands and over-acceptance ratios (R2, R5)")
     watchdog_interval_seconds: int = 60
     runner_poll_seconds: float = 1.0
     serve_limit: int = 50

@@ -166,3 +166,16 @@ class PenaltyRecord(SQLModel, table=True):
     amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     reason: str
     at: datetime = _dt(nullable=False, default=utcnow)
+
+
+class ReceivableExclusion(SQLModel, table=True):
+    """R7: an amount excluded from the salesperson's collection-rate figure (by 料号)."""
+
+    __tablename__ = "receivable_exclusions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, unique=True, max_length=32)
+    complaint_case_no: Optional[str] = Field(default=None, max_length=32)
+    salesperson: str = Field(index=True, max_length=200)
+    product_code: str = Field(max_length=50)
+    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    at: datetime = _dt(nullable=False, default=utcnow)

@@ -139,9 +139,30 @@ def record_outcome(case_no: str, outcome: dict[str, Any], summary: dict[str, Any
     if follow:
         to = [p.email for p in svc.org.people_for_role("sales_manager")]
         _notice(svc, case_no, f"return-credit-{follow}", to, f"《客户抱怨处理表》第三联：{OUTCOME_LABELS[follow]}",
-                f"投诉 {case_no} 决定的处理方式为「{OUTCOME_LABELS[follow]}」，请按成品退货与销货折让程序办理。"
+                f"投诉 {case_no} 决定的处理方式为「{OUTCOME_LABELS[follow]}」，已按成品退货与销货折让程序立案。"
                 f"损失金额 ¥{loss}。", summary, event="return_credit_requested")
-    return follow
+        return start_return_credit(svc, case_no, follow, outcome, Decimal(loss))
+    return None
+
+
+def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[str, Any], amount: Decimal) -> str:
+    """C11/R1: the allowance or return case for this complaint (once), and its flow."""
+    from models.returns import Quantity, ReturnRequestIn
+    from tasks.intake import file_return, start_return_flow
+
+    form = svc.store.get_case(case_no).data["form"]
+    products = form.get("products") or []
+    body = ReturnRequestIn(
+        kind=kind, customer=form["complainant"]["name"], customer_email=form["complainant"].get("email"),
+        product_code=outcome.get("product_code") or (products[0]["code"] if products else "—"),
+        product_name=products[0]["name"] if products else "", amount=amount,
+        quantity=Quantity(value=outcome["return_quantity"], unit=outcome.get("unit") or "件") if kind == "return" else None,
+        reason=f"投诉 {case_no}：{form['description'][:500]}", handling=OUTCOME_LABELS[kind],
+        basis=f"投诉 {case_no} 处理结果", complaint_case_no=case_no)
+    child, _ = file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}")
+    if not child.flow_run_id:
+        svc.store.set_flow_run(child.case_no, start_return_flow(child.case_no, kind))
+    return child.case_no
 
 
 @task(name="升级为新投诉 open linked case", **IO_TASK)

@@ -105,3 +105,35 @@ def start_complaint_flow(case_no: str, level: int, form: dict) -> str:
 def start_sample_flow(case_no: str, size_class: str) -> str:
     return start_flow_run("sample-request/sample-request", case_no,
                           ["procedure:sample-request", f"size:{size_class}"], run_name=f"sample-request-{case_no}")
+
+
+def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool = True):  # noqa: ANN001, ANN201
+    """R1: an allowance or a return, from a closed complaint or decided outside the system."""
+    from models.business_days import TZ
+    from models.returns import approvers_for, over_acceptance_ratio
+
+    salesperson = str(body.salesperson) if body.salesperson else svc.org.first_for_role("salesperson").email
+    if not svc.org.find(salesperson) or not svc.org.has_role(salesperson, "salesperson"):
+        raise IntakeError("salesperson", f"{salesperson} 不是业务员", f"{salesperson} is not a salesperson")
+    if body.complaint_case_no:
+        from tasks.store import CaseNotFound
+
+        try:
+            svc.store.get_case(body.complaint_case_no)
+        except CaseNotFound:
+            raise IntakeError("complaint_case_no", "投诉不存在", "no such complaint") from None
+    now = svc.clock.now()
+    data = body.model_dump(mode="json") | {
+        "salesperson": salesperson, "approvers": approvers_for(body.amount, svc.authority),
+        "over_acceptance_ratio": str(over_acceptance_ratio(body.customer, svc.authority)),
+        "complaint_established": complaint_established}
+    prefix = "ZR" if body.kind == "allowance" else "TH"
+    return svc.store.create_case(
+        procedure=body.kind, prefix=prefix, year=now.astimezone(TZ).year, state="pending_approval",
+        title=f"{body.customer} {body.product_name or body.product_code} ¥{body.amount}", data=data,
+        requested_by=salesperson, idempotency_key=idempotency_key, parent_case_no=body.complaint_case_no,
+        actor=salesperson, now=now)
+
+
+def start_return_flow(case_no: str, kind: str) -> str:
+    return start_flow_run(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")

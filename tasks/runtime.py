@@ -8,7 +8,8 @@ from functools import lru_cache
 
 from models.business_days import BusinessCalendar
 from models.db import make_engine
-from models.org import OrgDirectory, load_org
+from models.org import ROLES, OrgDirectory, load_org
+from models.returns import AuthorityTable, load_authority
 from models.settings import Settings, get_settings
 from tasks.clock import Clock, SystemClock
 from tasks.mail import Mailer, build_mailer
@@ -23,6 +24,7 @@ class Services:
     clock: Clock
     org: OrgDirectory
     calendar: BusinessCalendar
+    authority: AuthorityTable
 
 
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
@@ -34,6 +36,7 @@ def build_services(settings: Settings, *, store: Store | None = None, mailer: Ma
         clock=clock or SystemClock(),
         org=load_org(settings.org_file),
         calendar=BusinessCalendar.from_file(settings.calendar_file),
+        authority=load_authority(settings.authority_file, ROLES),
     )
 
 

@@ -17,14 +17,15 @@ from starlette.background import BackgroundTask
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
 from models.complaints import OUTCOME_LABELS
+from models.returns import PROOF_LABELS, ReturnRequestIn
 from models.org import ROLE_LABELS
 from models.privacy import mask_data
 from models.samples import SampleRequestIn
 from models.tables import HumanTask
 from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
 from models.complaints import ComplaintIn
-from tasks.intake import (IntakeError, file_complaint, file_sample_request, start_complaint_flow,
-                          start_sample_flow)
+from tasks.intake import (IntakeError, file_complaint, file_return, file_sample_request,
+                          start_complaint_flow, start_return_flow, start_sample_flow)
 from tasks.render import fmt_dt, render
 from tasks.resume import resume_task_run, resume_when_waiting
 from tasks.runtime import Services
@@ -33,7 +34,7 @@ from webapp.errors import describe_all, problem
 
 log = logging.getLogger("kefu.web")
 
-OPTION_LABELS = {k: f"{v}（{k}）" for k, v in OUTCOME_LABELS.items()}
+OPTION_LABELS = {k: f"{v}（{k}）" for k, v in {**OUTCOME_LABELS, **PROOF_LABELS}.items()}
 NOT_FOUND_HTML = "<!doctype html><meta charset=utf-8><title>404</title><p>链接无效或不存在 / Not found</p>"
 
 
@@ -134,6 +135,19 @@ def create_app(svc: Services) -> FastAPI:
         except IntakeError as exc:
             return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
         return _started(case, created, lambda: start_complaint_flow(case.case_no, case.level, case.data["form"]))
+
+    @app.post("/api/returns", status_code=201, tags=["returns"],
+              summary="退货 / 折让 / file a return or an allowance (R1)",
+              description="A case decided outside the system (or linked to a complaint). `amount` is a decimal "
+                          "string in yuan; a return needs `quantity` {value, unit}. The approvers follow the "
+                          "approval-authority table (R2).")
+    def create_return(body: ReturnRequestIn,
+                      idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+        try:
+            case, created = file_return(svc, body, idempotency_key)
+        except IntakeError as exc:
+            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
+        return _started(case, created, lambda: start_return_flow(case.case_no, body.kind))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

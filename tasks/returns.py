@@ -1,0 +1,68 @@
+"""Steps of return and credit processing (§4): the forms, booking and the receivables record."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from prefect import task
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from models.returns import KIND_LABELS, PROOF_LABELS, receivable_exclusion
+from models.tables import ReceivableExclusion
+from tasks.cases import publish_form
+from tasks.policy import IO_TASK
+from tasks.render import render
+from tasks.runtime import services
+
+
+def form_summary(case: dict[str, Any]) -> dict[str, Any]:
+    d = case["data"]
+    out = {"单号": case["case_no"], "类别": KIND_LABELS[d["kind"]], "客户": d["customer"],
+           "料号 / 品名": f"{d['product_code']} {d.get('product_name', '')}".strip(), "金额（元）": d["amount"],
+           "原因": d["reason"], "业务员": d["salesperson"]}
+    if d.get("quantity"):
+        out["核定量"] = f"{d['quantity']['value']} {d['quantity']['unit']}"
+    if d.get("handling"):
+        out["处理方式"] = d["handling"]
+    if d.get("basis"):
+        out["依据"] = d["basis"]
+    if d.get("complaint_case_no"):
+        out["来源投诉"] = d["complaint_case_no"]
+    return out
+
+
+@task(name="开具单据 issue the form", **IO_TASK)
+def issue_form(case_no: str) -> None:
+    """R3/R4: the 《销货折让证明单》 or 《成品退货单》, rendered and kept as the run's artifact."""
+    svc = services()
+    case = svc.store.get_case(case_no)
+    template = "allowance_certificate" if case.procedure == "allowance" else "return_slip"
+    md = render(f"forms/{template}.md.j2", case=case, d=case.data, tasks=svc.store.tasks_of(case_no))
+    publish_form.fn(case_no, md, f"{case.procedure}-form-{case_no.lower()}")
+
+
+@task(name="入账并记录应收款 book and record receivables", **IO_TASK)
+def book(case_no: str, proof: str, booked_quantity: int | None, actor: str) -> None:
+    """R3/R6: booking with its proof; R7/R8: the amount excluded from the collection-rate figure."""
+    svc = services()
+    case = svc.store.get_case(case_no)
+    d = case.data
+    excluded = receivable_exclusion(Decimal(d["amount"]), d.get("complaint_established", True))
+    if excluded > 0:
+        with svc.store.session() as s:
+            if not s.exec(select(ReceivableExclusion.id).where(ReceivableExclusion.case_no == case_no)).first():
+                s.add(ReceivableExclusion(case_no=case_no, complaint_case_no=d.get("complaint_case_no"),
+                                          salesperson=d["salesperson"], product_code=d["product_code"],
+                                          amount=excluded, at=svc.clock.now()))
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+    record = {"proof": proof, "proof_label": PROOF_LABELS[proof], "receivable_excluded": str(excluded)}
+    if booked_quantity is not None:
+        record["booked_quantity"] = booked_quantity
+    if case.state != "booked":
+        svc.store.update_case(case_no, actor=actor, kind="booked", now=svc.clock.now(), state="booked",
+                              closed=True, data={"booking": record}, event_data=record)
