@@ -2,6 +2,8 @@
 
 Runs the real local stack twice in one run — Prefect's default runner poll (10 s) and ours (1 s) —
 and answers N sample requests × 2 approvals each, one at a time. Prints median and p95.
+An approver opens the page and reads it for `--read` seconds before submitting (not timed); a third
+pass answers at once, when the run may still be finishing its suspension (worst case).
 
     .venv/bin/python bench/decision_latency.py [--requests 10]
 """
@@ -23,9 +25,10 @@ SAMPLE = {"customer": "基准客户", "product": "32S", "spec": "32S/1", "size_c
           "reason": "bench"}
 
 
-def answer_and_wait(stack: Stack, mail: dict, next_subject: str) -> float:
+def answer_and_wait(stack: Stack, mail: dict, next_subject: str, read: float) -> float:
     link = stack.link(mail, "approve")
     page = stack.client.get(link)  # the approver opens the page first (not timed)
+    time.sleep(read)  # and reads it before deciding (not timed)
     import re
 
     form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
@@ -36,7 +39,7 @@ def answer_and_wait(stack: Stack, mail: dict, next_subject: str) -> float:
     return time.perf_counter() - t0
 
 
-def run(poll: str, requests: int) -> list[float]:
+def run(poll: str, requests: int, read: float) -> list[float]:
     with tempfile.TemporaryDirectory() as home:
         stack = Stack.start(Path(home), extra_env={"KEFU_RUNNER_POLL_SECONDS": poll})
         try:
@@ -45,9 +48,9 @@ def run(poll: str, requests: int) -> list[float]:
                 r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE).json()
                 no = r["case_no"]
                 ask = stack.wait_mail(subject=f"{no} 部门负责人审批", timeout=120)[0]
-                times.append(answer_and_wait(stack, ask, f"{no} 总经理审批"))
+                times.append(answer_and_wait(stack, ask, f"{no} 总经理审批", read))
                 gm = stack.wait_mail(subject=f"{no} 总经理审批")[0]
-                times.append(answer_and_wait(stack, gm, f"{no} 样品发放登记"))
+                times.append(answer_and_wait(stack, gm, f"{no} 样品发放登记", read))
             return times
         finally:
             stack.stop()
@@ -61,14 +64,18 @@ def p95(xs: list[float]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=10)
+    ap.add_argument("--read", type=float, default=2.0, help="seconds an approver spends on the page")
     args = ap.parse_args()
     results = {}
-    for label, poll in (("Prefect defaults (runner poll 10 s)", "10"), ("Kefu settings (runner poll 1 s)", "1")):
-        times = run(poll, args.requests)
+    for label, poll, read in (
+            (f"Prefect defaults (runner poll 10 s), answer after {args.read:g} s", "10", args.read),
+            (f"Kefu settings (runner poll 1 s), answer after {args.read:g} s", "1", args.read),
+            ("Kefu settings (runner poll 1 s), answer at once (worst case)", "1", 0.0)):
+        times = run(poll, args.requests, read)
         results[label] = times
         print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
               f"min={min(times):.2f}s max={max(times):.2f}s", flush=True)
-    a, b = (statistics.median(v) for v in results.values())
+    a, b, _c = (statistics.median(v) for v in results.values())
     print(f"ratio default/tuned median: {a / b:.2f}")
 
 
