@@ -151,6 +151,12 @@ class Store:
             items = list(s.exec(q.order_by(Case.id.desc()).offset(offset).limit(limit)).all())
             return int(total), items
 
+    def cases_without_run(self, older_than: datetime) -> list[Case]:
+        """Open cases whose flow run could not be started (Prefect was unreachable at intake)."""
+        with self.session() as s:
+            return list(s.exec(select(Case).where(Case.flow_run_id.is_(None), Case.closed_at.is_(None),
+                                                  Case.created_at <= older_than)).all())
+
     def children_of(self, case_no: str) -> list[str]:
         with self.session() as s:
             return list(s.exec(select(Case.case_no).where(Case.parent_case_no == case_no)

@@ -36,6 +36,29 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
     return boss.email if boss else None
 
 
+def start_missing_runs(svc: Services, now: datetime) -> int:
+    """A case filed while Prefect was unreachable gets its flow run now."""
+    from tasks.intake import start_complaint_flow, start_return_flow, start_sample_flow
+
+    starters = {
+        "complaint": lambda c: start_complaint_flow(c.case_no, c.level or 1, c.data["form"]),
+        "sample_request": lambda c: start_sample_flow(c.case_no, c.data["size_class"]),
+        "allowance": lambda c: start_return_flow(c.case_no, "allowance"),
+        "return": lambda c: start_return_flow(c.case_no, "return"),
+    }
+    started = 0
+    for case in svc.store.cases_without_run(now - timedelta(seconds=30)):
+        start = starters.get(case.procedure)
+        if start is None:
+            continue
+        try:
+            svc.store.set_flow_run(case.case_no, start(case))
+            started += 1
+        except Exception as exc:  # noqa: BLE001 - still unreachable: next pass
+            log.warning("starting the flow of %s failed: %s", case.case_no, exc)
+    return started
+
+
 def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str, Any]:
     counts: dict[str, Any] = {"reminded": 0, "escalated": 0, "resumed": 0, "mail_sent": 0,
                               "mail_failed": 0}
@@ -57,6 +80,8 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str,
             if outcome == "resumed":
                 svc.store.mark_resumed(task.id, now)
                 counts["resumed"] += 1
+    if resume:
+        counts["started"] = start_missing_runs(svc, now)
     for check in PROCEDURE_CHECKS:
         for k, v in check(svc, now).items():
             counts[k] = counts.get(k, 0) + v
