@@ -134,8 +134,18 @@ class Stack:
         raise AssertionError(f"{case_no} stayed {case.get('state')} (wanted {state}); events: "
                              + repr([e['kind'] for e in case.get('events', [])]))
 
+    def prefect(self, method: str, path: str, **kw) -> httpx.Response:
+        """Prefect's API, retried on 503 like Prefect's own client (its SQLite answers
+        "database is locked" now and then)."""
+        for attempt in range(8):
+            r = self.client.request(method, f"{self.prefect_api}{path}", **kw)
+            if r.status_code != 503:
+                return r
+            time.sleep(0.5 * (attempt + 1))
+        return r
+
     def prefect_run(self, run_id: str) -> dict:
-        return self.client.get(f"{self.prefect_api}/flow_runs/{run_id}").json()
+        return self.prefect("GET", f"/flow_runs/{run_id}").json()
 
     def wait_run(self, run_id: str, state_type: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout

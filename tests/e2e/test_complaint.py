@@ -72,7 +72,7 @@ def test_level_1_closed_satisfied(stack):
     kinds = [e["kind"] for e in case["events"]]
     assert "penalty_recorded" not in kinds and "complaint_closed" in kinds
     stack.wait_run(run_id, "COMPLETED")
-    art = stack.client.get(f"{stack.prefect_api}/artifacts/complaint-form-{case_no.lower()}/latest").json()
+    art = stack.prefect("GET", f"/artifacts/complaint-form-{case_no.lower()}/latest").json()
     assert "投诉处理单" in art["data"] and "138****5678" in art["data"] and "13812345678" not in art["data"]
     no_duplicates(stack, case_no)
 

@@ -42,7 +42,7 @@ def test_allowance_above_the_deputy_gm_band(stack):
     assert stack.submit(stack.link(booking, "booked"), proof="stamped_allowance_certificate").status_code == 200
     case = stack.wait_state(case_no, "booked")
     assert case["data"]["booking"]["receivable_excluded"] == "80000.00"
-    art = stack.client.get(f"{stack.prefect_api}/artifacts/allowance-form-{case_no.lower()}/latest").json()
+    art = stack.prefect("GET", f"/artifacts/allowance-form-{case_no.lower()}/latest").json()
     assert "销货折让证明单" in art["data"]
     no_duplicates(stack, case_no)
 

@@ -209,9 +209,9 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
 def test_monthly_sample_totals_reach_accounting(stack):
     """P3: the monthly deployment totals the month's samples from the workshop ledger for finance."""
     month = datetime.now().astimezone().strftime("%Y-%m")
-    dep = stack.client.get(f"{stack.prefect_api}/deployments/name/sample-month-totals/sample-month-totals").json()
-    run = stack.client.post(f"{stack.prefect_api}/deployments/{dep['id']}/create_flow_run",
-                            json={"parameters": {"month": month}}).json()
+    dep = stack.prefect("GET", "/deployments/name/sample-month-totals/sample-month-totals").json()
+    run = stack.prefect("POST", f"/deployments/{dep['id']}/create_flow_run",
+                        json={"parameters": {"month": month}}).json()
     accounting = ORG.first_for_role("accounting").email
     mail = stack.wait_mail(to=accounting, subject=f"{month} 样品出门汇总")[0]
     assert "计入销售费用" in mail["text"] and "已批未发" in mail["text"]
