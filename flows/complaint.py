@@ -78,6 +78,7 @@ def complaint(case_no: str) -> str:
     # C6: the responsible department's plan within a day; the solution approved before it is carried out
     for round_no in range(1, 10):
         plan = ask(f"plan-{round_no}", "调查：责任归属与处理方案（1日内）", handler_role, "InvestigationPlan",
+                   assignee=handler,
                    due_at=datetime.fromisoformat(data["deadlines"]["plan"]) if round_no == 1 else None)
         record_state(case_no, "accepted", f"plan_submitted_{round_no}", actor=plan.decided_by,
                      data={"plan": plan.model_dump(include={"responsibility_department", "responsibility",
@@ -94,7 +95,7 @@ def complaint(case_no: str) -> str:
     publish_complaint_form(case_no)
 
     # C11: the outcome with responsibility and loss; allowance / return start §4
-    outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome",
+    outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
                   defaults={"responsibility_department": plan.responsibility_department})
     record_outcome(case_no, outcome.model_dump(mode="json"), summary)
     publish_complaint_form(case_no)
@@ -105,7 +106,7 @@ def complaint(case_no: str) -> str:
                   escalate_to=handler, template="satisfaction_survey", due_business_days=2,
                   summary={"投诉编号": case_no, "处理结果": outcome.comment or "已处理"})
     else:
-        sat = ask("satisfaction", "告知处理结果并记录客户满意度", handler_role, "Satisfaction")
+        sat = ask("satisfaction", "告知处理结果并记录客户满意度", handler_role, "Satisfaction", assignee=handler)
     action = satisfaction_outcome(sat.score, level)
     record_state(case_no, "resolved", "satisfaction_recorded", actor=sat.decided_by,
                  data={"satisfaction": sat.score}, event_data={"score": sat.score, "label": SATISFACTION_LABELS[sat.score],
