@@ -100,10 +100,15 @@ def create_app(svc: Services) -> FastAPI:
                             status_code=200 if ok else 503)
 
     # ---- intake -------------------------------------------------------------------------
-    def _started(case, created: bool, start) -> JSONResponse:  # noqa: ANN001
+    def _file_and_start(file, start) -> JSONResponse:  # noqa: ANN001
+        """Store the case (or find it by Idempotency-Key), then start its flow run."""
+        try:
+            case, created = file()
+        except IntakeError as exc:
+            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
         if created or not case.flow_run_id:
             try:
-                run_id = start()
+                run_id = start(case)
                 svc.store.set_flow_run(case.case_no, run_id)
                 case.flow_run_id = run_id
             except Exception as exc:  # noqa: BLE001 - the watchdog starts it when Prefect is back
@@ -116,11 +121,8 @@ def create_app(svc: Services) -> FastAPI:
     def create_sample_request(body: SampleRequestIn,
                               idempotency_key: str | None = Header(None, alias="Idempotency-Key")
                               ) -> JSONResponse:
-        try:
-            case, created = file_sample_request(svc, body, idempotency_key)
-        except IntakeError as exc:
-            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
-        return _started(case, created, lambda: start_sample_flow(case.case_no, body.size_class))
+        return _file_and_start(lambda: file_sample_request(svc, body, idempotency_key),
+                               lambda case: start_sample_flow(case.case_no, body.size_class))
 
     @app.post("/api/complaints", status_code=201, tags=["complaints"],
               summary="受理投诉 / file a complaint (C1)",
@@ -130,11 +132,8 @@ def create_app(svc: Services) -> FastAPI:
                           "field in Chinese and English, and stores nothing.")
     def create_complaint(body: ComplaintIn,
                          idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
-        try:
-            case, created = file_complaint(svc, body, idempotency_key)
-        except IntakeError as exc:
-            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
-        return _started(case, created, lambda: start_complaint_flow(case.case_no, case.level, case.data["form"]))
+        return _file_and_start(lambda: file_complaint(svc, body, idempotency_key),
+                               lambda case: start_complaint_flow(case.case_no, case.level, case.data["form"]))
 
     @app.post("/api/returns", status_code=201, tags=["returns"],
               summary="退货 / 折让 / file a return or an allowance (R1)",
@@ -143,11 +142,8 @@ def create_app(svc: Services) -> FastAPI:
                           "approval-authority table (R2).")
     def create_return(body: ReturnRequestIn,
                       idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
-        try:
-            case, created = file_return(svc, body, idempotency_key)
-        except IntakeError as exc:
-            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
-        return _started(case, created, lambda: start_return_flow(case.case_no, body.kind))
+        return _file_and_start(lambda: file_return(svc, body, idempotency_key),
+                               lambda case: start_return_flow(case.case_no, body.kind))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:
