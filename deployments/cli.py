@@ -42,7 +42,6 @@ def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_API_DATABASE_CONNECTION_URL": settings.prefect_database_url
         or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
         "PREFECT_UI_API_URL": settings.effective_prefect_api_url,
     }
     return env

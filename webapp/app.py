@@ -27,7 +27,7 @@ from models.complaints import ComplaintIn
 from tasks.intake import (IntakeError, file_complaint, file_return, file_sample_request,
                           start_complaint_flow, start_return_flow, start_sample_flow)
 from tasks.render import fmt_dt, render
-from tasks.resume import resume_task_run, resume_when_waiting
+from tasks.resume import resume_when_waiting
 from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from webapp.errors import describe_all, problem
@@ -286,16 +286,10 @@ def create_app(svc: Services) -> FastAPI:
                                      now=now())
         if not won:
             return _html("already.html.j2", **page_ctx(task, person, token))
-        try:
-            outcome = await _in_thread(resume_task_run, task)
-            if outcome == "resumed":
-                svc.store.mark_resumed(task.id, now())
-        except Exception as exc:  # noqa: BLE001 - recorded; resumed in the background / by the watchdog
-            log.warning("resume of %s/%s deferred: %s", task.case_no, task.step_key, exc)
-            outcome = "error"
+        # The approver's page never waits on Prefect: the run is resumed right after the response
+        # (and, if it is still finishing its suspension, as soon as it waits on this step).
         response = _html("done.html.j2", **page_ctx(task, person, token))
-        if outcome in ("not-waiting", "error"):
-            response.background = BackgroundTask(resume_when_waiting, svc.store, task.id)
+        response.background = BackgroundTask(resume_when_waiting, svc.store, task.id)
         return response
 
     # ---- dev mailbox --------------------------------------------------------------
