@@ -109,6 +109,12 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
            responsibility_department="销售中心", our_fault="true", loss_amount="500")
     stack.wait_mail(to=R["sales_manager"], subject=f"{child} 《客户抱怨处理表》第三联")
+    # C11 / R1: the allowance starts the return/credit procedure, linked to the complaint
+    allowance = [c for c in stack.case(child)["linked_cases"] if c.startswith("ZR-")]
+    assert len(allowance) == 1
+    zr = stack.case(allowance[0])
+    assert zr["procedure"] == "allowance" and zr["data"]["amount"] == "500.00"
+    assert zr["data"]["complaint_case_no"] == child and zr["flow_run_id"]
     survey = [m for m in stack.wait_mail(to=CUSTOMER, subject=child)][0]
     stack.submit(stack.link(survey, "answered"), score="4")
     stack.wait_state(child, "gm_meeting")
