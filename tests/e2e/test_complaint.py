@@ -128,7 +128,7 @@ def test_complaint_that_does_not_stand_is_closed_politely_and_counted(stack):
     case_no, run_id = file(stack, description="询问产品价格")
     answer(stack, case_no, R["l1_handler"], "受理确认", "not_established", level="1",
            comment="该问题属于价格咨询，已为您转交销售人员")
-    case = stack.wait_state(case_no, "not_established")
+    stack.wait_state(case_no, "not_established")
     reply = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
     assert "价格咨询" in reply["text"] and "尊敬的王芳" in reply["text"]
     listed = stack.client.get(f"{stack.web}/api/cases", params={"state": "not_established"}).json()
