@@ -42,11 +42,11 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (alembic upgrade head)."""
+    """Bring the schema to the newest revision (alembic upgrade heads: parallel branches of revisions all apply)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", _normalise(url).replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
