@@ -179,6 +179,57 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
 
 
+archive_app = typer.Typer(help="客户档案 customer archive", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+import_app = typer.Typer(help="导入 imports", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _import_csv(file: Path, model: type, key: str, existing, load) -> None:  # noqa: ANN001
+    """Parse, report bad rows by line (also duplicates in the file or already stored), load the
+    good ones in one transaction. Exit 2 when any row was bad (the good rows are loaded)."""
+    from tasks.imports import RowError, parse_csv
+
+    rows, errors = parse_csv(file, model)
+    stored = existing([getattr(r, key) for _, r in rows if getattr(r, key)])
+    seen: set[str] = set()
+    good = []
+    for line, r in rows:
+        value = getattr(r, key)
+        if value and (value in seen or value in stored):
+            errors.append(RowError(line=line, message=f"{key} 重复 / duplicate {key}: {value}"))
+            continue
+        seen.add(value)
+        good.append(r)
+    for e in sorted(errors, key=lambda e: e.line):
+        typer.echo(str(e), err=True)
+    loaded = load(good) if good else 0
+    typer.echo(json.dumps({"loaded": loaded, "rejected": len(errors)}))
+    if errors:
+        raise typer.Exit(2)
+
+
+@archive_app.command("import")
+def archive_import(file: Path = typer.Argument(..., help="customers.csv (UTF-8, header line)")) -> None:
+    """Load customers (档案); bad rows are reported with their line numbers and not loaded."""
+    from models.archive import CustomerIn
+    from tasks.runtime import services
+
+    svc = services()
+    _import_csv(file, CustomerIn, "archive_no", svc.store.existing_archive_numbers,
+                lambda good: len(svc.store.import_customers(good, by="import", now=svc.clock.now())))
+
+
+@import_app.command("transactions")
+def import_transactions(file: Path = typer.Argument(..., help="transactions.csv (UTF-8, header line)")) -> None:
+    """Load the transaction history (N1, N2); bad rows are reported with their line numbers."""
+    from models.archive import TransactionIn
+    from tasks.runtime import services
+
+    svc = services()
+    _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions)
+
+
 # ---- kefu up ---------------------------------------------------------------------------
 DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowance/allowance", "return/return",
                "sla-watchdog/sla-watchdog",

@@ -5,11 +5,11 @@ Times are stored as timezone-aware UTC datetimes; they are shown in Asia/Shangha
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Numeric, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -179,3 +179,72 @@ class ReceivableExclusion(SQLModel, table=True):
     product_code: str = Field(max_length=50)
     amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
     at: datetime = _dt(nullable=False, default=utcnow)
+
+
+class Customer(SQLModel, table=True):
+    """A customer archive record (客户档案, A3): the current version; history in customer_versions.
+
+    ID-card and phone numbers are stored whole (the authorised full read needs them) and are
+    masked by every listing, page and email (models.archive.masked_record)."""
+
+    __tablename__ = "customers"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    archive_no: str = Field(index=True, unique=True, max_length=32)
+    name: str = Field(index=True, max_length=200)
+    customer_class: str = Field(index=True, max_length=32)
+    invoicing_name: str = Field(default="", index=True, max_length=200)
+    contact_name: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=200)
+    id_card: str = Field(default="", max_length=18)
+    legal_representative: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=300)
+    registration: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    salesperson: str = Field(default="", index=True, max_length=200)
+    version: int = 1
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    updated_at: datetime = _dt(nullable=False, default=utcnow)
+
+
+class CustomerVersion(SQLModel, table=True):
+    """Every version of an archive record: who, when, why, before/after, and the approving case."""
+
+    __tablename__ = "customer_versions"
+    __table_args__ = (UniqueConstraint("archive_no", "version"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    archive_no: str = Field(index=True, max_length=32)
+    version: int
+    changed_by: str = Field(max_length=200)
+    changed_at: datetime = _dt(nullable=False, default=utcnow)
+    reason: str = ""
+    source: str = Field(max_length=32)  # import / correction / certification
+    case_no: Optional[str] = Field(default=None, index=True, max_length=32)
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ArchiveAccess(SQLModel, table=True):
+    """查阅登记: every read of a full (unmasked) archive record."""
+
+    __tablename__ = "archive_access_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    archive_no: str = Field(index=True, max_length=32)
+    reader: str = Field(max_length=200)
+    role: str = Field(max_length=40)
+    purpose: str = ""
+    at: datetime = _dt(nullable=False, default=utcnow)
+
+
+class Transaction(SQLModel, table=True):
+    """Transaction history (N1, N2): sales, sample shipments and returns by customer and invoicing name."""
+
+    __tablename__ = "transactions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=64)  # document number, or the case number
+    customer: str = Field(index=True, max_length=200)
+    invoicing_name: str = Field(index=True, max_length=200)
+    on: date = Field(sa_column=Column(Date, nullable=False, index=True))
+    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    kind: str = Field(index=True, max_length=16)  # sale / sample / return
+    case_no: Optional[str] = Field(default=None, index=True, max_length=32)
+    created_at: datetime = _dt(nullable=False, default=utcnow)

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, select
 
 from models.tables import Case, CaseCounter, Event, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
+from tasks.store_archive import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
 
@@ -27,7 +28,7 @@ class CaseNotFound(LookupError):
     pass
 
 
-class Store:
+class Store(ArchiveStoreMixin):
     def __init__(self, engine) -> None:  # noqa: ANN001
         self.engine = engine
 

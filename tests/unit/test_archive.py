@@ -1,0 +1,145 @@
+"""The customer archive and transaction history: rules, store (in-memory fake) and the CSV imports."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from models.archive import (CustomerIn, TransactionIn, diff, id_card_valid, masked_record, may_read_full,
+                            validate_changes)
+from tasks.store import Store
+from tasks.store_archive import ArchiveError, ReadNotAllowed
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_ID = "11010519491231002X"  # the GB 11643 example: check character X
+
+
+def customer(**kw):
+    return CustomerIn(**{"name": "苏州纺织有限公司", "customer_class": "enterprise", "phone": "13812345678",
+                         "id_card": GOOD_ID, **kw})
+
+
+def test_id_card_check_character():
+    assert id_card_valid(GOOD_ID)
+    assert not id_card_valid("110105194912310021")  # wrong check character
+    assert not id_card_valid("110105194902300028")  # 30 February
+
+
+def test_customer_validation_messages_name_the_field_in_both_languages():
+    with pytest.raises(ValidationError) as e:
+        CustomerIn(name="x", customer_class="enterprise", phone="12345")
+    assert "电话号码无效 / invalid phone number" in str(e.value)
+    with pytest.raises(ValidationError):
+        CustomerIn(name="x", customer_class="alien")
+    assert customer().invoicing_name == "苏州纺织有限公司"  # defaults to the name
+
+
+def test_changes_validated_and_limited_to_editable_fields():
+    assert validate_changes({"phone": "+86 139 1234 5678"}) == {"phone": "13912345678"}
+    with pytest.raises(ValueError, match="archive_no"):
+        validate_changes({"archive_no": "DA-2026-000009"})
+    with pytest.raises(ValueError):
+        validate_changes({"id_card": "110105194912310021"})
+    with pytest.raises(ValueError):
+        validate_changes({})
+
+
+def test_masked_record_and_diff():
+    rec = masked_record({"phone": "13812345678", "id_card": GOOD_ID, "name": "甲"})
+    assert rec == {"phone": "138****5678", "id_card": "110105********002X", "name": "甲"}
+    assert diff({"a": 1, "b": 2}, {"a": 1, "b": 3}) == {"b": [2, 3]}
+    assert may_read_full("cs_manager") and not may_read_full("salesperson")
+
+
+def test_versions_full_read_log_and_idempotent_correction():
+    store = Store.in_memory()
+    c = store.create_customer(customer(), by="clerk@x.example", reason="新建", source="import", now=NOW)
+    assert c.archive_no == "DA-2026-000001" and c.version == 1
+    v = store.apply_customer_changes(c.archive_no, {"address": "苏州工业园区"}, by="gm@x.example",
+                                     reason="地址变更", case_no="GZ-2026-000001", now=NOW)
+    again = store.apply_customer_changes(c.archive_no, {"address": "别处"}, by="gm@x.example",
+                                         reason="重跑", case_no="GZ-2026-000001", now=NOW)
+    assert (v.version, again.version) == (2, 2)
+    assert store.get_customer(c.archive_no).address == "苏州工业园区"
+    versions = store.customer_versions(c.archive_no)
+    assert [x.version for x in versions] == [1, 2]
+    assert versions[1].before == {"address": ""} and versions[1].after == {"address": "苏州工业园区"}
+    assert store.masked_customer(c.archive_no)["phone"] == "138****5678"
+    with pytest.raises(ReadNotAllowed):
+        store.read_full_customer(c.archive_no, reader="s@x.example", role="salesperson", purpose="", now=NOW)
+    assert store.archive_accesses(c.archive_no) == []
+    full = store.read_full_customer(c.archive_no, reader="m@x.example", role="cs_manager", purpose="核对", now=NOW)
+    assert full["id_card"] == GOOD_ID
+    assert [a.reader for a in store.archive_accesses(c.archive_no)] == ["m@x.example"]
+
+
+def test_certification_creates_one_record_per_case():
+    store = Store.in_memory()
+    a = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW,
+                              case_no="XK-2026-000001")
+    b = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW,
+                              case_no="XK-2026-000001")
+    assert a.archive_no == b.archive_no
+
+
+def test_import_is_all_or_nothing_in_the_store():
+    store = Store.in_memory()
+    rows = [customer(archive_no="DA-2026-000100"), customer(archive_no="DA-2026-000100")]
+    with pytest.raises(ArchiveError):
+        store.import_customers(rows, by="import", now=NOW)
+    assert store.existing_archive_numbers(["DA-2026-000100"]) == set()
+
+
+def test_transactions_window_excludes_samples():
+    store = Store.in_memory()
+    rows = [TransactionIn(reference=f"T{i}", customer="甲公司", on=d, amount=Decimal("10.00"), kind=k)
+            for i, (d, k) in enumerate([(date(2023, 11, 24), "sale"), (date(2025, 1, 1), "sample"),
+                                        (date(2026, 11, 1), "sale")])]
+    assert store.import_transactions(rows) == 3
+    found = store.transactions_of("甲公司", since=date(2023, 11, 25), until=date(2026, 11, 25))
+    assert [t.reference for t in found] == ["T2"]
+    with pytest.raises(ArchiveError):
+        store.import_transactions([rows[0]])
+    assert store.transaction_count() == 3
+
+
+def _kefu(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KEFU_HOME": str(home), "KEFU_ENV": "test"}
+    return subprocess.run([sys.executable, "-m", "deployments.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_imports_report_bad_lines_and_load_good_rows(tmp_path):
+    assert _kefu(tmp_path, "migrate").returncode == 0
+    csv = tmp_path / "customers.csv"
+    csv.write_text(
+        "archive_no,name,customer_class,phone,id_card,registration.licence_no\n"
+        f"DA-2026-000001,甲公司,enterprise,13812345678,{GOOD_ID},91320500MA1\n"
+        "DA-2026-000002,乙,alien,,,\n"
+        "DA-2026-000001,丙公司,dealer,,,\n"
+        "DA-2026-000003,丁公司,dealer,0512-66661234,,\n", encoding="utf-8")
+    r = _kefu(tmp_path, "archive", "import", str(csv))
+    assert r.returncode == 2, r.stderr
+    assert "第 3 行 / line 3" in r.stderr and "第 4 行 / line 4" in r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"loaded": 2, "rejected": 2}
+    from models.db import make_engine
+
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'kefu.db'}"))
+    assert store.get_customer("DA-2026-000001").registration == {"licence_no": "91320500MA1"}
+    assert store.existing_archive_numbers(["DA-2026-000002", "DA-2026-000003"]) == {"DA-2026-000003"}
+
+    tx = tmp_path / "tx.csv"
+    tx.write_text("reference,customer,on,amount,kind\nS1,甲公司,2026-10-01,100.50,sale\n"
+                  "S2,甲公司,2026-13-01,1,sale\nS3,甲公司,2026-10-02,abc,sale\n", encoding="utf-8")
+    r = _kefu(tmp_path, "import", "transactions", str(tx))
+    assert r.returncode == 2 and "line 3" in r.stderr and "line 4" in r.stderr
+    assert store.transaction_count() == 1
+    r = _kefu(tmp_path, "import", "transactions", str(tx))  # S1 again: a duplicate, nothing new
+    assert "duplicate reference: S1" in r.stderr and store.transaction_count() == 1
