@@ -220,6 +220,63 @@ def archive_import(file: Path = typer.Argument(..., help="customers.csv (UTF-8, 
                 lambda good: len(svc.store.import_customers(good, by="import", now=svc.clock.now())))
 
 
+@archive_app.command("show")
+def archive_show(archive_no: str = typer.Argument(..., help="档案编号, e.g. DA-2026-000001"),
+                 full: bool = typer.Option(False, "--full", help="the unmasked record (authorised roles; logged)"),
+                 reader: Optional[str] = typer.Option(None, "--reader", help="your email (org directory)"),
+                 purpose: Optional[str] = typer.Option(None, "--purpose", help="查阅事由 / why you read it")) -> None:
+    """Print a customer record: masked; with --full the whole record for an authorised role
+    (查阅权限: the reader's role in the org directory), and the read is logged (查阅登记)."""
+    from models.archive import FULL_READ_ROLES, masked_record
+    from tasks.runtime import services
+    from tasks.store_archive import CustomerNotFound, record_of
+
+    svc = services()
+    try:
+        record = record_of(svc.store.get_customer(archive_no))
+    except CustomerNotFound:
+        _fail(f"档案 {archive_no} 不存在 / customer archive {archive_no} not found")
+    if not full:
+        typer.echo(json.dumps(masked_record(record), ensure_ascii=False, default=str))
+        return
+    if not reader or not (purpose or "").strip():
+        _fail("查阅完整档案须提供 --reader 和 --purpose / a full read needs --reader and --purpose")
+    person = svc.org.find(reader)
+    roles = [r for r in svc.org.roles_of(person.email) if r in FULL_READ_ROLES] if person else []
+    if not roles:
+        _fail(f"{reader} 无权查阅完整档案（需客服部经理、总经理、事务文员或内勤分部）/ "
+              f"{reader} may not read full archives (CS manager, GM, archive clerk or back office only)")
+    full_record = svc.store.read_full_customer(archive_no, reader=person.email, role=roles[0],
+                                               purpose=purpose.strip(), now=svc.clock.now())
+    typer.echo(json.dumps(full_record, ensure_ascii=False, default=str))
+
+
+@app.command()
+def backup() -> None:
+    """Back the application database up now (SQLite online backup or pg_dump); keeps KEFU_BACKUP_KEEP."""
+    from tasks.backup import BackupError, backup_database
+
+    s = _settings()
+    try:
+        path = backup_database(s.database_url, s.backup_dir, s.backup_keep)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"backup": str(path)}))
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="a file written by `kefu backup`")) -> None:
+    """Restore the application database from a backup (the current contents are backed up first)."""
+    from tasks.backup import BackupError, restore_database
+
+    s = _settings()
+    try:
+        saved = restore_database(s.database_url, file, s.backup_dir, s.backup_keep)
+    except BackupError as exc:
+        _fail(f"恢复被拒绝 / restore refused: {exc}")
+    typer.echo(json.dumps({"restored": str(file), "previous_contents_saved_as": str(saved)}))
+
+
 @import_app.command("transactions")
 def import_transactions(file: Path = typer.Argument(..., help="transactions.csv (UTF-8, header line)")) -> None:
     """Load the transaction history (N1, N2); bad rows are reported with their line numbers."""
@@ -232,6 +289,7 @@ def import_transactions(file: Path = typer.Argument(..., help="transactions.csv 
 
 # ---- kefu up ---------------------------------------------------------------------------
 DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowance/allowance", "return/return",
+               "archive-correction/archive-correction", "archive-backup/archive-backup",
                "sla-watchdog/sla-watchdog",
                "sample-month-totals/sample-month-totals")
 

@@ -14,6 +14,8 @@ TZ = "Asia/Shanghai"
 
 
 def local_deployments(settings: Settings) -> list:
+    from flows.archive_correction import archive_correction
+    from flows.backup import archive_backup
     from flows.complaint import complaint
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
@@ -25,6 +27,8 @@ def local_deployments(settings: Settings) -> list:
         sample_request.to_deployment(name="sample-request", tags=["procedure:sample-request"]),
         allowance.to_deployment(name="allowance", tags=["procedure:allowance"]),
         goods_return.to_deployment(name="return", tags=["procedure:return"]),
+        archive_correction.to_deployment(name="archive-correction", tags=["procedure:archive-correction"]),
+        archive_backup.to_deployment(name="archive-backup", schedules=[Cron("0 2 * * *", timezone=TZ)]),
         sla_watchdog.to_deployment(
             name="sla-watchdog",
             schedules=[Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)],

@@ -33,6 +33,7 @@ ROLE_LABELS: dict[str, str] = {
     "marketing_leader": "营销部负责人",
     "production": "生产部",
     "area_manager": "区域经理",
+    "department_head": "部门负责人（执行与反馈）",
 }
 ROLES = frozenset(ROLE_LABELS)
 REQUIRED_ROLES = ROLES

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     authority_file: Path = Field(REPO_ROOT / "deployments" / "approval_authority.yaml",
                                  description="approval authority bands and over-acceptance ratios (R2, R5)")
     watchdog_interval_seconds: int = 60
+    backup_dir: Path | None = Field(None, description="where backups go; default $KEFU_HOME/backups")
+    backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
     runner_poll_seconds: float = 1.0
     serve_limit: int = 50
     mail_backend: Literal["smtp", "memory"] | None = Field(
@@ -65,6 +67,8 @@ class Settings(BaseSettings):
         self.home = Path(self.home).expanduser().resolve()
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.home / 'kefu.db'}"
+        if self.backup_dir is None:
+            self.backup_dir = self.home / "backups"
         if self.base_url is None:
             self.base_url = f"http://{self.web_host}:{self.web_port}"
         self.base_url = self.base_url.rstrip("/")

@@ -159,3 +159,19 @@ def request_decision(req: StepRequest) -> RunInput:
     answer = record_answer(ref.id, raw)
     return model.model_validate(answer)
 
+
+
+def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
+    """Parallel human steps (e.g. several departments at once): every task and its email is
+    opened first, then the answers are collected one key after another. An answer that arrives
+    while the run waits on another key is kept in the database (the resume finds the run "not
+    waiting" on it) and read from there when the run reaches that key: answers in any order all
+    complete the step, and no email is sent twice."""
+    from prefect.runtime import flow_run
+
+    run_id = str(flow_run.id) if flow_run.id else None
+    reqs = [r if r.flow_run_id else r.model_copy(update={"flow_run_id": run_id}) for r in reqs]
+    refs = [open_human_task(r) for r in reqs]
+    if any(ref.created for ref in refs) or services().store.unsent_count(reqs[0].case_no):
+        deliver_mail(reqs[0].case_no, return_state=True)
+    return [request_decision(r) for r in reqs]

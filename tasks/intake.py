@@ -35,6 +35,14 @@ class IntakeError(ValueError):
     def __init__(self, field: str, zh: str, en: str) -> None:
         super().__init__(f"{field}：{zh} / {field}: {en}")
         self.field = field
+        self.details = [{"field": field, "message": str(self)}]
+
+    @classmethod
+    def many(cls, errors: list["IntakeError"]) -> "IntakeError":
+        """Several fields at once (the API answers one message per field)."""
+        first = errors[0]
+        first.details = [d for e in errors for d in e.details]
+        return first
 
 
 def file_sample_request(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
@@ -137,3 +145,78 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
 
 def start_return_flow(case_no: str, kind: str) -> str:
     return start_flow_run(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")
+
+
+def file_correction(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
+    """A2 step 1: CS staff's remedy plan for an archive record; returns (case, created).
+    The record must exist, every field change must be valid, the drafter must be CS staff and
+    every department must exist with a head who can act. Nothing is stored otherwise."""
+    from models.archive import validate_changes
+    from models.business_days import TZ
+    from models.corrections import change_lines
+    from tasks.store_archive import CustomerNotFound, record_of
+
+    errors: list[IntakeError] = []
+    customer = None
+    try:
+        customer = svc.store.get_customer(body.archive_no)
+    except CustomerNotFound:
+        errors.append(IntakeError("archive_no", f"档案 {body.archive_no} 不存在",
+                                  f"no customer archive {body.archive_no}"))
+    if not body.changes:
+        errors.append(IntakeError("changes", "没有要更正的字段", "no field changes"))
+    changes: dict = {}
+    for field, value in body.changes.items():
+        try:
+            changes.update(validate_changes({field: value}))
+        except ValueError as exc:
+            errors.append(IntakeError(f"changes.{field}", *_zh_en(exc)))
+    drafter = body.drafted_by
+    if not svc.org.find(drafter) or not svc.org.has_role(drafter, "cs_staff"):
+        errors.append(IntakeError("drafted_by", f"{drafter} 不是客服部人员", f"{drafter} is not CS staff"))
+    heads = {p.email.lower() for p in svc.org.people_for_role("department_head")}
+    codes = {d.code: d for d in svc.org.departments}
+    for i, d in enumerate(body.departments):
+        dept = codes.get(d.department)
+        if dept is None:
+            errors.append(IntakeError(f"departments.{i}", f"组织架构中没有部门 {d.department}",
+                                      f"no department {d.department} in the org directory"))
+        elif not dept.head or dept.head.lower() not in heads:
+            errors.append(IntakeError(f"departments.{i}", f"部门 {d.department} 没有可执行的负责人",
+                                      f"department {d.department} has no head who can act"))
+    if errors:
+        raise IntakeError.many(errors)
+    drafter = svc.org.person(drafter).email
+    record = record_of(customer)
+    departments = [{**d.model_dump(), "name": codes[d.department].name, "head": codes[d.department].head}
+                   for d in body.departments]
+    now = svc.clock.now()
+    data = {"archive_no": body.archive_no, "customer_name": customer.name, "changes": changes,
+            "reason": body.reason, "drafted_by": drafter, "departments": departments,
+            "changes_masked": change_lines(record, changes)}
+    return svc.store.create_case(
+        procedure="archive_correction", prefix="GZ", year=now.astimezone(TZ).year, state="drafted",
+        title=f"客户信息更正 · {body.archive_no} · {customer.name}", data=data, requested_by=drafter,
+        idempotency_key=idempotency_key, actor=drafter, now=now)
+
+
+def _zh_en(exc: ValueError) -> tuple[str, str]:
+    """A field's validation error as (Chinese, English)."""
+    from pydantic import ValidationError
+
+    from webapp.errors import describe
+
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] != "value_error":
+            return describe(err)["message"].split("：", 1)[1].split(" / ", 1)[0], msg
+    else:
+        msg = str(exc)
+    zh, _, en = msg.partition(" / ")
+    return zh, en or zh
+
+
+def start_correction_flow(case_no: str) -> str:
+    return start_flow_run("archive-correction/archive-correction", case_no, ["procedure:archive-correction"],
+                          run_name=f"archive-correction-{case_no}")

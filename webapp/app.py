@@ -24,12 +24,14 @@ from models.samples import SampleRequestIn
 from models.tables import HumanTask
 from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
 from models.complaints import ComplaintIn
-from tasks.intake import (IntakeError, file_complaint, file_return, file_sample_request,
-                          start_complaint_flow, start_return_flow, start_sample_flow)
+from models.corrections import CorrectionIn
+from tasks.intake import (IntakeError, file_complaint, file_correction, file_return, file_sample_request,
+                          start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow)
 from tasks.render import fmt_dt, render
 from tasks.resume import resume_when_waiting
 from tasks.runtime import Services
 from tasks.store import CaseNotFound
+from tasks.store_archive import CustomerNotFound, record_of
 from webapp.errors import describe_all, problem
 
 log = logging.getLogger("kefu.web")
@@ -105,7 +107,7 @@ def create_app(svc: Services) -> FastAPI:
         try:
             case, created = file()
         except IntakeError as exc:
-            return JSONResponse(problem([{"field": exc.field, "message": str(exc)}]), status_code=422)
+            return JSONResponse(problem(exc.details), status_code=422)
         if created or not case.flow_run_id:
             try:
                 run_id = start(case)
@@ -144,6 +146,34 @@ def create_app(svc: Services) -> FastAPI:
                       idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
         return _file_and_start(lambda: file_return(svc, body, idempotency_key),
                                lambda case: start_return_flow(case.case_no, body.kind))
+
+    @app.post("/api/archive-corrections", status_code=201, tags=["archive"],
+              summary="客户信息更正（补救处理方案）/ file an archive correction (A1–A2)",
+              description="The remedy plan drafted by CS staff: `archive_no`, `changes` {field: new value}, "
+                          "`reason`, `drafted_by`, `departments` (codes from the org directory, or "
+                          "{department, action, due_business_days}). Starts the nine-step chain "
+                          "`archive-correction-{case_no}`. Invalid input answers 422 with one message per field "
+                          "and stores nothing; the same `Idempotency-Key` makes one case.")
+    def create_correction(body: CorrectionIn,
+                          idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+        return _file_and_start(lambda: file_correction(svc, body, idempotency_key),
+                               lambda case: start_correction_flow(case.case_no))
+
+    @app.get("/api/customers/{archive_no}", tags=["archive"],
+             summary="客户档案（脱敏）/ a customer archive record, masked, with its versions")
+    def get_customer(archive_no: str) -> JSONResponse:
+        try:
+            record = record_of(svc.store.get_customer(archive_no))
+        except CustomerNotFound:
+            return JSONResponse({"error": f"档案 {archive_no} 不存在 / customer archive {archive_no} not found"},
+                                status_code=404)
+        versions = [{"version": v.version, "changed_by": v.changed_by,
+                     "changed_at": fmt_dt(v.changed_at, "%Y-%m-%dT%H:%M:%S%z"), "reason": v.reason,
+                     "source": v.source, "case_no": v.case_no,
+                     "changes": {k: [v.before.get(k), v.after.get(k)] for k in v.after}}
+                    for v in svc.store.customer_versions(archive_no)]
+        # ID-card and phone numbers masked, in the record and in every version's before/after
+        return JSONResponse(mask_data({**record, "versions": versions}))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

@@ -1,0 +1,23 @@
+"""定期备份 — the scheduled backup of the application database (§2 A4)."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+
+from tasks.policy import IO_TASK
+
+
+@task(name="备份数据库 back up the database", **IO_TASK)
+def back_up() -> str:
+    from models.settings import get_settings
+    from tasks.backup import backup_database
+
+    s = get_settings()
+    return str(backup_database(s.database_url, s.backup_dir, s.backup_keep))
+
+
+@flow(name="archive-backup", log_prints=True)
+def archive_backup() -> str:
+    path = back_up()
+    get_run_logger().info("backup written: %s", path)
+    return path
