@@ -45,7 +45,7 @@ def _until_approved(case: dict, base: str, title: str, role: str, draft: Draft,
     again (`base`, `base-2`, …). None: the author withdrew it."""
     for n in range(1, MAX_ROUNDS + 1):
         key = step_key(base, n)
-        a = _ask(case, key, title, role, summary=summary_of(draft))
+        a = _ask(case, key, title if n == 1 else f"{title}（第 {n} 轮）", role, summary=summary_of(draft))
         if a.decision == "approve":
             record_step(case["case_no"], "in_progress", f"approved:{key}", actor=a.decided_by)
             return draft
