@@ -42,11 +42,18 @@ class ArchiveStoreMixin:
     """Mixed into `Store`, whose `session()` and `_next_number()` it uses."""
 
     # ---- customers -------------------------------------------------------------------
+    @staticmethod
+    def _archive_no_taken(s: Session, archive_no: str) -> bool:
+        return s.exec(select(Customer.id).where(Customer.archive_no == archive_no)).first() is not None
+
     def _add_customer(self, s: Session, row: CustomerIn, *, by: str, reason: str, source: str,
                       case_no: str | None, now: datetime) -> Customer:
         data = row.model_dump()
-        archive_no = data.pop("archive_no") or self._next_number(s, "DA", now.year)
-        if s.exec(select(Customer.id).where(Customer.archive_no == archive_no)).first() is not None:
+        given = data.pop("archive_no")
+        archive_no = given or self._next_number(s, "DA", now.year)
+        while not given and self._archive_no_taken(s, archive_no):  # skip numbers imported as given
+            archive_no = self._next_number(s, "DA", now.year)
+        if self._archive_no_taken(s, archive_no):
             raise ArchiveError(f"档案编号已存在 / archive number already exists: {archive_no}")
         c = Customer(archive_no=archive_no, version=1, created_at=now, updated_at=now, **data)
         s.add(c)

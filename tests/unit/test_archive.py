@@ -89,6 +89,14 @@ def test_certification_creates_one_record_per_case():
     assert a.archive_no == b.archive_no
 
 
+def test_automatic_numbers_skip_numbers_imported_as_given():
+    store = Store.in_memory()
+    store.import_customers([customer(archive_no="DA-2026-000001"), customer(archive_no="DA-2026-000002")],
+                           by="import", now=NOW)
+    new = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW)
+    assert new.archive_no == "DA-2026-000003"
+
+
 def test_import_is_all_or_nothing_in_the_store():
     store = Store.in_memory()
     rows = [customer(archive_no="DA-2026-000100"), customer(archive_no="DA-2026-000100")]
