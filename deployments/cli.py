@@ -251,6 +251,25 @@ def archive_show(archive_no: str = typer.Argument(..., help="档案编号, e.g. 
     typer.echo(json.dumps(full_record, ensure_ascii=False, default=str))
 
 
+@archive_app.command("handover")
+def archive_handover(from_person: str = typer.Option(..., "--from", help="the leaving employee's email"),
+                     to_person: str = typer.Option(..., "--to", help="the successor's email (org directory)"),
+                     by: Optional[str] = typer.Option(None, "--by", help="who records it (default: the successor)")
+                     ) -> None:
+    """Hand a leaving employee's customers over to a successor (A3): a new version per customer."""
+    from tasks.runtime import services
+
+    svc = services()
+    successor = svc.org.find(to_person)
+    if successor is None:
+        _fail(f"接手人 {to_person} 不在组织架构中 / successor {to_person} is not in the org directory")
+    if successor.email.lower() == from_person.strip().lower():
+        _fail("交接双方不能是同一人 / --from and --to must differ")
+    moved = svc.store.hand_over_customers(from_person.strip(), successor.email, by=by or successor.email,
+                                          now=svc.clock.now())
+    typer.echo(json.dumps({"handed_over": moved, "to": successor.email}, ensure_ascii=False))
+
+
 @app.command()
 def backup() -> None:
     """Back the application database up now (SQLite online backup or pg_dump); keeps KEFU_BACKUP_KEEP."""

@@ -149,6 +149,25 @@ class ArchiveStoreMixin:
             s.commit()
             return v
 
+    def hand_over_customers(self, from_person: str, to_person: str, *, by: str, now: datetime) -> list[str]:
+        """A3 (000 «3» 六): a leaving employee's customers go to their successor — one new version
+        per customer, all in one transaction. Returns the archive numbers handed over."""
+        reason = f"离职交接 / hand-over: {from_person} → {to_person}"
+        with self.session() as s:
+            rows = list(s.exec(select(Customer).where(func.lower(Customer.salesperson) == from_person.lower())
+                               .order_by(Customer.archive_no).with_for_update()).all())
+            for c in rows:
+                old = c.salesperson
+                c.salesperson = to_person.lower()
+                c.version += 1
+                c.updated_at = now
+                s.add(c)
+                s.add(CustomerVersion(archive_no=c.archive_no, version=c.version, changed_by=by, changed_at=now,
+                                      reason=reason, source="handover", before={"salesperson": old},
+                                      after={"salesperson": c.salesperson}))
+            s.commit()
+            return [c.archive_no for c in rows]
+
     def customer_versions(self, archive_no: str) -> list[CustomerVersion]:
         with self.session() as s:
             return list(s.exec(select(CustomerVersion).where(CustomerVersion.archive_no == archive_no)

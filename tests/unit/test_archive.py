@@ -97,6 +97,23 @@ def test_automatic_numbers_skip_numbers_imported_as_given():
     assert new.archive_no == "DA-2026-000003"
 
 
+def test_hand_over_writes_a_version_per_customer():
+    store = Store.in_memory()
+    store.import_customers([customer(archive_no="DA-2026-000001", salesperson="Lin.Tao@huajin.example"),
+                            customer(archive_no="DA-2026-000002", salesperson="guo.xin@huajin.example"),
+                            customer(archive_no="DA-2026-000003", salesperson="lin.tao@huajin.example")],
+                           by="import", now=NOW)
+    moved = store.hand_over_customers("lin.tao@huajin.example", "guo.xin@huajin.example", by="hr@x.example",
+                                      now=NOW)
+    assert moved == ["DA-2026-000001", "DA-2026-000003"]
+    assert store.get_customer("DA-2026-000002").version == 1
+    v = store.customer_versions("DA-2026-000003")[-1]
+    assert (v.version, v.source, v.before, v.after, v.changed_by) == (
+        2, "handover", {"salesperson": "lin.tao@huajin.example"}, {"salesperson": "guo.xin@huajin.example"},
+        "hr@x.example")
+    assert store.get_customer("DA-2026-000001").salesperson == "guo.xin@huajin.example"
+
+
 def test_import_is_all_or_nothing_in_the_store():
     store = Store.in_memory()
     rows = [customer(archive_no="DA-2026-000100"), customer(archive_no="DA-2026-000100")]
@@ -151,3 +168,34 @@ def test_cli_imports_report_bad_lines_and_load_good_rows(tmp_path):
     assert store.transaction_count() == 1
     r = _kefu(tmp_path, "import", "transactions", str(tx))  # S1 again: a duplicate, nothing new
     assert "duplicate reference: S1" in r.stderr and store.transaction_count() == 1
+
+
+def test_cli_show_masks_and_full_read_needs_an_authorised_role_and_is_logged(tmp_path):
+    assert _kefu(tmp_path, "migrate").returncode == 0
+    csv = tmp_path / "customers.csv"
+    csv.write_text("archive_no,name,customer_class,phone,id_card,salesperson\n"
+                   f"DA-2026-000001,甲公司,enterprise,13812345678,{GOOD_ID},lin.tao@huajin.example\n",
+                   encoding="utf-8")
+    assert _kefu(tmp_path, "archive", "import", str(csv)).returncode == 0
+    r = _kefu(tmp_path, "archive", "show", "DA-2026-000001")
+    assert json.loads(r.stdout)["phone"] == "138****5678" and json.loads(r.stdout)["id_card"] == "110105********002X"
+    r = _kefu(tmp_path, "archive", "show", "DA-2026-000001", "--full", "--reader", "li.na@huajin.example",
+              "--purpose", "看看")
+    assert r.returncode == 2 and "无权查阅完整档案" in r.stderr and "may not read full archives" in r.stderr
+    r = _kefu(tmp_path, "archive", "show", "DA-2026-000001", "--full", "--reader", "huang.li@huajin.example")
+    assert r.returncode == 2 and "--purpose" in r.stderr
+    r = _kefu(tmp_path, "archive", "show", "DA-2026-000001", "--full", "--reader", "huang.li@huajin.example",
+              "--purpose", "年度核对")
+    assert r.returncode == 0 and json.loads(r.stdout)["id_card"] == GOOD_ID
+    r = _kefu(tmp_path, "archive", "show", "DA-2026-000404")
+    assert r.returncode == 2 and "not found" in r.stderr
+    r = _kefu(tmp_path, "archive", "handover", "--from", "lin.tao@huajin.example", "--to", "nobody@x.example")
+    assert r.returncode == 2 and "not in the org directory" in r.stderr
+    r = _kefu(tmp_path, "archive", "handover", "--from", "lin.tao@huajin.example", "--to", "guo.xin@huajin.example")
+    assert r.returncode == 0 and json.loads(r.stdout)["handed_over"] == ["DA-2026-000001"]
+    from models.db import make_engine
+
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'kefu.db'}"))
+    assert [(a.reader, a.role, a.purpose) for a in store.archive_accesses("DA-2026-000001")] == [
+        ("huang.li@huajin.example", "archive_clerk", "年度核对")]
+    assert store.get_customer("DA-2026-000001").salesperson == "guo.xin@huajin.example"
