@@ -219,3 +219,31 @@ def test_bad_corrections_are_refused_and_unknown_customers_are_404(stack):
     assert a.status_code == 201 and b.status_code == 200 and a.json()["case_no"] == b.json()["case_no"]
     r = stack.client.get(f"{stack.web}/api/customers/DA-2026-999999")
     assert r.status_code == 404 and "不存在" in r.json()["error"] and "not found" in r.json()["error"]
+
+
+def test_a_rejected_report_goes_back_to_its_author_and_a_withdrawn_plan_changes_nothing(stack):
+    customer(stack, "DA-2026-900005")
+    case_no, _ = file(stack, "DA-2026-900005", departments=["quality"])
+    answer(stack, case_no, R["cs_manager"], "客服部经理审核《客户信息更正单》", "approve")
+    answer(stack, case_no, R["general_manager"], "总经理审批《客户信息更正单》", "approve")
+    answer(stack, case_no, HEAD["quality"], "执行客户信息更正并反馈", "done", feedback="质量档案已更新")
+    answer(stack, case_no, DRAFTER, "撰写客户信息更正报告", "submitted", report="初稿")
+    answer(stack, case_no, R["cs_manager"], "客服部经理审核更正报告", "reject", comment="请写明执行日期")
+    rev = answer(stack, case_no, DRAFTER, "修改更正报告", "submitted", report="11 月 25 日已更正并执行")
+    assert "请写明执行日期" in rev["text"]
+    again = answer(stack, case_no, R["cs_manager"], "客服部经理审核更正报告（第 2 轮）", "approve")
+    assert "11 月 25 日已更正并执行" in again["text"]
+    answer(stack, case_no, R["general_manager"], "总经理审批更正报告", "approve")
+    case = stack.wait_state(case_no, "archived")
+    assert case["data"]["report"] == "11 月 25 日已更正并执行"
+    assert "gm-approval-2" not in [t["step_key"] for t in case["tasks"]]
+
+    customer(stack, "DA-2026-900006")
+    case_no, _ = file(stack, "DA-2026-900006")
+    answer(stack, case_no, R["cs_manager"], "客服部经理审核《客户信息更正单》", "reject", comment="无需更正")
+    answer(stack, case_no, DRAFTER, "修改补救处理方案", "withdrawn")
+    case = stack.wait_state(case_no, "withdrawn")
+    assert case["closed_at"] and not [t for t in case["tasks"] if t["step_key"] == "gm-approval"]
+    c = stack.client.get(f"{stack.web}/api/customers/DA-2026-900006").json()
+    assert c["version"] == 1 and c["phone"] == "138****5678"
+    no_duplicates(stack, case_no)
