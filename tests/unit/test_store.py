@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models.tables import HumanTask
+from tests.dbs import fresh_store
 from tasks.mail import MemoryMailer, OutgoingMail
 from tasks.notify import deliver_outbox
-from tasks.store import Store
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 
@@ -18,7 +18,7 @@ def mail(to="a@x.example", subject="s"):
 
 @pytest.fixture
 def store():
-    return Store.in_memory()
+    return fresh_store()
 
 
 def new_case(store, **kw):
