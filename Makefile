@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test test-unit
+.PHONY: install up test test-unit test-pg
 
 install: $(STAMP)
 
@@ -21,3 +21,8 @@ test: install
 
 test-unit: install
 	$(VENV)/bin/pytest -q tests/unit
+
+# The whole suite again on PostgreSQL (app and Prefect databases): a throwaway server from
+# Debian's postgresql package, started by the tests (tests/pg.py).
+test-pg: install
+	KEFU_TEST_POSTGRES=1 $(VENV)/bin/pytest -q tests

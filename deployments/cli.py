@@ -144,6 +144,18 @@ def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-860
     typer.echo(json.dumps({"now": at.isoformat(), **counts}, ensure_ascii=False))
 
 
+@app.command()
+def recover() -> None:
+    """After a crash: put runs left executing back to SCHEDULED, then one watchdog pass (`kefu up`
+    runs this before serving the flows; only for the local single-runner system)."""
+    s = _settings()
+    _use_prefect_env(s)
+    from tasks.recovery import recover as recover_pass
+    from tasks.runtime import services
+
+    typer.echo(json.dumps(recover_pass(services(), datetime.now(timezone.utc)), ensure_ascii=False))
+
+
 complaint_app = typer.Typer(help="投诉 complaints", no_args_is_help=True)
 app.add_typer(complaint_app, name="complaint")
 
@@ -395,6 +407,11 @@ def up() -> None:
         start("web", [*exe, "web"])
         if not _wait_http(f"{s.effective_prefect_api_url}/health", 120, [p for _, p in procs]):
             raise RuntimeError(f"Prefect server did not become healthy; see {logs}/prefect-server.log")
+        # a crash left runs executing: back to SCHEDULED before the flows are served again
+        recovered = subprocess.run([*exe, "recover"], env=env, capture_output=True, text=True, timeout=300)
+        (logs / "recover.log").write_text(recovered.stdout + recovered.stderr, encoding="utf-8")
+        if recovered.returncode:
+            typer.echo(f"恢复失败，见 / recovery failed, see {logs}/recover.log", err=True)
         start("serve", [*exe, "serve"])
         for name in DEPLOYMENTS:
             if not _wait_http(f"{s.effective_prefect_api_url}/deployments/name/{name}", 90,

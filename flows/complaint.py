@@ -18,7 +18,8 @@ from models.complaints import (LEVEL_LABELS, SATISFACTION_LABELS, escalated_leve
                                routing, satisfaction_outcome)
 from tasks.cases import load_case, record_state
 from tasks.complaints import (check_first_contact, close_case, complaint_summary, notice, open_linked_case,
-                              pass_on, publish_complaint_form, record_outcome, tag_run)
+                              pass_on, publish_complaint_form, record_outcome,
+                              start_return_credit_procedure, tag_run)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
 
@@ -94,10 +95,10 @@ def complaint(case_no: str) -> str:
            f"投诉 {case_no} 的调查结论与处理方案已获批准，现报告总经理。", plan_summary, event="gm_report_sent")
     publish_complaint_form(case_no)
 
-    # C11: the outcome with responsibility and loss; allowance / return start §4
+    # C11: the outcome with responsibility and loss (an allowance or a return starts §4 once closed)
     outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
                   defaults={"responsibility_department": plan.responsibility_department})
-    record_outcome(case_no, outcome.model_dump(mode="json"), summary)
+    record_outcome(case_no, outcome.model_dump(mode="json"))
     publish_complaint_form(case_no)
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler
@@ -134,6 +135,9 @@ def complaint(case_no: str) -> str:
         ask(f"review-{reviewer.replace('_', '-')}", "审核《投诉处理单》", reviewer)
     ask("archive", "投诉档案存档", route.archiver, "Done")
     close_case(case_no, "closed", "complaint_closed")
+    # R1: the closed complaint's allowance or return goes to the return/credit procedure
+    start_return_credit_procedure(case_no, summary)
+    deliver_mail(case_no, return_state=True)
     publish_complaint_form(case_no)
     return "closed"
 

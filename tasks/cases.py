@@ -12,7 +12,6 @@ from tasks.runtime import services
 from tasks.policy import IO_TASK
 
 
-
 @task(name="读取案件 load case", **IO_TASK)
 def load_case(case_no: str) -> dict[str, Any]:
     case = services().store.get_case(case_no)
@@ -24,12 +23,11 @@ def load_case(case_no: str) -> dict[str, Any]:
 def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
                  data: dict[str, Any] | None = None, level: int | None = None, closed: bool = False,
                  event_data: dict[str, Any] | None = None) -> None:
+    """Record a step of the procedure once: a re-run of the flow from the top (after a resume)
+    neither sets the case back to an earlier state nor repeats the event."""
     svc = services()
-    case = svc.store.get_case(case_no)
-    if case.state == state and kind in {e.kind for e in svc.store.events(case_no)}:
-        return  # already recorded by an earlier run of this flow
-    svc.store.update_case(case_no, actor=actor, kind=kind, now=svc.clock.now(), state=state, level=level,
-                          data=data, closed=closed, event_data=event_data)
+    svc.store.update_case_once(case_no, actor=actor, kind=kind, now=svc.clock.now(), state=state, level=level,
+                               data=data, closed=closed, event_data=event_data)
 
 
 @task(name="更新处理单 publish form", **IO_TASK)

@@ -126,23 +126,33 @@ def _notice(svc: Services, case_no: str, key: str, to: list[str], title: str, me
 
 
 @task(name="记录处理结果 record outcome", **IO_TASK)
-def record_outcome(case_no: str, outcome: dict[str, Any], summary: dict[str, Any]) -> str | None:
-    """C11: handling, responsibility and loss recorded; allowance / return start §4 (R1: copy 3 of
-    the 《客户抱怨处理表》 goes to the sales department)."""
+def record_outcome(case_no: str, outcome: dict[str, Any]) -> None:
+    """C11: handling, responsibility and loss recorded (and, for an allowance or a return, what §4
+    needs once the case is closed: the product and the quantity)."""
     svc = services()
     loss = str(Decimal(str(outcome.get("loss_amount") or "0")).quantize(Decimal("0.01")))
     record = {k: outcome.get(k) for k in ("handling", "responsibility_department", "responsible_person",
-                                          "our_fault", "human_negligence")} | {"loss_amount": loss}
+                                          "our_fault", "human_negligence", "product_code",
+                                          "return_quantity", "unit")} | {"loss_amount": loss}
     svc.store.update_case(case_no, actor=outcome.get("decided_by"), kind="outcome_recorded",
                           now=svc.clock.now(), state="resolved", data={"outcome": record}, event_data=record)
-    follow = starts_return_flow(record["handling"])
-    if follow:
-        to = [p.email for p in svc.org.people_for_role("sales_manager")]
-        _notice(svc, case_no, f"return-credit-{follow}", to, f"《客户抱怨处理表》第三联：{OUTCOME_LABELS[follow]}",
-                f"投诉 {case_no} 决定的处理方式为「{OUTCOME_LABELS[follow]}」，已按成品退货与销货折让程序立案。"
-                f"损失金额 ¥{loss}。", summary, event="return_credit_requested")
-        return start_return_credit(svc, case_no, follow, outcome, Decimal(loss))
-    return None
+
+
+@task(name="转退货与销货折让程序 start return/credit", **IO_TASK)
+def start_return_credit_procedure(case_no: str, summary: dict[str, Any]) -> str | None:
+    """R1: a closed complaint whose decided handling is allowance or return starts §4 (copy 3 of the
+    《客户抱怨处理表》 goes to the sales department). Once per complaint."""
+    svc = services()
+    outcome = svc.store.get_case(case_no).data.get("outcome") or {}
+    follow = starts_return_flow(outcome.get("handling") or "")
+    if not follow:
+        return None
+    loss = outcome["loss_amount"]
+    to = [p.email for p in svc.org.people_for_role("sales_manager")]
+    _notice(svc, case_no, f"return-credit-{follow}", to, f"《客户抱怨处理表》第三联：{OUTCOME_LABELS[follow]}",
+            f"投诉 {case_no} 已结案，决定的处理方式为「{OUTCOME_LABELS[follow]}」，已按成品退货与销货折让程序立案。"
+            f"损失金额 ¥{loss}。", summary, event="return_credit_requested")
+    return start_return_credit(svc, case_no, follow, outcome, Decimal(loss))
 
 
 def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[str, Any], amount: Decimal) -> str:

@@ -93,6 +93,8 @@ class SmtpMailer:
             soft_email_validation=False,
             timeout=self.timeout,
         )
+        # yagmail appends "@gmail.com" to a login without "@"; SMTP logins are often plain names
+        client.user = self.user or self.sender
         try:
             client.login()
             msg = build_mime(mail, self.sender)

@@ -137,6 +137,16 @@ class Store(ArchiveStoreMixin):
             s.commit()
             return case
 
+    def update_case_once(self, case_no: str, *, kind: str, **kw: Any) -> bool:
+        """`update_case` unless an event of this kind was already recorded for the case: a flow
+        re-run from the top after a resume must not set the case back to an earlier state nor
+        repeat its events. Returns whether it recorded."""
+        with self.session() as s:
+            if s.exec(select(Event.id).where(Event.case_no == case_no, Event.kind == kind)).first():
+                return False
+        self.update_case(case_no, kind=kind, **kw)
+        return True
+
     def list_cases(self, *, state: str | None = None, level: int | None = None,
                    procedure: str | None = None, limit: int = 50, offset: int = 0
                    ) -> tuple[int, list[Case]]:

@@ -60,7 +60,10 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
     return started
 
 
-def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str, Any]:
+def sla_check(svc: Services, now: datetime, *, resume: bool = True,
+              resume_after: timedelta = timedelta(seconds=20)) -> dict[str, Any]:
+    """One pass. An answer is passed on to its run when it is older than `resume_after` (the web app
+    resumes fresh answers itself; after a restart nothing is in flight, so recovery passes zero)."""
     counts: dict[str, Any] = {"reminded": 0, "escalated": 0, "resumed": 0, "mail_sent": 0,
                               "mail_failed": 0}
     for task in svc.store.tasks_to_remind(now):
@@ -72,7 +75,7 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True) -> dict[str,
         if svc.store.escalate(task, target or "", mails, now):
             counts["escalated"] += 1
     if resume:
-        for task in svc.store.tasks_to_resume(now - timedelta(seconds=20)):
+        for task in svc.store.tasks_to_resume(now - resume_after):
             try:
                 outcome = resume_task_run(task)
             except Exception as exc:  # noqa: BLE001 - Prefect unreachable: next pass

@@ -15,8 +15,28 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from tests import pg
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-key-0123456789abcdef"
+
+
+# What a person can read, collected from every stack of the test session for the privacy scan
+# (tests/e2e/test_zz_privacy.py): every page and API answer the tests received, and the homes
+# whose logs and mailboxes are scanned.
+SEEN_RESPONSES: list[tuple[str, str]] = []
+HOMES: list[Path] = []
+
+
+def _keep_response(response: httpx.Response) -> None:
+    kind = response.headers.get("content-type", "")
+    if kind.startswith(("text/", "application/json")):
+        response.read()
+        SEEN_RESPONSES.append((str(response.url), response.text))
+
+
+def _client() -> httpx.Client:
+    return httpx.Client(timeout=30, event_hooks={"response": [_keep_response]})
 
 
 def free_port() -> int:
@@ -32,7 +52,7 @@ class Stack:
     web: str
     prefect_api: str
     proc: subprocess.Popen | None = None
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    client: httpx.Client = field(default_factory=_client)
 
     # ---- lifecycle ----------------------------------------------------------------------
     @classmethod
@@ -44,7 +64,10 @@ class Stack:
             "KEFU_WEB_PORT": str(web_port), "KEFU_PREFECT_PORT": str(prefect_port),
             "KEFU_SINK_PORT": str(sink_port), "KEFU_WATCHDOG_INTERVAL_SECONDS": "3600",
         })
+        if pg.enabled():  # KEFU_TEST_POSTGRES=1: this stack's app and Prefect databases on PostgreSQL
+            env.update(pg.stack_env())
         env.update(extra_env or {})
+        HOMES.append(home)
         stack = cls(home=home, env=env, web=f"http://127.0.0.1:{env['KEFU_WEB_PORT']}",
                     prefect_api=f"http://127.0.0.1:{env['KEFU_PREFECT_PORT']}/api")
         stack.proc = subprocess.Popen([str(REPO / ".venv/bin/kefu"), "up"], env=env, cwd=str(REPO),

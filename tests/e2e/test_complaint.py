@@ -58,9 +58,11 @@ def test_level_1_closed_satisfied(stack):
            responsibility="安装工人疏忽", plan="上门重新安装排水管", first_agreement="true")
     answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, case_no, R["l2_handler"], "处理方案审批", "approve")
-    answer(stack, case_no, receiver, "处理结果登记", "submitted", handling="repair",
+    answer(stack, case_no, receiver, "处理结果登记", "submitted", handling="allowance",
            responsibility_department="维修服务部", our_fault="true", loss_amount="120.50")
     survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    # R1: the allowance waits for the complaint to close
+    assert not [c for c in stack.case(case_no)["linked_cases"] if c.startswith("ZR-")]
     assert "满意度" in survey["subject"]
     assert stack.submit(stack.link(survey, "answered"), score="2").status_code == 200
     answer(stack, case_no, receiver, "回访", "visited", result="客户确认已修好")
@@ -72,6 +74,13 @@ def test_level_1_closed_satisfied(stack):
     kinds = [e["kind"] for e in case["events"]]
     assert "penalty_recorded" not in kinds and "complaint_closed" in kinds
     stack.wait_run(run_id, "COMPLETED")
+    # C11 / R1: the closed complaint's allowance starts the return/credit procedure, linked to it
+    stack.wait_mail(to=R["sales_manager"], subject=f"{case_no} 《客户抱怨处理表》第三联")
+    allowance = [c for c in stack.case(case_no)["linked_cases"] if c.startswith("ZR-")]
+    assert len(allowance) == 1
+    zr = stack.case(allowance[0])
+    assert zr["procedure"] == "allowance" and zr["data"]["amount"] == "120.50"
+    assert zr["data"]["complaint_case_no"] == case_no and zr["flow_run_id"]
     art = stack.prefect("GET", f"/artifacts/complaint-form-{case_no.lower()}/latest").json()
     assert "投诉处理单" in art["data"] and "138****5678" in art["data"] and "13812345678" not in art["data"]
     no_duplicates(stack, case_no)
@@ -108,18 +117,14 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     answer(stack, child, R["general_manager"], "处理方案审批", "approve")
     answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
            responsibility_department="销售中心", our_fault="true", loss_amount="500")
-    stack.wait_mail(to=R["sales_manager"], subject=f"{child} 《客户抱怨处理表》第三联")
-    # C11 / R1: the allowance starts the return/credit procedure, linked to the complaint
-    allowance = [c for c in stack.case(child)["linked_cases"] if c.startswith("ZR-")]
-    assert len(allowance) == 1
-    zr = stack.case(allowance[0])
-    assert zr["procedure"] == "allowance" and zr["data"]["amount"] == "500.00"
-    assert zr["data"]["complaint_case_no"] == child and zr["flow_run_id"]
     survey = [m for m in stack.wait_mail(to=CUSTOMER, subject=child)][0]
     stack.submit(stack.link(survey, "answered"), score="4")
     stack.wait_state(child, "gm_meeting")
     agenda = stack.wait_mail(to=R["general_manager"], subject=f"{child} 总经理例会议题")[0]
     assert "不满意" in agenda["text"]
+    # R1: not closed but put to the GM's meeting: the allowance is the meeting's to decide, not started
+    assert not [c for c in stack.case(child)["linked_cases"] if c.startswith("ZR-")]
+    assert not [m for m in stack.mails() if f"{child} 《客户抱怨处理表》第三联" in m["subject"]]
     no_duplicates(stack, case_no)
     no_duplicates(stack, child)
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from models.archive import (CustomerIn, TransactionIn, diff, id_card_valid, masked_record, may_read_full,
                             validate_changes)
+from tests.dbs import fresh_store
 from tasks.store import Store
 from tasks.store_archive import ArchiveError, ReadNotAllowed
 
@@ -59,7 +60,7 @@ def test_masked_record_and_diff():
 
 
 def test_versions_full_read_log_and_idempotent_correction():
-    store = Store.in_memory()
+    store = fresh_store()
     c = store.create_customer(customer(), by="clerk@x.example", reason="新建", source="import", now=NOW)
     assert c.archive_no == "DA-2026-000001" and c.version == 1
     v = store.apply_customer_changes(c.archive_no, {"address": "苏州工业园区"}, by="gm@x.example",
@@ -81,7 +82,7 @@ def test_versions_full_read_log_and_idempotent_correction():
 
 
 def test_certification_creates_one_record_per_case():
-    store = Store.in_memory()
+    store = fresh_store()
     a = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW,
                               case_no="XK-2026-000001")
     b = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW,
@@ -115,7 +116,7 @@ def test_hand_over_writes_a_version_per_customer():
 
 
 def test_import_is_all_or_nothing_in_the_store():
-    store = Store.in_memory()
+    store = fresh_store()
     rows = [customer(archive_no="DA-2026-000100"), customer(archive_no="DA-2026-000100")]
     with pytest.raises(ArchiveError):
         store.import_customers(rows, by="import", now=NOW)
@@ -123,7 +124,7 @@ def test_import_is_all_or_nothing_in_the_store():
 
 
 def test_transactions_window_excludes_samples():
-    store = Store.in_memory()
+    store = fresh_store()
     rows = [TransactionIn(reference=f"T{i}", customer="甲公司", on=d, amount=Decimal("10.00"), kind=k)
             for i, (d, k) in enumerate([(date(2023, 11, 24), "sale"), (date(2025, 1, 1), "sample"),
                                         (date(2026, 11, 1), "sale")])]

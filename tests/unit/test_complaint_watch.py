@@ -9,12 +9,12 @@ import pytest
 from models.business_days import TZ
 from models.complaints import ComplaintIn
 from models.settings import Settings
+from tests.dbs import fresh_store
 from tasks.clock import FixedClock
 from tasks.complaint_watch import complaint_checks, inquiry_if_late
 from tasks.intake import IntakeError, file_complaint
 from tasks.mail import MemoryMailer
 from tasks.runtime import build_services
-from tasks.store import Store
 
 RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
 
@@ -23,7 +23,7 @@ RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
 def svc(tmp_path):
     settings = Settings(home=tmp_path, secret_key="x" * 32, env="test",
                         org_file=Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
-    return build_services(settings, store=Store.in_memory(), mailer=MemoryMailer(),
+    return build_services(settings, store=fresh_store(), mailer=MemoryMailer(),
                           clock=FixedClock(RECEIVED + timedelta(minutes=5)))
 
 

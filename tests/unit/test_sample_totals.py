@@ -6,8 +6,8 @@ from decimal import Decimal
 from models.business_days import TZ
 from models.samples import sample_weight_kg
 from models.tables import SampleLedgerEntry
+from tests.dbs import fresh_store
 from tasks.samples import sample_month_totals
-from tasks.store import Store
 
 
 def entry(no, when, product, size, qty):
@@ -16,7 +16,7 @@ def entry(no, when, product, size, qty):
 
 
 def test_month_totals_by_product_and_size_class():
-    store = Store.in_memory()
+    store = fresh_store()
     with store.session() as s:
         s.add_all([
             entry("YP-1", datetime(2026, 10, 1, 0, 30, tzinfo=TZ), "32S", "half", 2),   # 1 Oct local time
@@ -34,7 +34,7 @@ def test_month_totals_by_product_and_size_class():
 
 
 def test_reconciliation_with_the_approved_slips():
-    store = Store.in_memory()
+    store = fresh_store()
     oct_ = datetime(2026, 10, 10, 9, 0, tzinfo=TZ)
     for qty, state in ((2, "issued"), (3, "issued"), (1, "approved")):
         store.create_case(procedure="sample_request", prefix="YP", year=2026, state=state, title="t",

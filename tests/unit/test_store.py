@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models.tables import HumanTask
+from tests.dbs import fresh_store
 from tasks.mail import MemoryMailer, OutgoingMail
 from tasks.notify import deliver_outbox
-from tasks.store import Store
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 
@@ -18,7 +18,7 @@ def mail(to="a@x.example", subject="s"):
 
 @pytest.fixture
 def store():
-    return Store.in_memory()
+    return fresh_store()
 
 
 def new_case(store, **kw):
@@ -117,3 +117,14 @@ def test_reminder_and_escalation_happen_once(store):
     won, _ = store.decide(t.id, decision="approve", comment="", answer={}, by="gm@x.example",
                           via="email", now=NOW)
     assert won
+
+
+def test_a_step_recorded_once_does_not_set_the_case_back_on_a_rerun(store):
+    case = new_case(store)
+    assert store.update_case_once(case.case_no, kind="sample_approved", state="approved", actor="gm", now=NOW)
+    store.update_case_once(case.case_no, kind="sample_issued", state="issued", actor="p", now=NOW)
+    # the flow re-runs from the top after a resume: the earlier step again
+    assert not store.update_case_once(case.case_no, kind="sample_approved", state="approved", actor="gm", now=NOW)
+    assert store.get_case(case.case_no).state == "issued"
+    kinds = [e.kind for e in store.events(case.case_no)]
+    assert kinds.count("sample_approved") == 1

@@ -8,11 +8,11 @@ import pytest
 from models.business_days import TZ
 from models.settings import Settings
 from models.tables import HumanTask
+from tests.dbs import fresh_store
 from tasks.clock import FixedClock
 from tasks.human import render_request_mail
 from tasks.mail import MemoryMailer
 from tasks.runtime import build_services
-from tasks.store import Store
 from tasks.watchdog import sla_check
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
 def svc(tmp_path):
     settings = Settings(home=tmp_path, secret_key="x" * 32, env="test",
                         org_file=Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
-    return build_services(settings, store=Store.in_memory(), mailer=MemoryMailer(), clock=FixedClock(NOW))
+    return build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(NOW))
 
 
 def open_task(svc, assignee="jiang.hua@huajin.example"):

@@ -1,0 +1,64 @@
+"""Issue 9 / 000 «客户管理制度5»: no full ID-card or phone number anywhere a person reads.
+
+Runs last (file order): scans every email, page and API answer, log line and Prefect artifact and
+flow-run log produced by the end-to-end tests before it, across every stack they started."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from deployments.dev_mail import mailbox_path
+from tests.e2e.stack import HOMES, SEEN_RESPONSES
+
+pytestmark = pytest.mark.e2e
+
+_URL = re.compile(r"https?://\S+|/t/[A-Za-z0-9._-]+")
+_FULL = re.compile(r"(?<![0-9A-Za-z])(?:1[3-9]\d{9}|\d{17}[\dXx])(?![0-9A-Za-z])")
+
+
+def full_numbers(text: str) -> list[str]:
+    """Full mobile or 18-digit ID-card numbers in `text` (links are machine tokens: left out)."""
+    return _FULL.findall(_URL.sub(" ", text or ""))
+
+
+def test_the_scanner_finds_what_it_must():
+    assert full_numbers("客户电话 13812345678，身份证 11010519491231002X") == ["13812345678", "11010519491231002X"]
+    assert full_numbers("138****5678 110105********002X http://x/t/13812345678.abc") == []
+
+
+def _sources(stack) -> list[tuple[str, str]]:
+    out = [(f"response {url}", text) for url, text in SEEN_RESPONSES]
+    for home in HOMES:
+        for log in [*home.glob("logs/*.log"), home / "kefu-up.out"]:
+            if log.exists():
+                out.append((str(log), log.read_text(errors="replace")))
+        box = mailbox_path(home)
+        if box.exists():
+            with sqlite3.connect(box) as db:
+                for subject, text, html in db.execute("SELECT subject, text, html FROM messages"):
+                    out.append((f"mail {subject}", f"{subject}\n{text}\n{html}"))
+    offset = 0
+    while True:  # every Prefect artifact of the session's stack
+        page = stack.prefect("POST", "/artifacts/filter", json={"limit": 200, "offset": offset}).json()
+        out += [(f"artifact {a.get('key')}", str(a.get("data")) + str(a.get("description"))) for a in page]
+        if len(page) < 200:
+            break
+        offset += 200
+    offset = 0
+    while True:  # and every flow-run log line
+        page = stack.prefect("POST", "/logs/filter", json={"limit": 200, "offset": offset}).json()
+        out += [("prefect log", entry["message"]) for entry in page]
+        if len(page) < 200 or offset > 200_000:
+            break
+        offset += 200
+    return out
+
+
+def test_no_full_id_card_or_phone_number_anywhere_a_person_reads(stack):
+    sources = _sources(stack)
+    assert len(sources) > 50, "the scan must run after the end-to-end tests (file order)"
+    leaks = [(where, n) for where, text in sources for n in full_numbers(text)]
+    assert not leaks, leaks[:20]
