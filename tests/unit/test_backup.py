@@ -107,3 +107,44 @@ def test_kefu_backup_and_restore_commands(tmp_path):
     assert tables(tmp_path / "kefu.db") == before
     bad = kefu("restore", str(csv))
     assert bad.returncode == 2 and "恢复被拒绝 / restore refused" in bad.stderr
+
+
+def _postgres_installed() -> bool:
+    from tests import pg
+
+    try:
+        pg._bindir()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _postgres_installed(), reason="PostgreSQL is not installed (Debian: postgresql)")
+def test_backup_and_restore_on_postgresql(tmp_path):
+    """pg_dump / pg_restore on a throwaway server (tests/pg.py): restore and compare every table."""
+    from sqlalchemy import inspect, text
+
+    from tests import pg
+
+    server = pg.server()
+    url = server.url(server.create_database("backup"))
+    migrate(url)
+    store = Store(make_engine(url))
+    store.create_customer(CustomerIn(archive_no="DA-2026-000001", name="甲公司", customer_class="enterprise",
+                                     phone="13812345678"), by="t", reason="导入", source="import", now=NOW)
+
+    def pg_tables() -> dict[str, list]:
+        with store.engine.connect() as con:
+            names = sorted(inspect(con).get_table_names())
+            return {n: sorted(map(repr, con.execute(text(f'SELECT * FROM "{n}"')).all())) for n in names}
+
+    before = pg_tables()
+    file = backup_database(url, tmp_path / "backups", keep=5, now=NOW)
+    store.apply_customer_changes("DA-2026-000001", {"phone": "13987654321"}, by="t", reason="r",
+                                 case_no="GZ-2026-000001", now=NOW)
+    assert pg_tables() != before
+    restore_database(url, file, tmp_path / "backups", keep=5)
+    store.engine.dispose()
+    assert pg_tables() == before
+    with pytest.raises(BackupError):
+        restore_database(url, tmp_path / "backups" / "missing.dump", tmp_path / "backups", keep=5)
