@@ -15,6 +15,7 @@ TZ = "Asia/Shanghai"
 
 def local_deployments(settings: Settings) -> list:
     from flows.complaint import complaint
+    from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
     from flows.samples_monthly import sample_month_totals_flow
@@ -25,6 +26,7 @@ def local_deployments(settings: Settings) -> list:
         sample_request.to_deployment(name="sample-request", tags=["procedure:sample-request"]),
         allowance.to_deployment(name="allowance", tags=["procedure:allowance"]),
         goods_return.to_deployment(name="return", tags=["procedure:return"]),
+        new_customer.to_deployment(name="new-customer", tags=["procedure:new-customer"]),
         sla_watchdog.to_deployment(
             name="sla-watchdog",
             schedules=[Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)],

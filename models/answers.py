@@ -213,3 +213,15 @@ class ReturnBooking(Answer):
     decision: Literal["booked"] = Field("booked", description="booked 已入账")
     proof: Literal["original_invoice", "stamped_invoice_copy", "return_certificate"] = Field(
         description="original_invoice 原发票 / stamped_invoice_copy 盖章发票副本 / return_certificate 销货退回证明单")
+
+
+# ---- new-customer certification (§3) -----------------------------------------------------------
+CHOICE_LABELS.update({"certify": "认定（签字）", "refuse": "不予认定"})
+
+
+@register_answer
+class Certification(Answer):
+    """新客户认定（N4）：认定或不予认定；业务部经理的意见即批示 / certify or refuse (the comment is the
+    manager's instruction)."""
+
+    decision: Literal["certify", "refuse"] = Field(description="certify 认定 / refuse 不予认定")
