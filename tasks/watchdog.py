@@ -39,12 +39,15 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
 def start_missing_runs(svc: Services, now: datetime) -> int:
     """A case filed while Prefect was unreachable gets its flow run now."""
     from tasks.intake import start_complaint_flow, start_return_flow, start_sample_flow
+    from tasks.new_customers import start_new_customer_flow
 
     starters = {
         "complaint": lambda c: start_complaint_flow(c.case_no, c.level or 1, c.data["form"]),
         "sample_request": lambda c: start_sample_flow(c.case_no, c.data["size_class"]),
         "allowance": lambda c: start_return_flow(c.case_no, "allowance"),
         "return": lambda c: start_return_flow(c.case_no, "return"),
+        "new_customer": lambda c: start_new_customer_flow(
+            c.case_no, c.data["application"]["customer"]["customer_class"]),
     }
     started = 0
     for case in svc.store.cases_without_run(now - timedelta(seconds=30)):
