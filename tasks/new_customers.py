@@ -155,11 +155,11 @@ def certify(case: dict[str, Any], archive_no: str, actor: str) -> str:
     case_no, salesperson = case["case_no"], case["data"]["salesperson"]
     record_state(case_no, "certified", "certified", actor=actor, closed=True,
                  event_data={"salesperson": salesperson, "archive_no": archive_no})
+    publish_application(case_no)
     notify(case_no, "certified", "new_customer_notice", [salesperson],
            {"case_no": case_no, "title": "新客户已认定",
             "message": f"您提交的《新客户开发申请表》已认定，客户档案编号 {archive_no}。认定记入本月业务员奖励统计。",
             "summary": form_summary({"case_no": case_no, "data": services().store.get_case(case_no).data})})
-    publish_application(case_no)
     return "certified"
 
 
@@ -170,9 +170,9 @@ def refuse(case: dict[str, Any], *, step: str, by: str, reason: str) -> str:
     refusal = {"step": step, "by": by, "reason": reason or "（未填写理由）", "auto": by == "system"}
     record_state(case_no, "refused", "refused", actor=by, closed=True, data={"refusal": refusal},
                  event_data=refusal)
+    publish_application(case_no)
     notify(case_no, "refused", "new_customer_notice", [case["data"]["salesperson"]],
            {"case_no": case_no, "title": "新客户不予认定",
             "message": f"您提交的《新客户开发申请表》不予认定。\n理由：{refusal['reason']}",
             "summary": form_summary({"case_no": case_no, "data": services().store.get_case(case_no).data})})
-    publish_application(case_no)
     return "refused"
