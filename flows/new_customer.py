@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from prefect import flow
 
+from models.new_customers import history_text
+
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
 from tasks.new_customers import (certify, check_history, check_submission_rules, create_archive_record,
@@ -47,8 +49,10 @@ def new_customer(case_no: str) -> str:
     history = check_history(case_no)
     publish_application(case_no)
     market = ask("market-branch", "市场分部核查三年交易记录并认定", "market_branch")
-    if market.decision == "refuse":
-        return refuse(case, step="market-branch", by=market.decided_by, reason=market.comment)
+    if market.decision == "refuse":  # the refusal names the transactions found
+        found = history_text(history) if history["trades"] else ""
+        return refuse(case, step="market-branch", by=market.decided_by,
+                      reason="；".join(r for r in (market.comment, found) if r))
     record_state(case_no, "market_certified", "market_certified", actor=market.decided_by,
                  event_data={"trades_found": len(history["trades"]), "comment": market.comment})
     publish_application(case_no)

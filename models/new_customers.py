@@ -244,8 +244,7 @@ def history_text(check: dict[str, Any]) -> str:
     if not check["trades"]:
         return f"{span} 无交易记录（样品不计），符合新客户条件"
     rows = "；".join(f"{t['on']} {t['kind_label']} {t['reference']} ¥{t['amount']}" for t in check["trades"])
-    return (f"{span} 查到 {len(check['trades'])} 笔交易（样品不计）：{rows}。"
-            "按规定应不予认定（如仍认定，请在意见中说明理由）")
+    return f"{span} 查到 {len(check['trades'])} 笔交易（样品不计）：{rows}"
 
 
 # ---- the form as people read it -----------------------------------------------------------------

@@ -59,7 +59,8 @@ def form_summary(case: dict[str, Any]) -> dict[str, str]:
     if d.get("instruction") is not None:
         out["业务部经理批示"] = d["instruction"] or "—"
     if d.get("history_check"):
-        out["三年交易记录核查"] = history_text(d["history_check"])
+        out["三年交易记录核查"] = history_text(d["history_check"]) + (
+            "。按规定应不予认定（如仍认定，请在意见中说明理由）" if d["history_check"]["trades"] else "")
     return out
 
 

@@ -166,6 +166,7 @@ def test_market_branch_refuses_naming_a_trade_3_years_minus_1_day_before(stack, 
     assert f"查到 1 笔交易" in market["text"] and f"P-{ref}" in market["text"] and recent.isoformat() in market["text"]
     case = stack.wait_state(case_no, "refused")
     assert case["data"]["refusal"]["step"] == "market-branch"
+    assert case["data"]["refusal"]["reason"].startswith("三年内有交易；") and f"P-{ref}" in case["data"]["refusal"]["reason"]
     assert [t["reference"] for t in case["data"]["history_check"]["trades"]] == [f"P-{ref}"]
     assert "archive_no" not in case["data"]
     told = stack.wait_mail(to=SALES, subject=f"{case_no} 新客户不予认定")[0]
