@@ -163,7 +163,7 @@ def test_market_branch_refuses_naming_a_trade_3_years_minus_1_day_before(stack, 
     case_no, _ = apply(stack, application(name, first, ref))
     answer(stack, case_no, R["sales_manager"], "业务部经理认定", "certify")
     market = answer(stack, case_no, R["market_branch"], "市场分部核查", "refuse", comment="三年内有交易")
-    assert f"查到 1 笔交易" in market["text"] and f"P-{ref}" in market["text"] and recent.isoformat() in market["text"]
+    assert "查到 1 笔交易" in market["text"] and f"P-{ref}" in market["text"] and recent.isoformat() in market["text"]
     case = stack.wait_state(case_no, "refused")
     assert case["data"]["refusal"]["step"] == "market-branch"
     assert case["data"]["refusal"]["reason"].startswith("三年内有交易；") and f"P-{ref}" in case["data"]["refusal"]["reason"]

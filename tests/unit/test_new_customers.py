@@ -103,6 +103,7 @@ def test_without_the_reference_in_the_history_the_stated_date_is_used():
 def test_lookback_boundary_days():
     assert lookback_start(date(2026, 10, 15)) == date(2023, 10, 15)
     assert lookback_start(date(2028, 2, 29)) == date(2025, 2, 28)
+    assert add_months(date(2026, 1, 15), -1) == date(2025, 12, 15)
 
 
 def test_a_trade_3_years_and_1_day_before_is_outside_3_years_minus_1_day_inside():
