@@ -27,13 +27,15 @@ PROCEDURE = "new_customer"
 def file_new_customer_application(svc: Services, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
     """N2/N3: the salesperson's 《新客户开发申请表》; returns (case, created). The N2 rules are the
     flow's first step, so a late application is still a case (refused, counted)."""
-    salesperson = str(body.salesperson)
-    if not svc.org.find(salesperson) or not svc.org.has_role(salesperson, "salesperson"):
-        raise IntakeError("salesperson", f"{salesperson} 不是业务员", f"{salesperson} is not a salesperson")
+    given = str(body.salesperson)
+    if not svc.org.find(given) or not svc.org.has_role(given, "salesperson"):
+        raise IntakeError("salesperson", f"{given} 不是业务员", f"{given} is not a salesperson")
+    salesperson = svc.org.find(given).email  # as the org directory spells it: one key per person
     now = svc.clock.now()
     if body.first_transaction.date > now.astimezone(TZ).date():
         raise IntakeError("first_transaction.date", "首次交易日期不能晚于今天", "must not be in the future")
-    application = body.model_dump(mode="json", exclude={"customer": {"archive_no", "salesperson"}})
+    application = body.model_dump(mode="json", exclude={"customer": {"archive_no", "salesperson"}}) | {
+        "salesperson": salesperson}
     return svc.store.create_case(
         procedure=PROCEDURE, prefix="XK", year=now.astimezone(TZ).year, state="submitted",
         title=f"新客户认定 · {body.customer.name}", data={"application": application, "salesperson": salesperson},

@@ -201,7 +201,7 @@ def test_filing_checks_the_salesperson_and_the_date(svc):
         file(svc, first_transaction={"date": "2026-11-26", "amount": "1.00", "reference": "X"})
     assert e.value.field == "first_transaction.date"
     assert svc.store.list_cases()[0] == 0
-    case = file(svc)
+    case = file(svc, salesperson="Lin.Tao@huajin.example")
     assert case.case_no == "XK-2026-000001" and case.procedure == "new_customer" and case.state == "submitted"
     assert case.data["salesperson"] == "lin.tao@huajin.example"
     assert "archive_no" not in case.data["application"]["customer"]
