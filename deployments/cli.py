@@ -197,9 +197,10 @@ import_app = typer.Typer(help="导入 imports", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 
-def _import_csv(file: Path, model: type, key: str, existing, load) -> None:  # noqa: ANN001
+def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothing: bool = False) -> None:  # noqa: ANN001
     """Parse, report bad rows by line (also duplicates in the file or already stored), load the
-    good ones in one transaction. Exit 2 when any row was bad (the good rows are loaded)."""
+    good ones in one transaction. Exit 2 when any row was bad: the good rows are loaded, or, with
+    `all_or_nothing`, nothing is (the corrected file is then loaded whole)."""
     from tasks.imports import RowError, parse_csv
 
     rows, errors = parse_csv(file, model)
@@ -215,7 +216,7 @@ def _import_csv(file: Path, model: type, key: str, existing, load) -> None:  # n
         good.append(r)
     for e in sorted(errors, key=lambda e: e.line):
         typer.echo(str(e), err=True)
-    loaded = load(good) if good else 0
+    loaded = load(good) if good and not (all_or_nothing and errors) else 0
     typer.echo(json.dumps({"loaded": loaded, "rejected": len(errors)}))
     if errors:
         raise typer.Exit(2)
@@ -310,17 +311,20 @@ def restore(file: Path = typer.Argument(..., help="a file written by `kefu backu
 
 @import_app.command("transactions")
 def import_transactions(file: Path = typer.Argument(..., help="transactions.csv (UTF-8, header line)")) -> None:
-    """Load the transaction history (N1, N2); bad rows are reported with their line numbers."""
+    """Load the transaction history (N1, N2): all rows or, if any is bad, none; every bad row is
+    reported with its line number."""
     from models.archive import TransactionIn
     from tasks.runtime import services
 
     svc = services()
-    _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions)
+    _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions,
+                all_or_nothing=True)
 
 
 # ---- kefu up ---------------------------------------------------------------------------
 DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowance/allowance", "return/return",
                "archive-correction/archive-correction", "archive-backup/archive-backup",
+               "new-customer/new-customer",
                "sla-watchdog/sla-watchdog",
                "sample-month-totals/sample-month-totals")
 

@@ -17,6 +17,7 @@ def local_deployments(settings: Settings) -> list:
     from flows.archive_correction import archive_correction
     from flows.backup import archive_backup
     from flows.complaint import complaint
+    from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
     from flows.samples_monthly import sample_month_totals_flow
@@ -29,6 +30,7 @@ def local_deployments(settings: Settings) -> list:
         goods_return.to_deployment(name="return", tags=["procedure:return"]),
         archive_correction.to_deployment(name="archive-correction", tags=["procedure:archive-correction"]),
         archive_backup.to_deployment(name="archive-backup", schedules=[Cron("0 2 * * *", timezone=TZ)]),
+        new_customer.to_deployment(name="new-customer", tags=["procedure:new-customer"]),
         sla_watchdog.to_deployment(
             name="sla-watchdog",
             schedules=[Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)],

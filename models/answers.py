@@ -255,3 +255,13 @@ class CorrectionReport(Answer):
 
     decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
     report: str = Field(min_length=1, max_length=8000, description="更正报告 / the report")
+# ---- new-customer certification (§3) -----------------------------------------------------------
+CHOICE_LABELS.update({"certify": "认定（签字）", "refuse": "不予认定"})
+
+
+@register_answer
+class Certification(Answer):
+    """新客户认定（N4）：认定或不予认定；业务部经理的意见即批示 / certify or refuse (the comment is the
+    manager's instruction)."""
+
+    decision: Literal["certify", "refuse"] = Field(description="certify 认定 / refuse 不予认定")

@@ -169,6 +169,7 @@ def may_read_full(role: str) -> bool:
 
 # ---- transactions (N1, N2) ----------------------------------------------------------------
 TransactionKind = Literal["sale", "sample", "return"]
+TRANSACTION_KIND_ZH = {"销售": "sale", "样品": "sample", "退货": "return"}
 
 
 class TransactionIn(BaseModel):
@@ -182,6 +183,11 @@ class TransactionIn(BaseModel):
     on: date = Field(description="日期 / date (YYYY-MM-DD)")
     amount: Decimal = Field(max_digits=14, decimal_places=2, description="金额（元） / amount in yuan")
     kind: TransactionKind = Field(description="类型 sale 销售 / sample 样品 / return 退货")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_in_chinese(cls, v: object) -> object:
+        return TRANSACTION_KIND_ZH.get(v.strip(), v) if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _defaults(self) -> "TransactionIn":

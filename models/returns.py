@@ -138,3 +138,14 @@ def receivable_exclusion(amount: Decimal, complaint_established: bool) -> Decima
     """R7/R8: the amount excluded from the salesperson's collection-rate figure; a complaint that did
     not stand changes nothing (normal term)."""
     return amount if complaint_established else Decimal("0.00")
+
+
+def returned_amount(amount: Decimal, approved: int, booked: int) -> Decimal:
+    """The transaction a booked return writes to the history (N1): the slip's amount for the quantity
+    actually booked (amount × booked ÷ approved, to the fen, half up), negative — a return reverses
+    sales, so a customer's amounts sum to net sales."""
+    from decimal import ROUND_HALF_UP
+
+    if approved <= 0 or booked < 0:
+        raise ValueError("approved must be positive and booked not negative")
+    return -(amount * booked / approved).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -9,7 +9,9 @@ from prefect import task
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models.returns import KIND_LABELS, PROOF_LABELS, receivable_exclusion
+from models.archive import TransactionIn
+from models.business_days import TZ
+from models.returns import KIND_LABELS, PROOF_LABELS, receivable_exclusion, returned_amount
 from models.tables import ReceivableExclusion
 from tasks.cases import publish_form
 from tasks.policy import IO_TASK
@@ -45,7 +47,8 @@ def issue_form(case_no: str) -> None:
 
 @task(name="入账并记录应收款 book and record receivables", **IO_TASK)
 def book(case_no: str, proof: str, booked_quantity: int | None, actor: str) -> None:
-    """R3/R6: booking with its proof; R7/R8: the amount excluded from the collection-rate figure."""
+    """R3/R6: booking with its proof; R7/R8: the amount excluded from the collection-rate figure; a
+    return also writes its "return" transaction to the history (§3 N1), negative, for the booked quantity."""
     svc = services()
     case = svc.store.get_case(case_no)
     d = case.data
@@ -60,6 +63,12 @@ def book(case_no: str, proof: str, booked_quantity: int | None, actor: str) -> N
                     s.commit()
                 except IntegrityError:
                     s.rollback()
+    if case.procedure == "return" and booked_quantity is not None:
+        # the transaction history (N1): a "return" under the case number, once per case
+        svc.store.record_transaction(TransactionIn(
+            reference=case_no, customer=d["customer"], on=svc.clock.now().astimezone(TZ).date(), kind="return",
+            amount=returned_amount(Decimal(d["amount"]), d["quantity"]["value"], booked_quantity)),
+            case_no=case_no)
     record = {"proof": proof, "proof_label": PROOF_LABELS[proof], "receivable_excluded": str(excluded)}
     if booked_quantity is not None:
         record["booked_quantity"] = booked_quantity

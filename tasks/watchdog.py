@@ -39,6 +39,7 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
 def start_missing_runs(svc: Services, now: datetime) -> int:
     """A case filed while Prefect was unreachable gets its flow run now."""
     from tasks.intake import start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow
+    from tasks.new_customers import start_new_customer_flow
 
     starters = {
         "complaint": lambda c: start_complaint_flow(c.case_no, c.level or 1, c.data["form"]),
@@ -46,6 +47,8 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
         "allowance": lambda c: start_return_flow(c.case_no, "allowance"),
         "return": lambda c: start_return_flow(c.case_no, "return"),
         "archive_correction": lambda c: start_correction_flow(c.case_no),
+        "new_customer": lambda c: start_new_customer_flow(
+            c.case_no, c.data["application"]["customer"]["customer_class"]),
     }
     started = 0
     for case in svc.store.cases_without_run(now - timedelta(seconds=30)):

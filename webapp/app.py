@@ -25,8 +25,10 @@ from models.tables import HumanTask
 from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
 from models.complaints import ComplaintIn
 from models.corrections import CorrectionIn
+from models.new_customers import NewCustomerApplicationIn
 from tasks.intake import (IntakeError, file_complaint, file_correction, file_return, file_sample_request,
                           start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow)
+from tasks.new_customers import file_new_customer_application, start_new_customer_flow
 from tasks.render import fmt_dt, render
 from tasks.resume import resume_when_waiting
 from tasks.runtime import Services
@@ -174,6 +176,20 @@ def create_app(svc: Services) -> FastAPI:
                     for v in svc.store.customer_versions(archive_no)]
         # ID-card and phone numbers masked, in the record and in every version's before/after
         return JSONResponse(mask_data({**record, "versions": versions}))
+
+    @app.post("/api/new-customer-applications", status_code=201, tags=["new customers"],
+              summary="提交《新客户开发申请表》 / apply for new-customer certification (N2, N3)",
+              description="The salesperson's application: `customer` (with `invoicing_name`), `first_transaction` "
+                          "{date, amount, reference}, `development_history`, `evaluation` {contribution, "
+                          "long_term_impact, credit}, `support_needed`, `salesperson`. A late application (more "
+                          "than one month after the first transaction) or a customer name that differs from the "
+                          "invoicing name is still filed and refused by the flow, with the reason. Same "
+                          "`Idempotency-Key`, same case (200); invalid input: 422, nothing stored.")
+    def create_new_customer_application(body: NewCustomerApplicationIn,
+                                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+                                        ) -> JSONResponse:
+        return _file_and_start(lambda: file_new_customer_application(svc, body, idempotency_key),
+                               lambda case: start_new_customer_flow(case.case_no, body.customer.customer_class))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

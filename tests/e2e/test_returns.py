@@ -1,11 +1,19 @@
 """Issue 7: return and credit processing (R1–R8) end to end on the real stack."""
 
-import pytest
+from datetime import datetime
+from decimal import Decimal
 
+import pytest
+from sqlmodel import select
+
+from models.business_days import TZ
+from models.db import make_engine
 from models.org import load_org
+from models.tables import Transaction
 from models.settings import REPO_ROOT
 from tests.e2e.test_complaint import answer
 from tests.e2e.test_sample_request import no_duplicates
+from tasks.store import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +53,7 @@ def test_allowance_above_the_deputy_gm_band(stack):
     art = stack.prefect("GET", f"/artifacts/allowance-form-{case_no.lower()}/latest").json()
     assert "销货折让证明单" in art["data"]
     no_duplicates(stack, case_no)
+    assert transactions(stack, case_no) == []  # an allowance returns no goods: no "return" transaction
 
 
 def test_return_received_short_within_the_tolerance_books_the_actual_quantity(stack):
@@ -56,6 +65,15 @@ def test_return_received_short_within_the_tolerance_books_the_actual_quantity(st
     case = stack.wait_state(case_no, "booked")
     assert case["data"]["booking"]["booked_quantity"] == 98
     assert not [t for t in case["tasks"] if t["step_key"] == "quantity-decision"]
+    # the history (§3 N1) holds the return once, negative, for the 98 of 100 booked
+    [tx] = transactions(stack, case_no)
+    assert (tx.kind, tx.customer, tx.amount, tx.case_no) == ("return", "杭州某纺织品公司", Decimal("-12544.00"), case_no)
+    assert tx.on == datetime.now(TZ).date()
+
+
+def transactions(stack, reference):
+    with Store(make_engine(f"sqlite:///{stack.home / 'kefu.db'}")).session() as s:
+        return list(s.exec(select(Transaction).where(Transaction.reference == reference)).all())
 
 
 def test_return_received_short_beyond_the_tolerance_goes_back_for_a_decision(stack):
@@ -66,6 +84,7 @@ def test_return_received_short_beyond_the_tolerance_goes_back_for_a_decision(sta
     answer(stack, case_no, R["accounting"], "会计科核对入账", "booked", proof="original_invoice")
     case = stack.wait_state(case_no, "booked")
     assert case["data"]["booking"]["booked_quantity"] == 90
+    assert [t.amount for t in transactions(stack, case_no)] == [Decimal("-11520.00")]
 
 
 def test_bad_return_requests_are_refused(stack):

@@ -163,12 +163,23 @@ def test_cli_imports_report_bad_lines_and_load_good_rows(tmp_path):
 
     tx = tmp_path / "tx.csv"
     tx.write_text("reference,customer,on,amount,kind\nS1,甲公司,2026-10-01,100.50,sale\n"
-                  "S2,甲公司,2026-13-01,1,sale\nS3,甲公司,2026-10-02,abc,sale\n", encoding="utf-8")
+                  "S2,甲公司,2026-13-01,1,sale\nS3,甲公司,2026-10-02,abc,sale\nS1,甲公司,2026-10-03,1,sale\n",
+                  encoding="utf-8")
     r = _kefu(tmp_path, "import", "transactions", str(tx))
-    assert r.returncode == 2 and "line 3" in r.stderr and "line 4" in r.stderr
-    assert store.transaction_count() == 1
-    r = _kefu(tmp_path, "import", "transactions", str(tx))  # S1 again: a duplicate, nothing new
-    assert "duplicate reference: S1" in r.stderr and store.transaction_count() == 1
+    assert r.returncode == 2 and "line 3" in r.stderr and "line 4" in r.stderr and "line 5" in r.stderr
+    assert "line 2" not in r.stderr
+    # nothing half-written: one bad row keeps the whole file out
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"loaded": 0, "rejected": 3}
+    assert store.transaction_count() == 0
+    tx.write_text("单据号,客户,开票资料名称,日期,金额,类型\nS1,甲公司,甲公司,2026-10-01,100.50,销售\n"
+                  "S2,甲公司,,2026-10-02,0,样品\nS3,甲公司,,2026-10-09,-20.00,return\n", encoding="utf-8")
+    r = _kefu(tmp_path, "import", "transactions", str(tx))
+    assert r.returncode == 0, r.stderr
+    assert store.transaction_count() == 3
+    assert [t.kind for t in store.transactions_of("甲公司", since=date(2026, 1, 1), until=date(2026, 12, 31),
+                                                  kinds=("sale", "sample", "return"))] == ["sale", "sample", "return"]
+    r = _kefu(tmp_path, "import", "transactions", str(tx))  # the same file again: duplicates, nothing new
+    assert r.returncode == 2 and "duplicate reference: S1" in r.stderr and store.transaction_count() == 3
 
 
 def test_cli_show_masks_and_full_read_needs_an_authorised_role_and_is_logged(tmp_path):

@@ -1,0 +1,65 @@
+"""新客户认定 — new-customer certification (procedures §3, N1–N6).
+
+The salesperson's 《新客户开发申请表》 is refused automatically, with the reason, when it comes more
+than one month after the first transaction or when the customer name differs from the invoicing name
+(N2). Otherwise the sales-department manager certifies it (the comment is the manager's instruction,
+批示); the market branch gets the company's three-year transaction history checked for it (samples
+excluded, N1) and certifies or refuses, the trades found listed; the back office archives it, which
+creates the customer archive record (N5); the certification is recorded for the salesperson's
+reward (N6). A refusal at any step closes the case with the reason, mailed to the salesperson."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from models.new_customers import history_text
+
+from tasks.cases import load_case, record_state
+from tasks.human import StepRequest, request_decision
+from tasks.new_customers import (certify, check_history, check_submission_rules, create_archive_record,
+                                 form_summary, publish_application, refuse)
+
+
+@flow(name="new-customer", flow_run_name="new-customer-{case_no}", log_prints=True)
+def new_customer(case_no: str) -> str:
+    case = load_case(case_no)
+    salesperson = case["data"]["salesperson"]
+    publish_application(case_no)
+
+    def ask(step: str, title: str, role: str, model: str = "Certification"):  # noqa: ANN202
+        return request_decision(StepRequest(
+            case_no=case_no, step_key=step, title=title, role=role, answer_model=model,
+            requested_by=salesperson, summary=form_summary(load_case(case_no)),
+            template="new_customer_request", due_business_days=2))
+
+    # N2: within one month of the first transaction; the customer name equals the invoicing name
+    submission = check_submission_rules(case_no)
+    if not submission["accepted"]:
+        return refuse(case, step="submission-check", by="system", reason="；".join(submission["reasons"]))
+    publish_application(case_no)
+
+    # N4: the sales-department manager certifies; the comment is the manager's instruction (批示)
+    manager = ask("sales-manager", "业务部经理认定《新客户开发申请表》", "sales_manager")
+    if manager.decision == "refuse":
+        return refuse(case, step="sales-manager", by=manager.decided_by, reason=manager.comment)
+    record_state(case_no, "manager_certified", "manager_certified", actor=manager.decided_by,
+                 data={"instruction": manager.comment})
+
+    # N1/N4: the market branch gets the three-year history checked for it, and certifies or refuses
+    history = check_history(case_no)
+    publish_application(case_no)
+    market = ask("market-branch", "市场分部核查三年交易记录并认定", "market_branch")
+    if market.decision == "refuse":  # the refusal names the transactions found
+        found = history_text(history) if history["trades"] else ""
+        return refuse(case, step="market-branch", by=market.decided_by,
+                      reason="；".join(r for r in (market.comment, found) if r))
+    record_state(case_no, "market_certified", "market_certified", actor=market.decided_by,
+                 event_data={"trades_found": len(history["trades"]), "comment": market.comment})
+    publish_application(case_no)
+
+    # N5: the back office archives it: the customer archive record is created
+    archived = ask("back-office-archive", "内勤分部存档（建立客户档案）", "back_office", "Done")
+    archive_no = create_archive_record(case_no, archived.decided_by)
+
+    # N6: recorded for the salesperson's reward (the monthly statistics count certified cases)
+    return certify(case, archive_no, archived.decided_by)
