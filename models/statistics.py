@@ -146,12 +146,14 @@ def complaint_fact_values(case_no: str, state: str, level: int | None, parent_ca
     """The columns of a complaint's `complaint_facts` row, from its case (C1–C13 data).
 
     An escalated case (C9) carries its parent's data: its first contact and deadlines are the
-    parent's, so they are counted once, on the parent; it is "received" when it was opened."""
+    parent's, so they are counted once, on the parent; it is "received" when it was opened.
+    A complaint that does not stand (C2) closes at intake: it has no first-contact or plan deadline."""
     form = data.get("form") or {}
     dl = data.get("deadlines") or {}
     outcome = data.get("outcome") or {}
     plan = data.get("plan") or {}
     child = parent_case_no is not None
+    no_steps = child or state == "not_established"  # C2: closed at intake, before any contact or plan
     loss = outcome.get("loss_amount")
     return {
         "case_no": case_no, "parent_case_no": parent_case_no, "state": state, "level": level,
@@ -163,9 +165,9 @@ def complaint_fact_values(case_no: str, state: str, level: int | None, parent_ca
         "loss_amount": Decimal(str(loss)) if loss is not None else None,
         "satisfaction": data.get("satisfaction"),
         "received_at": created_at if child else (_when(dl.get("received_at")) or created_at),
-        "first_contact_due": None if child else _when(dl.get("first_contact")),
-        "first_contact_at": None if child else _when(data.get("first_contact_at")),
-        "plan_due": None if child else _when(dl.get("plan")),
+        "first_contact_due": None if no_steps else _when(dl.get("first_contact")),
+        "first_contact_at": None if no_steps else _when(data.get("first_contact_at")),
+        "plan_due": None if no_steps else _when(dl.get("plan")),
         "close_due": _when(dl.get("close")),
         "closed_at": closed_at,
     }

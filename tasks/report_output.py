@@ -1,0 +1,335 @@
+"""The reports' outputs (S4), rendered from their figures: the tables (one sheet each in the Excel
+workbook, HTML tables in the email, Prefect table artifacts), the charts (PNG, inline in the email),
+the HTML and `figures.json`. The case lists are streamed from the database, so memory does not grow
+with the number of cases.
+
+Charts are drawn with matplotlib (Agg) in Noto Sans SC, shipped by the `pylopdf-fonts-zh-cn` package,
+so the Chinese labels render on a machine without CJK fonts."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from models.complaints import LEVEL_LABELS, OUTCOME_LABELS
+from models.statistics import REPORT_TITLES, percent
+
+PREVIEW_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    type: str = "text"  # text | int | money | rate | datetime
+    width: int = 14
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: Callable[[], Iterable[dict[str, Any]]]  # a fresh iterator each call (streamed lists)
+    note: str = ""
+    streamed: bool = False
+
+
+def _cols(*spec: tuple) -> list[Column]:
+    return [Column(*s) for s in spec]
+
+
+_SHARE = (("label", "分类", "text", 22), ("count", "件数", "int", 10), ("share", "比率", "rate", 10))
+
+
+def _static(rows: list[dict]) -> Callable[[], list[dict]]:
+    return lambda: rows
+
+
+def monthly_tables(f: dict[str, Any], overdue: Callable[[], Iterator[dict]]) -> list[Table]:
+    pen_rows = [{"handler": h["handler"], "name": h["name"], **r} for h in f["penalties"]["by_handler"]
+                for r in h["rules"]]
+    summary = [
+        {"item": "结案件数（含不成立、升级）", "value": f["total_closed"]},
+        {"item": "升级至下一级别", "value": f["escalations"]["escalated"]},
+        {"item": "提交总经理例会", "value": f["escalations"]["gm_meeting"]},
+        {"item": "逾期结案（治办单）", "value": f["overdue"]["closed_late"]},
+        {"item": "月末仍逾期未结（催办单）", "value": f["overdue"]["open_overdue"]},
+        {"item": "负激励（件）", "value": f["penalties"]["count"]},
+        {"item": "负激励金额（元）", "value": f["penalties"]["amount"]},
+        {"item": "客诉损失金额（元）", "value": f["losses"]["total"]},
+        {"item": "新客户认定（家）", "value": sum(r["count"] for r in f["new_customers"])},
+    ]
+    returns = [{**r, "approved_quantity": r.get("approved_quantity"), "received_quantity": r.get("received_quantity"),
+                "quantity_variance": r.get("quantity_variance")} for r in f["returns"]]
+    handling = [{**r, "label": OUTCOME_LABELS.get(r["handling"], r["handling"] or "未填写")}
+                for r in f["losses"]["by_handling"]]
+    return [
+        Table("summary", "概况", _cols(("item", "项目", "text", 30), ("value", "数值", "text", 16)), _static(summary)),
+        Table("by_level", "按级别", _cols(*_SHARE), _static(f["by_level"])),
+        Table("by_kind", "按类型", _cols(*_SHARE), _static(f["by_kind"])),
+        Table("by_category", "按类别", _cols(*_SHARE), _static(f["by_category"])),
+        Table("by_channel", "按渠道", _cols(*_SHARE), _static(f["by_channel"])),
+        Table("by_department", "按责任部门", _cols(*_SHARE), _static(f["by_department"])),
+        Table("by_fault", "责任归属", _cols(*_SHARE), _static(f["by_fault"])),
+        Table("by_state", "结案方式", _cols(*_SHARE), _static(f["by_state"])),
+        Table("on_time", "及时率", _cols(("label", "时限", "text", 26), ("due", "应办件数", "int", 10),
+                                      ("on_time", "按时件数", "int", 10), ("rate", "及时率", "rate", 10)),
+              _static(f["on_time"])),
+        Table("escalations", "升级", _cols(("label", "原级别", "text", 22), ("count", "升级件数", "int", 10)),
+              _static(f["escalations"]["from_level"])),
+        Table("satisfaction", "满意度", _cols(*_SHARE), _static(f["satisfaction"])),
+        overdue_table(overdue),
+        Table("penalties", "负激励", _cols(("name", "受理人", "text", 10), ("handler", "邮箱", "text", 28),
+                                        ("label", "违规事项", "text", 34), ("count", "件数", "int", 8),
+                                        ("amount", "金额（元）", "money", 12)), _static(pen_rows)),
+        Table("losses", "损失金额", _cols(("department", "责任部门", "text", 14), ("cases", "件数", "int", 8),
+                                       ("amount", "金额（元）", "money", 14)), _static(f["losses"]["by_department"])),
+        Table("losses_by_handling", "损失-处理方式", _cols(("label", "处理方式", "text", 14), ("cases", "件数", "int", 8),
+                                                    ("amount", "金额（元）", "money", 14)), _static(handling)),
+        Table("returns", "折让与退货", _cols(("label", "类别", "text", 12), ("count", "件数", "int", 8),
+                                          ("amount", "金额（元）", "money", 14), ("approved_quantity", "核定量", "int", 10),
+                                          ("received_quantity", "实退量", "int", 10),
+                                          ("quantity_variance", "差异", "int", 8)), _static(returns)),
+        Table("new_customers", "新客户认定", _cols(("name", "业务员", "text", 10), ("salesperson", "邮箱", "text", 28),
+                                            ("count", "认定家数", "int", 10)), _static(f["new_customers"])),
+    ]
+
+
+def weekly_tables(f: dict[str, Any], overdue: Callable[[], Iterator[dict]]) -> list[Table]:
+    rows = [{"label": LEVEL_LABELS[lv], **{k: next(x["count"] for x in f[k]["by_level"] if x["level"] == lv)
+                                           for k in ("new", "closed", "open", "overdue")}} for lv in LEVEL_LABELS]
+    rows.append({"label": "合计", **{k: f[k]["total"] for k in ("new", "closed", "open", "overdue")}})
+    return [
+        Table("week", "本周概况", _cols(("label", "级别", "text", 22), ("new", "新增", "int", 8),
+                                     ("closed", "结案", "int", 8), ("open", "周末未结", "int", 10),
+                                     ("overdue", "周末逾期", "int", 10)), _static(rows),
+              note=f"本周逾期结案 {f['closed_late']} 件"),
+        Table("by_category_new", "新增按类别", _cols(*_SHARE), _static(f["by_category_new"])),
+        overdue_table(overdue),
+    ]
+
+
+def overdue_table(overdue: Callable[[], Iterator[dict]]) -> Table:
+    """C8: the overdue cases with their 《催办单》 / 《治办单》 (streamed)."""
+    return Table("overdue_cases", "逾期案件", _cols(
+        ("case_no", "投诉编号", "text", 16), ("status", "状态", "text", 14), ("level", "级别", "int", 6),
+        ("category", "类别", "text", 10), ("handler", "受理人", "text", 10), ("department", "责任部门", "text", 12),
+        ("close_due", "结案期限", "datetime", 17), ("closed_at", "结案时间", "datetime", 17),
+        ("urge_notice_at", "催办单", "datetime", 17), ("inquiry_notice_at", "治办单", "datetime", 17)),
+        overdue, streamed=True)
+
+
+def analysis_tables(f: dict[str, Any], typical: Callable[[], Iterator[dict]]) -> list[Table]:
+    trend_cols = _cols(("month", "月份", "text", 10), ("received", "受理", "int", 8), ("closed", "结案", "int", 8),
+                       ("on_time_close_rate", "按期结案率", "rate", 12), ("satisfaction_avg", "平均满意度(1优-5差)", "text", 18),
+                       ("loss_total", "损失金额（元）", "money", 16), ("level3", "三级投诉", "int", 10),
+                       ("our_fault", "我方责任", "int", 10))
+    cat_cols = _cols(("month", "月份", "text", 10), *[(c, c, "int", 10) for c in f["categories"]])
+    typical_cols = _cols(("case_no", "投诉编号", "text", 16), ("title", "标题", "text", 34), ("level", "级别", "int", 6),
+                         ("category", "类别", "text", 10), ("department", "责任部门", "text", 12),
+                         ("handling", "处理方式", "text", 12), ("loss_amount", "损失（元）", "money", 12),
+                         ("satisfaction", "满意度", "int", 8), ("state", "结果", "text", 12))
+    return [Table("trend", "月度趋势", trend_cols, _static(f["trend"])),
+            Table("by_category_month", "类别趋势", cat_cols, _static(f["by_category_month"])),
+            Table("typical_cases", "典型案例", typical_cols, typical, streamed=True)]
+
+
+# ---- cell values ---------------------------------------------------------------------------
+def cell(value: Any, kind: str) -> Any:  # noqa: ANN401
+    """A figure as the workbook cell: numbers as numbers, times as (naive, Asia/Shanghai) datetimes."""
+    if value is None or value == "":
+        return None
+    if kind == "int":
+        return int(value)
+    if kind in ("money", "rate"):
+        return float(Decimal(str(value)))
+    if kind == "datetime":
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    return str(value)
+
+
+def display(value: Any, kind: str) -> str:  # noqa: ANN401
+    """A figure as people read it in the email and the artifacts."""
+    if value is None or value == "":
+        return "—"
+    if kind == "rate":
+        return percent(value)
+    if kind == "money":
+        return f"{Decimal(str(value)):,.2f}"
+    if kind == "datetime":
+        return str(value)[:16].replace("T", " ")
+    return str(value)
+
+
+_FORMATS = {"int": "0", "money": "#,##0.00", "rate": "0.00%", "datetime": "yyyy-mm-dd hh:mm"}
+
+
+def write_workbook(path: Path, title: str, tables: list[Table]) -> None:
+    """One sheet per table, typed cells, column widths; written in openpyxl's streaming mode."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook(write_only=True)
+    wb.properties.title = title
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDE5F0")
+    for t in tables:
+        ws = wb.create_sheet(t.title[:31])
+        for i, c in enumerate(t.columns):
+            ws.column_dimensions[_col_letter(i)].width = c.width
+        ws.freeze_panes = "A2"
+        header = []
+        for c in t.columns:
+            h = WriteOnlyCell(ws, value=c.header)
+            h.font, h.fill, h.alignment = head_font, head_fill, Alignment(horizontal="center")
+            header.append(h)
+        ws.append(header)
+        for row in t.rows():
+            out = []
+            for c in t.columns:
+                v = WriteOnlyCell(ws, value=cell(row.get(c.key), c.type))
+                if c.type in _FORMATS:
+                    v.number_format = _FORMATS[c.type]
+                out.append(v)
+            ws.append(out)
+    wb.save(str(path))
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def write_figures(path: Path, figures: dict[str, Any], lists: dict[str, Callable[[], Iterable[dict]]]) -> None:
+    """`figures.json`: every figure, keys sorted, the case lists streamed row by row — the same
+    data gives the same bytes."""
+    head = json.dumps(figures, ensure_ascii=False, sort_keys=True, indent=1)
+    assert head.endswith("}") and not set(lists) & set(figures)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(head[:-1].rstrip())
+        for name in sorted(lists):
+            fh.write(f',\n "{name}": [')
+            for i, row in enumerate(lists[name]()):
+                fh.write(("," if i else "") + "\n  " + json.dumps(row, ensure_ascii=False, sort_keys=True))
+            fh.write("\n ]")
+        fh.write("\n}\n")
+
+
+# ---- charts --------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _font() -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager, rcParams
+
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+
+        font_manager.fontManager.addfont(str(sans_path()))
+        name = font_manager.FontProperties(fname=str(sans_path())).get_name()
+        rcParams["font.family"] = [name, "DejaVu Sans"]
+    except ImportError:  # no CJK font: labels fall back (the tables carry the same figures)
+        name = "DejaVu Sans"
+    rcParams["axes.unicode_minus"] = False
+    return name
+
+
+def _png(fig) -> bytes:  # noqa: ANN001
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _bar(title: str, labels: list[str], values: list[float], fmt: str = "{:.0f}", color: str = "#4472C4") -> bytes:
+    _font()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    bars = ax.bar(range(len(labels)), values, color=color)
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, ha="right" if len(labels) > 5 else "center")
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    for b, v in zip(bars, values):
+        ax.annotate(fmt.format(v), (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=8)
+    return _png(fig)
+
+
+def charts(kind: str, f: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
+    """cid → (caption, PNG)."""
+    if kind == "monthly":
+        return {
+            "chart-category": ("按类别", _bar("投诉类别分布（件）", [r["label"] for r in f["by_category"]],
+                                            [r["count"] for r in f["by_category"]])),
+            "chart-on-time": ("及时率", _bar("各时限及时率（%）", [r["label"].split("（")[0] for r in f["on_time"]],
+                                          [float(Decimal(r["rate"] or 0) * 100) for r in f["on_time"]], "{:.1f}%",
+                                          "#70AD47")),
+            "chart-satisfaction": ("满意度", _bar("满意度分布（件）", [r["label"] for r in f["satisfaction"]],
+                                               [r["count"] for r in f["satisfaction"]], color="#ED7D31")),
+        }
+    if kind == "weekly":
+        keys = (("new", "新增"), ("closed", "结案"), ("open", "周末未结"), ("overdue", "周末逾期"))
+        return {"chart-week": ("本周概况", _bar(f"{f['period']} 投诉情况（件）", [v for _k, v in keys],
+                                              [f[k]["total"] for k, _v in keys]))}
+    _font()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    months = [t["month"] for t in f["trend"]]
+    ax.plot(months, [t["received"] for t in f["trend"]], marker="o", label="受理")
+    ax.plot(months, [t["closed"] for t in f["trend"]], marker="s", label="结案")
+    ax.set_title("近六个月投诉趋势（件）")
+    ax.legend()
+    ax.spines[["top", "right"]].set_visible(False)
+    return {"chart-trend": ("趋势", _png(fig)),
+            "chart-on-time": ("按期结案率", _bar("按期结案率（%）", months,
+                                            [float(Decimal(t["on_time_close_rate"] or 0) * 100) for t in f["trend"]],
+                                            "{:.1f}%", "#70AD47"))}
+
+
+# ---- HTML ----------------------------------------------------------------------------------
+@dataclass
+class RenderedReport:
+    kind: str
+    period: str
+    title: str
+    figures: dict[str, Any]
+    charts: dict[str, tuple[str, bytes]]
+    previews: list[dict[str, Any]] = field(default_factory=list)
+
+
+def previews(tables: list[Table]) -> list[dict[str, Any]]:
+    """The tables as people read them (the streamed lists cut to their first rows)."""
+    out = []
+    for t in tables:
+        rows = list(islice(t.rows(), PREVIEW_ROWS + 1)) if t.streamed else list(t.rows())
+        more = t.streamed and len(rows) > PREVIEW_ROWS
+        out.append({"key": t.key, "title": t.title, "note": t.note,
+                    "headers": [c.header for c in t.columns],
+                    "rows": [[display(r.get(c.key), c.type) for c in t.columns] for r in rows[:PREVIEW_ROWS]],
+                    "more": more})
+    return out
+
+
+def render_html(report: RenderedReport, *, inline: bool) -> str:
+    """The report's HTML: images by `cid:` for the email (inline=True), as data URIs for a file."""
+    from tasks.render import render
+
+    images = [{"caption": cap, "src": f"cid:{cid}" if inline else
+               "data:image/png;base64," + base64.b64encode(png).decode()} for cid, (cap, png) in report.charts.items()]
+    return render(f"reports/{report.kind}.html.j2", title=REPORT_TITLES[report.kind], period=report.period,
+                  f=report.figures, tables=report.previews, images=images, percent=percent)
