@@ -11,7 +11,9 @@ from prefect import task
 from sqlalchemy.orm import Session
 
 from models.statistics import REPORT_TITLES, period_bounds
+from tasks.mail import Attachment, OutgoingMail
 from tasks.policy import IO_TASK
+from tasks.render import render_mail
 from tasks.report_output import (RenderedReport, Table, analysis_tables, charts, monthly_tables, previews,
                                  render_html, weekly_tables, write_figures, write_workbook)
 from tasks.runtime import Services, services
@@ -81,22 +83,26 @@ def build_report_task(kind: str, period: str) -> BuiltReport:
                         person_name(svc))
 
 
-@task(name="邮件发送报表 queue report mail", **IO_TASK)
-def queue_report_mail(built: BuiltReport, to: list[str]) -> bool:
-    """S4: the HTML email (charts inline), the workbook attached; queued once per report and period."""
-    from tasks.mail import Attachment
-    from tasks.render import render_mail
-
-    svc = services()
+def report_mail(built: BuiltReport, to: list[str]) -> OutgoingMail:
+    """S4: the HTML email (charts inline by cid), the workbook attached."""
     r = built.report
-    mail = render_mail("report", to, title=r.title, period=r.period)
+    mail = render_mail("report", to, title=r.title, period=r.period, case_no=f"{r.title} {r.period}")
     mail.html = render_html(r, inline=True)
     mail.inline_images = {cid: Attachment.from_bytes(f"{cid}.png", png, "image/png")
                           for cid, (_cap, png) in r.charts.items()}
     mail.attachments = [Attachment.from_bytes(
         f"{r.title}-{r.period}.xlsx", built.xlsx_path.read_bytes(),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]
-    return svc.store.queue_mail(f"report:{r.kind}:{r.period}", report_key(r.kind, r.period), mail, svc.clock.now())
+    return mail
+
+
+@task(name="邮件发送报表 queue report mail", **IO_TASK)
+def queue_report_mail(built: BuiltReport, to: list[str]) -> bool:
+    """Queued once per report and period (a re-run of the flow sends nothing twice)."""
+    svc = services()
+    r = built.report
+    return svc.store.queue_mail(f"report:{r.kind}:{r.period}", report_key(r.kind, r.period), report_mail(built, to),
+                                svc.clock.now())
 
 
 def report_key(kind: str, period: str) -> str:
