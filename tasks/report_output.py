@@ -2,20 +2,16 @@
 workbook, HTML tables in the email, Prefect table artifacts), the charts (PNG, inline in the email),
 the HTML and `figures.json`. The case lists are streamed from the database, so memory does not grow
 with the number of cases.
-
-Charts are drawn with matplotlib (Agg) in Noto Sans SC, shipped by the `pylopdf-fonts-zh-cn` package,
-so the Chinese labels render on a machine without CJK fonts."""
+The charts are drawn by `tasks.charts` (Pillow, Noto Sans SC)."""
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -226,79 +222,34 @@ def write_figures(path: Path, figures: dict[str, Any], lists: dict[str, Callable
         fh.write("\n}\n")
 
 
-# ---- charts --------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _font() -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import font_manager, rcParams
-
-    try:
-        from pylopdf_fonts_zh_cn import sans_path
-
-        font_manager.fontManager.addfont(str(sans_path()))
-        name = font_manager.FontProperties(fname=str(sans_path())).get_name()
-        rcParams["font.family"] = [name, "DejaVu Sans"]
-    except ImportError:  # no CJK font: labels fall back (the tables carry the same figures)
-        name = "DejaVu Sans"
-    rcParams["axes.unicode_minus"] = False
-    return name
-
-
-def _png(fig) -> bytes:  # noqa: ANN001
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _bar(title: str, labels: list[str], values: list[float], fmt: str = "{:.0f}", color: str = "#4472C4") -> bytes:
-    _font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    bars = ax.bar(range(len(labels)), values, color=color)
-    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, ha="right" if len(labels) > 5 else "center")
-    ax.set_title(title)
-    ax.spines[["top", "right"]].set_visible(False)
-    for b, v in zip(bars, values):
-        ax.annotate(fmt.format(v), (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=8)
-    return _png(fig)
+# ---- charts ------------------------------------------------------------------------------
+def _rates(rows: list[dict], key: str) -> list[float]:
+    return [float(Decimal(r[key] or 0) * 100) for r in rows]
 
 
 def charts(kind: str, f: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
     """cid → (caption, PNG)."""
+    from tasks.charts import bars
+
     if kind == "monthly":
         return {
-            "chart-category": ("按类别", _bar("投诉类别分布（件）", [r["label"] for r in f["by_category"]],
-                                            [r["count"] for r in f["by_category"]])),
-            "chart-on-time": ("及时率", _bar("各时限及时率（%）", [r["label"].split("（")[0] for r in f["on_time"]],
-                                          [float(Decimal(r["rate"] or 0) * 100) for r in f["on_time"]], "{:.1f}%",
-                                          "#70AD47")),
-            "chart-satisfaction": ("满意度", _bar("满意度分布（件）", [r["label"] for r in f["satisfaction"]],
-                                               [r["count"] for r in f["satisfaction"]], color="#ED7D31")),
+            "chart-category": ("按类别", bars("投诉类别分布（件）", [r["label"] for r in f["by_category"]],
+                                            [[r["count"] for r in f["by_category"]]])),
+            "chart-on-time": ("及时率", bars("各时限及时率（%）", [r["label"].split("（")[0] for r in f["on_time"]],
+                                          [_rates(f["on_time"], "rate")], fmt="{:.1f}%")),
+            "chart-satisfaction": ("满意度", bars("满意度分布（件）", [r["label"] for r in f["satisfaction"]],
+                                               [[r["count"] for r in f["satisfaction"]]])),
         }
     if kind == "weekly":
         keys = (("new", "新增"), ("closed", "结案"), ("open", "周末未结"), ("overdue", "周末逾期"))
-        return {"chart-week": ("本周概况", _bar(f"{f['period']} 投诉情况（件）", [v for _k, v in keys],
-                                              [f[k]["total"] for k, _v in keys]))}
-    _font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        return {"chart-week": ("本周概况", bars(f"{f['period']} 投诉情况（件）", [v for _k, v in keys],
+                                              [[f[k]["total"] for k, _v in keys]]))}
     months = [t["month"] for t in f["trend"]]
-    ax.plot(months, [t["received"] for t in f["trend"]], marker="o", label="受理")
-    ax.plot(months, [t["closed"] for t in f["trend"]], marker="s", label="结案")
-    ax.set_title("近六个月投诉趋势（件）")
-    ax.legend()
-    ax.spines[["top", "right"]].set_visible(False)
-    return {"chart-trend": ("趋势", _png(fig)),
-            "chart-on-time": ("按期结案率", _bar("按期结案率（%）", months,
-                                            [float(Decimal(t["on_time_close_rate"] or 0) * 100) for t in f["trend"]],
-                                            "{:.1f}%", "#70AD47"))}
+    return {"chart-trend": ("趋势", bars("近六个月受理与结案（件）", months,
+                                        [[t["received"] for t in f["trend"]], [t["closed"] for t in f["trend"]]],
+                                        names=("受理", "结案"))),
+            "chart-on-time": ("按期结案率", bars("按期结案率（%）", months, [_rates(f["trend"], "on_time_close_rate")],
+                                            fmt="{:.1f}%"))}
 
 
 # ---- HTML ----------------------------------------------------------------------------------

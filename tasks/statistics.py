@@ -72,7 +72,7 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
     # on-time rate per deadline: due = cases with that deadline, on_time = done at or before it
     row = s.execute(select(
         func.count(F.first_contact_due), _on_time(F.first_contact_at, F.first_contact_due),
-        func.count(F.plan_at), _on_time(F.plan_at, F.plan_due),
+        func.count(F.plan_due), _on_time(F.plan_at, F.plan_due),
         func.count(F.close_due), _on_time(F.closed_at, F.close_due)).where(closed)).one()
     fig["on_time"] = [{"deadline": k, "label": DEADLINE_LABELS[k], "due": int(row[2 * i] or 0),
                        "on_time": int(row[2 * i + 1] or 0), "rate": ratio(int(row[2 * i + 1] or 0), int(row[2 * i] or 0))}
