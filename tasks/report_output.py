@@ -170,8 +170,10 @@ def display(value: Any, kind: str) -> str:  # noqa: ANN401
 _FORMATS = {"int": "0", "money": "#,##0.00", "rate": "0.00%", "datetime": "yyyy-mm-dd hh:mm"}
 
 
-def write_workbook(path: Path, title: str, tables: list[Table]) -> None:
-    """One sheet per table, typed cells, column widths; written in openpyxl's streaming mode."""
+def write_workbook(path: Path, title: str, tables: list[Table],
+                   tap: Callable[[Table, dict[str, Any]], None] | None = None) -> None:
+    """One sheet per table, typed cells, column widths; written in openpyxl's streaming mode.
+    `tap` sees every row of the streamed tables as it is written (one pass over each cursor)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -191,13 +193,16 @@ def write_workbook(path: Path, title: str, tables: list[Table]) -> None:
             header.append(h)
         ws.append(header)
         for row in t.rows():
-            out = []
+            out: list[Any] = []
             for c in t.columns:
-                v = WriteOnlyCell(ws, value=cell(row.get(c.key), c.type))
-                if c.type in _FORMATS:
-                    v.number_format = _FORMATS[c.type]
-                out.append(v)
+                value = cell(row.get(c.key), c.type)
+                if c.type in _FORMATS and value is not None:
+                    value = WriteOnlyCell(ws, value=value)
+                    value.number_format = _FORMATS[c.type]
+                out.append(value)
             ws.append(out)
+            if tap and t.streamed:
+                tap(t, row)
     wb.save(str(path))
 
 
@@ -207,17 +212,21 @@ def _col_letter(i: int) -> str:
     return get_column_letter(i + 1)
 
 
-def write_figures(path: Path, figures: dict[str, Any], lists: dict[str, Callable[[], Iterable[dict]]]) -> None:
-    """`figures.json`: every figure, keys sorted, the case lists streamed row by row — the same
-    data gives the same bytes."""
+def json_row(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def write_figures(path: Path, figures: dict[str, Any], lists: dict[str, Iterable[str]]) -> None:
+    """`figures.json`: every figure, keys sorted, then the case lists, one JSON row a line (streamed
+    from `lists`: name → rows already serialised by `json_row`) — the same data gives the same bytes."""
     head = json.dumps(figures, ensure_ascii=False, sort_keys=True, indent=1)
     assert head.endswith("}") and not set(lists) & set(figures)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(head[:-1].rstrip())
         for name in sorted(lists):
             fh.write(f',\n "{name}": [')
-            for i, row in enumerate(lists[name]()):
-                fh.write(("," if i else "") + "\n  " + json.dumps(row, ensure_ascii=False, sort_keys=True))
+            for i, line in enumerate(lists[name]):
+                fh.write(("," if i else "") + "\n  " + line.rstrip("\n"))
             fh.write("\n ]")
         fh.write("\n}\n")
 
@@ -263,11 +272,16 @@ class RenderedReport:
     previews: list[dict[str, Any]] = field(default_factory=list)
 
 
-def previews(tables: list[Table]) -> list[dict[str, Any]]:
-    """The tables as people read them (the streamed lists cut to their first rows)."""
+def previews(tables: list[Table], streamed: dict[str, list[dict]] | None = None) -> list[dict[str, Any]]:
+    """The tables as people read them; the streamed lists cut to their first rows (`streamed`: the
+    rows seen while writing the workbook, at most PREVIEW_ROWS + 1)."""
     out = []
     for t in tables:
-        rows = list(islice(t.rows(), PREVIEW_ROWS + 1)) if t.streamed else list(t.rows())
+        if t.streamed:
+            rows = (streamed or {}).get(t.key)
+            rows = list(islice(t.rows(), PREVIEW_ROWS + 1)) if rows is None else rows
+        else:
+            rows = list(t.rows())
         more = t.streamed and len(rows) > PREVIEW_ROWS
         out.append({"key": t.key, "title": t.title, "note": t.note,
                     "headers": [c.header for c in t.columns],

@@ -3,6 +3,7 @@ and the pieces the flow sends (S4). Used by the scheduled flows and by `kefu rep
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from models.statistics import REPORT_TITLES, period_bounds
 from tasks.mail import Attachment, OutgoingMail
 from tasks.policy import IO_TASK
 from tasks.render import render_mail
-from tasks.report_output import (RenderedReport, Table, analysis_tables, charts, monthly_tables, previews,
-                                 render_html, weekly_tables, write_figures, write_workbook)
+from tasks.report_output import (PREVIEW_ROWS, RenderedReport, Table, analysis_tables, charts, json_row,
+                                 monthly_tables, previews, render_html, weekly_tables, write_figures,
+                                 write_workbook)
 from tasks.runtime import Services, services
 from tasks.statistics import (analysis_figures, monthly_figures, overdue_cases, typical_cases,
                               weekly_figures)
@@ -38,17 +40,34 @@ def _tables(kind: str, s: Session, period: str, figures: dict[str, Any], names) 
 
 
 def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: e) -> BuiltReport:  # noqa: ANN001
-    """Figures by grouped queries, then the workbook, `figures.json` and the HTML (charts embedded)."""
+    """Figures by grouped queries, then the workbook, `figures.json` and the HTML (charts embedded).
+    Each case list is read once from its cursor: into the workbook, a spool file for figures.json
+    and the first rows for the HTML."""
     figure_fn = {"monthly": monthly_figures, "weekly": weekly_figures, "analysis": analysis_figures}[kind]
     out_dir.mkdir(parents=True, exist_ok=True)
-    with Session(engine) as s:
+    xlsx, js, html = out_dir / "report.xlsx", out_dir / "figures.json", out_dir / "report.html"
+    with Session(engine) as s, tempfile.TemporaryDirectory(prefix="kefu-report-") as spool_dir:
         figures = figure_fn(s, period, names)
         tables = _tables(kind, s, period, figures, names)
-        xlsx, js, html = out_dir / "report.xlsx", out_dir / "figures.json", out_dir / "report.html"
-        write_workbook(xlsx, f"{REPORT_TITLES[kind]} {period}", tables)
-        write_figures(js, figures, {t.key: t.rows for t in tables if t.streamed})
+        spools = {t.key: open(Path(spool_dir) / f"{t.key}.jsonl", "w+", encoding="utf-8")  # noqa: SIM115
+                  for t in tables if t.streamed}
+        first: dict[str, list[dict]] = {k: [] for k in spools}
+
+        def tap(t: Table, row: dict) -> None:
+            spools[t.key].write(json_row(row) + "\n")
+            if len(first[t.key]) <= PREVIEW_ROWS:
+                first[t.key].append(row)
+
+        try:
+            write_workbook(xlsx, f"{REPORT_TITLES[kind]} {period}", tables, tap)
+            for fh in spools.values():
+                fh.seek(0)
+            write_figures(js, figures, spools)
+        finally:
+            for fh in spools.values():
+                fh.close()
         report = RenderedReport(kind=kind, period=period, title=REPORT_TITLES[kind], figures=figures,
-                                charts=charts(kind, figures), previews=previews(tables))
+                                charts=charts(kind, figures), previews=previews(tables, first))
     html.write_text(render_html(report, inline=False), encoding="utf-8")
     return BuiltReport(report=report, html_path=html, xlsx_path=xlsx, json_path=js)
 
