@@ -52,6 +52,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaint_facts_closed_at', ['closed_at'], unique=False)
     op.create_index('ix_penalties_at', 'penalties', ['at'], unique=False)
     op.create_index('ix_cases_procedure_closed_at', 'cases', ['procedure', 'closed_at'], unique=False)
+    backfill()
+
+
+def backfill() -> None:
+    """The facts of the complaints filed before this revision, from their cases, tasks and events."""
+    from models.statistics import complaint_fact_values
+    from models.tables import Case, ComplaintFact, Event, HumanTask
+
+    conn = op.get_bind()
+    plan_at = dict(conn.execute(sa.select(HumanTask.case_no, HumanTask.decided_at)
+                                .where(HumanTask.step_key == "plan-1")).all())
+    notices = {}
+    for case_no, kind, at in conn.execute(sa.select(Event.case_no, Event.kind, sa.func.min(Event.at)).where(
+            Event.kind.in_(("urge_notice", "inquiry_notice"))).group_by(Event.case_no, Event.kind)):
+        notices[(case_no, kind)] = at
+    rows = []
+    for c in conn.execute(sa.select(Case).where(Case.procedure == "complaint")).mappings():
+        v = complaint_fact_values(c["case_no"], c["state"], c["level"], c["parent_case_no"], c["data"],
+                                  c["created_at"], c["closed_at"])
+        v.update(plan_at=plan_at.get(c["case_no"]), urge_notice_at=notices.get((c["case_no"], "urge_notice")),
+                 inquiry_notice_at=notices.get((c["case_no"], "inquiry_notice")))
+        rows.append(v)
+    if rows:
+        conn.execute(sa.insert(ComplaintFact.__table__), rows)
 
 
 def downgrade() -> None:
