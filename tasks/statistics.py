@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from models.business_days import TZ
@@ -111,14 +111,21 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
 def overdue_summary(s: Session, start: datetime, end: datetime) -> dict[str, int]:
     late = s.execute(select(func.count(), func.count(F.inquiry_notice_at), func.count(F.urge_notice_at)).where(
         _closed_in(start, end), F.closed_at > F.close_due)).one()
-    still = s.execute(select(func.count(), func.count(F.urge_notice_at)).where(_open_overdue_at(end))).one()
+    still = [sum(x) for x in zip(*(s.execute(select(func.count(), func.count(F.urge_notice_at)).where(w)).one()
+                                   for w in _open_overdue_at(end)))]
     return {"closed_late": int(late[0]), "closed_late_inquiry_notices": int(late[1]),
             "closed_late_urge_notices": int(late[2]), "open_overdue": int(still[0]),
             "open_overdue_urge_notices": int(still[1])}
 
 
-def _open_overdue_at(end: datetime):  # noqa: ANN202
-    return and_(or_(F.closed_at.is_(None), F.closed_at >= end), F.received_at < end, F.close_due < end)
+def _open_at(end: datetime) -> tuple:
+    """Open at `end`: not closed, or closed later — two conditions, each served by the closed_at
+    index (one OR makes the database scan every case received before `end`)."""
+    return (and_(F.closed_at.is_(None), F.received_at < end), and_(F.closed_at >= end, F.received_at < end))
+
+
+def _open_overdue_at(end: datetime) -> tuple:
+    return tuple(and_(w, F.close_due < end) for w in _open_at(end))
 
 
 OVERDUE_COLUMNS = ("case_no", "status", "level", "category", "handler", "department", "close_due", "closed_at",
@@ -130,14 +137,14 @@ def overdue_cases(s: Session, start: datetime, end: datetime, names: Names = lam
     cols = (F.case_no, F.level, F.category, F.handler, F.responsible_department, F.close_due, F.closed_at,
             F.urge_notice_at, F.inquiry_notice_at)
     late = select(literal("closed_late").label("status"), *cols).where(_closed_in(start, end), F.closed_at > F.close_due)
-    still = select(literal("open_overdue").label("status"), *cols).where(_open_overdue_at(end))
-    for q in (late, still):
-        for r in s.execute(q.order_by(F.close_due, F.case_no).execution_options(yield_per=2000)):
-            yield {"case_no": r.case_no, "status": "逾期结案" if r.status == "closed_late" else "期末仍逾期未结",
-                   "level": r.level, "category": r.category, "handler": names(r.handler) if r.handler else "",
-                   "department": r.responsible_department or "", "close_due": _iso(r.close_due),
-                   "closed_at": _iso(r.closed_at), "urge_notice_at": _iso(r.urge_notice_at),
-                   "inquiry_notice_at": _iso(r.inquiry_notice_at)}
+    still = [select(literal("open_overdue").label("status"), *cols).where(w) for w in _open_overdue_at(end)]
+    q = union_all(late, *still).subquery()
+    for r in s.execute(select(q).order_by(q.c.status, q.c.close_due, q.c.case_no).execution_options(yield_per=2000)):
+        yield {"case_no": r.case_no, "status": "逾期结案" if r.status == "closed_late" else "期末仍逾期未结",
+               "level": r.level, "category": r.category, "handler": names(r.handler) if r.handler else "",
+               "department": r.responsible_department or "", "close_due": _iso(r.close_due),
+               "closed_at": _iso(r.closed_at), "urge_notice_at": _iso(r.urge_notice_at),
+               "inquiry_notice_at": _iso(r.inquiry_notice_at)}
 
 
 def penalty_figures(s: Session, start: datetime, end: datetime, names: Names) -> dict[str, Any]:
@@ -201,10 +208,12 @@ def new_customer_figures(s: Session, start: datetime, end: datetime, names: Name
 def weekly_figures(s: Session, week: str, names: Names = lambda e: e) -> dict[str, Any]:
     start, end = period_bounds("weekly", week)
     received = and_(F.received_at >= start, F.received_at < end)
-    open_at_end = and_(F.received_at < end, or_(F.closed_at.is_(None), F.closed_at >= end))
 
-    def by_level(where) -> dict[str, Any]:  # noqa: ANN001
-        rows = dict(s.execute(select(F.level, func.count()).where(where).group_by(F.level)).all())
+    def by_level(*where) -> dict[str, Any]:  # noqa: ANN001 - counted over each condition, summed
+        rows: dict[Any, int] = {}
+        for w in where:
+            for lv, n in s.execute(select(F.level, func.count()).where(w).group_by(F.level)).all():
+                rows[lv] = rows.get(lv, 0) + int(n)
         return {"total": int(sum(rows.values())),
                 "by_level": [{"level": lv, "label": LEVEL_LABELS[lv], "count": int(rows.get(lv, 0))}
                              for lv in LEVEL_LABELS]}
@@ -212,7 +221,7 @@ def weekly_figures(s: Session, week: str, names: Names = lambda e: e) -> dict[st
     return {"report": REPORT_IDS["weekly"], "title": REPORT_TITLES["weekly"], "period": week,
             "start": _iso(start), "end": _iso(end),
             "new": by_level(received), "closed": by_level(_closed_in(start, end)),
-            "open": by_level(open_at_end), "overdue": by_level(_open_overdue_at(end)),
+            "open": by_level(*_open_at(end)), "overdue": by_level(*_open_overdue_at(end)),
             "closed_late": int(s.scalar(select(func.count()).select_from(F).where(
                 _closed_in(start, end), F.closed_at > F.close_due)) or 0),
             "by_category_new": _grouped(s, F.category, received,
