@@ -24,6 +24,7 @@ from models.privacy import mask_text
 from models.tables import Case, ComplaintFact as F, PenaltyRecord
 
 Names = Callable[[str], str]
+YIELD_ROWS = 256  # case lists are fetched this many rows at a time: memory stays flat however long they are
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -139,7 +140,7 @@ def overdue_cases(s: Session, start: datetime, end: datetime, names: Names = lam
     late = select(literal("closed_late").label("status"), *cols).where(_closed_in(start, end), F.closed_at > F.close_due)
     still = [select(literal("open_overdue").label("status"), *cols).where(w) for w in _open_overdue_at(end)]
     q = union_all(late, *still).subquery()
-    for r in s.execute(select(q).order_by(q.c.status, q.c.close_due, q.c.case_no).execution_options(yield_per=2000)):
+    for r in s.execute(select(q).order_by(q.c.status, q.c.close_due, q.c.case_no).execution_options(yield_per=YIELD_ROWS)):
         yield {"case_no": r.case_no, "status": "逾期结案" if r.status == "closed_late" else "期末仍逾期未结",
                "level": r.level, "category": r.category, "handler": names(r.handler) if r.handler else "",
                "department": r.responsible_department or "", "close_due": _iso(r.close_due),
