@@ -16,6 +16,18 @@ from tasks.reports import build_report_task, queue_report_mail, recipients, repo
 from tasks.runtime import services
 
 
+def run_name(kind: str, param: str):  # noqa: ANN201
+    """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
+    def name() -> str:
+        from datetime import datetime, timezone
+
+        from prefect.runtime import flow_run
+
+        period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))
+        return f"{flow_run.flow_name}-{period}"
+    return name
+
+
 def run_report(kind: str, period: str | None) -> dict:
     svc = services()
     period = period or default_period(kind, svc.clock.now())
@@ -47,19 +59,19 @@ def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
                           description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
 
 
-@flow(name="monthly-statistics", flow_run_name="monthly-statistics-{month}", log_prints=True)
+@flow(name="monthly-statistics", flow_run_name=run_name("monthly", "month"), log_prints=True)
 def monthly_statistics(month: str | None = None) -> dict:
     """S1: the previous month's 《客诉案件统计表》 (or `month`, e.g. 2026-10)."""
     return run_report("monthly", month)
 
 
-@flow(name="weekly-report", flow_run_name="weekly-report-{week}", log_prints=True)
+@flow(name="weekly-report", flow_run_name=run_name("weekly", "week"), log_prints=True)
 def weekly_report(week: str | None = None) -> dict:
     """S2: the previous ISO week's 《投诉周报》 (or `week`, e.g. 2026-W44)."""
     return run_report("weekly", week)
 
 
-@flow(name="analysis-report", flow_run_name="analysis-report-{month}", log_prints=True)
+@flow(name="analysis-report", flow_run_name=run_name("analysis", "month"), log_prints=True)
 def analysis_report(month: str | None = None) -> dict:
     """S3: the ending month's 《客户投诉分析报告表》: trends against previous months, typical cases."""
     return run_report("analysis", month)

@@ -34,7 +34,7 @@ def test_monthly_statistics_deployment_mails_workbook_and_inline_charts(stack):
     assert len(images) == 3
     for p in images:
         assert f"cid:{p['Content-ID'].strip('<>')}" in html
-    stack.wait_run(run["id"], "COMPLETED")
+    assert stack.wait_run(run["id"], "COMPLETED")["name"] == f"monthly-statistics-{month}"
     arts = stack.prefect("POST", "/artifacts/filter",
                          json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}).json()
     assert {a["key"] for a in arts} >= {"monthly-report", "monthly-report-summary"}
