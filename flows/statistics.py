@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from models.privacy import mask_data, mask_text
 from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
 from tasks.reports import build_report_task, queue_report_mail, recipients, report_key
@@ -40,7 +41,8 @@ def run_report(kind: str, period: str | None) -> dict:
 
 
 def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
-    """S4: the report's tables as Prefect artifacts (the long lists cut, see the workbook)."""
+    """S4: the report's tables as Prefect artifacts (the long lists cut, see the workbook; personal
+    data masked)."""
     slug = f"{kind}-report"
     lines = [f"# 《{REPORT_TITLES[kind]}》{period}", ""]
     for t in report.previews:
@@ -53,9 +55,10 @@ def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
         lines += ["| " + " | ".join(t["headers"]) + " |", "|" + "---|" * len(t["headers"])]
         lines += ["| " + " | ".join(v.replace("|", "/") for v in row) + " |" for row in t["rows"]]
         lines += ["", "（仅列出前若干项，完整清单见邮件附件 Excel）" if t["more"] else ""]
-    create_markdown_artifact(key=slug, markdown="\n".join(lines), description=f"《{REPORT_TITLES[kind]}》{period}")
+    create_markdown_artifact(key=slug, markdown=mask_text("\n".join(lines)),
+                             description=f"《{REPORT_TITLES[kind]}》{period}")
     main = report.previews[0]
-    create_table_artifact(key=f"{slug}-summary", table=[dict(zip(main["headers"], row)) for row in main["rows"]],
+    create_table_artifact(key=f"{slug}-summary", table=mask_data([dict(zip(main["headers"], row)) for row in main["rows"]]),
                           description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
 
 

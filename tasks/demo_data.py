@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from models.business_days import TZ, BusinessCalendar, add_business_days
 from models.complaints import CATEGORIES, PRODUCT_CATEGORY, retention_until
 from models.org import OrgDirectory
-from models.statistics import complaint_fact_values, month_key, month_period, months_back
+from models.statistics import complaint_fact_values, month_period, months_back
 from models.tables import Case, CaseCounter, ComplaintFact, PenaltyRecord
 
 BATCH = 5000
@@ -191,4 +191,4 @@ def _flush(conn, tables, pending, order) -> None:  # noqa: ANN001
             pending[name].clear()
 
 
-__all__ = ["fill", "generate", "month_key"]
+__all__ = ["fill", "generate"]
