@@ -195,8 +195,13 @@ def _report(kind: str, period: str, out: Path) -> None:
     from tasks.reports import build_report, person_name
     from tasks.runtime import services
 
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     svc = services()
-    built = build_report(svc.store.engine, kind, period, out, person_name(svc))
+    try:
+        built = build_report(svc.store.engine, kind, period, out, person_name(svc))
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(f"数据库结构不是最新（请先运行 kefu migrate） / the schema is not up to date (run kefu migrate): {exc.orig}")
     typer.echo(json.dumps({"report": kind, "period": period, "html": str(built.html_path),
                            "xlsx": str(built.xlsx_path), "figures": str(built.json_path)}, ensure_ascii=False))
 

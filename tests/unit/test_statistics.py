@@ -333,3 +333,40 @@ def test_report_mail_has_inline_charts_and_the_workbook(built):
     xlsx = [p for p in msg.walk() if p.get_filename() and p.get_filename().endswith(".xlsx")]
     assert xlsx and xlsx[0].get_filename() == "客诉案件统计表-2026-10.xlsx"
     assert "multipart/related" in parts and msg["Subject"] == "《客诉案件统计表》2026-10"
+
+
+# ---- demo data ---------------------------------------------------------------------------------
+def demo_rows(seed: int = 8) -> list:
+    from models.business_days import BusinessCalendar
+    from models.org import load_org
+    from tasks.demo_data import generate
+
+    return list(generate(300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar(), seed=seed))
+
+
+def test_demo_data_is_reproducible_and_fills_every_procedure():
+    rows = demo_rows()
+    assert rows == demo_rows() and rows != demo_rows(seed=9)
+    facts = [r for table, r in rows if table == "complaint_facts"]
+    procedures = {r["procedure"] for table, r in rows if table == "cases"}
+    assert len(facts) == 300 and procedures == {"complaint", "allowance", "return", "new_customer"}
+    assert {f["state"] for f in facts} >= {"closed", "not_established", "escalated"}
+    assert all(month_period("2026-08")[0] <= f["received_at"] < month_period("2026-10")[1] for f in facts)
+
+
+def test_demo_data_in_a_database_gives_a_report(tmp_path):
+    from models.business_days import BusinessCalendar
+    from models.org import load_org
+    from tasks.demo_data import fill
+    from tasks.reports import build_report
+
+    s = Store.in_memory()
+    counts = fill(s.engine, 300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar())
+    assert counts["complaint_facts"] == 300
+    with pytest.raises(ValueError):
+        fill(s.engine, 10, 1, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar())
+    built = build_report(s.engine, "monthly", "2026-10", tmp_path)
+    f = json.loads(built.json_path.read_text(encoding="utf-8"))
+    assert f["total_closed"] > 50 and sum(r["count"] for r in f["by_level"]) == f["total_closed"]
+    assert build_report(s.engine, "analysis", "2026-10", tmp_path / "a").report.figures["trend"][-1]["month"] == "2026-10"
+    assert build_report(s.engine, "weekly", "2026-W42", tmp_path / "w").report.figures["new"]["total"] > 0
