@@ -119,7 +119,9 @@ def _complaint(rng, received, horizon, next_no, receivers, handler_by_level, sal
         data |= {"handler": handler, "first_contact_at": first_at.astimezone(TZ).isoformat()}
         if closed_at:
             handling = _pick(rng, _HANDLING)
-            loss = Decimal(0) if handling == "explanation" else Decimal(rng.randrange(5000, 2_000_000)) / 100
+            # most losses are a few hundred yuan, a few run to tens of thousands
+            loss = (Decimal(0) if handling == "explanation"
+                    else Decimal(str(round(min(rng.lognormvariate(6, 1.1), 80_000), 2))).quantize(Decimal("0.01")))
             score = _pick(rng, _SATISFACTION)
             data |= {"plan": {"responsibility_department": rng.choice(_DEPARTMENTS)},
                      "outcome": {"handling": handling, "responsibility_department": rng.choice(_DEPARTMENTS),

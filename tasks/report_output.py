@@ -291,4 +291,5 @@ def render_html(report: RenderedReport, *, inline: bool) -> str:
     images = [{"caption": cap, "src": f"cid:{cid}" if inline else
                "data:image/png;base64," + base64.b64encode(png).decode()} for cid, (cap, png) in report.charts.items()]
     return render(f"reports/{report.kind}.html.j2", title=REPORT_TITLES[report.kind], period=report.period,
-                  f=report.figures, tables=report.previews, images=images, percent=percent)
+                  f=report.figures, tables=report.previews, images=images, percent=percent,
+                  yuan=lambda v: display(v, "money"))
