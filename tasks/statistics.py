@@ -16,7 +16,8 @@ from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from models.business_days import TZ
-from models.complaints import CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, PENALTY_LABELS, SATISFACTION_LABELS
+from models.complaints import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS, PENALTY_LABELS,
+                               SATISFACTION_LABELS)
 from models.statistics import (CLOSING_STATE_LABELS, DEADLINE_LABELS, FAULT_LABELS, REPORT_IDS, REPORT_TITLES,
                                RETURN_KIND_LABELS, TREND_MONTHS, money, month_period, months_back,
                                period_bounds, ratio, with_shares)
@@ -277,6 +278,6 @@ def typical_cases(s: Session, month: str, limit: int = 10) -> Iterator[dict[str,
          .order_by((F.level == 3).desc(), F.loss_amount.desc().nulls_last(), F.case_no).limit(limit))
     for r in s.execute(q):
         yield {"case_no": r.case_no, "title": mask_text(r.title or ""), "level": r.level, "category": r.category,
-               "department": r.responsible_department or "", "handling": r.handling or "",
+               "department": r.responsible_department or "", "handling": OUTCOME_LABELS.get(r.handling, r.handling or ""),
                "loss_amount": money(r.loss_amount) if r.loss_amount is not None else None,
                "satisfaction": r.satisfaction, "state": CLOSING_STATE_LABELS.get(r.state, r.state)}
