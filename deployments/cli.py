@@ -2,6 +2,8 @@
 
     kefu up                 the whole local system: Prefect server, served flows, web app, dev SMTP sink
     kefu sla-check --now T  one pass of the deadline watchdog as of T
+    kefu report monthly|weekly|analysis …   a §5 report of any period into a directory
+    kefu demo-data --cases N --months M     synthetic complaints for demos and benchmarks
     kefu serve | web | sink | migrate   the pieces `kefu up` starts (one process each)
 """
 
@@ -319,6 +321,78 @@ def import_transactions(file: Path = typer.Argument(..., help="transactions.csv 
     svc = services()
     _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions,
                 all_or_nothing=True)
+report_app = typer.Typer(help="统计报表 the §5 reports, for any period", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _report(kind: str, period: str, out: Path) -> None:
+    from models.statistics import period_bounds
+
+    try:
+        period_bounds(kind, period)
+    except ValueError as exc:
+        _fail(str(exc))
+    from tasks.reports import build_report, person_name
+    from tasks.runtime import services
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    svc = services()
+    try:
+        built = build_report(svc.store.engine, kind, period, out, person_name(svc))
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(f"数据库结构不是最新（请先运行 kefu migrate） / the schema is not up to date (run kefu migrate): {exc.orig}")
+    typer.echo(json.dumps({"report": kind, "period": period, "html": str(built.html_path),
+                           "xlsx": str(built.xlsx_path), "figures": str(built.json_path)}, ensure_ascii=False))
+
+
+@report_app.command("monthly")
+def report_monthly(month: str = typer.Option(..., "--month", help="e.g. 2026-10"),
+                   out: Path = typer.Option(..., "--out", help="directory for report.html, report.xlsx, figures.json")
+                   ) -> None:
+    """《客诉案件统计表》 (S1) of a month, written to OUT."""
+    _report("monthly", month, out)
+
+
+@report_app.command("weekly")
+def report_weekly(week: str = typer.Option(..., "--week", help="ISO week, e.g. 2026-W44"),
+                  out: Path = typer.Option(..., "--out")) -> None:
+    """《投诉周报》 (S2) of an ISO week, written to OUT."""
+    _report("weekly", week, out)
+
+
+@report_app.command("analysis")
+def report_analysis(month: str = typer.Option(..., "--month", help="e.g. 2026-10"),
+                    out: Path = typer.Option(..., "--out")) -> None:
+    """《客户投诉分析报告表》 (S3) of a month, written to OUT."""
+    _report("analysis", month, out)
+
+
+@app.command("demo-data")
+def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of complaints"),
+              months: int = typer.Option(..., "--months", min=1, help="spread over this many months"),
+              until: Optional[str] = typer.Option(None, "--until", help="last month, e.g. 2026-10 (default: last month)"),
+              seed: int = typer.Option(8, "--seed")) -> None:
+    """Fill an empty database with synthetic complaints (seeded: the same arguments, the same data)."""
+    from models.db import migrate as run_migrate
+    from models.statistics import month_period, previous_month_key
+    from tasks.demo_data import fill
+    from tasks.runtime import services
+
+    until = until or previous_month_key(datetime.now(timezone.utc))
+    try:
+        month_period(until)
+    except ValueError as exc:
+        _fail(str(exc))
+    s = _settings()
+    s.home.mkdir(parents=True, exist_ok=True)
+    run_migrate(s.database_url)
+    svc = services()
+    try:
+        counts = fill(svc.store.engine, cases, months, until, svc.org, svc.calendar, seed=seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"until": until, "seed": seed, "rows": counts}, ensure_ascii=False))
 
 
 # ---- kefu up ---------------------------------------------------------------------------
@@ -326,7 +400,8 @@ DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowanc
                "archive-correction/archive-correction", "archive-backup/archive-backup",
                "new-customer/new-customer",
                "sla-watchdog/sla-watchdog",
-               "sample-month-totals/sample-month-totals")
+               "sample-month-totals/sample-month-totals", "monthly-statistics/monthly-statistics",
+               "weekly-report/weekly-report", "analysis-report/analysis-report")
 
 
 def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen], ok_below: int = 500) -> bool:

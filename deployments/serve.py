@@ -21,6 +21,8 @@ def local_deployments(settings: Settings) -> list:
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
     from flows.samples_monthly import sample_month_totals_flow
+    from flows.statistics import analysis_report, monthly_statistics, weekly_report
+    from models.statistics import SCHEDULES
     from flows.watchdog import sla_watchdog
 
     return [
@@ -37,6 +39,11 @@ def local_deployments(settings: Settings) -> list:
         ),
         sample_month_totals_flow.to_deployment(
             name="sample-month-totals", schedules=[Cron("0 8 1 * *", timezone=TZ)]),
+        monthly_statistics.to_deployment(
+            name="monthly-statistics", schedules=[Cron(SCHEDULES["monthly"], timezone=TZ)]),
+        weekly_report.to_deployment(name="weekly-report", schedules=[Cron(SCHEDULES["weekly"], timezone=TZ)]),
+        analysis_report.to_deployment(
+            name="analysis-report", schedules=[Cron(SCHEDULES["analysis"], timezone=TZ)]),
     ]
 
 

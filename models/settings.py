@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
     runner_poll_seconds: float = 1.0
     serve_limit: int = 50
+    report_monthly_to: str = Field("", description="《客诉案件统计表》 recipients, comma-separated; default by role")
+    report_weekly_to: str = Field("", description="《投诉周报》 recipients, comma-separated; default by role")
+    report_analysis_to: str = Field("", description="《客户投诉分析报告表》 recipients, comma-separated; default by role")
     mail_backend: Literal["smtp", "memory"] | None = Field(
         None, description="default: smtp (real server or the local sink); memory is for unit tests"
     )
@@ -91,6 +94,12 @@ class Settings(BaseSettings):
     @property
     def effective_prefect_api_url(self) -> str:
         return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    def report_recipients(self, kind: str) -> list[str]:
+        """The configured recipients of a report (monthly / weekly / analysis); [] = by role."""
+        raw = {"monthly": self.report_monthly_to, "weekly": self.report_weekly_to,
+               "analysis": self.report_analysis_to}[kind]
+        return [a.strip() for a in raw.split(",") if a.strip()]
 
     @property
     def mail_dir(self) -> Path:

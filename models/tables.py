@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Date, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Numeric, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -248,3 +248,41 @@ class Transaction(SQLModel, table=True):
     kind: str = Field(index=True, max_length=16)  # sale / sample / return
     case_no: Optional[str] = Field(default=None, index=True, max_length=32)
     created_at: datetime = _dt(nullable=False, default=utcnow)
+class ComplaintFact(SQLModel, table=True):
+    """One row per complaint: the figures the statistics (§5) group by, as real indexed columns.
+
+    Kept current by the store from the case (`Store.update_case` / `create_case` / notices), so the
+    monthly report is a handful of grouped queries, never a load of the cases' JSON."""
+
+    __tablename__ = "complaint_facts"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(index=True, unique=True, max_length=32)
+    parent_case_no: Optional[str] = Field(default=None, max_length=32)
+    state: str = Field(max_length=32)
+    level: Optional[int] = None
+    kind: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    category: str = Field(max_length=16)
+    receiver: str = Field(default="", max_length=200)
+    handler: Optional[str] = Field(default=None, max_length=200)
+    established: Optional[bool] = None
+    responsible_department: Optional[str] = Field(default=None, max_length=100)
+    our_fault: Optional[bool] = None
+    handling: Optional[str] = Field(default=None, max_length=16)
+    loss_amount: Optional[Decimal] = Field(default=None, sa_column=Column(Numeric(14, 2), nullable=True))
+    satisfaction: Optional[int] = None
+    received_at: datetime = _dt(nullable=False, index=True)
+    first_contact_due: Optional[datetime] = _dt(nullable=True)
+    first_contact_at: Optional[datetime] = _dt(nullable=True)
+    plan_due: Optional[datetime] = _dt(nullable=True)
+    plan_at: Optional[datetime] = _dt(nullable=True)
+    close_due: Optional[datetime] = _dt(nullable=True)
+    closed_at: Optional[datetime] = _dt(nullable=True, index=True)
+    urge_notice_at: Optional[datetime] = _dt(nullable=True)
+    inquiry_notice_at: Optional[datetime] = _dt(nullable=True)
+
+
+# The month's violations are grouped by when they were recorded.
+Index("ix_penalties_at", PenaltyRecord.__table__.c.at)
+# Allowances, returns and certifications closed in a month, by procedure.
+Index("ix_cases_procedure_closed_at", Case.__table__.c.procedure, Case.__table__.c.closed_at)

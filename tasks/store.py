@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, select
 
-from models.tables import Case, CaseCounter, Event, HumanTask, OutboxMessage, utcnow
+from models.tables import Case, CaseCounter, ComplaintFact, Event, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
 from tasks.store_archive import ArchiveStoreMixin
 
@@ -89,6 +89,7 @@ class Store(ArchiveStoreMixin):
                         data={"state": state, "level": level, "parent": parent_case_no}))
             if also:
                 also(s, case)
+            _sync_complaint_fact(s, case, "case_created", now)
             try:
                 s.commit()
             except IntegrityError:
@@ -134,6 +135,7 @@ class Store(ArchiveStoreMixin):
             s.add(case)
             s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor,
                         data={**(event_data or {}), **{k: list(v) for k, v in changes.items()}}))
+            _sync_complaint_fact(s, case, kind, now)
             s.commit()
             return case
 
@@ -337,6 +339,9 @@ class Store(ArchiveStoreMixin):
             s.add(_outbox_row(dedupe_key, case_no, mail, now))
             if event and case_no:
                 s.add(Event(case_no=case_no, at=now, kind=event[0], actor="system", data=event[1]))
+                if event[0] in NOTICE_FACTS:  # C8: the 《催办单》 / 《治办单》 of a complaint, for S1
+                    s.execute(update(ComplaintFact).where(ComplaintFact.case_no == case_no)
+                              .values({NOTICE_FACTS[event[0]]: now}))
             try:
                 s.commit()
             except IntegrityError:
@@ -390,10 +395,37 @@ class Store(ArchiveStoreMixin):
             s.exec(select(1)).one()
 
 
+NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
+
+
+def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime) -> None:
+    """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
+    in the same transaction as the change."""
+    if case.procedure != "complaint":
+        return
+    from models.statistics import complaint_fact_values
+
+    values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
+                                   case.created_at, case.closed_at)
+    fact = s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
+    if fact is None:
+        fact = ComplaintFact(**values)
+    else:
+        for k, v in values.items():
+            setattr(fact, k, v)
+    if fact.plan_at is None and kind.startswith("plan_submitted_"):
+        # C6: the first plan's answer time (its task), against the 1-day plan deadline
+        fact.plan_at = s.exec(select(HumanTask.decided_at).where(
+            HumanTask.case_no == case.case_no, HumanTask.step_key == "plan-1")).first() or now
+    s.add(fact)
+
+
 def _outbox_row(key: str, case_no: str | None, mail: OutgoingMail, now: datetime) -> OutboxMessage:
     return OutboxMessage(dedupe_key=key, case_no=case_no, to=",".join(mail.to), subject=mail.subject,
                          text=mail.text, html=mail.html,
-                         attachments=[a.model_dump() for a in mail.attachments], created_at=now)
+                         attachments=[a.model_dump() for a in mail.attachments]
+                         + [{**img.model_dump(), "cid": cid} for cid, img in mail.inline_images.items()],
+                         created_at=now)
 
 
 def outbox_to_mail(row: OutboxMessage) -> OutgoingMail:
@@ -401,4 +433,5 @@ def outbox_to_mail(row: OutboxMessage) -> OutgoingMail:
 
     return OutgoingMail(to=row.to.split(","), subject=row.subject, text=row.text, html=row.html,
                         message_id=f"<kefu-{row.id}-{sha1(row.dedupe_key.encode()).hexdigest()[:12]}@kefu.local>",
-                        attachments=[Attachment(**a) for a in row.attachments])
+                        attachments=[Attachment(**a) for a in row.attachments if not a.get("cid")],
+                        inline_images={a["cid"]: Attachment(**a) for a in row.attachments if a.get("cid")})

@@ -1,0 +1,83 @@
+"""统计报表 — the scheduled statistics (procedures §5, S1–S4).
+
+S1 《客诉案件统计表》 early each month for the previous month (out before the 10th); S2 the clerk's
+《投诉周报》 on Monday morning for the week just ended; S3 《客户投诉分析报告表》 at month end. Each
+report: the figures by grouped queries, the workbook and the HTML with its charts, the Prefect
+artifacts process owners see, then the email to the report's recipients."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from models.privacy import mask_data, mask_text
+from models.statistics import REPORT_TITLES, default_period, period_bounds
+from tasks.notify import deliver_mail
+from tasks.reports import build_report_task, queue_report_mail, recipients, report_key
+from tasks.runtime import services
+
+
+def run_name(kind: str, param: str):  # noqa: ANN201
+    """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
+    def name() -> str:
+        from datetime import datetime, timezone
+
+        from prefect.runtime import flow_run
+
+        period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))
+        return f"{flow_run.flow_name}-{period}"
+    return name
+
+
+def run_report(kind: str, period: str | None) -> dict:
+    svc = services()
+    period = period or default_period(kind, svc.clock.now())
+    period_bounds(kind, period)  # a malformed period fails here, before any work
+    built = build_report_task(kind, period)
+    publish_artifacts(kind, period, built.report)
+    queue_report_mail(built, recipients(svc, kind))
+    deliver_mail(report_key(kind, period), return_state=True)
+    return built.report.figures
+
+
+def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
+    """S4: the report's tables as Prefect artifacts (the long lists cut, see the workbook; personal
+    data masked)."""
+    slug = f"{kind}-report"
+    lines = [f"# 《{REPORT_TITLES[kind]}》{period}", ""]
+    for t in report.previews:
+        lines += [f"## {t['title']}", ""]
+        if t["note"]:
+            lines += [t["note"], ""]
+        if not t["rows"]:
+            lines += ["（无）", ""]
+            continue
+        lines += ["| " + " | ".join(t["headers"]) + " |", "|" + "---|" * len(t["headers"])]
+        lines += ["| " + " | ".join(v.replace("|", "/") for v in row) + " |" for row in t["rows"]]
+        lines += ["", "（仅列出前若干项，完整清单见邮件附件 Excel）" if t["more"] else ""]
+    create_markdown_artifact(key=slug, markdown=mask_text("\n".join(lines)),
+                             description=f"《{REPORT_TITLES[kind]}》{period}")
+    main = report.previews[0]
+    create_table_artifact(key=f"{slug}-summary", table=mask_data([dict(zip(main["headers"], row)) for row in main["rows"]]),
+                          description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
+
+
+@flow(name="monthly-statistics", flow_run_name=run_name("monthly", "month"), log_prints=True)
+def monthly_statistics(month: str | None = None) -> dict:
+    """S1: the previous month's 《客诉案件统计表》 (or `month`, e.g. 2026-10)."""
+    return run_report("monthly", month)
+
+
+@flow(name="weekly-report", flow_run_name=run_name("weekly", "week"), log_prints=True)
+def weekly_report(week: str | None = None) -> dict:
+    """S2: the previous ISO week's 《投诉周报》 (or `week`, e.g. 2026-W44)."""
+    return run_report("weekly", week)
+
+
+@flow(name="analysis-report", flow_run_name=run_name("analysis", "month"), log_prints=True)
+def analysis_report(month: str | None = None) -> dict:
+    """S3: the ending month's 《客户投诉分析报告表》: trends against previous months, typical cases."""
+    return run_report("analysis", month)
+
+
+__all__ = ["analysis_report", "monthly_statistics", "weekly_report"]
