@@ -4,14 +4,14 @@ from datetime import datetime
 from pathlib import Path
 
 from models.settings import Settings
+from tests.dbs import fresh_store
 from tasks.clock import FixedClock
 from tasks.mail import MemoryMailer
 from tasks.runtime import Services, build_services
-from tasks.store import Store
 
 ORG_FILE = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
 
 
 def fake_services(home: Path, now: datetime) -> Services:
     settings = Settings(home=home, secret_key="x" * 32, env="test", org_file=ORG_FILE)
-    return build_services(settings, store=Store.in_memory(), mailer=MemoryMailer(), clock=FixedClock(now))
+    return build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(now))

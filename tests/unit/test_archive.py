@@ -91,7 +91,7 @@ def test_certification_creates_one_record_per_case():
 
 
 def test_automatic_numbers_skip_numbers_imported_as_given():
-    store = Store.in_memory()
+    store = fresh_store()
     store.import_customers([customer(archive_no="DA-2026-000001"), customer(archive_no="DA-2026-000002")],
                            by="import", now=NOW)
     new = store.create_customer(customer(), by="b@x.example", reason="认定", source="certification", now=NOW)
@@ -99,7 +99,7 @@ def test_automatic_numbers_skip_numbers_imported_as_given():
 
 
 def test_hand_over_writes_a_version_per_customer():
-    store = Store.in_memory()
+    store = fresh_store()
     store.import_customers([customer(archive_no="DA-2026-000001", salesperson="Lin.Tao@huajin.example"),
                             customer(archive_no="DA-2026-000002", salesperson="guo.xin@huajin.example"),
                             customer(archive_no="DA-2026-000003", salesperson="lin.tao@huajin.example")],

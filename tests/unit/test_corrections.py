@@ -12,11 +12,11 @@ from models.archive import CustomerIn
 from models.corrections import (CorrectionIn, change_lines, department_key, parse_revised_changes,
                                 step_key)
 from models.settings import Settings
+from tests.dbs import fresh_store
 from tasks.clock import FixedClock
 from tasks.intake import IntakeError, file_correction
 from tasks.mail import MemoryMailer
 from tasks.runtime import build_services
-from tasks.store import Store
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 ORG_FILE = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
@@ -26,7 +26,7 @@ CS_STAFF = "chen.jing@huajin.example"
 @pytest.fixture
 def svc(tmp_path):
     settings = Settings(home=tmp_path, secret_key="x" * 32, env="test", org_file=ORG_FILE)
-    s = build_services(settings, store=Store.in_memory(), mailer=MemoryMailer(), clock=FixedClock(NOW))
+    s = build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(NOW))
     s.store.create_customer(CustomerIn(archive_no="DA-2026-000001", name="甲公司", customer_class="enterprise",
                                        phone="13812345678"), by="t", reason="导入", source="import", now=NOW)
     return s

@@ -18,6 +18,7 @@ from models.business_days import TZ
 from models.statistics import (SCHEDULES, default_period, month_period, months_back, previous_week_key, ratio,
                                week_period)
 from models.tables import PenaltyRecord
+from tests.dbs import fresh_store
 from tasks.mail import OutgoingMail, build_mime
 from tasks.store import Store
 from tasks.statistics import monthly_figures, overdue_cases, weekly_figures
@@ -82,7 +83,7 @@ def side_case(store: Store, procedure: str, state: str, at: str, **data) -> None
 def store() -> Store:
     """October 2026, by hand: A, B, C, D, E close in the month; F (September), H (1 November 00:00),
     E2 (November) do not; G stays open."""
-    s = Store.in_memory()
+    s = fresh_store()
     a = complaint(s, received="10-10 09:00", level=1, first_due="10-11 09:00", first_at="10-10 15:00",
                   plan_at="10-11 08:00", close_due="10-17 09:00")
     close(s, a, "10-15 10:00", "closed", outcome("repair", "质量部", True, "100.50"), 2)
@@ -360,7 +361,7 @@ def test_demo_data_in_a_database_gives_a_report(tmp_path):
     from tasks.demo_data import fill
     from tasks.reports import build_report
 
-    s = Store.in_memory()
+    s = fresh_store()
     counts = fill(s.engine, 300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar())
     assert counts["complaint_facts"] == 300
     with pytest.raises(ValueError):
