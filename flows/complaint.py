@@ -130,9 +130,10 @@ def complaint(case_no: str) -> str:
     visit_role = return_visit_role(level)
     ask("return-visit", "回访（24小时内）", visit_role, "ReturnVisit", due_hours=24,
         assignee=receiver if visit_role == "l1_handler" else None)
-    # C5: review, then C13: the clerk archives the case file
+    # C5: review — a rejection goes back to the handler with the reviewer's comment, then again
     for reviewer in route.reviewers:
-        ask(f"review-{reviewer.replace('_', '-')}", "审核《投诉处理单》", reviewer)
+        review_step(case_no, ask, reviewer, handler_role, handler, summary)
+    # C13: the clerk archives the case file
     ask("archive", "投诉档案存档", route.archiver, "Done")
     close_case(case_no, "closed", "complaint_closed")
     # R1: the closed complaint's allowance or return goes to the return/credit procedure
@@ -140,6 +141,20 @@ def complaint(case_no: str) -> str:
     deliver_mail(case_no, return_state=True)
     publish_complaint_form(case_no)
     return "closed"
+
+
+def review_step(case_no: str, ask, reviewer: str, handler_role: str, handler: str,  # noqa: ANN001
+                summary: dict) -> None:
+    """C5 审核: until the reviewer approves, the handler revises the 《投诉处理单》 as commented."""
+    key = f"review-{reviewer.replace('_', '-')}"
+    for round_no in range(1, 10):
+        suffix = "" if round_no == 1 else f"-{round_no}"
+        review = ask(f"{key}{suffix}", "审核《投诉处理单》" + (f"（第 {round_no} 轮）" if round_no > 1 else ""), reviewer)
+        if review.decision == "approve":
+            return
+        ask(f"{key}-revision-{round_no}", "按审核意见修改《投诉处理单》", handler_role, "Done", assignee=handler,
+            summary={**summary, "审核意见": review.comment or "（未填写）"})
+        publish_complaint_form(case_no)
 
 
 def handler_for(role: str, recused: list[str], preferred: str | None) -> str:

@@ -66,7 +66,11 @@ def test_level_1_closed_satisfied(stack):
     assert "满意度" in survey["subject"]
     assert stack.submit(stack.link(survey, "answered"), score="2").status_code == 200
     answer(stack, case_no, receiver, "回访", "visited", result="客户确认已修好")
-    answer(stack, case_no, R["l2_handler"], "审核", "approve")
+    # C5: the reviewer sends the form back once; the handler revises it as commented
+    answer(stack, case_no, R["l2_handler"], "审核《投诉处理单》", "reject", comment="请补充回访时间")
+    revise = answer(stack, case_no, receiver, "按审核意见修改", "done", comment="已补充")
+    assert "请补充回访时间" in revise["text"]
+    answer(stack, case_no, R["l2_handler"], "审核《投诉处理单》（第 2 轮）", "approve")
     answer(stack, case_no, R["archive_clerk"], "投诉档案存档", "done")
     case = stack.wait_state(case_no, "closed")
     assert case["data"]["outcome"]["loss_amount"] == "120.50" and case["data"]["satisfaction"] == 2
