@@ -83,6 +83,18 @@ class Stack:
         stack.stop()
         raise RuntimeError("kefu up did not become ready:\n" + (home / "kefu-up.out").read_text()[-4000:])
 
+    @property
+    def database_url(self) -> str:
+        """The application database this stack writes (SQLite in its home, or PostgreSQL)."""
+        return self.env.get("KEFU_DATABASE_URL") or f"sqlite:///{self.home / 'kefu.db'}"
+
+    def store(self):  # noqa: ANN201
+        """The application's store on this stack's database, for assertions on what was written."""
+        from models.db import make_engine
+        from tasks.store import Store
+
+        return Store(make_engine(self.database_url))
+
     def healthy(self) -> bool:
         try:
             return self.client.get(f"{self.web}/healthz").status_code == 200

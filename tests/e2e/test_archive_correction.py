@@ -7,12 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from models.db import make_engine
 from models.org import load_org
 from models.privacy import find_unmasked
 from models.settings import REPO_ROOT
 from models.tokens import make_token, read_token
-from tasks.store import Store
 from tests.e2e.stack import SECRET
 from tests.e2e.test_sample_request import no_duplicates, token_of
 
@@ -82,7 +80,7 @@ def latest_form(stack, case_no, expect, timeout=30):
 
 
 def store(stack):
-    return Store(make_engine(f"sqlite:///{stack.home / 'kefu.db'}"))
+    return stack.store()
 
 
 def test_a_correction_passes_all_nine_steps(stack):

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from models.business_days import TZ
-from models.db import make_engine
 from models.new_customers import lookback_start, submission_deadline
 from models.org import load_org
 from models.privacy import find_unmasked
@@ -39,7 +38,7 @@ def earliest_first_on_time() -> date:
 
 
 def store(stack) -> Store:
-    return Store(make_engine(f"sqlite:///{stack.home / 'kefu.db'}"))
+    return stack.store()
 
 
 def application(name: str, first: date, reference: str, **over) -> dict:

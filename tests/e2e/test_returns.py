@@ -7,13 +7,11 @@ import pytest
 from sqlmodel import select
 
 from models.business_days import TZ
-from models.db import make_engine
 from models.org import load_org
 from models.tables import Transaction
 from models.settings import REPO_ROOT
 from tests.e2e.test_complaint import answer
 from tests.e2e.test_sample_request import no_duplicates
-from tasks.store import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +70,7 @@ def test_return_received_short_within_the_tolerance_books_the_actual_quantity(st
 
 
 def transactions(stack, reference):
-    with Store(make_engine(f"sqlite:///{stack.home / 'kefu.db'}")).session() as s:
+    with stack.store().session() as s:
         return list(s.exec(select(Transaction).where(Transaction.reference == reference)).all())
 
 
