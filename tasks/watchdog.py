@@ -41,10 +41,10 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
     from tasks.intake import start_complaint_flow, start_return_flow, start_sample_flow
 
     starters = {
-        "complaint": lambda c: start_complaint_flow(c.case_no, c.level or 1, c.data["form"]),
-        "sample_request": lambda c: start_sample_flow(c.case_no, c.data["size_class"]),
-        "allowance": lambda c: start_return_flow(c.case_no, "allowance"),
-        "return": lambda c: start_return_flow(c.case_no, "return"),
+        "complaint": lambda c: start_complaint_flow(svc.flows, c.case_no, c.level or 1, c.data["form"]),
+        "sample_request": lambda c: start_sample_flow(svc.flows, c.case_no, c.data["size_class"]),
+        "allowance": lambda c: start_return_flow(svc.flows, c.case_no, "allowance"),
+        "return": lambda c: start_return_flow(svc.flows, c.case_no, "return"),
     }
     started = 0
     for case in svc.store.cases_without_run(now - timedelta(seconds=30)):
