@@ -20,7 +20,7 @@ from tests import pg
 from tests.e2e.stack import REPO, SECRET, Stack, free_port
 from tests.e2e.test_sample_request import GM, LEADER, PRODUCTION, SAMPLE, no_duplicates
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, *pg.only_in_make_test()]
 BIN = REPO / ".venv" / "bin"
 CASES = 6
 
