@@ -187,7 +187,7 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     except IntakeError as exc:
         _fail(str(exc))
     if created or not case.flow_run_id:
-        run_id = start_complaint_flow(case.case_no, case.level, case.data["form"])
+        run_id = start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"])
         svc.store.set_flow_run(case.case_no, run_id)
         case.flow_run_id = run_id
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     mail_backend: Literal["smtp", "memory"] | None = Field(
         None, description="default: smtp (real server or the local sink); memory is for unit tests"
     )
+    flow_backend: Literal["prefect", "memory"] | None = Field(
+        None, description="default: prefect (its API starts and resumes runs); memory records them (tests)"
+    )
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":

@@ -53,4 +53,5 @@ def csrf_for(secret: str, token: str) -> str:
 
 
 def check_csrf(secret: str, token: str, value: str | None) -> bool:
-    return bool(value) and hmac.compare_digest(csrf_for(secret, token), value or "")
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged field may have them)
+    return bool(value) and hmac.compare_digest(csrf_for(secret, token).encode(), (value or "").encode())

@@ -171,7 +171,7 @@ def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[st
         basis=f"投诉 {case_no} 处理结果", complaint_case_no=case_no)
     child, _ = file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}")
     if not child.flow_run_id:
-        svc.store.set_flow_run(child.case_no, start_return_flow(child.case_no, kind))
+        svc.store.set_flow_run(child.case_no, start_return_flow(svc.flows, child.case_no, kind))
     return child.case_no
 
 
@@ -194,7 +194,7 @@ def open_linked_case(case_no: str, new_level: int) -> str:
         svc.store.add_event(case_no, "escalated_to_case", actor="system", now=now,
                             data={"case_no": child.case_no, "level": new_level})
     if not child.flow_run_id:
-        run_id = start_complaint_flow(child.case_no, new_level, child.data["form"])
+        run_id = start_complaint_flow(svc.flows, child.case_no, new_level, child.data["form"])
         svc.store.set_flow_run(child.case_no, run_id)
     get_run_logger().info("escalated %s to %s (level %s)", case_no, child.case_no, new_level)
     return child.case_no

@@ -1,4 +1,5 @@
-"""Start a case's flow run from its deployment (used by the web API, the CLI and the watchdog)."""
+"""File cases; start a case's flow run from its deployment through `svc.flows` (tasks/flow_runs.py),
+used by the web API, the CLI and the watchdog."""
 
 from __future__ import annotations
 
@@ -104,14 +105,14 @@ def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN0
         idempotency_key=idempotency_key, actor=receiver, now=now)
 
 
-def start_complaint_flow(case_no: str, level: int, form: dict) -> str:
-    return start_flow_run("complaint/complaint", case_no,
+def start_complaint_flow(flows, case_no: str, level: int, form: dict) -> str:  # noqa: ANN001
+    return flows.start("complaint/complaint", case_no,
                           ["procedure:complaint", f"level:{level}", f"kind:{form['kind']}",
                            f"category:{form['category']}"], run_name=f"complaint-{case_no}")
 
 
-def start_sample_flow(case_no: str, size_class: str) -> str:
-    return start_flow_run("sample-request/sample-request", case_no,
+def start_sample_flow(flows, case_no: str, size_class: str) -> str:  # noqa: ANN001
+    return flows.start("sample-request/sample-request", case_no,
                           ["procedure:sample-request", f"size:{size_class}"], run_name=f"sample-request-{case_no}")
 
 
@@ -143,8 +144,8 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
         actor=salesperson, now=now)
 
 
-def start_return_flow(case_no: str, kind: str) -> str:
-    return start_flow_run(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")
+def start_return_flow(flows, case_no: str, kind: str) -> str:  # noqa: ANN001
+    return flows.start(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")
 
 
 def file_correction(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
@@ -217,6 +218,6 @@ def _zh_en(exc: ValueError) -> tuple[str, str]:
     return zh, en or zh
 
 
-def start_correction_flow(case_no: str) -> str:
-    return start_flow_run("archive-correction/archive-correction", case_no, ["procedure:archive-correction"],
-                          run_name=f"archive-correction-{case_no}")
+def start_correction_flow(flows, case_no: str) -> str:  # noqa: ANN001
+    return flows.start("archive-correction/archive-correction", case_no, ["procedure:archive-correction"],
+                       run_name=f"archive-correction-{case_no}")

@@ -14,7 +14,7 @@ from models.business_days import TZ
 from models.new_customers import (STATE_LABELS, application_summary, check_submission, first_transaction,
                                   history_check, history_text, lookback_start)
 from tasks.cases import publish_form, record_state
-from tasks.intake import IntakeError, start_flow_run
+from tasks.intake import IntakeError
 from tasks.notify import notify
 from tasks.policy import IO_TASK
 from tasks.render import render
@@ -42,9 +42,9 @@ def file_new_customer_application(svc: Services, body, idempotency_key: str | No
         requested_by=salesperson, idempotency_key=idempotency_key, actor=salesperson, now=now)
 
 
-def start_new_customer_flow(case_no: str, customer_class: str) -> str:
-    return start_flow_run("new-customer/new-customer", case_no,
-                          ["procedure:new-customer", f"class:{customer_class}"], run_name=f"new-customer-{case_no}")
+def start_new_customer_flow(flows, case_no: str, customer_class: str) -> str:  # noqa: ANN001
+    return flows.start("new-customer/new-customer", case_no,
+                       ["procedure:new-customer", f"class:{customer_class}"], run_name=f"new-customer-{case_no}")
 
 
 # ---- the form -----------------------------------------------------------------------------------

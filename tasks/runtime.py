@@ -1,4 +1,4 @@
-"""The services every step uses — store, mailer, clock, org directory, calendar — built from settings
+"""The services every step uses — store, mailer, clock, org directory, calendar, flow runs — built from settings
 and passed in. Real or fake implementations are chosen by settings (or by tests constructing them)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from models.org import ROLES, OrgDirectory, load_org
 from models.returns import AuthorityTable, load_authority
 from models.settings import Settings, get_settings
 from tasks.clock import Clock, SystemClock
+from tasks.flow_runs import FlowRuns, build_flow_runs
 from tasks.mail import Mailer, build_mailer
 from tasks.store import Store
 
@@ -25,10 +26,11 @@ class Services:
     org: OrgDirectory
     calendar: BusinessCalendar
     authority: AuthorityTable
+    flows: FlowRuns
 
 
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
-                   clock: Clock | None = None) -> Services:
+                   clock: Clock | None = None, flows: FlowRuns | None = None) -> Services:
     return Services(
         settings=settings,
         store=store or Store(make_engine(settings.database_url)),
@@ -37,6 +39,7 @@ def build_services(settings: Settings, *, store: Store | None = None, mailer: Ma
         org=load_org(settings.org_file),
         calendar=BusinessCalendar.from_file(settings.calendar_file),
         authority=load_authority(settings.authority_file, ROLES),
+        flows=flows or build_flow_runs(settings),
     )
 
 

@@ -42,13 +42,13 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
     from tasks.new_customers import start_new_customer_flow
 
     starters = {
-        "complaint": lambda c: start_complaint_flow(c.case_no, c.level or 1, c.data["form"]),
-        "sample_request": lambda c: start_sample_flow(c.case_no, c.data["size_class"]),
-        "allowance": lambda c: start_return_flow(c.case_no, "allowance"),
-        "return": lambda c: start_return_flow(c.case_no, "return"),
-        "archive_correction": lambda c: start_correction_flow(c.case_no),
+        "complaint": lambda c: start_complaint_flow(svc.flows, c.case_no, c.level or 1, c.data["form"]),
+        "sample_request": lambda c: start_sample_flow(svc.flows, c.case_no, c.data["size_class"]),
+        "allowance": lambda c: start_return_flow(svc.flows, c.case_no, "allowance"),
+        "return": lambda c: start_return_flow(svc.flows, c.case_no, "return"),
+        "archive_correction": lambda c: start_correction_flow(svc.flows, c.case_no),
         "new_customer": lambda c: start_new_customer_flow(
-            c.case_no, c.data["application"]["customer"]["customer_class"]),
+            svc.flows, c.case_no, c.data["application"]["customer"]["customer_class"]),
     }
     started = 0
     for case in svc.store.cases_without_run(now - timedelta(seconds=30)):

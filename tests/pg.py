@@ -24,6 +24,23 @@ def enabled() -> bool:
     return os.environ.get("KEFU_TEST_POSTGRES", "") not in ("", "0")
 
 
+def installed() -> bool:
+    try:
+        _bindir()
+    except RuntimeError:
+        return False
+    return True
+
+
+def only_in_make_test():  # noqa: ANN201
+    """For tests that always run on PostgreSQL (scale-out, bursts): once, in `make test`; skipped where
+    the server is not installed (`.ci/run` installs it)."""
+    import pytest
+
+    return [pytest.mark.skipif(enabled(), reason="runs on PostgreSQL in `make test` already"),
+            pytest.mark.skipif(not installed(), reason="needs PostgreSQL (Debian: apt-get install postgresql)")]
+
+
 def _bindir() -> Path:
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (candidate / "initdb").exists():

@@ -3,16 +3,19 @@ mailbox and the health check."""
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime
 from typing import Any
 
-import httpx
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
@@ -30,7 +33,6 @@ from tasks.intake import (IntakeError, file_complaint, file_correction, file_ret
                           start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow)
 from tasks.new_customers import file_new_customer_application, start_new_customer_flow
 from tasks.render import fmt_dt, render
-from tasks.resume import resume_when_waiting
 from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
@@ -39,6 +41,60 @@ from webapp.errors import describe_all, problem
 log = logging.getLogger("kefu.web")
 
 OPTION_LABELS = {k: f"{v}（{k}）" for k, v in {**OUTCOME_LABELS, **PROOF_LABELS}.items()}
+
+
+# ---- what the API answers, declared so its OpenAPI document is true (the fuzz tests check it) ----
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Invalid input: one message per field, in Chinese and English; nothing was stored."""
+    error: str
+    detail: list[FieldProblem]
+
+
+class CaseFiled(BaseModel):
+    case_no: str
+    flow_run_id: str | None
+
+
+class Health(BaseModel):
+    status: str
+    web: str
+    database: str
+    prefect: str
+
+
+class Missing(BaseModel):
+    error: str
+
+
+INVALID = {422: {"model": Problem, "description": "输入无效 / invalid input (nothing stored)"}}
+# the same answer from a route whose own pages are HTML
+INVALID_ON_PAGE = {422: {"description": "输入无效 / invalid input (nothing stored)",
+                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=200,
+                         description="the same key makes one case; a repeat answers 200 with it")
+DB_INT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are refused, not passed to the database
+FILED = {201: {"model": CaseFiled, "description": "已受理 / filed"},
+         200: {"model": CaseFiled, "description": "同一 Idempotency-Key 的重复提交 / repeat of a filed case"},
+         **INVALID}
+_HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
+DECISION_PAGE = {
+    200: {"description": "决定页面 / the decision page (or: already decided, by whom and when)", **_HTML},
+    403: {"description": "不属于您、回避、自己的申请，或表单失效 / not yours, recused, own request, "
+                         "or the form's CSRF field is missing or wrong", **_HTML},
+    404: {"description": "链接伪造、被改动或已过期 / forged, altered or expired link", **_HTML},
+    410: {"description": "事项已撤销 / the task was cancelled", **_HTML},
+}
+DECISION_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["csrf", "choice"],
+    "properties": {"csrf": {"type": "string", "description": "the page's hidden CSRF field"},
+                   "choice": {"type": "string", "description": "one of the task's choices"},
+                   "comment": {"type": "string", "maxLength": 2000}},
+    "additionalProperties": {"type": "string", "description": "the typed answer's own fields"}}}}}}
 NOT_FOUND_HTML = "<!doctype html><meta charset=utf-8><title>404</title><p>链接无效或不存在 / Not found</p>"
 
 
@@ -70,9 +126,47 @@ def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa
     return specs
 
 
+def _nul_fields(value: Any, where: tuple) -> list[tuple]:
+    """Locations of strings holding a NUL character (PostgreSQL stores no NUL in text)."""
+    if isinstance(value, str):
+        return [where] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [loc for k, v in value.items() for loc in
+                ([(*where, k)] if "\x00" in str(k) else []) + _nul_fields(v, (*where, k))]
+    if isinstance(value, list):
+        return [loc for i, v in enumerate(value) for loc in _nul_fields(v, (*where, i))]
+    return []
+
+
+async def refuse_nul(request: Request) -> None:
+    """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
+    is refused with 422 before anything is read or stored."""
+    import json
+    from urllib.parse import unquote_to_bytes
+
+    locs: list[tuple] = []
+    if b"\x00" in unquote_to_bytes(request.scope.get("raw_path") or request.url.path.encode()):
+        locs.append(("path",))
+    locs += [("query", k) for k, v in request.query_params.multi_items() if "\x00" in k + v]
+    locs += [("header", k) for k, v in request.headers.items() if "\x00" in k + v]
+    body = await request.body()
+    kind = request.headers.get("content-type", "")
+    if body and "json" in kind:
+        try:
+            locs += _nul_fields(json.loads(body), ("body",))
+        except ValueError:
+            pass  # not JSON: FastAPI answers it
+    elif b"\x00" in body or b"%00" in body:
+        locs.append(("body",))
+    if locs:
+        raise RequestValidationError([{"type": "string_nul", "loc": loc, "msg": "NUL characters are not allowed"}
+                                      for loc in locs])
+
+
 def create_app(svc: Services) -> FastAPI:
     settings = svc.settings
     app = FastAPI(
+        dependencies=[Depends(refuse_nul)],
         title="客服流程 Kefu Flows",
         description="Customer-service procedures as Prefect flows. 投诉、样品、档案更正等流程的接口与审批页面。",
         version="0.1.0",
@@ -83,11 +177,20 @@ def create_app(svc: Services) -> FastAPI:
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(problem(describe_all(exc.errors())), status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(req: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # a body that cannot be parsed at all (not UTF-8, broken form)
+            return JSONResponse(problem([{"field": "body", "message": "body：请求体无法解析 / body: "
+                                                                       "the request body cannot be parsed"}]),
+                                status_code=422)
+        return await http_exception_handler(req, exc)
+
     def now() -> datetime:
         return svc.clock.now()
 
     # ---- health -------------------------------------------------------------------
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses={
+        200: {"model": Health}, 503: {"model": Health, "description": "数据库或 Prefect 不可用 / unavailable"}})
     def healthz() -> JSONResponse:
         checks = {"web": "ok", "database": "ok", "prefect": "ok"}
         try:
@@ -95,8 +198,7 @@ def create_app(svc: Services) -> FastAPI:
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"error: {type(exc).__name__}"
         try:
-            r = httpx.get(f"{settings.effective_prefect_api_url}/health", timeout=3)
-            r.raise_for_status()
+            svc.flows.ping()
         except Exception as exc:  # noqa: BLE001
             checks["prefect"] = f"error: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
@@ -120,49 +222,49 @@ def create_app(svc: Services) -> FastAPI:
         return JSONResponse({"case_no": case.case_no, "flow_run_id": case.flow_run_id},
                             status_code=201 if created else 200)
 
-    @app.post("/api/sample-requests", status_code=201, tags=["samples"],
+    @app.post("/api/sample-requests", status_code=201, tags=["samples"], responses=FILED,
               summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
     def create_sample_request(body: SampleRequestIn,
-                              idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+                              idempotency_key: str | None = IDEMPOTENCY_KEY
                               ) -> JSONResponse:
         return _file_and_start(lambda: file_sample_request(svc, body, idempotency_key),
-                               lambda case: start_sample_flow(case.case_no, body.size_class))
+                               lambda case: start_sample_flow(svc.flows, case.case_no, body.size_class))
 
-    @app.post("/api/complaints", status_code=201, tags=["complaints"],
+    @app.post("/api/complaints", status_code=201, tags=["complaints"], responses=FILED,
               summary="受理投诉 / file a complaint (C1)",
               description="The 《投诉处理单》 as received. Unknown fields are refused. A repeated POST with "
                           "the same `Idempotency-Key` header returns the same case (200). "
                           "Answers `{case_no, flow_run_id}`; invalid input answers 422 with one message per "
                           "field in Chinese and English, and stores nothing.")
     def create_complaint(body: ComplaintIn,
-                         idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+                         idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(lambda: file_complaint(svc, body, idempotency_key),
-                               lambda case: start_complaint_flow(case.case_no, case.level, case.data["form"]))
+                               lambda case: start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"]))
 
-    @app.post("/api/returns", status_code=201, tags=["returns"],
+    @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
               summary="退货 / 折让 / file a return or an allowance (R1)",
               description="A case decided outside the system (or linked to a complaint). `amount` is a decimal "
                           "string in yuan; a return needs `quantity` {value, unit}. The approvers follow the "
                           "approval-authority table (R2).")
     def create_return(body: ReturnRequestIn,
-                      idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+                      idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(lambda: file_return(svc, body, idempotency_key),
-                               lambda case: start_return_flow(case.case_no, body.kind))
+                               lambda case: start_return_flow(svc.flows, case.case_no, body.kind))
 
-    @app.post("/api/archive-corrections", status_code=201, tags=["archive"],
+    @app.post("/api/archive-corrections", status_code=201, tags=["archive"], responses=FILED,
               summary="客户信息更正（补救处理方案）/ file an archive correction (A1–A2)",
               description="The remedy plan drafted by CS staff: `archive_no`, `changes` {field: new value}, "
                           "`reason`, `drafted_by`, `departments` (codes from the org directory, or "
                           "{department, action, due_business_days}). Starts the nine-step chain "
                           "`archive-correction-{case_no}`. Invalid input answers 422 with one message per field "
                           "and stores nothing; the same `Idempotency-Key` makes one case.")
-    def create_correction(body: CorrectionIn,
-                          idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> JSONResponse:
+    def create_correction(body: CorrectionIn, idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(lambda: file_correction(svc, body, idempotency_key),
-                               lambda case: start_correction_flow(case.case_no))
+                               lambda case: start_correction_flow(svc.flows, case.case_no))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
-             summary="客户档案（脱敏）/ a customer archive record, masked, with its versions")
+             summary="客户档案（脱敏）/ a customer archive record, masked, with its versions",
+             responses={404: {"model": Missing, "description": "档案不存在 / no such customer archive"}, **INVALID})
     def get_customer(archive_no: str) -> JSONResponse:
         try:
             record = record_of(svc.store.get_customer(archive_no))
@@ -177,7 +279,7 @@ def create_app(svc: Services) -> FastAPI:
         # ID-card and phone numbers masked, in the record and in every version's before/after
         return JSONResponse(mask_data({**record, "versions": versions}))
 
-    @app.post("/api/new-customer-applications", status_code=201, tags=["new customers"],
+    @app.post("/api/new-customer-applications", status_code=201, tags=["new customers"], responses=FILED,
               summary="提交《新客户开发申请表》 / apply for new-customer certification (N2, N3)",
               description="The salesperson's application: `customer` (with `invoicing_name`), `first_transaction` "
                           "{date, amount, reference}, `development_history`, `evaluation` {contribution, "
@@ -186,10 +288,9 @@ def create_app(svc: Services) -> FastAPI:
                           "invoicing name is still filed and refused by the flow, with the reason. Same "
                           "`Idempotency-Key`, same case (200); invalid input: 422, nothing stored.")
     def create_new_customer_application(body: NewCustomerApplicationIn,
-                                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-                                        ) -> JSONResponse:
+                                        idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(lambda: file_new_customer_application(svc, body, idempotency_key),
-                               lambda case: start_new_customer_flow(case.case_no, body.customer.customer_class))
+                               lambda case: start_new_customer_flow(svc.flows, case.case_no, body.customer.customer_class))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:
@@ -221,7 +322,8 @@ def create_app(svc: Services) -> FastAPI:
                         "step_key": e.step_key, "data": e.data} for e in svc.store.events(case_no)],
         })
 
-    @app.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail")
+    @app.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail",
+             responses={404: {"model": Missing, "description": "案件不存在 / no such case"}, **INVALID})
     def get_case(case_no: str) -> JSONResponse:
         try:
             return JSONResponse(case_json(case_no))
@@ -229,10 +331,10 @@ def create_app(svc: Services) -> FastAPI:
             return JSONResponse({"error": f"案件 {case_no} 不存在 / case {case_no} not found"},
                                 status_code=404)
 
-    @app.get("/api/cases", tags=["cases"], summary="案件列表 / list cases")
+    @app.get("/api/cases", tags=["cases"], summary="案件列表 / list cases", responses=INVALID)
     def list_cases(state: str | None = None, level: int | None = Query(None, ge=1, le=3),
                    procedure: str | None = None, limit: int = Query(50, ge=1, le=500),
-                   offset: int = Query(0, ge=0)) -> JSONResponse:
+                   offset: int = Query(0, ge=0, le=DB_INT)) -> JSONResponse:
         total, items = svc.store.list_cases(state=state, level=level, procedure=procedure,
                                             limit=limit, offset=offset)
         return JSONResponse({"total": total, "items": [mask_data({
@@ -279,7 +381,8 @@ def create_app(svc: Services) -> FastAPI:
             "state": task.state,
         } | extra)
 
-    @app.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/t/{token}", response_class=HTMLResponse, tags=["decisions"], responses={**DECISION_PAGE, **INVALID_ON_PAGE},
+             summary="决定页面 / the decision page behind an emailed link (a GET never decides)")
     def decision_page(token: str, choice: str | None = None) -> Response:
         found = resolve(token)
         if not found:
@@ -296,7 +399,12 @@ def create_app(svc: Services) -> FastAPI:
         selected = choice if choice in task.choices else (task.choices[0] if len(task.choices) == 1 else "")
         return _html("decision.html.j2", **page_ctx(task, person, token, selected=selected))
 
-    @app.post("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+    @app.post("/t/{token}", response_class=HTMLResponse, tags=["decisions"], openapi_extra=DECISION_FORM,
+              responses={**DECISION_PAGE, 422: {
+                  "description": "答案无效，页面附说明 / invalid answer, the page again with the messages "
+                                 "(a NUL character anywhere: the JSON problem)",
+                  "content": {**_HTML["content"], **INVALID_ON_PAGE[422]["content"]}}},
+              summary="提交决定 / submit the decision form (once; the first answer wins)")
     async def decide(token: str, request: Request) -> Response:
         found = resolve(token)
         if not found:
@@ -335,35 +443,38 @@ def create_app(svc: Services) -> FastAPI:
         # The approver's page never waits on Prefect: the run is resumed right after the response
         # (and, if it is still finishing its suspension, as soon as it waits on this step).
         response = _html("done.html.j2", **page_ctx(task, person, token))
-        response.background = BackgroundTask(resume_when_waiting, svc.store, task.id)
+        response.background = BackgroundTask(svc.flows.resume_when_waiting, svc.store, task.id)
         return response
 
     # ---- dev mailbox --------------------------------------------------------------
     if settings.uses_sink:
         mailbox = Mailbox(mailbox_path(settings.home))
 
-        @app.get("/dev/mail.json", tags=["dev"], summary="开发邮箱 / messages at the local SMTP sink")
-        def dev_mail_json(since_id: int = 0, to: str | None = None) -> JSONResponse:
+        @app.get("/dev/mail.json", tags=["dev"], summary="开发邮箱 / messages at the local SMTP sink",
+                 responses=INVALID)
+        def dev_mail_json(since_id: int = Query(0, ge=0, le=DB_INT), to: str | None = None) -> JSONResponse:
             return JSONResponse(mailbox.list(since_id=since_id, to=to))
 
-        @app.get("/dev/mail", response_class=HTMLResponse, tags=["dev"])
+        @app.get("/dev/mail", response_class=HTMLResponse, tags=["dev"], responses=INVALID_ON_PAGE)
         def dev_mail(to: str | None = None) -> HTMLResponse:
             msgs = list(reversed(mailbox.list(to=to)))
             return _html("mailbox.html.j2", messages=msgs[:500], to=to or "")
 
-        @app.get("/dev/mail/{msg_id}", response_class=HTMLResponse, tags=["dev"])
-        def dev_mail_one(msg_id: int) -> Response:
+        @app.get("/dev/mail/{msg_id}", response_class=HTMLResponse, tags=["dev"], responses={
+            404: {"description": "no such message", **_HTML}, **INVALID_ON_PAGE})
+        def dev_mail_one(msg_id: int = PathParam(ge=1, le=DB_INT)) -> Response:
             m = mailbox.get(msg_id)
             if not m:
                 return HTMLResponse(NOT_FOUND_HTML, status_code=404)
             return _html("mail_one.html.j2", m=m)
 
         @app.get("/dev/mail/{msg_id}/html", response_class=HTMLResponse, include_in_schema=False)
-        def dev_mail_html(msg_id: int) -> Response:
+        def dev_mail_html(msg_id: int = PathParam(ge=1, le=DB_INT)) -> Response:
             m = mailbox.get(msg_id)
             if not m:
                 return HTMLResponse(NOT_FOUND_HTML, status_code=404)
-            return HTMLResponse(m["html"] or f"<pre>{m['text']}</pre>",
+            # a mail's HTML as sent (its templates escape case text); a text-only mail escaped here
+            return HTMLResponse(m["html"] or f"<pre>{html.escape(m['text'] or '')}</pre>",
                                 headers={"Content-Security-Policy": "script-src 'none'"})
 
     @app.get("/", response_class=PlainTextResponse, include_in_schema=False)

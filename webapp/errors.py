@@ -34,6 +34,7 @@ _ZH = {
     "string_pattern_mismatch": "格式无效",
     "timezone_aware": "必须带时区",
     "decimal_max_places": "小数位数过多",
+    "string_nul": "不能包含 NUL 字符",
 }
 
 
