@@ -6,7 +6,8 @@
    written to the outbox in the same transaction, so a re-run never mails twice;
 2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
 3. if the task is already decided (an earlier run, or a fast click) take that answer;
-4. else suspend the flow run (no process held) with a typed `RunInput` and the step key;
+4. else show who the run waits for (tasks/waiting.py: the run's labels and `waiting-{case_no}`
+   artifact), then suspend the flow run (no process held) with a typed `RunInput` and the step key;
 5. on resume, record the answer — the database is the arbiter: an answer through the email link was
    recorded by the web app before it resumed the run; an answer in the Prefect UI is recorded here
    with decided-via = ui. The first valid answer wins."""
@@ -31,6 +32,7 @@ from tasks.notify import deliver_mail
 from tasks.render import render_mail
 from tasks.runtime import Services, services
 from tasks.policy import IO_TASK
+from tasks.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
 
@@ -142,6 +144,22 @@ def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
             "decided_by": task_row.decided_by or ""}
 
 
+@task(name="标明等待 show who is waited for", **IO_TASK)
+def show_waiting(task_id: int) -> None:
+    """The Prefect UI says who the run waits for (or, once answered, that it waits for no one)."""
+    svc = services()
+    publish_waiting(svc.org, svc.store.get_task(task_id), svc.clock.now())
+
+
+def _run_waits_on(step_key: str) -> bool:
+    """The run's labels (as it started) say it was waiting on this step: a resumed run."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    run = ctx.flow_run if ctx else None
+    return bool(run and (run.labels or {}).get("kefu.waiting.step") == step_key)
+
+
 def request_decision(req: StepRequest) -> RunInput:
     """Ask, wait without holding a process, and return the typed answer (see module doc)."""
     from prefect.runtime import flow_run
@@ -154,8 +172,11 @@ def request_decision(req: StepRequest) -> RunInput:
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
     if ref.state != "decided" and services().store.get_task(ref.id).state != "decided":
+        show_waiting(ref.id)
         given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
         raw = given.model_dump() if given is not None else {}
     answer = record_answer(ref.id, raw)
+    if _run_waits_on(req.step_key):
+        show_waiting(ref.id)
     return model.model_validate(answer)
 
