@@ -1,7 +1,11 @@
-"""Who a waiting run waits for, where the Prefect UI shows it: the run's labels
-(`kefu.waiting.step`, `kefu.waiting.title`, `kefu.waiting.for`, `kefu.waiting.due`) and the markdown
-artifact `waiting-{case_no}` on the run, kept current when the run suspends, when the watchdog
-escalates the task and when the answer is recorded. A customer's address is masked."""
+"""Who a waiting run waits for, where the Prefect UI shows it: the markdown artifact
+`waiting-{case_no}` on the run (the step, the person, the due and reminder times; the superior once
+escalated; who answered, once answered) and a line in the run's log. Kept current when the run
+suspends, when the watchdog escalates the task and when the answer is recorded. A customer's address
+is masked.
+
+Not flow-run labels: Prefect's label PATCH reads then writes in one transaction, and on its SQLite
+server that locked the database for a minute while the run's own events were being written."""
 
 from __future__ import annotations
 
@@ -15,8 +19,6 @@ from models.privacy import mask_data, mask_email
 from models.tables import HumanTask
 from tasks.render import fmt_dt, render
 
-LABEL_KEYS = ("kefu.waiting.step", "kefu.waiting.title", "kefu.waiting.for", "kefu.waiting.due")
-
 
 def person_label(org: OrgDirectory, email: str | None, role: str | None = None) -> str:
     """张伟（部门负责人） for a member of staff; 客户 w***@example.com for anyone else."""
@@ -29,7 +31,8 @@ def person_label(org: OrgDirectory, email: str | None, role: str | None = None) 
 
 
 def waiting_view(org: OrgDirectory, task: HumanTask, now: datetime) -> dict[str, Any]:
-    """What the Prefect UI shows of a task: `labels` for the run and the artifact's `markdown`."""
+    """What the Prefect UI shows of a task: a one-line `line` for the log and the artifact's
+    `markdown`; `waiting` is False once it is answered."""
     waiting = task.state in ("open", "escalated")
     ctx = {
         "case_no": task.case_no, "step_key": task.step_key, "title": task.title,
@@ -42,30 +45,28 @@ def waiting_view(org: OrgDirectory, task: HumanTask, now: datetime) -> dict[str,
         "decided_at": fmt_dt(task.decided_at), "updated": fmt_dt(now),
     }
     if waiting:
-        who = ctx["waiting_for"] + (f"；已上报 {ctx['escalated_to']}" if task.escalated_to else "")
-        labels = {"kefu.waiting.step": task.step_key, "kefu.waiting.title": task.title,
-                  "kefu.waiting.for": who, "kefu.waiting.due": ctx["due"] or "—"}
-    else:  # the run goes on: nobody is waited for (until its next step)
-        labels = {k: "" for k in LABEL_KEYS}
-    return mask_data({"labels": labels, "markdown": render("forms/waiting.md.j2", **ctx)})
+        line = (f"等待 {ctx['waiting_for']} 处理「{task.title}」（{task.step_key}），截止 {ctx['due'] or '—'}"
+                + (f"；已上报 {ctx['escalated_to']}" if task.escalated_to else ""))
+    else:
+        line = f"「{task.title}」已由 {ctx['decided_by']} 处理：{ctx['decision']}"
+    return mask_data({"waiting": waiting, "line": line, "markdown": render("forms/waiting.md.j2", **ctx)})
 
 
 def artifact_key(case_no: str) -> str:
     return f"waiting-{case_no.lower()}"
 
 
-def publish_waiting(org: OrgDirectory, task: HumanTask, now: datetime) -> None:
-    """Write the view onto the task's flow run through Prefect's API (from the run itself, or
-    from the watchdog or the web app)."""
+def publish_waiting(org: OrgDirectory, task: HumanTask, now: datetime) -> dict[str, Any]:
+    """Write the view onto the task's flow run through Prefect's API (from the run itself, or from
+    the watchdog); returns the view."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import ArtifactCreate
 
-    if not task.flow_run_id:
-        return
     view = waiting_view(org, task, now)
-    run_id = UUID(task.flow_run_id)
-    with get_client(sync_client=True) as client:
-        client.update_flow_run_labels(run_id, view["labels"])
-        client.create_artifact(ArtifactCreate(
-            key=artifact_key(task.case_no), type="markdown", data=view["markdown"], flow_run_id=run_id,
-            description=f"{task.case_no} 等待谁处理 / who the run waits for"))
+    if task.flow_run_id:
+        with get_client(sync_client=True) as client:
+            client.create_artifact(ArtifactCreate(
+                key=artifact_key(task.case_no), type="markdown", data=view["markdown"],
+                flow_run_id=UUID(task.flow_run_id),
+                description=f"{task.case_no} 等待谁处理 / who the run waits for"))
+    return view
