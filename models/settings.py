@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     authority_file: Path = Field(REPO_ROOT / "deployments" / "approval_authority.yaml",
                                  description="approval authority bands and over-acceptance ratios (R2, R5)")
     watchdog_interval_seconds: int = 60
-    runner_poll_seconds: float = 1.0
+    runner_poll_seconds: float = Field(1.0, ge=0.1)  # how often `kefu serve` looks for runs to start
     serve_limit: int = 50
     mail_backend: Literal["smtp", "memory"] | None = Field(
         None, description="default: smtp (real server or the local sink); memory is for unit tests"
