@@ -1,11 +1,12 @@
 """Decision latency: from the POST of an answer to the next approver's email at the SMTP sink.
 
-Runs the real local stack twice in one run — Prefect's default runner poll (10 s) and ours (1 s) —
-and answers N sample requests × 2 approvals each, one at a time. Prints median and p95.
+Runs the real local stack once per pass in one run — Prefect's default runner poll (10 s), ours
+(1 s) and a sub-second one (0.25 s) — and answers N sample requests × 2 approvals each, one at a
+time. Prints median and p95.
 An approver opens the page and reads it for `--read` seconds before submitting (not timed); a third
 pass answers at once, when the run may still be finishing its suspension (worst case).
 
-    .venv/bin/python bench/decision_latency.py [--requests 10]
+    .venv/bin/python bench/decision_latency.py [--requests 10] [--passes default,tuned,fast-poll,worst]
 """
 
 from __future__ import annotations
@@ -61,22 +62,32 @@ def p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
+PASSES = {  # name: (label, KEFU_RUNNER_POLL_SECONDS, answer after reading?)
+    "default": ("Prefect defaults (runner poll 10 s), answer after {read:g} s", "10", True),
+    "tuned": ("Kefu settings (runner poll 1 s), answer after {read:g} s", "1", True),
+    "fast-poll": ("Kefu, runner poll 0.25 s (KEFU_RUNNER_POLL_SECONDS=0.25), answer after {read:g} s", "0.25", True),
+    "worst": ("Kefu settings (runner poll 1 s), answer at once (worst case)", "1", False),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=10)
     ap.add_argument("--read", type=float, default=2.0, help="seconds an approver spends on the page")
+    ap.add_argument("--passes", default=",".join(PASSES), help="which of " + ", ".join(PASSES))
     args = ap.parse_args()
     results = {}
-    for label, poll, read in (
-            (f"Prefect defaults (runner poll 10 s), answer after {args.read:g} s", "10", args.read),
-            (f"Kefu settings (runner poll 1 s), answer after {args.read:g} s", "1", args.read),
-            ("Kefu settings (runner poll 1 s), answer at once (worst case)", "1", 0.0)):
-        times = run(poll, args.requests, read)
-        results[label] = times
+    for name in args.passes.split(","):
+        label, poll, reads = PASSES[name]
+        label = label.format(read=args.read)
+        times = run(poll, args.requests, args.read if reads else 0.0)
+        results[name] = times
         print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
               f"min={min(times):.2f}s max={max(times):.2f}s", flush=True)
-    a, b, _c = (statistics.median(v) for v in results.values())
-    print(f"ratio default/tuned median: {a / b:.2f}")
+    medians = {k: statistics.median(v) for k, v in results.items()}
+    for a, b in (("default", "tuned"), ("tuned", "fast-poll")):
+        if a in medians and b in medians:
+            print(f"ratio {a}/{b} median: {medians[a] / medians[b]:.2f}")
 
 
 if __name__ == "__main__":

@@ -50,4 +50,8 @@ def local_deployments(settings: Settings) -> list:
 def serve_all(settings: Settings) -> None:
     from prefect import serve
 
-    serve(*local_deployments(settings), limit=settings.serve_limit, print_starting_message=True)
+    # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a
+    # sub-second KEFU_RUNNER_POLL_SECONDS (e.g. 0.25) is passed here: a resumed run is picked up
+    # sooner, at the cost of that many queries a second to Prefect's API.
+    serve(*local_deployments(settings), limit=settings.serve_limit, print_starting_message=True,
+          query_seconds=settings.runner_poll_seconds)

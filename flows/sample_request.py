@@ -16,16 +16,21 @@ from tasks.notify import notify
 from tasks.samples import record_sample_issue, slip_context
 
 
-@flow(name="sample-request", flow_run_name="sample-request-{case_no}", log_prints=True)
-def sample_request(case_no: str) -> str:
-    case = load_case(case_no)
+def sample_summary(case: dict) -> dict:
+    """What the approvers read: the slip's fields."""
     form = case["data"]
-    summary = {
+    return {
         "客户": form["customer"], "品名": form["product"], "规格": form["spec"],
         "规格类别": SIZE_CLASS_LABELS[form["size_class"]], "数量（个）": form["quantity"],
         "重量（kg）": str(sample_weight_kg(form["size_class"], form["quantity"])),
         "事由": form["reason"], "申请人": case["requested_by"],
     }
+
+
+@flow(name="sample-request", flow_run_name="sample-request-{case_no}", log_prints=True)
+def sample_request(case_no: str) -> str:
+    case = load_case(case_no)
+    summary = sample_summary(case)
 
     # P2: the department leader signs, then the GM; a rejection ends it with the reason.
     for step_key, title, role in (("leader-approval", "部门负责人审批《取样出门审批单》", "marketing_leader"),

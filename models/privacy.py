@@ -79,3 +79,11 @@ def mask_data(value: Any) -> Any:
 def find_unmasked(text: str) -> list[str]:
     """Full ID-card or mobile numbers in a text (for privacy scans in tests)."""
     return [m.group(0) for m in _ID18.finditer(text)] + [m.group(0) for m in _MOBILE.finditer(text)]
+
+
+def mask_email(value: str | None) -> str:
+    """wang.fang@example.com → w***@example.com (a customer's address where staff read it)."""
+    if not value or "@" not in value:
+        return "*" * len(value or "")
+    local, domain = value.rsplit("@", 1)
+    return f"{local[:1]}***@{domain}"

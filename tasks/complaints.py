@@ -229,7 +229,8 @@ def tag_run(level: int, kind: str, category: str) -> None:
         for t in (f"kind:{kind}", f"category:{category}"):
             if t not in tags:
                 tags.append(t)
-        client.update_flow_run(flow_run.id, tags=tags)
+        if set(tags) != set(run.tags):  # a resumed run re-runs this: no write when nothing changed
+            client.update_flow_run(flow_run.id, tags=tags)
 
 
 def notice(case_no: str, key: str, to: list[str], title: str, message: str, summary: dict[str, Any],

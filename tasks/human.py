@@ -5,8 +5,10 @@
 1. open the human task — idempotent: the same case + step key is the same task, and its email is
    written to the outbox in the same transaction, so a re-run never mails twice;
 2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
-3. if the task is already decided (an earlier run, or a fast click) take that answer;
-4. else suspend the flow run (no process held) with a typed `RunInput` and the step key;
+3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
+   decided and acted on in an earlier cycle of the run is read from the database without task runs;
+4. else show who the run waits for (tasks/waiting.py: the run's labels and `waiting-{case_no}`
+   artifact), then suspend the flow run (no process held) with a typed `RunInput` and the step key;
 5. on resume, record the answer — the database is the arbiter: an answer through the email link was
    recorded by the web app before it resumed the run; an answer in the Prefect UI is recorded here
    with decided-via = ui. The first valid answer wins."""
@@ -31,6 +33,7 @@ from tasks.notify import deliver_mail
 from tasks.render import render_mail
 from tasks.runtime import Services, services
 from tasks.policy import IO_TASK
+from tasks.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
 
@@ -138,8 +141,28 @@ def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
             task_id, decision=answer["decision"], comment=answer.get("comment", ""),
             answer=answer, by=by, via="ui", now=now)
     svc.store.mark_resumed(task_id, now)
+    return answer_of(task_row)
+
+
+def answer_of(task_row: HumanTask) -> dict[str, Any]:
     return {**task_row.answer, "decision": task_row.decision, "comment": task_row.comment or "",
             "decided_by": task_row.decided_by or ""}
+
+
+@task(name="标明等待 show who is waited for", **IO_TASK)
+def show_waiting(task_id: int) -> None:
+    """The Prefect UI says who the run waits for (or, once answered, who answered)."""
+    svc = services()
+    view = publish_waiting(svc.org, svc.store.get_task(task_id), svc.clock.now())
+    get_run_logger().info(view["line"])
+
+
+def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
+    """Decided, the run resumed past it, and a later step of the same run exists: a step of an
+    earlier cycle of this run (each resume re-runs the flow from the top)."""
+    if task is None or task.state != "decided" or task.resumed_at is None:
+        return False
+    return any(t.id > task.id and t.flow_run_id == task.flow_run_id for t in store.tasks_of(task.case_no))
 
 
 def request_decision(req: StepRequest) -> RunInput:
@@ -149,14 +172,19 @@ def request_decision(req: StepRequest) -> RunInput:
     if req.flow_run_id is None:
         req = req.model_copy(update={"flow_run_id": str(flow_run.id) if flow_run.id else None})
     model = ANSWER_MODELS[req.answer_model]
+    earlier = services().store.find_task(req.case_no, req.step_key)
+    if acted_on_earlier(services().store, earlier):
+        return model.model_validate(answer_of(earlier))  # two reads, no task runs
     ref = open_human_task(req)
     if ref.created or services().store.unsent_count(req.case_no):
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
     if ref.state != "decided" and services().store.get_task(ref.id).state != "decided":
+        show_waiting(ref.id)
         given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
         raw = given.model_dump() if given is not None else {}
     answer = record_answer(ref.id, raw)
+    show_waiting(ref.id)
     return model.model_validate(answer)
 
 

@@ -18,6 +18,7 @@ from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
 from tasks.resume import resume_task_run
 from tasks.runtime import Services
+from tasks.waiting import publish_waiting
 
 log = logging.getLogger("kefu.watchdog")
 
@@ -63,6 +64,14 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
     return started
 
 
+def show_escalation(svc: Services, task_id: int, now: datetime) -> None:
+    """The run's "waiting for" labels and artifact name the superior too (best effort)."""
+    try:
+        publish_waiting(svc.org, svc.store.get_task(task_id), now)
+    except Exception as exc:  # noqa: BLE001 - Prefect unreachable: the mail went out all the same
+        log.warning("could not show the escalation of task %s on its run: %s", task_id, exc)
+
+
 def sla_check(svc: Services, now: datetime, *, resume: bool = True,
               resume_after: timedelta = timedelta(seconds=20)) -> dict[str, Any]:
     """One pass. An answer is passed on to its run when it is older than `resume_after` (the web app
@@ -77,6 +86,8 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True,
         mails = [render_request_mail(svc, task, target, now, "escalation")] if target else []
         if svc.store.escalate(task, target or "", mails, now):
             counts["escalated"] += 1
+            if resume:  # resume=False: a pass that does not talk to Prefect
+                show_escalation(svc, task.id, now)
     if resume:
         for task in svc.store.tasks_to_resume(now - resume_after):
             try:

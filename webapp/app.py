@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+from html import escape
 from datetime import datetime
 from typing import Any
 
@@ -473,8 +474,10 @@ def create_app(svc: Services) -> FastAPI:
             m = mailbox.get(msg_id)
             if not m:
                 return HTMLResponse(NOT_FOUND_HTML, status_code=404)
-            # a mail's HTML as sent (its templates escape case text); a text-only mail escaped here
-            return HTMLResponse(m["html"] or f"<pre>{html.escape(m['text'] or '')}</pre>",
+            # A link clicked in the message opens in the whole window, as from a mail client (inside
+            # the sandboxed frame the decision form could not be submitted).
+            page = m["html"] or f"<pre style=\"white-space:pre-wrap\">{escape(m['text'] or '')}</pre>"
+            return HTMLResponse(_open_links_on_top(page),
                                 headers={"Content-Security-Policy": "script-src 'none'"})
 
     @app.get("/", response_class=PlainTextResponse, include_in_schema=False)
@@ -482,6 +485,12 @@ def create_app(svc: Services) -> FastAPI:
         return ("客服流程 Kefu Flows\n/docs  API\n/healthz\n/dev/mail  开发邮箱 dev mailbox\n")
 
     return app
+
+
+def _open_links_on_top(html: str) -> str:
+    base = '<base target="_top">'
+    head = html.lower().find("<head>")
+    return html[:head + 6] + base + html[head + 6:] if head >= 0 else base + html
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,0 +1,49 @@
+"""Shared by the benchmarks: percentiles, waiting on a run's state, the sample complaint."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+MACHINE = "2-core machine shared with other engineers' test runs"
+
+COMPLAINT = {"complainant": {"name": "基准客户", "phone": "13800000000"}, "kind": "consumer",
+             "channel": "phone", "category": "维修服务", "description": "基准测试：空调漏水",
+             "stores": ["苏州园区店"], "products": [{"name": "挂机", "code": "KF-35"}], "demand": "上门维修"}
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def describe(xs: list[float], unit: str = "s") -> str:
+    return (f"n={len(xs)} median={statistics.median(xs):.3f}{unit} p95={pct(xs, 95):.3f}{unit} "
+            f"min={min(xs):.3f}{unit} max={max(xs):.3f}{unit}")
+
+
+def wait_paused(stack, run_id: str, key: str, timeout: float = 120, every: float = 0.05) -> None:
+    """Until the run is suspended on `key` (Prefect's API, polled)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = stack.prefect_run(run_id)["state"]
+        if state["type"] == "PAUSED" and state["state_details"].get("pause_key") == key:
+            return
+        time.sleep(every)
+    raise TimeoutError(f"run {run_id} never waited on {key}")
+
+
+def wait_final(stack, run_id: str, timeout: float = 300, every: float = 0.05) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = stack.prefect_run(run_id)["state"]["type"]
+        if t in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return t
+        time.sleep(every)
+    raise TimeoutError(f"run {run_id} did not finish")

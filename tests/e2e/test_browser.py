@@ -1,0 +1,115 @@
+"""The approver's experience in a real browser: Debian's headless Chromium driven by Playwright, on
+the real stack. Open the email in the dev mailbox, click the link, decide with a comment, see the
+confirmation — on a phone-sized screen and on a desktop. Screenshots go to `$KEFU_SCREENSHOTS`
+(default test-artifacts/screenshots/, git-ignored) and are kept after the run."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from models.org import load_org
+from models.settings import REPO_ROOT
+from tests.e2e.stack import REPO
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+SHOTS = Path(os.environ.get("KEFU_SCREENSHOTS") or REPO / "test-artifacts" / "screenshots")
+
+ORG = load_org(REPO_ROOT / "deployments" / "org.yaml")
+LEADER = ORG.first_for_role("marketing_leader")
+GM = ORG.first_for_role("general_manager")
+SAMPLE = {"customer": "苏州锦华服饰有限公司", "product": "32S 精梳棉纱", "spec": "32S/1 精梳",
+          "size_class": "half", "quantity": 2, "reason": "客户试织新款春装面料，联系人电话 13812345678"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (`make browser` installs it "
+                    "with apt-get as root or with sudo)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def fits_the_screen(page) -> None:
+    """No horizontal scrolling: the document is no wider than the window."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, f"{page.url}: {width}px wide in a {inner}px window"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def decide_in_browser(stack, browser, case_no: str, person, step: str, comment: str, screen: dict,
+                      tag: str) -> None:
+    stack.wait_mail(to=person.email, subject=f"{case_no} {step}")
+    context = browser.new_context(viewport=screen, locale="zh-CN", is_mobile=screen is PHONE,
+                                  has_touch=screen is PHONE)
+    page = context.new_page()
+    try:
+        # the dev mailbox, filtered to this person, lists the request
+        page.goto(f"{stack.web}/dev/mail?to={person.email}")
+        fits_the_screen(page)
+        shot(page, f"{tag}-1-mailbox")
+        page.get_by_role("link", name=re.compile(f"{case_no} {step}")).first.click()
+        page.wait_for_url(re.compile(r"/dev/mail/\d+$"))
+        mail = page.frame_locator("iframe")
+        mail.get_by_text(SAMPLE["customer"]).first.wait_for()
+        assert mail.get_by_text("138****5678").count() >= 1 and mail.get_by_text("13812345678").count() == 0
+        fits_the_screen(page)
+        shot(page, f"{tag}-2-message")
+
+        # the approve link opens the decision page in the window, choice pre-selected
+        mail.get_by_role("link", name="批准").click()
+        page.wait_for_url(re.compile(r"/t/[^/?]+\?choice=approve$"))
+        summary = page.locator("table.kv")
+        summary.wait_for()
+        assert page.get_by_text(f"案件编号 {case_no}").is_visible()
+        for value in (SAMPLE["customer"], SAMPLE["product"], "半纱", "138****5678"):
+            assert summary.get_by_text(value).first.is_visible(), value
+        assert page.get_by_label("批准").is_checked()
+        fits_the_screen(page)
+        shot(page, f"{tag}-3-decision")
+
+        page.get_by_label("意见 / 备注").fill(comment)
+        page.get_by_role("button", name="确认提交").click()
+        page.get_by_text("已提交，谢谢").wait_for()
+        assert case_no in page.content()
+        fits_the_screen(page)
+        shot(page, f"{tag}-4-done")
+    finally:
+        context.close()
+    task = next(t for t in stack.case(case_no)["tasks"] if t["title"].startswith(step))
+    assert (task["state"], task["decision"], task["decided_by"], task["decided_via"]) == (
+        "decided", "approve", person.email, "email")
+    events = [e for e in stack.case(case_no)["events"] if e["kind"] == "task_decided"
+              and e["step_key"] == task["step_key"]]
+    assert events and events[0]["data"].get("comment") == comment, events
+
+
+def test_phone_then_desktop_approval_in_chromium(stack, browser):
+    r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE)
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case_no"]
+
+    decide_in_browser(stack, browser, case_no, LEADER, "部门负责人审批", "同意，手机上审批", PHONE, "phone")
+    decide_in_browser(stack, browser, case_no, GM, "总经理审批", "同意发放（桌面）", DESKTOP, "desktop")
+    stack.wait_state(case_no, "approved")
+    for tag in ("phone", "desktop"):
+        for n in ("1-mailbox", "2-message", "3-decision", "4-done"):
+            assert (SHOTS / f"{tag}-{n}.png").stat().st_size > 5_000
