@@ -255,6 +255,8 @@ class CorrectionReport(Answer):
 
     decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
     report: str = Field(min_length=1, max_length=8000, description="更正报告 / the report")
+
+
 # ---- new-customer certification (§3) -----------------------------------------------------------
 CHOICE_LABELS.update({"certify": "认定（签字）", "refuse": "不予认定"})
 

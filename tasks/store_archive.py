@@ -95,10 +95,6 @@ class ArchiveStoreMixin:
         with self.session() as s:
             return set(s.exec(select(Customer.archive_no).where(Customer.archive_no.in_(list(numbers)))).all())
 
-    def find_customer_by_name(self, name: str) -> Customer | None:
-        with self.session() as s:
-            return s.exec(select(Customer).where(Customer.name == name)).first()
-
     def masked_customer(self, archive_no: str) -> dict[str, Any]:
         return masked_record(record_of(self.get_customer(archive_no)))
 
@@ -208,12 +204,6 @@ class ArchiveStoreMixin:
                 (Transaction.customer == name) | (Transaction.invoicing_name == name),
                 Transaction.on >= since, Transaction.on <= until, Transaction.kind.in_(list(kinds)))
             return list(s.exec(q.order_by(Transaction.on)).all())
-
-    def first_transaction(self, name: str) -> Transaction | None:
-        with self.session() as s:
-            return s.exec(select(Transaction).where(
-                (Transaction.customer == name) | (Transaction.invoicing_name == name),
-                Transaction.kind == "sale").order_by(Transaction.on, Transaction.id)).first()
 
     def transaction_count(self) -> int:
         with self.session() as s:

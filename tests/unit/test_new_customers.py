@@ -16,7 +16,7 @@ from models.new_customers import (NewCustomerApplicationIn, add_months, applicat
 from models.returns import returned_amount
 from tasks.intake import IntakeError
 from tasks.new_customers import file_new_customer_application, form_summary, history_of, submission_check
-from tests.unit.fakes import fake_services
+from tests.fakes import fake_services
 
 FIRST = date(2026, 10, 15)
 GOOD_ID = "11010519491231002X"
