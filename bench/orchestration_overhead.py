@@ -1,13 +1,15 @@
 """Orchestration overhead: one complaint with N human steps, end to end on the local stack, against
 the floor — a bare Prefect flow (bench/bare_flow.py) with the same N suspend/resume cycles and no
-work, served on the same Prefect server with the same runner settings — in the same run.
+work, served by Prefect's runner on the same Prefect server with the same runner poll — in the same
+run. A third column serves the bare flow on Kefu's warm-start runner too (deployments/warm_start.py),
+which isolates the work the complaint flow itself adds.
 
 Both are answered by a script the moment the run waits on the step (polled on Prefect's API every
 50 ms): the complaint through its emailed links (the web app records the answer and resumes the run),
 the bare flow by `resume_flow_run`. Timed from filing (POST /api/complaints; creating the bare run)
 to the run's COMPLETED state. Prints both medians and the ratio. Target ≤ 1.3 × the floor.
 
-    .venv/bin/python bench/orchestration_overhead.py [--rounds 3] [--runner-poll 1]
+    .venv/bin/python bench/orchestration_overhead.py [--rounds 3] [--runner-poll 0.25]
 """
 
 from __future__ import annotations
@@ -68,12 +70,12 @@ def one_complaint(stack: Stack) -> float:
     return time.perf_counter() - t0
 
 
-def one_bare(stack: Stack, n: int) -> float:
+def one_bare(stack: Stack, n: int, name: str) -> float:
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
     t0 = time.perf_counter()
-    run = run_deployment("bare-suspend/bare", parameters={"n": n}, timeout=0)
+    run = run_deployment(f"bare-suspend/{name}", parameters={"n": n}, timeout=0)
     run_id = str(run.id)
     for i in range(n):
         wait_paused(stack, run_id, f"step-{i}")
@@ -85,49 +87,55 @@ def one_bare(stack: Stack, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def serve_bare(stack: Stack, home: Path, poll: str) -> subprocess.Popen:
+def serve_bare(stack: Stack, home: Path, poll: str, start: str) -> subprocess.Popen:
+    name = f"bare-{start}"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))},
            "PREFECT_API_URL": stack.prefect_api, "PREFECT_HOME": str(home / "bare-prefect"),
-           "PREFECT_RUNNER_POLL_FREQUENCY": poll, "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-           "PREFECT_LOCAL_STORAGE_PATH": str(home / "bare-storage")}
-    proc = subprocess.Popen([str(REPO / ".venv/bin/python"), "bench/bare_flow.py"], cwd=str(REPO), env=env,
-                            stdout=open(home / "bare-serve.out", "wb"), stderr=subprocess.STDOUT)
+           "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_LOCAL_STORAGE_PATH": str(home / "bare-storage")}
+    out = home / f"{name}.out"
+    proc = subprocess.Popen([str(REPO / ".venv/bin/python"), "bench/bare_flow.py", "--name", name, "--start", start,
+                             "--poll", poll], cwd=str(REPO), env=env, stdout=open(out, "wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        r = stack.prefect("POST", "/deployments/filter", json={"deployments": {"name": {"any_": ["bare"]}}})
-        if r.status_code == 200 and r.json() and b"bare" in (home / "bare-serve.out").read_bytes():
+        r = stack.prefect("POST", "/deployments/filter", json={"deployments": {"name": {"any_": [name]}}})
+        if r.status_code == 200 and r.json() and b"serving" in out.read_bytes():
             return proc
         time.sleep(0.5)
-    raise RuntimeError((home / "bare-serve.out").read_text()[-2000:])
+    raise RuntimeError(out.read_text()[-2000:])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--runner-poll", default="1", help="KEFU_RUNNER_POLL_SECONDS (both sides)")
+    ap.add_argument("--runner-poll", default="0.25", help="KEFU_RUNNER_POLL_SECONDS (every side)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         stack = Stack.start(home, extra_env={"KEFU_RUNNER_POLL_SECONDS": args.runner_poll})
         stack.client = httpx.Client(timeout=30)  # no response log (the tests' privacy scan)
         os.environ["PREFECT_API_URL"] = stack.prefect_api
-        bare_proc = serve_bare(stack, home, args.runner_poll)
+        bare_procs = [serve_bare(stack, home, args.runner_poll, start) for start in ("spawn", "warm")]
         try:
             n = len(STEPS)
-            ours, floor = [], []
-            for i in range(args.rounds):  # interleaved, so both see the same machine load
+            ours, floor, warm_floor = [], [], []
+            for i in range(args.rounds):  # interleaved, so all see the same machine load
                 ours.append(one_complaint(stack))
-                floor.append(one_bare(stack, n))
-                print(f"round {i + 1}: complaint {ours[-1]:.2f}s, bare flow {floor[-1]:.2f}s", flush=True)
+                floor.append(one_bare(stack, n, "bare-spawn"))
+                warm_floor.append(one_bare(stack, n, "bare-warm"))
+                print(f"round {i + 1}: complaint {ours[-1]:.2f}s, bare flow {floor[-1]:.2f}s, "
+                      f"bare flow warm-started {warm_floor[-1]:.2f}s", flush=True)
         finally:
-            bare_proc.terminate()
-            bare_proc.wait(30)
+            for proc in bare_procs:
+                proc.terminate()
+                proc.wait(30)
             stack.stop()
     print(f"complaint with {n} human steps (end to end): {describe(ours)}")
-    print(f"floor: bare flow, {n} suspend/resume cycles:  {describe(floor)}")
-    m_ours, m_floor = statistics.median(ours), statistics.median(floor)
-    print(f"per cycle: complaint {m_ours / n:.2f}s, floor {m_floor / n:.2f}s")
+    print(f"floor: bare flow, {n} suspend/resume cycles, Prefect's runner:  {describe(floor)}")
+    print(f"bare flow on Kefu's warm-start runner (same starter as the complaint): {describe(warm_floor)}")
+    m_ours, m_floor, m_warm = (statistics.median(x) for x in (ours, floor, warm_floor))
+    print(f"per cycle: complaint {m_ours / n:.2f}s, floor {m_floor / n:.2f}s, warm bare {m_warm / n:.2f}s")
     print(f"ratio complaint/floor (medians): {m_ours / m_floor:.2f}  (target <= 1.30; {MACHINE})")
+    print(f"ratio complaint/warm bare flow (medians): {m_ours / m_warm:.2f}  (the work Kefu adds per case)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Production uses `deployments/prefect.yaml` with a work pool and workers instead.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from prefect.schedules import Cron, Interval
 
@@ -13,7 +14,8 @@ from models.settings import Settings
 TZ = "Asia/Shanghai"
 
 
-def local_deployments(settings: Settings) -> list:
+def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
+    """Every served flow with its deployment's name, tags and schedules."""
     from flows.archive_correction import archive_correction
     from flows.backup import archive_backup
     from flows.complaint import complaint
@@ -25,33 +27,54 @@ def local_deployments(settings: Settings) -> list:
     from models.statistics import SCHEDULES
     from flows.watchdog import sla_watchdog
 
+    def cron(expr: str) -> dict[str, Any]:
+        return {"schedules": [Cron(expr, timezone=TZ)]}
+
     return [
-        complaint.to_deployment(name="complaint", tags=["procedure:complaint"]),
-        sample_request.to_deployment(name="sample-request", tags=["procedure:sample-request"]),
-        allowance.to_deployment(name="allowance", tags=["procedure:allowance"]),
-        goods_return.to_deployment(name="return", tags=["procedure:return"]),
-        archive_correction.to_deployment(name="archive-correction", tags=["procedure:archive-correction"]),
-        archive_backup.to_deployment(name="archive-backup", schedules=[Cron("0 2 * * *", timezone=TZ)]),
-        new_customer.to_deployment(name="new-customer", tags=["procedure:new-customer"]),
-        sla_watchdog.to_deployment(
-            name="sla-watchdog",
-            schedules=[Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)],
-        ),
-        sample_month_totals_flow.to_deployment(
-            name="sample-month-totals", schedules=[Cron("0 8 1 * *", timezone=TZ)]),
-        monthly_statistics.to_deployment(
-            name="monthly-statistics", schedules=[Cron(SCHEDULES["monthly"], timezone=TZ)]),
-        weekly_report.to_deployment(name="weekly-report", schedules=[Cron(SCHEDULES["weekly"], timezone=TZ)]),
-        analysis_report.to_deployment(
-            name="analysis-report", schedules=[Cron(SCHEDULES["analysis"], timezone=TZ)]),
+        (complaint, {"name": "complaint", "tags": ["procedure:complaint"]}),
+        (sample_request, {"name": "sample-request", "tags": ["procedure:sample-request"]}),
+        (allowance, {"name": "allowance", "tags": ["procedure:allowance"]}),
+        (goods_return, {"name": "return", "tags": ["procedure:return"]}),
+        (archive_correction, {"name": "archive-correction", "tags": ["procedure:archive-correction"]}),
+        (archive_backup, {"name": "archive-backup", **cron("0 2 * * *")}),
+        (new_customer, {"name": "new-customer", "tags": ["procedure:new-customer"]}),
+        (sla_watchdog, {"name": "sla-watchdog", "schedules": [
+            Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)]}),
+        (sample_month_totals_flow, {"name": "sample-month-totals", **cron("0 8 1 * *")}),
+        (monthly_statistics, {"name": "monthly-statistics", **cron(SCHEDULES["monthly"])}),
+        (weekly_report, {"name": "weekly-report", **cron(SCHEDULES["weekly"])}),
+        (analysis_report, {"name": "analysis-report", **cron(SCHEDULES["analysis"])}),
     ]
 
 
+def local_deployments(settings: Settings) -> list:
+    return [flow.to_deployment(**options) for flow, options in local_flows(settings)]
+
+
 def serve_all(settings: Settings) -> None:
-    from prefect import serve
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from deployments.warm_start import WarmRunner
 
     # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a
     # sub-second KEFU_RUNNER_POLL_SECONDS (e.g. 0.25) is passed here: a resumed run is picked up
     # sooner, at the cost of that many queries a second to Prefect's API.
-    serve(*local_deployments(settings), limit=settings.serve_limit, print_starting_message=True,
-          query_seconds=settings.runner_poll_seconds)
+    # KEFU_RUNNER_START=warm (default): runs are forks of a warm process (deployments/warm_start.py);
+    # spawn: Prefect's own starter, a new interpreter per run.
+    runner_class = WarmRunner if settings.runner_start == "warm" else Runner
+    runner = runner_class(limit=settings.serve_limit, pause_on_shutdown=True,
+                          query_seconds=settings.runner_poll_seconds)
+    served = local_flows(settings)
+    for flow, options in served:
+        # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it
+        # directly, instead of `python -m prefect.engine` re-loading the code from storage.
+        runner.add_flow(flow, **options)
+    print(f"Serving {len(served)} deployments ({settings.runner_start} start, "
+          f"poll {settings.runner_poll_seconds} s)", flush=True)
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        print("Shutting down the runner", flush=True)

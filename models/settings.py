@@ -56,8 +56,10 @@ class Settings(BaseSettings):
     watchdog_interval_seconds: int = 60
     backup_dir: Path | None = Field(None, description="where backups go; default $KEFU_HOME/backups")
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
-    runner_poll_seconds: float = Field(1.0, ge=0.1)  # how often `kefu serve` looks for runs to start
+    runner_poll_seconds: float = Field(0.25, ge=0.1)  # how often `kefu serve` looks for runs to start
     serve_limit: int = 50
+    runner_start: Literal["warm", "spawn"] = Field(
+        "warm", description="warm: flow runs fork from a process that has the flows imported; spawn: Prefect's default")
     report_monthly_to: str = Field("", description="《客诉案件统计表》 recipients, comma-separated; default by role")
     report_weekly_to: str = Field("", description="《投诉周报》 recipients, comma-separated; default by role")
     report_analysis_to: str = Field("", description="《客户投诉分析报告表》 recipients, comma-separated; default by role")
