@@ -40,7 +40,8 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from deployments.warm_start import WarmRunner
 
-        runner = WarmRunner(query_seconds=args.poll, warm_preload=["prefect", "prefect.flow_engine"])
+        runner = WarmRunner(query_seconds=args.poll, warm_preload=["prefect", "prefect.flow_engine"],
+                            flow_heartbeats=False)
     else:
         from prefect.runner import Runner
 

@@ -64,9 +64,11 @@ def serve_all(settings: Settings) -> None:
     # sooner, at the cost of that many queries a second to Prefect's API.
     # KEFU_RUNNER_START=warm (default): runs are forks of a warm process (deployments/warm_start.py);
     # spawn: Prefect's own starter, a new interpreter per run.
-    runner_class = WarmRunner if settings.runner_start == "warm" else Runner
-    runner = runner_class(limit=settings.serve_limit, pause_on_shutdown=True,
-                          query_seconds=settings.runner_poll_seconds)
+    options = {"limit": settings.serve_limit, "pause_on_shutdown": True, "query_seconds": settings.runner_poll_seconds}
+    if settings.runner_start == "warm":
+        runner = WarmRunner(**options, flow_heartbeats=settings.flow_heartbeats)
+    else:
+        runner = Runner(**options)
     served = local_flows(settings)
     for flow, options in served:
         # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it

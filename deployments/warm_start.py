@@ -95,7 +95,8 @@ def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
 
 
 def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any, flow_run: Any,
-                            env: dict[str, str | None] | None = None) -> multiprocessing.process.BaseProcess:
+                            env: dict[str, str | None] | None = None,
+                            heartbeats: bool = True) -> multiprocessing.process.BaseProcess:
     """`prefect.flow_engine.run_flow_in_subprocess`, with the process taken from `ctx`."""
     from prefect.context import serialize_context
 
@@ -106,6 +107,12 @@ def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any,
         | (env or {})
     )
     sanitized = sanitize_subprocess_env(merged_env)
+    context = serialize_context()  # the engine runs the flow in these settings (hydrated in the child)
+    if not heartbeats:
+        # Prefect's heartbeat thread sleeps in whole seconds and the engine joins it on exit: with
+        # heartbeats on, every run (each suspension) ends up to 1 s later. Nothing here consumes them.
+        settings = context.setdefault("settings_context", {}).setdefault("settings", {})
+        settings["flows"] = {**settings.get("flows", {}), "heartbeat_frequency": None}
     startup_env = {k: v for k, v in sanitized.items() if k in _CONTROL_CHANNEL_ENV_KEYS}
     wrapped_call = cloudpickle_wrapped_call(
         _run_flow_with_env,
@@ -115,7 +122,7 @@ def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any,
         flow_run=flow_run,
         parameters=None,
         wait_for=None,
-        context=serialize_context(),
+        context=context,
     )
     process = ctx.Process(target=_run_serialized_call_with_control_bootstrap,
                           args=(wrapped_call.args[0], startup_env))
@@ -126,10 +133,12 @@ def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any,
 class WarmStarter(DirectSubprocessStarter):
     """Prefect's DirectSubprocessStarter, forking from the warm server instead of spawning."""
 
-    def __init__(self, direct: DirectSubprocessStarter, ctx: multiprocessing.context.BaseContext) -> None:
+    def __init__(self, direct: DirectSubprocessStarter, ctx: multiprocessing.context.BaseContext,
+                 heartbeats: bool = True) -> None:
         super().__init__(flow=direct._flow, deployment_name=direct._deployment_name,
                          heartbeat_seconds=direct._heartbeat_seconds, control_channel=direct._control_channel)
         self._ctx = ctx
+        self._heartbeats = heartbeats
 
     async def start(self, flow_run: Any,
                     task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -147,7 +156,7 @@ class WarmStarter(DirectSubprocessStarter):
                 pass
         handed_off = False
         try:
-            process = start_warm_flow_process(self._ctx, self._flow, flow_run, env)
+            process = start_warm_flow_process(self._ctx, self._flow, flow_run, env, self._heartbeats)
             task_status.started(ProcessHandle(process))
             handed_off = True
             await anyio.to_thread.run_sync(process.join)
@@ -160,9 +169,11 @@ class WarmStarter(DirectSubprocessStarter):
 class WarmRunner(Runner):
     """A Prefect Runner whose in-memory flows start as forks of a warm server process."""
 
-    def __init__(self, *args: Any, warm_preload: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, warm_preload: list[str] | None = None, flow_heartbeats: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._warm_ctx = warm_context(warm_preload)
+        self._flow_heartbeats = flow_heartbeats
 
     async def __aenter__(self) -> "WarmRunner":
         await super().__aenter__()
@@ -175,7 +186,7 @@ class WarmRunner(Runner):
         def warm_resolve(flow_run: Any) -> Any:
             starter = resolve(flow_run)
             if type(starter) is DirectSubprocessStarter:
-                return WarmStarter(starter, self._warm_ctx)
+                return WarmStarter(starter, self._warm_ctx, self._flow_heartbeats)
             return starter
 
         self._scheduled_run_poller._resolve_starter = warm_resolve

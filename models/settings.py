@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
     runner_poll_seconds: float = Field(0.25, ge=0.1)  # how often `kefu serve` looks for runs to start
     serve_limit: int = 50
+    flow_heartbeats: bool = Field(
+        False, description="Prefect heartbeat events from warm-started runs (for a crash-detection automation); "
+        "off: each run's exit would wait up to 1 s for the heartbeat thread")
     runner_start: Literal["warm", "spawn"] = Field(
         "warm", description="warm: flow runs fork from a process that has the flows imported; spawn: Prefect's default")
     report_monthly_to: str = Field("", description="《客诉案件统计表》 recipients, comma-separated; default by role")

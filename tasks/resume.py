@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from uuid import UUID
 
 from models.answers import ANSWER_MODELS
@@ -18,33 +19,53 @@ def run_input_for(task: HumanTask) -> dict:
     return {k: v for k, v in data.items() if k in model.model_fields}
 
 
+class PrefectBusy(Exception):
+    """Prefect's API answered 503 (its SQLite database was busy)."""
+
+
+def _fail_fast_on_503(response) -> None:  # noqa: ANN001 - an httpx.Response
+    # Prefect's client sleeps 2 s, 4 s … after a 503 — even after its last attempt. Its server on
+    # SQLite answers 503 at once when a resume meets the last writes of the run that is just
+    # finishing its suspension (measured: most answers of a complaint, +2 s each). Fail fast here
+    # instead; the caller tries again within milliseconds.
+    if response.status_code == 503:
+        raise PrefectBusy(str(response.request.url))
+
+
 def resume_task_run(task: HumanTask) -> str:
     """Returns 'resumed', 'not-waiting' (the run is not suspended on this step: it will read the
-    answer from the database when it gets there) or 'no-run'."""
+    answer from the database when it gets there), 'busy' (Prefect's API answered 503: try again
+    shortly) or 'no-run'. Other refusals (an answer the run's input schema rejects) raise."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
-    from prefect.flow_runs import resume_flow_run
 
     if not task.flow_run_id:
         return "no-run"
-    with get_client(sync_client=True) as client:
-        try:
-            run = client.read_flow_run(UUID(task.flow_run_id))
-        except ObjectNotFound:
-            return "no-run"
-    state = run.state
-    if not state or not state.is_paused() or state.state_details.pause_key != task.step_key:
-        return "not-waiting"
+    run_id = UUID(task.flow_run_id)
+    hooks = {"event_hooks": {"response": [_fail_fast_on_503]}}
     try:
-        resume_flow_run(UUID(task.flow_run_id), run_input=run_input_for(task))
-    except Exception as exc:  # noqa: BLE001 - NotPausedError: resumed meanwhile by someone else
-        if type(exc).__name__ == "NotPausedError":
-            return "not-waiting"
-        raise
-    return "resumed"
+        with get_client(sync_client=True, httpx_settings=hooks) as client:
+            try:
+                run = client.read_flow_run(run_id)
+            except ObjectNotFound:
+                return "no-run"
+            state = run.state
+            if not state or not state.is_paused() or state.state_details.pause_key != task.step_key:
+                return "not-waiting"
+            result = client.resume_flow_run(run_id, run_input=run_input_for(task))
+    except PrefectBusy:
+        return "busy"
+    if result.status == SetStateStatus.ACCEPT:
+        return "resumed"
+    if result.status == SetStateStatus.ABORT:  # not paused any more: resumed meanwhile by someone else
+        return "not-waiting"
+    raise RuntimeError(f"Prefect refused to resume {task.case_no}/{task.step_key}: "
+                       f"{result.status.value} {getattr(result.details, 'reason', '')}")
 
 
-def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: float = 0.25) -> str:  # noqa: ANN001
+def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: float = 0.25,  # noqa: ANN001
+                        busy_interval: float = 0.05, resume: Callable[[HumanTask], str] | None = None) -> str:
     """An answer can arrive before its run has finished suspending (the email goes out just before
     the suspension). Keep trying until the run waits on this step, or the run has read the answer
     itself (it marks the task resumed), or `timeout` passes (the watchdog takes over then)."""
@@ -57,7 +78,7 @@ def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: fl
         if task is None or task.resumed_at is not None:
             return "done"
         try:
-            outcome = resume_task_run(task)
+            outcome = (resume or resume_task_run)(task)
         except Exception as exc:  # noqa: BLE001 - Prefect briefly unreachable
             log.warning("resume of task %s failed: %s", task_id, exc)
             outcome = "error"
@@ -66,5 +87,5 @@ def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: fl
             return "resumed"
         if outcome == "no-run":
             return outcome
-        time.sleep(interval)
+        time.sleep(busy_interval if outcome == "busy" else interval)
     return "timeout"
