@@ -127,7 +127,11 @@ def main() -> None:
         finally:
             for proc in bare_procs:
                 proc.terminate()
-                proc.wait(30)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:  # a runner may sit on SIGTERM while its runs exit
+                    proc.kill()
+                    proc.wait(30)
             stack.stop()
     print(f"complaint with {n} human steps (end to end): {describe(ours)}")
     print(f"floor: bare flow, {n} suspend/resume cycles, Prefect's runner:  {describe(floor)}")
