@@ -30,6 +30,7 @@ from prefect.flow_engine import (
     _runtime_subprocess_env,
     run_flow,
 )
+from prefect.logging import get_logger
 from prefect.runner import Runner
 from prefect.runner._process_manager import ProcessHandle
 from prefect.runner._starter_direct import DirectSubprocessStarter
@@ -157,6 +158,8 @@ class WarmStarter(DirectSubprocessStarter):
         handed_off = False
         try:
             process = start_warm_flow_process(self._ctx, self._flow, flow_run, env, self._heartbeats)
+            get_logger("runner.warm_start").info("flow run %r forked from the warm process (pid %s)",
+                                                 flow_run.name, process.pid)
             task_status.started(ProcessHandle(process))
             handed_off = True
             await anyio.to_thread.run_sync(process.join)

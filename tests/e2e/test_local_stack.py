@@ -76,6 +76,10 @@ def test_kefu_up_health_mail_and_clean_stop(tmp_path, stack):
         case_no, run_id = r.json()["case_no"], r.json()["flow_run_id"]
         ask = own.wait_mail(subject=f"{case_no} 部门负责人审批")[0]
         own.wait_run(run_id, "PAUSED")
+        # the run was started by a fork of the warm process (deployments/warm_start.py), not a new interpreter
+        serve_log = (home / "logs" / "serve.log").read_text()
+        assert "warm start" in serve_log
+        assert f"flow run 'sample-request-{case_no}' forked from the warm process" in serve_log
 
         kids = descendants(own.proc.pid)
         assert len(kids) >= 4  # prefect server, sink, web, serve
