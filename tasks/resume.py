@@ -73,6 +73,7 @@ def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: fl
     from datetime import datetime, timezone
 
     deadline = time.monotonic() + timeout
+    busy_wait = busy_interval
     while time.monotonic() < deadline:
         task = store.get_task(task_id)
         if task is None or task.resumed_at is not None:
@@ -87,5 +88,9 @@ def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: fl
             return "resumed"
         if outcome == "no-run":
             return outcome
-        time.sleep(busy_interval if outcome == "busy" else interval)
+        if outcome == "busy":  # 50 ms, doubling up to the interval: a locked database is not hammered
+            time.sleep(busy_wait)
+            busy_wait = min(busy_wait * 2, interval)
+        else:
+            time.sleep(interval)
     return "timeout"

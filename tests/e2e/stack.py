@@ -36,7 +36,9 @@ def _keep_response(response: httpx.Response) -> None:
 
 
 def _client() -> httpx.Client:
-    return httpx.Client(timeout=30, event_hooks={"response": [_keep_response]})
+    # 90 s: above the 60 s SQLite busy timeout of Prefect's server, which now and then holds its
+    # database that long (Prefect's own SQLite limit, see README); a stall longer than that fails.
+    return httpx.Client(timeout=90, event_hooks={"response": [_keep_response]})
 
 
 def free_port() -> int:
