@@ -177,8 +177,10 @@ def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[st
 
 @task(name="升级为新投诉 open linked case", **IO_TASK)
 def open_linked_case(case_no: str, new_level: int) -> str:
-    """C9: 4–5 escalate to the next level with a new 《投诉处理单》 linked to the old one."""
-    from tasks.intake import start_complaint_flow
+    """C9: 4–5 escalate to the next level with a new 《投诉处理单》 linked to the old one; it is received
+    now, so its deadlines (C4, C6, C8) run from now at the new level, not from the old case's receipt."""
+    from models.complaints import complaint_deadlines
+    from tasks.intake import deadline_record, start_complaint_flow
 
     svc = services()
     with svc.store.session() as s:
@@ -186,7 +188,10 @@ def open_linked_case(case_no: str, new_level: int) -> str:
     if child is None:
         parent = svc.store.get_case(case_no)
         now = svc.clock.now()
-        data = {**parent.data, "escalated_from": case_no}
+        form = parent.data["form"]
+        data = {**parent.data, "escalated_from": case_no,
+                "deadlines": deadline_record(complaint_deadlines(now, new_level, form["category"],
+                                                                 bool(form.get("foreign")), svc.calendar))}
         child, _ = svc.store.create_case(
             procedure="complaint", prefix="TS", year=now.astimezone(TZ).year, state="accepted",
             title=parent.title, data=data, level=new_level, parent_case_no=case_no,

@@ -70,6 +70,14 @@ def _event_key(body) -> str:  # noqa: ANN001
     return hashlib.sha1(f"{phone}|{ev.time.strip()}|{ev.place.strip()}".encode()).hexdigest()[:16]
 
 
+def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaints.Deadlines
+    """The case's C4/C6/C8 deadlines as stored in its data (ISO-8601, Shanghai time)."""
+    from models.business_days import TZ
+
+    return {k: getattr(dl, k).astimezone(TZ).isoformat()
+            for k in ("received_at", "first_contact", "plan", "gm_report", "close", "remind_before_close")}
+
+
 def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines."""
     from sqlalchemy import String, cast
@@ -92,8 +100,7 @@ def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN0
             Case.procedure == "complaint", cast(Case.data, String).like(f'%"event_key": "{key}"%'))).first()
     level, reasons = propose_level(body, same_customer_same_event=bool(repeat))
     dl = complaint_deadlines(received_at, level, body.category, body.foreign, svc.calendar)
-    deadlines = {k: getattr(dl, k).astimezone(TZ).isoformat()
-                 for k in ("received_at", "first_contact", "plan", "gm_report", "close", "remind_before_close")}
+    deadlines = deadline_record(dl)
     recused = sorted(recused_people(body.persons_involved,
                                     lambda s: (svc.org.find(s).email if svc.org.find(s) else None)))
     data = {"form": body.model_dump(mode="json"), "received_by": receiver, "proposed_level": level,

@@ -112,6 +112,13 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     child = old["linked_cases"][0]
     new = stack.case(child)
     assert new["level"] == 3 and new["linked_cases"] == [case_no]
+    # the linked case is received when it is opened: its deadlines run from then, at level 3
+    from datetime import datetime
+
+    assert (datetime.fromisoformat(new["deadlines"]["received_at"])
+            > datetime.fromisoformat(old["deadlines"]["received_at"]))
+    assert (datetime.fromisoformat(new["deadlines"]["close"])
+            > datetime.fromisoformat(old["deadlines"]["close"]))
 
     # the new, linked case runs at level 3: reported to both directors, directed by the sales director
     stack.wait_mail(to=R["l3_admin_director"], subject=f"{child} 《投诉处理单》转交")
