@@ -95,12 +95,23 @@ def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
                 asyncio.run(maybe_coro)
 
 
+def run_context(heartbeats: bool) -> dict[str, Any]:
+    """The serialized Prefect context a forked run hydrates: the engine runs the flow in its settings."""
+    from prefect.context import serialize_context
+
+    context = serialize_context()
+    if not heartbeats:
+        # Prefect's heartbeat thread sleeps in whole seconds and the engine joins it on exit: with
+        # heartbeats on, every run (each suspension) ends up to 1 s later. Nothing here consumes them.
+        settings = context.setdefault("settings_context", {}).setdefault("settings", {})
+        settings["flows"] = {**settings.get("flows", {}), "heartbeat_frequency": None}
+    return context
+
+
 def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any, flow_run: Any,
                             env: dict[str, str | None] | None = None,
                             heartbeats: bool = True) -> multiprocessing.process.BaseProcess:
     """`prefect.flow_engine.run_flow_in_subprocess`, with the process taken from `ctx`."""
-    from prefect.context import serialize_context
-
     merged_env: dict[str, str | None] = (
         get_current_settings().to_environment_variables(exclude_unset=True)
         | os.environ
@@ -108,12 +119,7 @@ def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any,
         | (env or {})
     )
     sanitized = sanitize_subprocess_env(merged_env)
-    context = serialize_context()  # the engine runs the flow in these settings (hydrated in the child)
-    if not heartbeats:
-        # Prefect's heartbeat thread sleeps in whole seconds and the engine joins it on exit: with
-        # heartbeats on, every run (each suspension) ends up to 1 s later. Nothing here consumes them.
-        settings = context.setdefault("settings_context", {}).setdefault("settings", {})
-        settings["flows"] = {**settings.get("flows", {}), "heartbeat_frequency": None}
+    context = run_context(heartbeats)
     startup_env = {k: v for k, v in sanitized.items() if k in _CONTROL_CHANNEL_ENV_KEYS}
     wrapped_call = cloudpickle_wrapped_call(
         _run_flow_with_env,

@@ -1,0 +1,37 @@
+"""The warm start's pieces that run without a Prefect server: the forkserver really starts processes
+with the flows already imported, and a forked run's settings switch Prefect's heartbeats off."""
+
+import sys
+
+from prefect.context import SettingsContext
+from prefect.settings import get_current_settings
+
+from deployments.warm_start import run_context, warm_context
+
+
+def _imported(names, queue):
+    queue.put({name: name in sys.modules for name in names})
+
+
+def test_a_forked_process_has_the_flows_imported_already():
+    ctx = warm_context(["flows.sample_request"])
+    queue = ctx.Queue()
+    process = ctx.Process(target=_imported, args=(["flows.sample_request", "prefect"], queue))
+    process.start()
+    try:
+        assert queue.get(timeout=60) == {"flows.sample_request": True, "prefect": True}
+    finally:
+        process.join(30)
+    assert process.exitcode == 0
+
+
+def settings_in_child(context):
+    """What the engine does with the context in the forked run (prefect.context.hydrated_context)."""
+    return SettingsContext(**context["settings_context"]).settings
+
+
+def test_heartbeats_are_off_in_the_run_context_unless_asked_for():
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default is not None  # Prefect's default: on
+    assert settings_in_child(run_context(heartbeats=False)).flows.heartbeat_frequency is None
+    assert settings_in_child(run_context(heartbeats=True)).flows.heartbeat_frequency == default
