@@ -57,23 +57,24 @@ def serve_all(settings: Settings) -> None:
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
-    from deployments.warm_start import WarmRunner
+    from deployments.warm_start import WarmRunner, preload_for
 
     # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a
     # sub-second KEFU_RUNNER_POLL_SECONDS (e.g. 0.25) is passed here: a resumed run is picked up
     # sooner, at the cost of that many queries a second to Prefect's API.
     # KEFU_RUNNER_START=warm (default): runs are forks of a warm process (deployments/warm_start.py);
     # spawn: Prefect's own starter, a new interpreter per run.
+    served = local_flows(settings)
     options = {"limit": settings.serve_limit, "pause_on_shutdown": True, "query_seconds": settings.runner_poll_seconds}
     if settings.runner_start == "warm":
-        runner = WarmRunner(**options, flow_heartbeats=settings.flow_heartbeats)
+        runner = WarmRunner(**options, warm_preload=preload_for([flow for flow, _ in served]),
+                            flow_heartbeats=settings.flow_heartbeats)
     else:
         runner = Runner(**options)
-    served = local_flows(settings)
-    for flow, options in served:
+    for flow, deployment in served:
         # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it
         # directly, instead of `python -m prefect.engine` re-loading the code from storage.
-        runner.add_flow(flow, **options)
+        runner.add_flow(flow, **deployment)
     print(f"Serving {len(served)} deployments ({settings.runner_start} start, "
           f"poll {settings.runner_poll_seconds} s)", flush=True)
     try:
