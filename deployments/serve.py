@@ -55,8 +55,7 @@ def serve_all(settings: Settings) -> None:
     import asyncio
 
     from prefect.exceptions import TerminationSignal
-    from prefect.runner import Runner
-
+    from deployments.runner import KefuRunner
     from deployments.warm_start import WarmRunner, preload_for
 
     # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a
@@ -70,7 +69,7 @@ def serve_all(settings: Settings) -> None:
         runner = WarmRunner(**options, warm_preload=preload_for([flow for flow, _ in served]),
                             flow_heartbeats=settings.flow_heartbeats)
     else:
-        runner = Runner(**options)
+        runner = KefuRunner(**options)
     for flow, deployment in served:
         # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it
         # directly, instead of `python -m prefect.engine` re-loading the code from storage.

@@ -31,12 +31,13 @@ from prefect.flow_engine import (
     run_flow,
 )
 from prefect.logging import get_logger
-from prefect.runner import Runner
 from prefect.runner._process_manager import ProcessHandle
 from prefect.runner._starter_direct import DirectSubprocessStarter
 from prefect.settings import get_current_settings
 from prefect.utilities.callables import cloudpickle_wrapped_call
 from prefect.utilities.processutils import sanitize_subprocess_env
+
+from deployments.runner import KefuRunner
 
 # What the forkserver imports once besides the served flows' own modules (`preload_for`); every flow
 # run forks from it with these already loaded.
@@ -172,8 +173,8 @@ class WarmStarter(DirectSubprocessStarter):
             raise
 
 
-class WarmRunner(Runner):
-    """A Prefect Runner whose in-memory flows start as forks of a warm server process."""
+class WarmRunner(KefuRunner):
+    """Kefu's runner (bounded polls) whose in-memory flows start as forks of a warm server process."""
 
     def __init__(self, *args: Any, warm_preload: list[str] | None = None, flow_heartbeats: bool = True,
                  **kwargs: Any) -> None:
