@@ -6,7 +6,7 @@ import sys
 from prefect.context import SettingsContext
 from prefect.settings import get_current_settings
 
-from deployments.warm_start import run_context, warm_context
+from deployments.warm_start import preload_for, run_context, warm_context
 
 
 def _imported(names, queue):
@@ -35,3 +35,10 @@ def test_heartbeats_are_off_in_the_run_context_unless_asked_for():
     assert default is not None  # Prefect's default: on
     assert settings_in_child(run_context(heartbeats=False)).flows.heartbeat_frequency is None
     assert settings_in_child(run_context(heartbeats=True)).flows.heartbeat_frequency == default
+
+
+def test_the_preload_holds_the_driver_this_module_the_flows_and_the_main_module():
+    from flows.sample_request import sample_request
+
+    names = preload_for([sample_request])
+    assert {"psycopg", "deployments.warm_start", "flows.sample_request"} <= set(names)
