@@ -20,7 +20,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import os
-import sys
 from typing import Any
 
 import anyio
@@ -53,6 +52,10 @@ PRELOAD = [
     "sqlalchemy.dialects.sqlite.pysqlite",
     "sqlalchemy.dialects.postgresql.psycopg",
     "psycopg",  # the dialect imports its driver on first connect (≈ 8 % of a run's CPU on PostgreSQL)
+    # multiprocessing runs the runner's __main__ (`python -m deployments.cli serve`) again in every
+    # child as `__mp_main__`; its one costly import is typer (preloading deployments.cli itself would
+    # make runpy warn in every run)
+    "typer",
     "yagmail",
     "smtplib",
     "email.mime.multipart",
@@ -64,12 +67,9 @@ PRELOAD = [
 
 
 def preload_for(flows: list[Any]) -> list[str]:
-    """PRELOAD, this module (a run unpickles `_run_flow_with_env` from it), the modules that define the
-    served flows, and the runner's own main module: multiprocessing runs it again in every child (as
-    `__mp_main__`), so its imports (typer, for `python -m deployments.cli serve`) should be loaded."""
-    main = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
-    mains = [main] if main and not main.endswith("__main__") else []
-    return [*PRELOAD, __name__, *sorted({flow.fn.__module__ for flow in flows}), *mains]
+    """PRELOAD, this module (a run unpickles `_run_flow_with_env` from it) and the modules that define
+    the served flows."""
+    return [*PRELOAD, __name__, *sorted({flow.fn.__module__ for flow in flows})]
 
 
 def warm_context(preload: list[str] | None = None) -> multiprocessing.context.ForkServerContext:

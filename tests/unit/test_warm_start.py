@@ -37,8 +37,8 @@ def test_heartbeats_are_off_in_the_run_context_unless_asked_for():
     assert settings_in_child(run_context(heartbeats=True)).flows.heartbeat_frequency == default
 
 
-def test_the_preload_holds_the_driver_this_module_the_flows_and_the_main_module():
+def test_the_preload_holds_the_driver_typer_this_module_and_the_flows():
     from flows.sample_request import sample_request
 
     names = preload_for([sample_request])
-    assert {"psycopg", "deployments.warm_start", "flows.sample_request"} <= set(names)
+    assert {"psycopg", "typer", "deployments.warm_start", "flows.sample_request"} <= set(names)
