@@ -16,6 +16,7 @@ pinned to 3.8.8 and tests/unit/test_runner.py drives the real poller, so a chang
 from __future__ import annotations
 
 import datetime
+from functools import partial
 from typing import Any
 
 from prefect.runner import Runner
@@ -52,9 +53,5 @@ class KefuRunner(Runner):
     async def __aenter__(self) -> "KefuRunner":
         await super().__aenter__()
         poller = self._scheduled_run_poller
-
-        async def bounded() -> list[Any]:
-            return await fetch_startable_runs(poller)
-
-        poller._get_scheduled_flow_runs = bounded
+        poller._get_scheduled_flow_runs = partial(fetch_startable_runs, poller)
         return self
