@@ -10,8 +10,10 @@ from prefect.artifacts import create_markdown_artifact
 from models.privacy import mask_data
 from tasks.runtime import services
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 
 
+@replayed("read")
 @task(name="读取案件 load case", **IO_TASK)
 def load_case(case_no: str) -> dict[str, Any]:
     case = services().store.get_case(case_no)
@@ -19,6 +21,7 @@ def load_case(case_no: str) -> dict[str, Any]:
             "requested_by": case.requested_by, "data": case.data, "parent": case.parent_case_no}
 
 
+@replayed("skip")
 @task(name="更新案件 record state", **IO_TASK)
 def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
                  data: dict[str, Any] | None = None, level: int | None = None, closed: bool = False,

@@ -20,6 +20,7 @@ from models.tables import Case, PenaltyRecord
 from tasks.cases import publish_form
 from tasks.notify import notify
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import Services, services
 
@@ -56,6 +57,7 @@ def _case_markdown(svc: Services, case_no: str) -> str:
                           "outcome": OUTCOME_LABELS, "satisfaction": SATISFACTION_LABELS})
 
 
+@replayed("skip")
 @task(name="更新投诉处理单 update complaint form", **IO_TASK)
 def publish_complaint_form(case_no: str) -> None:
     """The 《投诉处理单》 as a Prefect markdown artifact, kept current (personal data masked)."""
@@ -86,6 +88,7 @@ def save_penalty(svc: Services, case_no: str, penalty: Penalty) -> bool:
     return True
 
 
+@replayed("skip")
 @task(name="核查首次联系时限 check first contact", **IO_TASK)
 def check_first_contact(case_no: str) -> str | None:
     """C4/C12: a first contact later than 1 business day records the ¥30 violation."""
@@ -107,6 +110,7 @@ def check_first_contact(case_no: str) -> str | None:
     return None
 
 
+@replayed("skip")
 @task(name="转交与上报 pass the form on", **IO_TASK)
 def pass_on(case_no: str, roles: list[str], summary: dict[str, Any], message: str, key: str) -> None:
     """C5: the form goes at once to the next level / is reported to the directors (by email)."""
@@ -125,6 +129,7 @@ def _notice(svc: Services, case_no: str, key: str, to: list[str], title: str, me
                          event=(event or "notice_sent", {"to": to, "key": key, "title": title}))
 
 
+@replayed("skip")
 @task(name="记录处理结果 record outcome", **IO_TASK)
 def record_outcome(case_no: str, outcome: dict[str, Any]) -> None:
     """C11: handling, responsibility and loss recorded (and, for an allowance or a return, what §4
@@ -220,6 +225,7 @@ def close_case(case_no: str, state: str, kind: str) -> None:
     inquiry_if_late(svc, case)
 
 
+@replayed("skip")
 @task(name="设置运行标签 tag the run", **IO_TASK)
 def tag_run(level: int, kind: str, category: str) -> None:
     """The level is known once confirmed: the run's tags carry level, kind and category."""

@@ -10,6 +10,7 @@ from prefect import task
 from models.corrections import change_lines
 from tasks.cases import publish_form
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import services
 from tasks.store_archive import record_of
@@ -36,6 +37,7 @@ def feedback_text(feedback: dict[str, str]) -> str:
     return "\n".join(f"{dept}：{text}" for dept, text in feedback.items())
 
 
+@replayed("skip")
 @task(name="记录环节 record step", **IO_TASK)
 def record_step(case_no: str, state: str, kind: str, actor: str | None = None, data: dict[str, Any] | None = None,
                 closed: bool = False, event_data: dict[str, Any] | None = None) -> None:
@@ -48,6 +50,7 @@ def record_step(case_no: str, state: str, kind: str, actor: str | None = None, d
                           closed=closed, event_data=event_data)
 
 
+@replayed("skip")
 @task(name="更新《客户信息更正单》 publish correction form", **IO_TASK)
 def publish_correction_form(case_no: str) -> None:
     """The case's 《客户信息更正单》 as a Prefect markdown artifact, current after every step."""

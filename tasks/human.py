@@ -33,6 +33,7 @@ from tasks.notify import deliver_mail
 from tasks.render import render_mail
 from tasks.runtime import Services, services
 from tasks.policy import IO_TASK
+from tasks import replay
 from tasks.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
@@ -172,15 +173,21 @@ def request_decision(req: StepRequest) -> RunInput:
     if req.flow_run_id is None:
         req = req.model_copy(update={"flow_run_id": str(flow_run.id) if flow_run.id else None})
     model = ANSWER_MODELS[req.answer_model]
-    earlier = services().store.find_task(req.case_no, req.step_key)
-    if acted_on_earlier(services().store, earlier):
+    store = services().store
+    earlier = store.find_task(req.case_no, req.step_key)
+    if acted_on_earlier(store, earlier):
         return model.model_validate(answer_of(earlier))  # two reads, no task runs
-    ref = open_human_task(req)
-    if ref.created or services().store.unsent_count(req.case_no):
+    replay.reached_new_step(req.flow_run_id)
+    if earlier is not None and earlier.flow_run_id == req.flow_run_id:  # opened by this run before
+        ref = TaskRef(id=earlier.id, state=earlier.state, assignee=earlier.assignee, created=False)
+    else:
+        ref = open_human_task(req)
+    if ref.created or store.unsent_count(req.case_no):
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
-    if ref.state != "decided" and services().store.get_task(ref.id).state != "decided":
+    if ref.state != "decided" and store.get_task(ref.id).state != "decided":
         show_waiting(ref.id)
+        replay.forget(req.flow_run_id)
         given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
         raw = given.model_dump() if given is not None else {}
     answer = record_answer(ref.id, raw)

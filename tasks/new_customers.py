@@ -17,6 +17,7 @@ from tasks.cases import publish_form, record_state
 from tasks.intake import IntakeError
 from tasks.notify import notify
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import Services, services
 
@@ -66,6 +67,7 @@ def form_summary(case: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+@replayed("skip")
 @task(name="更新新客户开发申请表 publish application", **IO_TASK)
 def publish_application(case_no: str) -> None:
     """The 《新客户开发申请表》 as the case's Prefect markdown artifact (personal data masked)."""

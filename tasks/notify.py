@@ -13,6 +13,7 @@ from tasks.render import render_mail
 from tasks.runtime import services
 from tasks.store import Store, outbox_to_mail
 from tasks.policy import IO_TASK, MAIL_TASK
+from tasks.replay import replayed, replaying
 
 
 def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
@@ -35,6 +36,7 @@ class MailNotDelivered(RuntimeError):
     pass
 
 
+@replayed("skip")
 @task(name="发送邮件 deliver mail", **MAIL_TASK)
 def deliver_mail(case_no: str | None = None) -> int:
     """Deliver this case's queued messages. Raises (and so retries with backoff) while SMTP fails;
@@ -60,7 +62,10 @@ def queue_notice(case_no: str, key: str, template: str, to: list[str], context: 
 
 def notify(case_no: str, key: str, template: str, to: list[str], context: dict[str, Any],
            attachments: list[Attachment] | None = None, event: str | None = None) -> None:
-    """Render, queue, deliver. Safe to re-run: the same key never sends twice."""
+    """Render, queue, deliver. Safe to re-run: the same key never sends twice (and a replayed
+    cycle of the run, tasks/replay.py, does neither: it was done before)."""
+    if replaying(case_no):
+        return
     queue_notice(case_no, key, template, to, context, attachments, event)
     state = deliver_mail(case_no, return_state=True)
     if state.is_failed():
