@@ -3,15 +3,16 @@
     answer = request_decision(StepRequest(...))
 
 1. open the human task — idempotent: the same case + step key is the same task, and its email is
-   written to the outbox in the same transaction, so a re-run never mails twice;
+   written to the outbox in the same transaction, so a re-run never mails twice; the same task run
+   shows who the run waits for (tasks/waiting.py: the `waiting-{case_no}` artifact and a log line);
 2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
 3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
-   decided and acted on in an earlier cycle of the run is read from the database without task runs;
-4. else show who the run waits for (tasks/waiting.py: the run's labels and `waiting-{case_no}`
-   artifact), then suspend the flow run (no process held) with a typed `RunInput` and the step key;
-5. on resume, record the answer — the database is the arbiter: an answer through the email link was
-   recorded by the web app before it resumed the run; an answer in the Prefect UI is recorded here
-   with decided-via = ui. The first valid answer wins."""
+   decided and acted on in an earlier cycle of the run is read from the database without task runs
+   (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
+4. else suspend the flow run (no process held) with a typed `RunInput` and the step key;
+5. on resume, record the answer and show who answered — the database is the arbiter: an answer
+   through the email link was recorded by the web app before it resumed the run; an answer in the
+   Prefect UI is recorded here with decided-via = ui. The first valid answer wins."""
 
 from __future__ import annotations
 
@@ -121,7 +122,21 @@ def open_human_task(req: StepRequest) -> TaskRef:
     )
     task_row, created = svc.store.ensure_task(
         row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
+    if _in_flow_run():
+        show(svc, task_row)  # the same step: no task run of its own
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
+
+
+def _in_flow_run() -> bool:
+    from prefect.runtime import flow_run
+
+    return bool(flow_run.id)
+
+
+def show(svc: Services, task_row: HumanTask) -> None:
+    """The Prefect UI says who the run waits for (or, once answered, who answered)."""
+    view = publish_waiting(svc.org, task_row, svc.clock.now())
+    get_run_logger().info(view["line"])
 
 
 @task(name="记录决定 record decision", **IO_TASK)
@@ -142,6 +157,7 @@ def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
             task_id, decision=answer["decision"], comment=answer.get("comment", ""),
             answer=answer, by=by, via="ui", now=now)
     svc.store.mark_resumed(task_id, now)
+    show(svc, task_row)
     return answer_of(task_row)
 
 
@@ -154,8 +170,7 @@ def answer_of(task_row: HumanTask) -> dict[str, Any]:
 def show_waiting(task_id: int) -> None:
     """The Prefect UI says who the run waits for (or, once answered, who answered)."""
     svc = services()
-    view = publish_waiting(svc.org, svc.store.get_task(task_id), svc.clock.now())
-    get_run_logger().info(view["line"])
+    show(svc, svc.store.get_task(task_id))
 
 
 def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
@@ -178,20 +193,21 @@ def request_decision(req: StepRequest) -> RunInput:
     if acted_on_earlier(store, earlier):
         return model.model_validate(answer_of(earlier))  # two reads, no task runs
     replay.reached_new_step(req.flow_run_id)
-    if earlier is not None and earlier.flow_run_id == req.flow_run_id:  # opened by this run before
+    shown = earlier is None or earlier.flow_run_id != req.flow_run_id
+    if shown:
+        ref = open_human_task(req)  # opens the task and shows who the run waits for
+    else:  # opened by this run before (an earlier cycle, or in parallel: request_decisions)
         ref = TaskRef(id=earlier.id, state=earlier.state, assignee=earlier.assignee, created=False)
-    else:
-        ref = open_human_task(req)
     if ref.created or store.unsent_count(req.case_no):
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
     if ref.state != "decided" and store.get_task(ref.id).state != "decided":
-        show_waiting(ref.id)
+        if not shown:
+            show_waiting(ref.id)
         replay.forget(req.flow_run_id)
         given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
         raw = given.model_dump() if given is not None else {}
-    answer = record_answer(ref.id, raw)
-    show_waiting(ref.id)
+    answer = record_answer(ref.id, raw)  # records it and shows who answered
     return model.model_validate(answer)
 
 

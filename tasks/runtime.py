@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from models.business_days import BusinessCalendar
 from models.db import make_engine
@@ -31,16 +32,26 @@ class Services:
 
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
                    clock: Clock | None = None, flows: FlowRuns | None = None) -> Services:
+    org, calendar, authority = reference_data(settings.org_file, settings.calendar_file, settings.authority_file)
     return Services(
         settings=settings,
         store=store or Store(make_engine(settings.database_url)),
         mailer=mailer or build_mailer(settings),
         clock=clock or SystemClock(),
-        org=load_org(settings.org_file),
-        calendar=BusinessCalendar.from_file(settings.calendar_file),
-        authority=load_authority(settings.authority_file, ROLES),
+        org=org,
+        calendar=calendar,
+        authority=authority,
         flows=flows or build_flow_runs(settings),
     )
+
+
+@lru_cache(maxsize=8)
+def reference_data(org_file: Path, calendar_file: Path | None,
+                   authority_file: Path) -> tuple[OrgDirectory, BusinessCalendar, AuthorityTable]:
+    """The org directory, the business calendar and the approval authorities, parsed once per process
+    (and once for every flow run, in the warm process they are forked from: deployments/warm_start)."""
+    return (load_org(org_file), BusinessCalendar.from_file(calendar_file),
+            load_authority(authority_file, ROLES))
 
 
 @lru_cache(maxsize=1)

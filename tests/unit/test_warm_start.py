@@ -1,12 +1,15 @@
 """The warm start's pieces that run without a Prefect server: the forkserver really starts processes
 with the flows already imported, and a forked run's settings switch Prefect's heartbeats off."""
 
+import os
+import subprocess
 import sys
 
 from prefect.context import SettingsContext
 from prefect.settings import get_current_settings
 
 from deployments.warm_start import preload_for, run_context, warm_context
+from models.settings import REPO_ROOT
 
 
 def _imported(names, queue):
@@ -42,3 +45,37 @@ def test_the_preload_holds_the_driver_typer_this_module_and_the_flows():
 
     names = preload_for([sample_request])
     assert {"psycopg", "typer", "deployments.warm_start", "flows.sample_request"} <= set(names)
+    assert names[-1] == "deployments.warm_caches"
+
+
+CHECK_CACHES = """
+from deployments.warm_start import preload_for, warm_context
+from flows.sample_request import sample_request
+
+
+def cached(queue):
+    from tasks.render import environment
+    from tasks.runtime import reference_data
+
+    queue.put((len(environment().cache or {}), reference_data.cache_info().currsize))
+
+
+if __name__ == "__main__":
+    ctx = warm_context(preload_for([sample_request]))
+    queue = ctx.Queue()
+    process = ctx.Process(target=cached, args=(queue,))
+    process.start()
+    print(*queue.get(timeout=60))
+    process.join(30)
+"""
+
+
+def test_a_forked_run_inherits_the_compiled_templates_and_the_org_directory(tmp_path):
+    # a fresh interpreter: multiprocessing keeps one forkserver per process, started by the first test
+    script = tmp_path / "check_caches.py"
+    script.write_text(CHECK_CACHES)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert out.returncode == 0, out.stderr
+    templates, reference = map(int, out.stdout.split())
+    assert templates >= 40 and reference == 1
