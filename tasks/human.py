@@ -122,15 +122,9 @@ def open_human_task(req: StepRequest) -> TaskRef:
     )
     task_row, created = svc.store.ensure_task(
         row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
-    if _in_flow_run():
+    if replay.current_run_id():
         show(svc, task_row)  # the same step: no task run of its own
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
-
-
-def _in_flow_run() -> bool:
-    from prefect.runtime import flow_run
-
-    return bool(flow_run.id)
 
 
 def show(svc: Services, task_row: HumanTask) -> None:
@@ -183,10 +177,8 @@ def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
 
 def request_decision(req: StepRequest) -> RunInput:
     """Ask, wait without holding a process, and return the typed answer (see module doc)."""
-    from prefect.runtime import flow_run
-
     if req.flow_run_id is None:
-        req = req.model_copy(update={"flow_run_id": str(flow_run.id) if flow_run.id else None})
+        req = req.model_copy(update={"flow_run_id": replay.current_run_id()})
     model = ANSWER_MODELS[req.answer_model]
     store = services().store
     earlier = store.find_task(req.case_no, req.step_key)
@@ -218,9 +210,7 @@ def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
     while the run waits on another key is kept in the database (the resume finds the run "not
     waiting" on it) and read from there when the run reaches that key: answers in any order all
     complete the step, and no email is sent twice."""
-    from prefect.runtime import flow_run
-
-    run_id = str(flow_run.id) if flow_run.id else None
+    run_id = replay.current_run_id()
     reqs = [r if r.flow_run_id else r.model_copy(update={"flow_run_id": run_id}) for r in reqs]
     refs = [open_human_task(r) for r in reqs]
     if any(ref.created for ref in refs) or services().store.unsent_count(reqs[0].case_no):

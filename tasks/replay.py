@@ -29,7 +29,8 @@ Mode = Literal["read", "skip"]
 _replaying: dict[str, bool] = {}
 
 
-def _run_id() -> str | None:
+def current_run_id() -> str | None:
+    """The flow run this code runs in (None outside one)."""
     from prefect.runtime import flow_run
 
     run_id = flow_run.id
@@ -39,7 +40,7 @@ def _run_id() -> str | None:
 def replaying(case_no: str | None = None, *, run_id: str | None = None, store: Any = None) -> bool:
     """Is this flow run still replaying earlier cycles? Decided on the first call of the run: a run
     that has opened a human task before has earlier cycles to replay."""
-    run_id = run_id or _run_id()
+    run_id = run_id or current_run_id()
     if run_id is None:
         return False
     if run_id not in _replaying:
