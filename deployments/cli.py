@@ -403,14 +403,6 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
 
 
 # ---- kefu up ---------------------------------------------------------------------------
-DEPLOYMENTS = ("complaint/complaint", "sample-request/sample-request", "allowance/allowance", "return/return",
-               "archive-correction/archive-correction", "archive-backup/archive-backup",
-               "new-customer/new-customer",
-               "sla-watchdog/sla-watchdog",
-               "sample-month-totals/sample-month-totals", "monthly-statistics/monthly-statistics",
-               "weekly-report/weekly-report", "analysis-report/analysis-report")
-
-
 def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen], ok_below: int = 500) -> bool:
     import httpx
 
@@ -437,16 +429,56 @@ def _pdeathsig() -> None:
         pass
 
 
-def _stop(procs: list[tuple[str, subprocess.Popen]], budget: float = 25.0) -> None:
+class Child:
+    """One process `kefu up` runs; restarted with back-off when it dies (1 s doubling to 60 s)."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name, self.cmd, self.env, self.logs = name, cmd, env, logs
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self.next_start = 0.0
+        self.backoff = 1.0
+
+    def start(self) -> None:
+        out = open(self.logs / f"{self.name}.log", "ab")  # noqa: SIM115 - closed when the process ends
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True, preexec_fn=_pdeathsig)
+        self.started_at = time.monotonic()
+
+    def exited(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def restart_if_dead(self) -> None:
+        code = self.exited()
+        if code is None:
+            if self.proc is not None and time.monotonic() - self.started_at > 120:
+                self.backoff = 1.0  # ran long enough: the next crash restarts quickly again
+            return
+        now = time.monotonic()
+        if self.next_start == 0.0:
+            typer.echo(f"{self.name} exited with {code}; restarting in {self.backoff:.0f} s "
+                       f"(see {self.logs}/{self.name}.log)", err=True)
+            self.next_start = now + self.backoff
+            self.backoff = min(60.0, self.backoff * 2)
+        elif now >= self.next_start:
+            self.next_start = 0.0
+            self.restarts += 1
+            self.start()
+
+
+def _stop(children: list[Child], budget: float = 25.0) -> None:
     """Stop children in reverse order of start, each gracefully (SIGTERM), then SIGKILL what is left."""
     deadline = time.monotonic() + budget
-    for name, p in reversed(procs):
+    for child in reversed(children):
+        p = child.proc
+        if p is None:
+            continue
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
             try:
                 p.wait(timeout=max(1.0, min(12.0, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
-                typer.echo(f"{name} did not stop in time; killing", err=True)
+                typer.echo(f"{child.name} did not stop in time; killing", err=True)
         try:
             os.killpg(p.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -456,9 +488,22 @@ def _stop(procs: list[tuple[str, subprocess.Popen]], budget: float = 25.0) -> No
             p.wait(timeout=5)
 
 
+def _health(url: str) -> tuple[int, dict]:
+    import httpx
+
+    try:
+        r = httpx.get(url, timeout=5)
+        return r.status_code, r.json()
+    except (httpx.HTTPError, ValueError):
+        return 0, {}
+
+
 @app.command()
 def up() -> None:
-    """Start the whole local system and wait; Ctrl-C or SIGTERM stops everything gracefully."""
+    """Start the whole local system and wait; Ctrl-C or SIGTERM stops everything gracefully.
+
+    `ready` is printed once `/healthz` answers 200: the database and Prefect answer and every
+    deployment is served by the runner, which is polling. A child that dies is restarted with back-off."""
     s = _settings()
     _check_start(s)
     s.home.mkdir(parents=True, exist_ok=True)
@@ -467,15 +512,14 @@ def up() -> None:
     env = {**os.environ, **prefect_env(s), "KEFU_HOME": str(s.home), "KEFU_DATABASE_URL": s.database_url,
            "PYTHONUNBUFFERED": "1"}
     exe = [sys.executable, "-m", "deployments.cli"]
-    procs: list[tuple[str, subprocess.Popen]] = []
+    children: list[Child] = []
     stopping = {"flag": False}
 
-    def start(name: str, cmd: list[str]) -> subprocess.Popen:
-        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - closed when the process ends
-        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                             preexec_fn=_pdeathsig)
-        procs.append((name, p))
-        return p
+    def start(name: str, cmd: list[str]) -> Child:
+        child = Child(name, cmd, env, logs)
+        child.start()
+        children.append(child)
+        return child
 
     def on_signal(signum, _frame) -> None:  # noqa: ANN001
         stopping["flag"] = True
@@ -483,6 +527,21 @@ def up() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    def check_children() -> None:
+        for child in children:
+            child.restart_if_dead()
+
+    def wait_until(what: str, ok, timeout: float) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while not ok():
+            if stopping["flag"]:
+                raise InterruptedError
+            if time.monotonic() > deadline:
+                raise RuntimeError(what)
+            check_children()
+            time.sleep(0.2)
+
+    health_url = f"http://{s.web_host}:{s.web_port}/healthz"
     try:
         subprocess.run([*exe, "migrate"], env=env, check=True, capture_output=True)
         if not s.prefect_api_url:
@@ -491,36 +550,42 @@ def up() -> None:
         if s.uses_sink:
             start("smtp-sink", [*exe, "sink"])
         start("web", [*exe, "web"])
-        if not _wait_http(f"{s.effective_prefect_api_url}/health", 120, [p for _, p in procs]):
-            raise RuntimeError(f"Prefect server did not become healthy; see {logs}/prefect-server.log")
+        wait_until(f"Prefect server did not become healthy; see {logs}/prefect-server.log",
+                   lambda: _wait_http(f"{s.effective_prefect_api_url}/health", 0.5, []), 120)
         # a crash left runs executing: back to SCHEDULED before the flows are served again
         recovered = subprocess.run([*exe, "recover"], env=env, capture_output=True, text=True, timeout=300)
         (logs / "recover.log").write_text(recovered.stdout + recovered.stderr, encoding="utf-8")
         if recovered.returncode:
             typer.echo(f"恢复失败，见 / recovery failed, see {logs}/recover.log", err=True)
         start("serve", [*exe, "serve"])
-        for name in DEPLOYMENTS:
-            if not _wait_http(f"{s.effective_prefect_api_url}/deployments/name/{name}", 90,
-                              [p for _, p in procs], ok_below=300):
-                raise RuntimeError(f"deployment {name} was not registered; see {logs}/serve.log")
-        if not _wait_http(f"http://{s.web_host}:{s.web_port}/healthz", 60, [p for _, p in procs]):
-            raise RuntimeError(f"web app did not become healthy; see {logs}/web.log")
+        last: dict = {}
+
+        def healthy() -> bool:
+            code, body = _health(health_url)
+            last.update(body)
+            return code == 200
+
+        try:
+            wait_until("not ready", healthy, 180)
+        except RuntimeError:
+            raise RuntimeError(f"not ready after 180 s: {json.dumps(last, ensure_ascii=False)}; "
+                               f"see {logs}/serve.log and {logs}/web.log") from None
         ui = s.effective_prefect_api_url.removesuffix("/api")
-        typer.echo(f"Prefect UI   {ui}\nweb app      {s.base_url}  (API docs {s.base_url}/docs)")
+        typer.echo(f"Prefect UI   {ui}\nweb app      {s.base_url}  (API docs {s.base_url}/docs, health {health_url})")
         if s.uses_sink:
             typer.echo(f"dev mailbox  {s.base_url}/dev/mail  (SMTP sink 127.0.0.1:{s.sink_port})")
         typer.echo(f"logs         {logs}\nready — Ctrl-C to stop", err=False)
         while not stopping["flag"]:
-            for name, p in procs:
-                if p.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {p.returncode}; see {logs}/{name}.log")
+            check_children()
             time.sleep(0.5)
+    except InterruptedError:
+        pass
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         typer.echo(f"启动失败 / start-up failed: {exc}", err=True)
-        _stop(procs)
+        _stop(children)
         raise typer.Exit(1)
     typer.echo("stopping …")
-    _stop(procs)
+    _stop(children)
     typer.echo("stopped")
 
 

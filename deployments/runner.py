@@ -32,13 +32,25 @@ def runs_to_ask_for(free_slots: int | None, being_submitted: int) -> int | None:
     return free_slots + being_submitted
 
 
+# Prefect marks a deployment READY when a runner polls for it and NOT_READY after 60 s without a poll
+# (its foreman); `/healthz` counts READY deployments. So a runner whose slots are all busy still polls
+# (for one run, which it leaves) at least this often.
+KEEPALIVE_SECONDS = 20.0
+
+
 async def fetch_startable_runs(poller: Any) -> list[Any]:
     """`ScheduledRunPoller._get_scheduled_flow_runs`, bounded by the runner's free slots."""
+    import time
+
     limiter = poller._limit_manager._limiter
     wanted = runs_to_ask_for(None if limiter is None else int(limiter.available_tokens),
                              len(poller._submitting_flow_run_ids))
+    last = getattr(poller, "_kefu_last_poll", 0.0)
     if wanted == 0:
-        return []
+        if time.monotonic() - last < KEEPALIVE_SECONDS:
+            return []
+        wanted = 1
+    poller._kefu_last_poll = time.monotonic()
     scheduled_before = now("UTC") + datetime.timedelta(seconds=int(poller._prefetch_seconds))
     return await poller._client.get_scheduled_flow_runs_for_deployments(
         deployment_ids=list(poller._deployment_registry.get_deployment_ids()),
@@ -55,3 +67,18 @@ class KefuRunner(Runner):
         poller = self._scheduled_run_poller
         poller._get_scheduled_flow_runs = partial(fetch_startable_runs, poller)
         return self
+
+    def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+        """A clean stop (Prefect's own handler calls the async `stop()` from a signal handler, which
+        leaves its coroutine never awaited, then raises SystemExit inside the event loop): stop polling
+        and leave the loop; `__aexit__` pauses the schedules. Runs waiting on a person are suspended and
+        hold no process, so they stay waiting; a run caught mid-step is put back to SCHEDULED by
+        `kefu recover` at the next start."""
+        self._logger.info("SIGTERM received: no new runs, stopping")
+        poller = getattr(self, "_scheduled_run_poller", None)
+        if poller is not None:
+            poller.stopping = True
+        group = getattr(self, "_loops_task_group", None)
+        loop = getattr(self, "_loop", None)
+        if group is not None and loop is not None:
+            loop.call_soon_threadsafe(group.cancel_scope.cancel)

@@ -9,6 +9,8 @@ from typing import Any
 
 from prefect.schedules import Cron, Interval
 
+from deployments import names
+from deployments.names import deployment_name
 from models.settings import Settings
 
 TZ = "Asia/Shanghai"
@@ -30,20 +32,23 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     def cron(expr: str) -> dict[str, Any]:
         return {"schedules": [Cron(expr, timezone=TZ)]}
 
+    def name(full: str) -> str:
+        return deployment_name(full)
+
     return [
-        (complaint, {"name": "complaint", "tags": ["procedure:complaint"]}),
-        (sample_request, {"name": "sample-request", "tags": ["procedure:sample-request"]}),
-        (allowance, {"name": "allowance", "tags": ["procedure:allowance"]}),
-        (goods_return, {"name": "return", "tags": ["procedure:return"]}),
-        (archive_correction, {"name": "archive-correction", "tags": ["procedure:archive-correction"]}),
-        (archive_backup, {"name": "archive-backup", **cron("0 2 * * *")}),
-        (new_customer, {"name": "new-customer", "tags": ["procedure:new-customer"]}),
-        (sla_watchdog, {"name": "sla-watchdog", "schedules": [
+        (complaint, {"name": name(names.COMPLAINT), "tags": ["procedure:complaint"]}),
+        (sample_request, {"name": name(names.SAMPLE_REQUEST), "tags": ["procedure:sample-request"]}),
+        (allowance, {"name": name(names.ALLOWANCE), "tags": ["procedure:allowance"]}),
+        (goods_return, {"name": name(names.RETURN), "tags": ["procedure:return"]}),
+        (archive_correction, {"name": name(names.ARCHIVE_CORRECTION), "tags": ["procedure:archive-correction"]}),
+        (archive_backup, {"name": name(names.ARCHIVE_BACKUP), **cron("0 2 * * *")}),
+        (new_customer, {"name": name(names.NEW_CUSTOMER), "tags": ["procedure:new-customer"]}),
+        (sla_watchdog, {"name": name(names.SLA_WATCHDOG), "schedules": [
             Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)]}),
-        (sample_month_totals_flow, {"name": "sample-month-totals", **cron("0 8 1 * *")}),
-        (monthly_statistics, {"name": "monthly-statistics", **cron(SCHEDULES["monthly"])}),
-        (weekly_report, {"name": "weekly-report", **cron(SCHEDULES["weekly"])}),
-        (analysis_report, {"name": "analysis-report", **cron(SCHEDULES["analysis"])}),
+        (sample_month_totals_flow, {"name": name(names.SAMPLE_MONTH_TOTALS), **cron("0 8 1 * *")}),
+        (monthly_statistics, {"name": name(names.MONTHLY_STATISTICS), **cron(SCHEDULES["monthly"])}),
+        (weekly_report, {"name": name(names.WEEKLY_REPORT), **cron(SCHEDULES["weekly"])}),
+        (analysis_report, {"name": name(names.ANALYSIS_REPORT), **cron(SCHEDULES["analysis"])}),
     ]
 
 

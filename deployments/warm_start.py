@@ -17,9 +17,12 @@ Prefect is pinned to 3.8.8 and tests/e2e exercise this path, so a change there f
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.context
 import os
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -78,6 +81,28 @@ def warm_context(preload: list[str] | None = None) -> multiprocessing.context.Fo
     return ctx
 
 
+@dataclass(frozen=True)
+class FlowRef:
+    """A served flow by its import path. cloudpickle sends a `Flow` object by value (the module attribute
+    is the Flow, not its function), and a function sent by value keeps only the globals its body names:
+    a parameter annotated `datetime | None` under `from __future__ import annotations` then cannot be
+    resolved, and Prefect's parameter validation failed every forked run of `sla-watchdog`. By reference,
+    the child takes the flow from the module the warm process imported: the same object, nothing to
+    rebuild (and less to pickle)."""
+
+    module: str
+    name: str
+
+    @classmethod
+    def of(cls, flow: Any) -> "FlowRef | Any":
+        module, name = getattr(flow.fn, "__module__", None), getattr(flow.fn, "__name__", None)
+        mod = sys.modules.get(module or "")
+        return cls(module, name) if mod is not None and getattr(mod, name, None) is flow else flow
+
+    def load(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.name)
+
+
 def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
                        remove_env: set[str] | None = None, **kwargs: Any) -> None:
     """In the child: the flow run's environment, then Prefect's engine.
@@ -93,6 +118,8 @@ def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
     for key in remove_env or ():
         os.environ.pop(key, None)
     os.environ.update(env or {})
+    if isinstance(kwargs.get("flow"), FlowRef):
+        kwargs["flow"] = kwargs["flow"].load()
     flow_run = kwargs.get("flow_run")
     with handle_engine_signals(getattr(flow_run, "id", None)):
         maybe_coro = run_flow(*args, **kwargs)
@@ -130,7 +157,7 @@ def start_warm_flow_process(ctx: multiprocessing.context.BaseContext, flow: Any,
         _run_flow_with_env,
         env=_runtime_subprocess_env(sanitized),
         remove_env={k for k, v in merged_env.items() if v is None},
-        flow=flow,
+        flow=FlowRef.of(flow),
         flow_run=flow_run,
         parameters=None,
         wait_for=None,

@@ -1,6 +1,8 @@
-"""看门狗 — the deadline watchdog, on an interval schedule (and `kefu sla-check --now`)."""
+"""看门狗 — the deadline watchdog, on an interval schedule (and `kefu sla-check --now`).
 
-from __future__ import annotations
+No `from __future__ import annotations` in a flow module: Prefect validates a run's parameters against
+the flow's annotations, which must resolve wherever the flow is unpickled (Prefect's spawn start sends
+the flow by value; tests/unit/test_served_flows.py checks every served flow that way)."""
 
 from datetime import datetime
 

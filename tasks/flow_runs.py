@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from models.settings import Settings
@@ -22,6 +23,13 @@ class FlowRuns(Protocol):
 
     def ping(self) -> None:
         """Raise when the orchestrator does not answer."""
+
+    def served_deployments(self, names: tuple[str, ...]) -> set[str]:
+        """Which of these deployments (`flow/deployment`) a runner or worker serves now: not paused,
+        and polled for work recently (Prefect's deployment status READY)."""
+
+    def last_completed(self, deployment: str) -> datetime | None:
+        """When the deployment's latest Completed run ended (None: never)."""
 
 
 class PrefectFlowRuns:
@@ -46,6 +54,25 @@ class PrefectFlowRuns:
 
         httpx.get(f"{self.api_url}/health", timeout=3).raise_for_status()
 
+    def served_deployments(self, names: tuple[str, ...]) -> set[str]:
+        import httpx
+
+        r = httpx.post(f"{self.api_url}/deployments/filter", timeout=5, json={
+            "deployments": {"name": {"any_": sorted({n.split("/", 1)[1] for n in names})}}, "limit": 200})
+        r.raise_for_status()
+        ready = {d["name"] for d in r.json() if d.get("status") == "READY" and not d.get("paused")}
+        return {n for n in names if n.split("/", 1)[1] in ready}
+
+    def last_completed(self, deployment: str) -> datetime | None:
+        import httpx
+
+        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=5, json={
+            "deployments": {"name": {"any_": [deployment.split("/", 1)[1]]}},
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "sort": "END_TIME_DESC", "limit": 1})
+        r.raise_for_status()
+        runs = r.json()
+        return datetime.fromisoformat(runs[0]["end_time"]) if runs and runs[0].get("end_time") else None
+
 
 @dataclass
 class StartedRun:
@@ -64,6 +91,8 @@ class RecordingFlowRuns:
     started: list[StartedRun] = field(default_factory=list)
     resumed: list[int] = field(default_factory=list)
     down: bool = False
+    not_served: set[str] = field(default_factory=set)  # deployments no runner serves (a stack starting)
+    completed: dict[str, datetime] = field(default_factory=dict)  # deployment -> its last Completed run's end
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
@@ -87,6 +116,14 @@ class RecordingFlowRuns:
     def ping(self) -> None:
         if self.down:
             raise ConnectionRefusedError("RecordingFlowRuns: simulated Prefect outage")
+
+    def served_deployments(self, names: tuple[str, ...]) -> set[str]:
+        self.ping()
+        return {n for n in names if n not in self.not_served}
+
+    def last_completed(self, deployment: str) -> datetime | None:
+        self.ping()
+        return self.completed.get(deployment)
 
 
 def build_flow_runs(settings: Settings) -> FlowRuns:

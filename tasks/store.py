@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from hashlib import sha1
 from typing import Any, Callable
 
@@ -389,6 +389,15 @@ class Store(ArchiveStoreMixin):
             if case_no:
                 q = q.where(OutboxMessage.case_no == case_no)
             return int(s.exec(q).one())
+
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Undelivered messages: how many, and when the oldest was queued."""
+        with self.session() as s:
+            count, oldest = s.exec(select(func.count(), func.min(OutboxMessage.created_at))
+                                   .where(OutboxMessage.sent_at.is_(None))).one()
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=timezone.utc)
+            return int(count), oldest
 
     def ping(self) -> None:
         with self.session() as s:

@@ -59,6 +59,13 @@ class Stack:
     # ---- lifecycle ----------------------------------------------------------------------
     @classmethod
     def start(cls, home: Path, extra_env: dict[str, str] | None = None, timeout: float = 150) -> "Stack":
+        stack = cls.launch(home, extra_env)
+        stack.wait_ready(timeout)
+        return stack
+
+    @classmethod
+    def launch(cls, home: Path, extra_env: dict[str, str] | None = None) -> "Stack":
+        """`kefu up` started, not waited for."""
         web_port, prefect_port, sink_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
         env.update({
@@ -74,16 +81,23 @@ class Stack:
                     prefect_api=f"http://127.0.0.1:{env['KEFU_PREFECT_PORT']}/api")
         stack.proc = subprocess.Popen([str(REPO / ".venv/bin/kefu"), "up"], env=env, cwd=str(REPO),
                                       stdout=open(home / "kefu-up.out", "wb"), stderr=subprocess.STDOUT)
+        return stack
+
+    def output(self) -> str:
+        return (self.home / "kefu-up.out").read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 150, poll: float = 0.5, check_health: bool = True) -> None:
+        """Until `kefu up` prints `ready` (and, unless told otherwise, /healthz says 200)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if stack.proc.poll() is not None:
-                raise RuntimeError("kefu up exited:\n" + (home / "kefu-up.out").read_text()[-4000:])
-            if b"ready" in (home / "kefu-up.out").read_bytes():
-                if stack.healthy():
-                    return stack
-            time.sleep(0.5)
-        stack.stop()
-        raise RuntimeError("kefu up did not become ready:\n" + (home / "kefu-up.out").read_text()[-4000:])
+            if self.proc.poll() is not None:
+                raise RuntimeError("kefu up exited:\n" + self.output()[-4000:])
+            if b"ready" in (self.home / "kefu-up.out").read_bytes():
+                if not check_health or self.healthy():
+                    return
+            time.sleep(poll)
+        self.stop()
+        raise RuntimeError("kefu up did not become ready:\n" + self.output()[-4000:])
 
     @property
     def database_url(self) -> str:
@@ -103,9 +117,9 @@ class Stack:
         except httpx.HTTPError:
             return False
 
-    def stop(self, timeout: float = 40) -> int | None:
+    def stop(self, timeout: float = 40, sig: int = signal.SIGTERM) -> int | None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

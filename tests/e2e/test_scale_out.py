@@ -124,7 +124,7 @@ def test_prefect_yaml_deploys_every_procedure_kefu_up_serves():
     import yaml
     from prefect.flows import load_flow_from_entrypoint
 
-    from deployments.cli import DEPLOYMENTS
+    from deployments.names import DEPLOYMENTS
 
     spec = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
     os.chdir(REPO)

@@ -3,7 +3,7 @@ the backup (A4) runs daily at 02:00 Asia/Shanghai in both."""
 
 import yaml
 
-from deployments.cli import DEPLOYMENTS
+from deployments.names import DEPLOYMENTS
 from deployments.serve import local_deployments
 from models.settings import REPO_ROOT, Settings
 
