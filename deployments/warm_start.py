@@ -63,7 +63,7 @@ PRELOAD = [
     "smtplib",
     "email.mime.multipart",
     "email.mime.text",
-    "chinese_calendar",
+    "holidays.countries.china",
     "encodings.idna",
     "rich._emoji_codes",
 ]

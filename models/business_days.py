@@ -1,8 +1,10 @@
 """Mainland-China business days (工作日), pure functions in Asia/Shanghai.
 
-Official holidays and the make-up working weekends (调休) come from `chinese_calendar`; past its
-data (it ends with the last announced year) the calendar falls back to Monday–Friday minus the
-statutory holidays the `holidays` package computes for China, warning once. The admin's override
+Official holidays and the make-up working weekends (调休) come from the `holidays` package (China's
+State Council notices; checked day by day against `chinese_calendar` for 2004–2026: one day differs,
+2005-12-31, a Saturday worked for the 2006 New Year, which `holidays` has and `chinese_calendar` lacks).
+For a year whose notice is not out yet (no make-up workday known) it gives Monday–Friday minus the
+statutory holidays, and the calendar warns once. The admin's override
 file (`KEFU_CALENDAR_FILE`) always wins. Every function takes `now` explicitly."""
 
 from __future__ import annotations
@@ -40,29 +42,30 @@ class BusinessCalendar:
         return value
 
     def _library_workday(self, d: date) -> bool:
-        import chinese_calendar
-
-        try:
-            return bool(chinese_calendar.is_workday(d))
-        except NotImplementedError:
-            if not self._warned:
-                self._warned = True
-                log.warning(
-                    "chinese_calendar has no data for %s: using Monday–Friday minus the statutory "
-                    "holidays of the `holidays` package (no 调休); add make-up workdays to the "
-                    "calendar override file", d.year)
-            return d.weekday() < 5 and d not in _statutory(d.year)
+        year = _year(d.year)
+        if not year.announced and not self._warned:
+            self._warned = True
+            log.warning(
+                "no holiday notice for %s yet: using Monday–Friday minus the statutory holidays "
+                "(no 调休); add make-up workdays to the calendar override file", d.year)
+        return year.calendar.is_working_day(d)
 
 
-_STATUTORY: dict[int, frozenset[date]] = {}
-
-
-def _statutory(year: int) -> frozenset[date]:
-    if year not in _STATUTORY:
+class _Year:
+    def __init__(self, year: int) -> None:
         import holidays
 
-        _STATUTORY[year] = frozenset(holidays.country_holidays("CN", years=year).keys())
-    return _STATUTORY[year]
+        self.calendar = holidays.country_holidays("CN", years=year)
+        self.announced = any(w.year == year for w in self.calendar.weekend_workdays)
+
+
+_YEARS: dict[int, _Year] = {}
+
+
+def _year(year: int) -> _Year:
+    if year not in _YEARS:
+        _YEARS[year] = _Year(year)
+    return _YEARS[year]
 
 
 def load_overrides(path: Path) -> dict[date, bool]:

@@ -106,3 +106,21 @@ def test_calendar_and_hour_deadlines_and_counting():
     assert deadline_after_calendar_days(now, 7) == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
     assert deadline_after_hours(now, 24) == datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
     assert business_days_between(datetime(2026, 11, 20, 9, 0, tzinfo=TZ), now, CAL) == 2
+
+
+def test_the_holidays_package_gives_the_days_chinese_calendar_gave_2004_to_2026():
+    """`chinese_calendar` was dropped for `holidays` alone: every day of 2004–2026 as before, except
+    2005-12-31 (a Saturday worked for the 2006 New Year: in the State Council's notice, missing there)."""
+    import json
+    from pathlib import Path
+
+    before = json.loads((Path(__file__).parent / "data" / "cn_workdays_2004_2026.json").read_text())
+    off, worked = set(before["weekday_off"]), set(before["weekend_worked"]) | {"2005-12-31"}
+    cal = BusinessCalendar()
+    d, differ = date(2004, 1, 1), []
+    while d <= date(2026, 12, 31):
+        expected = (d.weekday() < 5 and d.isoformat() not in off) or d.isoformat() in worked
+        if cal.is_workday(d) != expected:
+            differ.append(d)
+        d += timedelta(days=1)
+    assert differ == []

@@ -203,7 +203,7 @@ def test_c4_friday_receipt_skips_the_weekend():
 
 
 def test_c4_national_day_2026():
-    # chinese_calendar: 2026-10-01..07 holidays, Saturday 2026-10-10 a make-up workday.
+    # the holidays package: 2026-10-01..07 holidays, Saturday 2026-10-10 a make-up workday.
     assert all(not CAL.is_workday(date(2026, 10, d)) for d in range(1, 8))
     assert CAL.is_workday(date(2026, 9, 30)) and CAL.is_workday(date(2026, 10, 8))
     assert CAL.is_workday(date(2026, 10, 10)) and date(2026, 10, 10).weekday() == 5
