@@ -2,9 +2,11 @@
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install browser up test test-unit test-pg
+.PHONY: install install-test browser up test test-unit test-pg lint
 
+# What the system needs (requirements.lock); the test tools are installed by `make test` only.
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
@@ -12,6 +14,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(VENV)/bin/pip install -q -r requirements.lock
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(VENV)/bin/pip install -q -r requirements-test.lock
+	touch $(TEST_STAMP)
 
 # Debian's Chromium (and CJK fonts) for the browser test, tests/e2e/test_browser.py; Playwright drives
 # it as /usr/bin/chromium and never downloads a browser of its own. Without root or sudo the test skips.
@@ -24,13 +32,16 @@ browser:
 up: install
 	$(VENV)/bin/kefu up
 
-test: install browser
+test: install-test browser lint
 	$(VENV)/bin/pytest -q tests
 
-test-unit: install
+test-unit: install-test
 	$(VENV)/bin/pytest -q tests/unit
+
+lint: install-test
+	$(VENV)/bin/ruff check .
 
 # The whole suite again on PostgreSQL (app and Prefect databases): a throwaway server from
 # Debian's postgresql package, started by the tests (tests/pg.py).
-test-pg: install browser
+test-pg: install-test browser
 	KEFU_TEST_POSTGRES=1 $(VENV)/bin/pytest -q tests

@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from common import MACHINE, describe, pct
+from common import MACHINE, describe
 
 SAMPLE = {"customer": "容量测试客户", "product": "32S 精梳棉纱", "spec": "32S/1", "size_class": "half",
           "quantity": 1, "reason": "capacity"}

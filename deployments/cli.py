@@ -583,7 +583,7 @@ def up() -> None:
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         typer.echo(f"启动失败 / start-up failed: {exc}", err=True)
         _stop(children)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo("stopping …")
     _stop(children)
     typer.echo("stopped")

@@ -94,7 +94,7 @@ def execute_in_departments(case: dict, plan: Draft) -> dict[str, str]:
                     answer_model="DepartmentFeedback", due_business_days=x["due_business_days"],
                     summary=plan_summary(case, plan, 本部门执行内容=x["action"] or "按更正内容执行"))
         for x in depts])
-    return {x["name"]: a.feedback for x, a in zip(depts, answers)}
+    return {x["name"]: a.feedback for x, a in zip(depts, answers, strict=True)}
 
 
 @flow(name="archive-correction", flow_run_name="archive-correction-{case_no}", log_prints=True)

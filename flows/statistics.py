@@ -58,7 +58,7 @@ def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
     create_markdown_artifact(key=slug, markdown=mask_text("\n".join(lines)),
                              description=f"《{REPORT_TITLES[kind]}》{period}")
     main = report.previews[0]
-    create_table_artifact(key=f"{slug}-summary", table=mask_data([dict(zip(main["headers"], row)) for row in main["rows"]]),
+    create_table_artifact(key=f"{slug}-summary", table=mask_data([dict(zip(main["headers"], row, strict=True)) for row in main["rows"]]),
                           description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
 
 

@@ -53,7 +53,7 @@ def id_card_valid(value: str) -> bool:
         date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         return False
-    total = sum(int(d) * w for d, w in zip(v[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(v[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == v[17]
 
 

@@ -66,7 +66,7 @@ def generate(cases: int, months: int, until: str, org: OrgDirectory, calendar: B
         numbers[k] = numbers.get(k, 0) + 1
         return f"{k}-{numbers[k]:06d}"
 
-    for key, n in zip(keys, per_month):
+    for key, n in zip(keys, per_month, strict=True):
         start, end = month_period(key)
         span = (end - start).total_seconds()
         offsets = sorted(rng.random() * span for _ in range(n))
@@ -80,7 +80,8 @@ def generate(cases: int, months: int, until: str, org: OrgDirectory, calendar: B
             yield "cases", {"case_no": no, "procedure": "new_customer", "state": "certified", "level": None,
                             "title": f"新客户认定 {no}", "data": {"salesperson": rng.choice(sales),
                                                               "customer": f"客户{rng.randrange(10**5):05d}"},
-                            "parent_case_no": None, "created_at": at - timedelta(days=rng.randint(3, 20)), "updated_at": at, "closed_at": at}
+                            "parent_case_no": None, "created_at": at - timedelta(days=rng.randint(3, 20)),
+                            "updated_at": at, "closed_at": at}
     for k, v in numbers.items():
         yield "case_counters", {"key": k, "value": v}
 

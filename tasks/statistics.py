@@ -114,7 +114,7 @@ def overdue_summary(s: Session, start: datetime, end: datetime) -> dict[str, int
     late = s.execute(select(func.count(), func.count(F.inquiry_notice_at), func.count(F.urge_notice_at)).where(
         _closed_in(start, end), F.closed_at > F.close_due)).one()
     still = [sum(x) for x in zip(*(s.execute(select(func.count(), func.count(F.urge_notice_at)).where(w)).one()
-                                   for w in _open_overdue_at(end)))]
+                                   for w in _open_overdue_at(end)), strict=True)]
     return {"closed_late": int(late[0]), "closed_late_inquiry_notices": int(late[1]),
             "closed_late_urge_notices": int(late[2]), "open_overdue": int(still[0]),
             "open_overdue_urge_notices": int(still[1])}

@@ -3,7 +3,6 @@ mailbox and the health check."""
 
 from __future__ import annotations
 
-import html
 import logging
 from html import escape
 from datetime import datetime

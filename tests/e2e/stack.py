@@ -58,7 +58,7 @@ class Stack:
 
     # ---- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def start(cls, home: Path, extra_env: dict[str, str] | None = None, timeout: float = 150) -> "Stack":
+    def start(cls, home: Path, extra_env: dict[str, str] | None = None, timeout: float = 300) -> "Stack":
         stack = cls.launch(home, extra_env)
         stack.wait_ready(timeout)
         return stack

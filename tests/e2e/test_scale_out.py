@@ -59,7 +59,7 @@ class Processes:
         raise AssertionError(f"{url} did not answer")
 
     def stop(self) -> None:
-        for name, p in reversed(list(self.procs.items())):
+        for _name, p in reversed(list(self.procs.items())):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
                 try:

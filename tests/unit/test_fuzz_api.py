@@ -80,7 +80,6 @@ from hypothesis import strategies as st  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from models.answers import ANSWER_MODELS, choices_of  # noqa: E402
-from models.tables import HumanTask  # noqa: E402
 from models.tokens import csrf_for  # noqa: E402
 from tests.fakes import SECRET, snapshot, token_for  # noqa: E402
 
