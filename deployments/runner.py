@@ -1,6 +1,6 @@
 """The runner `kefu serve` uses: Prefect's Runner, asking Prefect only for the runs it can start now.
 
-Prefect 3.8.8's runner asks for *every* scheduled run of its deployments on each poll (the server caps
+Prefect 3.9's runner asks for *every* scheduled run of its deployments on each poll (the server caps
 the answer at 200) and then starts as many as its limit allows, skipping the rest. After a burst,
 hundreds of answered cases wait as `Resuming` runs for a free process: each poll then made Prefect's
 server load, serialize and gzip 200 flow runs (≈ 420 KB, 0.2–0.5 s) and the runner parse them, four
@@ -10,7 +10,7 @@ handed over, which the server still reports as scheduled), and does not ask at a
 busy. The server returns the runs oldest first, so the order is Prefect's own.
 
 The hook is Prefect's private poller (`ScheduledRunPoller._get_scheduled_flow_runs`); Prefect is
-pinned to 3.8.8 and tests/unit/test_runner.py drives the real poller, so a change there fails loudly.
+pinned (deployments/prefect_seams.py checks the version at start) and tests/unit/test_runner.py drives the real poller, so a change there fails loudly.
 """
 
 from __future__ import annotations

@@ -60,6 +60,9 @@ def serve_all(settings: Settings) -> None:
     import asyncio
 
     from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from deployments.prefect_seams import seam_problems
     from deployments.runner import KefuRunner
     from deployments.warm_start import WarmRunner, preload_for
 
@@ -70,16 +73,24 @@ def serve_all(settings: Settings) -> None:
     # spawn: Prefect's own starter, a new interpreter per run.
     served = local_flows(settings)
     options = {"limit": settings.serve_limit, "pause_on_shutdown": True, "query_seconds": settings.runner_poll_seconds}
-    if settings.runner_start == "warm":
+    problems = seam_problems()
+    if problems:
+        print("WARNING: serving with Prefect's own runner (spawn start, unbounded poll), because: "
+              + "; ".join(problems), flush=True)
+        runner = Runner(**options)
+        start = "spawn, Prefect's own runner"
+    elif settings.runner_start == "warm":
         runner = WarmRunner(**options, warm_preload=preload_for([flow for flow, _ in served]),
                             flow_heartbeats=settings.flow_heartbeats)
+        start = "warm start"
     else:
         runner = KefuRunner(**options)
+        start = "spawn start"
     for flow, deployment in served:
         # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it
         # directly, instead of `python -m prefect.engine` re-loading the code from storage.
         runner.add_flow(flow, **deployment)
-    print(f"Serving {len(served)} deployments ({settings.runner_start} start, "
+    print(f"Serving {len(served)} deployments ({start}, "
           f"poll {settings.runner_poll_seconds} s)", flush=True)
     try:
         asyncio.run(runner.start())

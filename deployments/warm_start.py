@@ -1,6 +1,6 @@
 """Start flow runs from a warm process instead of a fresh interpreter.
 
-Prefect 3.8.8's runner starts every flow run — a new case and every resumed one after an answer —
+Prefect 3.9's runner starts every flow run — a new case and every resumed one after an answer —
 with `multiprocessing`'s *spawn*: a new Python that imports Prefect and the flow's modules again
 (≈ 1.2–1.5 s of CPU on this kind of machine, per run). A complaint is about eleven such starts.
 
@@ -12,7 +12,7 @@ forkserver is single-threaded when it forks, so forking it is safe, and it exits
 
 `KEFU_RUNNER_START=spawn` turns this off (Prefect's default behaviour). The hook into the runner is
 Prefect's private starter seam (`ScheduledRunPoller._resolve_starter`, `DirectSubprocessStarter`);
-Prefect is pinned to 3.8.8 and tests/e2e exercise this path, so a change there fails loudly.
+Prefect is pinned (deployments/prefect_seams.py checks the version at start) and tests/e2e exercise this path, so a change there fails loudly.
 """
 
 from __future__ import annotations
