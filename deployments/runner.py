@@ -10,7 +10,8 @@ handed over, which the server still reports as scheduled), and does not ask at a
 busy. The server returns the runs oldest first, so the order is Prefect's own.
 
 The hook is Prefect's private poller (`ScheduledRunPoller._get_scheduled_flow_runs`); Prefect is
-pinned (deployments/prefect_seams.py checks the version at start) and tests/unit/test_runner.py drives the real poller, so a change there fails loudly.
+pinned (deployments/prefect_seams.py checks the version at start)
+and tests/unit/test_runner.py drives the real poller, so a change there fails loudly.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ forkserver is single-threaded when it forks, so forking it is safe, and it exits
 
 `KEFU_RUNNER_START=spawn` turns this off (Prefect's default behaviour). The hook into the runner is
 Prefect's private starter seam (`ScheduledRunPoller._resolve_starter`, `DirectSubprocessStarter`);
-Prefect is pinned (deployments/prefect_seams.py checks the version at start) and tests/e2e exercise this path, so a change there fails loudly.
+Prefect is pinned (deployments/prefect_seams.py checks the version at start)
+and tests/e2e exercise this path, so a change there fails loudly.
 """
 
 from __future__ import annotations
