@@ -552,11 +552,13 @@ def up() -> None:
         start("web", [*exe, "web"])
         wait_until(f"Prefect server did not become healthy; see {logs}/prefect-server.log",
                    lambda: _wait_http(f"{s.effective_prefect_api_url}/health", 0.5, []), 120)
-        # a crash left runs executing: back to SCHEDULED before the flows are served again
-        recovered = subprocess.run([*exe, "recover"], env=env, capture_output=True, text=True, timeout=300)
-        (logs / "recover.log").write_text(recovered.stdout + recovered.stderr, encoding="utf-8")
-        if recovered.returncode:
-            typer.echo(f"恢复失败，见 / recovery failed, see {logs}/recover.log", err=True)
+        if not s.prefect_api_url:
+            # a crash left runs executing: back to SCHEDULED before the flows are served again (only on
+            # our own server: on a shared one a RUNNING run may be alive on another machine)
+            recovered = subprocess.run([*exe, "recover"], env=env, capture_output=True, text=True, timeout=300)
+            (logs / "recover.log").write_text(recovered.stdout + recovered.stderr, encoding="utf-8")
+            if recovered.returncode:
+                typer.echo(f"恢复失败，见 / recovery failed, see {logs}/recover.log", err=True)
         start("serve", [*exe, "serve"])
         last: dict = {}
 
