@@ -200,6 +200,40 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
 
 
+case_app = typer.Typer(help="案件 cases", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+
+
+@case_app.command("cancel")
+def case_cancel(case_no: str = typer.Argument(..., help="案件编号, e.g. TS-2026-000001"),
+                by: str = typer.Option(..., "--by", help="who cancels (客服部经理 or 总经理, org directory)"),
+                reason: str = typer.Option(..., "--reason", help="撤销原因 / why")) -> None:
+    """Cancel a case: closed as `cancelled` (with who and why), then its flow run is cancelled.
+    The only way a case's run is cancelled on purpose; the watchdog restarts runs cancelled otherwise."""
+    s = _settings()
+    _use_prefect_env(s)
+    from tasks.runtime import services
+    from tasks.store import CaseNotFound
+
+    svc = services()
+    person = svc.org.find(by)
+    if person is None or not ({"cs_manager", "general_manager"} & set(svc.org.roles_of(person.email))):
+        _fail(f"{by} 无权撤销案件（需客服部经理或总经理）/ {by} may not cancel cases (CS manager or GM only)")
+    if not reason.strip():
+        _fail("须说明撤销原因 / --reason must not be empty")
+    try:
+        case = svc.store.get_case(case_no)
+    except CaseNotFound:
+        _fail(f"案件 {case_no} 不存在 / no case {case_no}")
+    if case.closed_at is not None:
+        _fail(f"案件 {case_no} 已结束（{case.state}）/ case {case_no} is already closed ({case.state})")
+    svc.store.update_case(case_no, actor=person.email, kind="case_cancelled", now=svc.clock.now(),
+                          state="cancelled", closed=True, event_data={"reason": reason.strip()})
+    if case.flow_run_id:
+        svc.flows.cancel(case.flow_run_id, f"案件已撤销 / case cancelled by {person.email}")
+    typer.echo(json.dumps({"case_no": case_no, "state": "cancelled", "flow_run_id": case.flow_run_id}))
+
+
 archive_app = typer.Typer(help="客户档案 customer archive", no_args_is_help=True)
 app.add_typer(archive_app, name="archive")
 import_app = typer.Typer(help="导入 imports", no_args_is_help=True)

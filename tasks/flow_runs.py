@@ -31,6 +31,17 @@ class FlowRuns(Protocol):
     def last_completed(self, deployment: str) -> datetime | None:
         """When the deployment's latest Completed run ended (None: never)."""
 
+    def run_states(self, run_ids: list[str]) -> dict[str, str]:
+        """Each existing run's state type (PAUSED, COMPLETED, CANCELLED …); a deleted run is absent."""
+
+    def restart(self, run_id: str) -> str:
+        """A new run in place of a cancelled, crashed or failed one (same deployment, parameters, name and
+        tags; idempotent per old run); returns its id. A run that was suspended cannot simply be put back
+        to SCHEDULED: Prefect would take its step as answered with no input."""
+
+    def cancel(self, run_id: str, message: str) -> None:
+        """Cancel a run (only for a case cancelled in the app)."""
+
 
 class PrefectFlowRuns:
     """Prefect 3: run_deployment with an idempotency key; resume through the API."""
@@ -73,6 +84,38 @@ class PrefectFlowRuns:
         runs = r.json()
         return datetime.fromisoformat(runs[0]["end_time"]) if runs and runs[0].get("end_time") else None
 
+    def run_states(self, run_ids: list[str]) -> dict[str, str]:
+        import httpx
+
+        if not run_ids:
+            return {}
+        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=10, json={
+            "flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)})
+        r.raise_for_status()
+        return {run["id"]: run["state"]["type"] for run in r.json() if run.get("state")}
+
+    def _set_state(self, run_id: str, state: str, message: str) -> None:
+        import httpx
+
+        r = httpx.post(f"{self.api_url}/flow_runs/{run_id}/set_state", timeout=10, json={
+            "state": {"type": state, "message": message}, "force": True})
+        r.raise_for_status()
+
+    def restart(self, run_id: str) -> str:
+        import httpx
+
+        old = httpx.get(f"{self.api_url}/flow_runs/{run_id}", timeout=10)
+        old.raise_for_status()
+        run = old.json()
+        r = httpx.post(f"{self.api_url}/deployments/{run['deployment_id']}/create_flow_run", timeout=10, json={
+            "name": run["name"], "parameters": run["parameters"], "tags": run["tags"],
+            "idempotency_key": f"{run.get('idempotency_key') or run['name']}:restart:{run_id}"})
+        r.raise_for_status()
+        return r.json()["id"]
+
+    def cancel(self, run_id: str, message: str) -> None:
+        self._set_state(run_id, "CANCELLING", message)
+
 
 @dataclass
 class StartedRun:
@@ -93,6 +136,9 @@ class RecordingFlowRuns:
     down: bool = False
     not_served: set[str] = field(default_factory=set)  # deployments no runner serves (a stack starting)
     completed: dict[str, datetime] = field(default_factory=dict)  # deployment -> its last Completed run's end
+    states: dict[str, str] = field(default_factory=dict)  # run id -> state type (default PAUSED)
+    deleted: set[str] = field(default_factory=set)  # runs deleted in Prefect
+    restarted: list[str] = field(default_factory=list)  # old run ids given a new run
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
@@ -101,7 +147,7 @@ class RecordingFlowRuns:
             raise ConnectionRefusedError("RecordingFlowRuns: simulated Prefect outage")
         with self._lock:
             for run in self.started:
-                if run.deployment == deployment and run.case_no == case_no:
+                if run.deployment == deployment and run.case_no == case_no and run.run_id not in self.deleted:
                     return run.run_id
             run = StartedRun(str(uuid.uuid4()), deployment, case_no, list(tags), run_name,
                              parameters or {"case_no": case_no})
@@ -124,6 +170,23 @@ class RecordingFlowRuns:
     def last_completed(self, deployment: str) -> datetime | None:
         self.ping()
         return self.completed.get(deployment)
+
+    def run_states(self, run_ids: list[str]) -> dict[str, str]:
+        self.ping()
+        return {i: self.states.get(i, "PAUSED") for i in run_ids if i not in self.deleted}
+
+    def restart(self, run_id: str) -> str:
+        self.ping()
+        with self._lock:
+            old = next(r for r in self.started if r.run_id == run_id)
+            new = StartedRun(str(uuid.uuid4()), old.deployment, old.case_no, old.tags, old.run_name, old.parameters)
+            self.started.append(new)
+            self.restarted.append(run_id)
+            return new.run_id
+
+    def cancel(self, run_id: str, message: str) -> None:
+        self.ping()
+        self.states[run_id] = "CANCELLED"
 
 
 def build_flow_runs(settings: Settings) -> FlowRuns:

@@ -5,7 +5,7 @@ the mail outbox's backlog, and the age of the watchdog's last completed run.
 - `starting` (503): a deployment is not served yet (no runner or worker polls for it) — `kefu up`
   says `ready` only once every deployment is served and the runner is polling;
 - `degraded` (200): working, but the watchdog has not completed a run for 3 of its intervals, or
-  mail has waited in the outbox longer than that;
+  mail has waited in the outbox longer than that, or a case's run is lost for good (`flagged_cases`);
 - `ok` (200)."""
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Health(BaseModel):
     deployments: DeploymentsHealth | None = None
     outbox: OutboxHealth | None = None
     watchdog: WatchdogHealth | None = None
+    flagged_cases: list[str] = []  # open cases whose run the watchdog gave up restarting (tasks/run_audit.py)
 
 
 def _error(exc: Exception) -> str:
@@ -63,6 +64,7 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
         age = (now - oldest).total_seconds() if oldest else None
         parts["outbox"] = OutboxHealth(status="degraded" if age is not None and age > late.total_seconds() else "ok",
                                        unsent=count, oldest_age_seconds=age)
+        parts["flagged_cases"] = svc.store.flagged_open_cases()
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         parts["database"] = _error(exc)
     try:
@@ -83,7 +85,7 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
         status: Status = "unavailable"
     elif parts["deployments"].missing:
         status = "starting"
-    elif parts["watchdog"].status == "degraded" or parts["outbox"].status == "degraded":
+    elif parts["watchdog"].status == "degraded" or parts["outbox"].status == "degraded" or parts["flagged_cases"]:
         status = "degraded"
     else:
         status = "ok"

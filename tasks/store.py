@@ -112,6 +112,22 @@ class Store(ArchiveStoreMixin):
             s.execute(update(Case).where(Case.case_no == case_no).values(flow_run_id=flow_run_id))
             s.commit()
 
+    def open_cases_with_run(self) -> list[Case]:
+        with self.session() as s:
+            return list(s.exec(select(Case).where(Case.flow_run_id.is_not(None), Case.closed_at.is_(None))
+                               .order_by(Case.id)).all())
+
+    def count_events(self, case_no: str, kind: str) -> int:
+        with self.session() as s:
+            return int(s.exec(select(func.count()).select_from(Event)
+                              .where(Event.case_no == case_no, Event.kind == kind)).one())
+
+    def flagged_open_cases(self) -> list[str]:
+        """Open cases whose run the watchdog gave up restarting (tasks/run_audit.py)."""
+        with self.session() as s:
+            return sorted(set(s.exec(select(Event.case_no).join(Case, Case.case_no == Event.case_no)
+                                     .where(Event.kind == "run_flagged", Case.closed_at.is_(None))).all()))
+
     def update_case(self, case_no: str, *, actor: str | None, kind: str, now: datetime,
                     state: str | None = None, level: int | None = None,
                     data: dict[str, Any] | None = None, closed: bool = False,
@@ -218,9 +234,18 @@ class Store(ArchiveStoreMixin):
     def ensure_task(self, task: HumanTask, render: Callable[[HumanTask], Sequence[OutgoingMail]],
                     now: datetime) -> tuple[HumanTask, bool]:
         """Create the task, its email(s) and its event in one transaction — or, if the task for this
-        case + step already exists, return it and write nothing (no second email, ever)."""
+        case + step already exists, return it and write nothing (no second email, ever). An open task
+        asked again by another run of the case (the watchdog replaced a lost run) is adopted by that run,
+        so the answer resumes the run that waits for it."""
         existing = self.find_task(task.case_no, task.step_key)
         if existing:
+            if (existing.decided_at is None and task.flow_run_id
+                    and existing.flow_run_id != task.flow_run_id):
+                with self.session() as s:
+                    s.execute(update(HumanTask).where(HumanTask.id == existing.id, HumanTask.decided_at.is_(None))
+                              .values(flow_run_id=task.flow_run_id))
+                    s.commit()
+                existing = self.find_task(task.case_no, task.step_key)
             return existing, False
         with self.session() as s:
             s.add(task)

@@ -17,6 +17,7 @@ from tasks.complaint_watch import complaint_checks
 from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
 from tasks.resume import resume_task_run
+from tasks.run_audit import audit_runs
 from tasks.runtime import Services
 from tasks.waiting import publish_waiting
 
@@ -37,8 +38,8 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
     return boss.email if boss else None
 
 
-def start_missing_runs(svc: Services, now: datetime) -> int:
-    """A case filed while Prefect was unreachable gets its flow run now."""
+def start_case_run(svc: Services, case) -> str:  # noqa: ANN001
+    """Start the flow run of a case (idempotent per deployment and case); returns its id."""
     from tasks.intake import start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow
     from tasks.new_customers import start_new_customer_flow
 
@@ -51,16 +52,18 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
         "new_customer": lambda c: start_new_customer_flow(
             svc.flows, c.case_no, c.data["application"]["customer"]["customer_class"]),
     }
+    return starters[case.procedure](case)
+
+
+def start_missing_runs(svc: Services, now: datetime) -> int:
+    """A case filed while Prefect was unreachable gets its flow run now."""
     started = 0
     for case in svc.store.cases_without_run(now - timedelta(seconds=30)):
-        start = starters.get(case.procedure)
-        if start is None:
-            continue
         try:
-            svc.store.set_flow_run(case.case_no, start(case))
+            svc.store.set_flow_run(case.case_no, start_case_run(svc, case))
             started += 1
         except Exception as exc:  # noqa: BLE001 - still unreachable: next pass
-            log.warning("starting the flow of %s failed: %s", case.case_no, exc)
+            log.warning("starting the flow of %s failed: %r", case.case_no, exc)
     return started
 
 
@@ -99,6 +102,7 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True,
                 svc.store.mark_resumed(task.id, now)
                 counts["resumed"] += 1
     if resume:
+        counts.update(audit_runs(svc, now, start_case_run))
         counts["started"] = start_missing_runs(svc, now)
     for check in PROCEDURE_CHECKS:
         for k, v in check(svc, now).items():

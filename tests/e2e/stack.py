@@ -148,6 +148,9 @@ class Stack:
         raise AssertionError(f"no mail to={to} subject~{subject!r} (have {len(found)}); all: "
                              + repr([(m['to'], m['subject']) for m in self.mails()]))
 
+    def mails_about(self, case_no: str, subject: str = "") -> list[dict]:
+        return [m for m in self.mails() if case_no in m["subject"] and subject in m["subject"]]
+
     # ---- people -----------------------------------------------------------------------
     @staticmethod
     def link(mail: dict, choice: str) -> str:
