@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator,
                       model_validator)
 
+from models.guard import Guarded
 from models.business_days import (TZ, BusinessCalendar, add_business_days,
                                   deadline_after_calendar_days, deadline_after_hours)
 
@@ -73,7 +74,7 @@ _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|[2-9]\d{6,7}")
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class Complainant(BaseModel):
+class Complainant(Guarded):
     """投诉人及联系方式 complainant and contact."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -92,7 +93,7 @@ class Complainant(BaseModel):
         return v
 
 
-class Event(BaseModel):
+class Event(Guarded):
     """事件发生时间、地点 the event's time and place."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -100,7 +101,7 @@ class Event(BaseModel):
     place: str = Field("", max_length=200, description="事件地点 event place")
 
 
-class Product(BaseModel):
+class Product(Guarded):
     """涉及产品及编码 a product involved and its code."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -108,9 +109,10 @@ class Product(BaseModel):
     code: str = Field("", max_length=50, description="产品编码/料号 product code")
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(Guarded):
     """The 《投诉处理单》 as the receiver records it (C1), with the flags that drive the level (C3)."""
 
+    multiline = frozenset({"description", "demand"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     complainant: Complainant = Field(description="投诉人及联系方式 complainant and contact")
     kind: Kind = Field(description="投诉类型：consumer 消费者投诉 / franchisee 加盟商投诉 complaint kind")

@@ -35,6 +35,11 @@ _ZH = {
     "timezone_aware": "必须带时区",
     "decimal_max_places": "小数位数过多",
     "string_nul": "不能包含 NUL 字符",
+    "control_char": "只能填一行，不能包含控制字符（换行、回车、制表符、NUL 等）",
+    "multiline_control_char": "除换行和制表符外不能包含控制字符",
+    "number_not_bool": "必须是数字，不能是 true/false",
+    "decimal_type": "必须是数字",
+    "float_type": "必须是数字",
 }
 
 
