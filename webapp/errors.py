@@ -39,6 +39,9 @@ _ZH = {
     "multiline_control_char": "除换行和制表符外不能包含控制字符",
     "number_not_bool": "必须是数字，不能是 true/false",
     "decimal_type": "必须是数字",
+    "iso_datetime_with_zone": "必须是带时区的 ISO-8601 时间文本，如 2026-11-25T10:00:00+08:00",
+    "datetime_out_of_range": "超出范围",
+    "duplicate_key": "字段重复出现，含义不明确",
     "float_type": "必须是数字",
 }
 
