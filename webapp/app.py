@@ -38,6 +38,7 @@ from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
 from webapp.errors import describe_all, problem
+from webapp.limits import BodyLimit
 
 log = logging.getLogger("kefu.web")
 
@@ -81,6 +82,7 @@ IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length
 DB_INT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are refused, not passed to the database
 FILED = {201: {"model": CaseFiled, "description": "已受理 / filed"},
          200: {"model": CaseFiled, "description": "同一 Idempotency-Key 的重复提交 / repeat of a filed case"},
+         413: {"model": Problem, "description": "请求体过大，未读取 / body over KEFU_MAX_BODY_BYTES, unread"},
          **INVALID}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 DECISION_PAGE = {
@@ -171,8 +173,12 @@ def create_app(svc: Services) -> FastAPI:
         title="客服流程 Kefu Flows",
         description="Customer-service procedures as Prefect flows. 投诉、样品、档案更正等流程的接口与审批页面。",
         version="0.1.0",
+        # /docs, /redoc and /openapi.json: dev only, unless enabled (KEFU_API_DOCS_ENABLED)
+        **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.svc = svc
+    # outermost: a body over the limit is refused before anything reads it
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -447,8 +453,8 @@ def create_app(svc: Services) -> FastAPI:
         response.background = BackgroundTask(svc.flows.resume_when_waiting, svc.store, task.id)
         return response
 
-    # ---- dev mailbox --------------------------------------------------------------
-    if settings.uses_sink:
+    # ---- dev mailbox: every decision link is in it, so dev only unless enabled (KEFU_DEV_MAIL_ENABLED) --
+    if settings.serves_dev_mail:
         mailbox = Mailbox(mailbox_path(settings.home))
 
         @app.get("/dev/mail.json", tags=["dev"], summary="开发邮箱 / messages at the local SMTP sink",
@@ -482,7 +488,8 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.get("/", response_class=PlainTextResponse, include_in_schema=False)
     def index() -> str:
-        return ("客服流程 Kefu Flows\n/docs  API\n/healthz\n/dev/mail  开发邮箱 dev mailbox\n")
+        return ("客服流程 Kefu Flows\n" + ("/docs  API\n" if settings.serves_api_docs else "") + "/healthz\n"
+                + ("/dev/mail  开发邮箱 dev mailbox\n" if settings.serves_dev_mail else ""))
 
     return app
 

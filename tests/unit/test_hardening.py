@@ -67,3 +67,113 @@ def test_answers_refuse_control_characters_in_one_line_fields(web):
                                          "taker": "张三\r\nX-Header: 1", "quantity": "1"})
     assert r.status_code == 422 and "只能填一行" in r.text
     assert svc.store.get_task(task.id).state == "open"
+
+
+# ---- 4: the dev mailbox and the API docs only in dev, or enabled explicitly --------------------------
+DEV_ONLY = ["/dev/mail", "/dev/mail.json", "/dev/mail/1", "/dev/mail/1/html", "/docs", "/redoc", "/openapi.json"]
+
+
+def client_for(tmp_path, **settings) -> TestClient:
+    from models.settings import Settings
+    from tasks.clock import FixedClock
+    from tasks.runtime import build_services
+    from tests.dbs import fresh_store
+    from tests.fakes import NOW
+
+    s = Settings(secret_key=SECRET, home=tmp_path, mail_backend="memory", flow_backend="memory",
+                 base_url="http://kefu.test", **settings)
+    return TestClient(create_app(build_services(s, store=fresh_store(), clock=FixedClock(NOW))),
+                      raise_server_exceptions=False)
+
+
+def deliver_one_mail(tmp_path) -> None:
+    """A message at the sink's mailbox, so /dev/mail/1 would show it."""
+    from email.message import EmailMessage
+
+    from deployments.dev_mail import Mailbox, mailbox_path
+
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "kefu@example.com", LEADER, "审批"
+    m.set_content("http://kefu.test/t/secret-link")
+    Mailbox(mailbox_path(tmp_path)).store(m.as_bytes(), "kefu@example.com", [LEADER])
+
+
+@pytest.mark.parametrize("env", ["prod", "test"])
+def test_outside_dev_no_mailbox_and_no_api_docs(tmp_path, env):
+    deliver_one_mail(tmp_path)
+    client = client_for(tmp_path, env=env)
+    for path in DEV_ONLY:
+        r = client.get(path)
+        assert r.status_code == 404, (path, r.status_code)
+        assert "secret-link" not in r.text
+    assert "/dev/mail" not in client.get("/").text and "/docs" not in client.get("/").text
+
+
+def test_dev_serves_them_and_prod_only_when_enabled(tmp_path):
+    deliver_one_mail(tmp_path)
+    dev = client_for(tmp_path, env="dev")
+    assert all(dev.get(p).status_code == 200 for p in DEV_ONLY)
+    prod = client_for(tmp_path, env="prod", dev_mail_enabled=True, api_docs_enabled=True)
+    assert all(prod.get(p).status_code == 200 for p in DEV_ONLY)
+    # a real SMTP server: there is no dev mailbox to serve, enabled or not
+    real = client_for(tmp_path, env="dev", smtp_host="smtp.example.com")
+    assert real.get("/dev/mail.json").status_code == 404 and real.get("/docs").status_code == 200
+
+
+# ---- 7: a body over the limit answers 413 before it is read -----------------------------------------
+LIMIT = 1024 * 1024
+
+
+def assert_too_large(r) -> None:
+    assert r.status_code == 413, (r.status_code, r.text[:200])
+    msg = r.json()["detail"][0]["message"]
+    assert "请求体不能超过 1048576 字节" in msg and "must not exceed 1048576 bytes" in msg
+
+
+def test_a_declared_length_over_the_limit_is_refused_unread(web):
+    svc, client = web
+    before = table_counts(svc)
+    big = b'{"customer": "' + b"a" * (LIMIT + 1) + b'"}'
+    assert_too_large(client.post("/api/sample-requests", content=big, headers={"content-type": "application/json"}))
+    assert table_counts(svc) == before
+    token = token_for(svc, open_task(svc, "YP-2026-000001", "leader-approval", LEADER), LEADER)
+    before = table_counts(svc)
+    assert_too_large(client.post(f"/t/{token}", data={"choice": "approve", "comment": "x" * (LIMIT + 1)}))
+    assert table_counts(svc) == before
+    # at the limit: read and answered as usual
+    assert client.post("/api/sample-requests", json={**SAMPLE, "reason": "r" * 900}).status_code == 201
+
+
+def test_a_chunked_body_over_the_limit_is_refused(web):
+    svc, client = web
+    before = table_counts(svc)
+    chunks = (b"a" * 65536 for _ in range(40))  # no Content-Length: Transfer-Encoding chunked
+    assert_too_large(client.post("/api/complaints", content=chunks, headers={"content-type": "application/json"}))
+    assert table_counts(svc) == before
+
+
+def test_an_endless_stream_is_cut_at_the_limit(web):
+    """Pure ASGI: a body that does not end (here: 64 MiB, for a version without the limit to finish) is
+    refused after the limit plus one chunk was received."""
+    import anyio
+
+    svc, _ = web
+    app = create_app(svc)
+    pulled, sent = [0], []
+
+    async def receive():
+        pulled[0] += 1
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": pulled[0] < 1024}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/sample-requests", "raw_path": b"/api/sample-requests", "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"kefu.test"), (b"content-type", b"application/json"),
+                                          (b"transfer-encoding", b"chunked")], "client": ("127.0.0.1", 1),
+             "server": ("kefu.test", 80)}
+    anyio.run(app, scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [413]
+    assert pulled[0] == LIMIT // 65536 + 1
