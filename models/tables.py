@@ -136,6 +136,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: Optional[datetime] = _dt(nullable=True, index=True)
     attempts: int = 0
     last_error: Optional[str] = None
+    # dead-lettered: not sent after the most attempts allowed (KEFU_MAIL_MAX_ATTEMPTS), never tried again
+    dead_at: Optional[datetime] = _dt(nullable=True)
 
 
 class SampleLedgerEntry(SQLModel, table=True):

@@ -177,3 +177,45 @@ def test_an_endless_stream_is_cut_at_the_limit(web):
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [413]
     assert pulled[0] == LIMIT // 65536 + 1
+
+
+# ---- 6 (poison mail): a message that can never be sent is dead-lettered, reported, never retried ----
+def test_a_message_that_never_goes_out_is_dead_lettered_after_the_set_attempts(tmp_path):
+    from datetime import timedelta
+
+    from models.settings import Settings
+    from tasks.clock import FixedClock
+    from tasks.notify import deliver_outbox
+    from tasks.runtime import build_services
+    from tests.dbs import fresh_store
+    from tests.fakes import NOW
+
+    settings = Settings(env="test", secret_key=SECRET, home=tmp_path, mail_backend="memory", flow_backend="memory",
+                        mail_max_attempts=3)
+    svc = build_services(settings, store=fresh_store(), clock=FixedClock(NOW))
+    open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    svc.mailer.fail_next = 10**6  # this message never goes out
+    results = [deliver_outbox(svc.store, svc.mailer, NOW + timedelta(minutes=i)) for i in range(6)]
+    assert results == [(0, 1)] * 3 + [(0, 0)] * 3  # three attempts, then never again
+    assert svc.mailer.fail_next == 10**6 - 3
+    assert svc.store.dead_letter_count() == 1
+    [event] = [e for e in svc.store.events("YP-2026-000001") if e.kind == "mail_dead_lettered"]
+    assert event.data["attempts"] == 3 and event.data["to"] == [LEADER] and "ConnectionRefusedError" in event.data["error"]
+    # other mail still goes out
+    svc.mailer.fail_next = 0
+    open_task(svc, "YP-2026-000002", "leader-approval", LEADER)
+    assert deliver_outbox(svc.store, svc.mailer, NOW) == (1, 0) and svc.store.dead_letter_count() == 1
+
+
+def test_a_message_whose_sender_keeps_crashing_is_dead_lettered_too(tmp_path):
+    """A message that kills its sender is never released: its expired claims count as attempts."""
+    from datetime import timedelta
+
+    from tests.fakes import NOW
+
+    svc = fake_services(tmp_path)
+    open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    claims = [len(svc.store.claim_unsent(NOW + timedelta(minutes=3 * i))) for i in range(10)]
+    assert claims == [1] * 8 + [0] * 2  # KEFU_MAIL_MAX_ATTEMPTS, default 8
+    assert svc.store.dead_letter_count() == 1
+    assert "mail_dead_lettered" in [e.kind for e in svc.store.events("YP-2026-000001")]
