@@ -72,9 +72,12 @@ class Store(ArchiveStoreMixin):
                     data: dict[str, Any], requested_by: str | None = None, level: int | None = None,
                     idempotency_key: str | None = None, parent_case_no: str | None = None,
                     actor: str | None = None, now: datetime | None = None,
-                    also: Callable[[Session, Case], None] | None = None) -> tuple[Case, bool]:
+                    also: Callable[[Session, Case], None] | None = None,
+                    request_fingerprint: str | None = None) -> tuple[Case, bool]:
         """Create a case with its first audit event. Returns (case, created). With an
-        idempotency key, a second call returns the first case and creates nothing."""
+        idempotency key, a second call returns the first case and creates nothing (its
+        `request_fingerprint`, stored with the first, lets the caller see whether the request was
+        the same: webapp/idempotency.py)."""
         with self.session() as s:
             if idempotency_key:
                 existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
@@ -84,7 +87,7 @@ class Store(ArchiveStoreMixin):
             case = Case(case_no=self._next_number(s, prefix, year), procedure=procedure, state=state,
                         title=title, data=data, requested_by=requested_by, level=level,
                         idempotency_key=idempotency_key, parent_case_no=parent_case_no,
-                        created_at=now, updated_at=now)
+                        request_fingerprint=request_fingerprint, created_at=now, updated_at=now)
             s.add(case)
             s.flush()
             s.add(Event(case_no=case.case_no, at=now, kind="case_created", actor=actor or requested_by,

@@ -38,6 +38,7 @@ from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
 from webapp.errors import describe_all, problem
+from webapp.idempotency import once
 from webapp.limits import BodyLimit
 
 log = logging.getLogger("kefu.web")
@@ -78,7 +79,8 @@ INVALID = {422: {"model": Problem, "description": "输入无效 / invalid input 
 INVALID_ON_PAGE = {422: {"description": "输入无效 / invalid input (nothing stored)",
                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=200,
-                         description="the same key makes one case; a repeat answers 200 with it")
+                         description="the same key on this endpoint makes one case: a repeat with the same body "
+                                     "answers 200 with it, one with another body 422 (nothing filed)")
 DB_INT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are refused, not passed to the database
 FILED = {201: {"model": CaseFiled, "description": "已受理 / filed"},
          200: {"model": CaseFiled, "description": "同一 Idempotency-Key 的重复提交 / repeat of a filed case"},
@@ -231,10 +233,11 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.post("/api/sample-requests", status_code=201, tags=["samples"], responses=FILED,
               summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
-    def create_sample_request(body: SampleRequestIn,
+    def create_sample_request(body: SampleRequestIn, request: Request,
                               idempotency_key: str | None = IDEMPOTENCY_KEY
                               ) -> JSONResponse:
-        return _file_and_start(lambda: file_sample_request(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_sample_request(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_sample_flow(svc.flows, case.case_no, body.size_class))
 
     @app.post("/api/complaints", status_code=201, tags=["complaints"], responses=FILED,
@@ -243,9 +246,10 @@ def create_app(svc: Services) -> FastAPI:
                           "the same `Idempotency-Key` header returns the same case (200). "
                           "Answers `{case_no, flow_run_id}`; invalid input answers 422 with one message per "
                           "field in Chinese and English, and stores nothing.")
-    def create_complaint(body: ComplaintIn,
+    def create_complaint(body: ComplaintIn, request: Request,
                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_complaint(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_complaint(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"]))
 
     @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
@@ -253,9 +257,10 @@ def create_app(svc: Services) -> FastAPI:
               description="A case decided outside the system (or linked to a complaint). `amount` is a decimal "
                           "string in yuan; a return needs `quantity` {value, unit}. The approvers follow the "
                           "approval-authority table (R2).")
-    def create_return(body: ReturnRequestIn,
+    def create_return(body: ReturnRequestIn, request: Request,
                       idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_return(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_return(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_return_flow(svc.flows, case.case_no, body.kind))
 
     @app.post("/api/archive-corrections", status_code=201, tags=["archive"], responses=FILED,
@@ -265,8 +270,10 @@ def create_app(svc: Services) -> FastAPI:
                           "{department, action, due_business_days}). Starts the nine-step chain "
                           "`archive-correction-{case_no}`. Invalid input answers 422 with one message per field "
                           "and stores nothing; the same `Idempotency-Key` makes one case.")
-    def create_correction(body: CorrectionIn, idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_correction(svc, body, idempotency_key),
+    def create_correction(body: CorrectionIn, request: Request,
+                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_correction(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_correction_flow(svc.flows, case.case_no))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
@@ -295,8 +302,10 @@ def create_app(svc: Services) -> FastAPI:
                           "invoicing name is still filed and refused by the flow, with the reason. Same "
                           "`Idempotency-Key`, same case (200); invalid input: 422, nothing stored.")
     def create_new_customer_application(body: NewCustomerApplicationIn,
+                                        request: Request,
                                         idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_new_customer_application(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_new_customer_flow(svc.flows, case.case_no, body.customer.customer_class))
 
     # ---- cases ------------------------------------------------------------------

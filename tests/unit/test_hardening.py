@@ -219,3 +219,33 @@ def test_a_message_whose_sender_keeps_crashing_is_dead_lettered_too(tmp_path):
     assert claims == [1] * 8 + [0] * 2  # KEFU_MAIL_MAX_ATTEMPTS, default 8
     assert svc.store.dead_letter_count() == 1
     assert "mail_dead_lettered" in [e.kind for e in svc.store.events("YP-2026-000001")]
+
+
+# ---- 8: Idempotency-Key scoped per endpoint (and caller), bound to its request body -----------------
+def test_a_key_reused_on_another_endpoint_is_another_request(web):
+    svc, client = web
+    key = {"Idempotency-Key": "k-0001"}
+    sample = client.post("/api/sample-requests", json=SAMPLE, headers=key)
+    complaint = client.post("/api/complaints", json=COMPLAINT, headers=key)
+    assert sample.status_code == complaint.status_code == 201, complaint.text
+    assert complaint.json()["case_no"].startswith("TS-") and sample.json()["case_no"].startswith("YP-")
+
+
+def test_the_same_key_and_body_is_the_first_case_and_another_body_is_refused(web):
+    import json
+
+    svc, client = web
+    key = {"Idempotency-Key": "k-0002"}
+    first = client.post("/api/sample-requests", json=SAMPLE, headers=key)
+    assert first.status_code == 201
+    # the same request, its fields in another order and spaced otherwise: the first case
+    again = json.dumps(dict(reversed(list(SAMPLE.items()))), indent=2, ensure_ascii=False).encode()
+    repeat = client.post("/api/sample-requests", content=again,
+                         headers={**key, "content-type": "application/json"})
+    assert repeat.status_code == 200 and repeat.json() == first.json()
+    before = table_counts(svc)
+    other = client.post("/api/sample-requests", json={**SAMPLE, "quantity": 200}, headers=key)
+    assert other.status_code == 422, other.text
+    msg = fields_of(other)["Idempotency-Key"]
+    assert "内容不同" in msg and "different request body" in msg
+    assert table_counts(svc) == before
