@@ -31,6 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator,
                       model_validator)
+from pydantic_core import PydanticCustomError
 
 from models.guard import Guarded
 from models.business_days import (TZ, BusinessCalendar, add_business_days,
@@ -70,6 +71,8 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 # Landline: area code 0xx/0xxx, optional dash, 7–8 digit number, optional "-extension";
 # or a local 7–8 digit number without area code (does not start with 0 or 1).
 _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|[2-9]\d{6,7}")
+
+_ISO_WITH_ZONE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})")
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -132,7 +135,9 @@ class ComplaintIn(Guarded):
     foreign: bool = Field(False, description="国外客户（产品投诉 20 天结案） foreign customer (20-day product deadline)")
     received_by: EmailStr | None = Field(None, description="受理人邮箱 who received it (email)")
     received_at: datetime | None = Field(
-        None, description="受理时间（须含时区） when it was received (must include a time zone)")
+        None, description="受理时间：ISO-8601 文本，须含时区，不晚于现在、不早于允许的回溯期（默认 30 天） "
+                          "when it was received: ISO-8601 text with a time zone, not in the future, not before "
+                          "the allowed window (default 30 days)")
     # C3 level triggers
     hotline_12315: bool = Field(False, description="客户已投诉至 12315 热线 the customer went to the 12315 hotline")
     media: bool = Field(False, description="媒体介入 media involved")
@@ -143,11 +148,27 @@ class ComplaintIn(Guarded):
     department_failed_to_act: bool = Field(
         False, description="投诉职能部门不作为 complaint that a department failed to act")
 
+    @field_validator("received_at", mode="before")
+    @classmethod
+    def _iso_text(cls, v: object) -> object:
+        """ISO-8601 text with a time zone only: no epoch numbers (JSON or numeric text), no dates alone."""
+        if v is None or isinstance(v, datetime):
+            return v
+        if not isinstance(v, str) or not _ISO_WITH_ZONE.fullmatch(v.strip()):
+            raise PydanticCustomError("iso_datetime_with_zone", "must be ISO-8601 text with a time zone, "
+                                      "e.g. 2026-11-25T10:00:00+08:00")
+        return v.strip()
+
     @field_validator("received_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and (v.tzinfo is None or v.utcoffset() is None):
             raise ValueError("must include a time zone (e.g. +08:00) / 必须包含时区")
+        if v is not None:
+            try:  # 0001-01-01T00:00:00+14:00 is before the first instant a datetime can hold in UTC
+                v.astimezone(TZ)
+            except (OverflowError, ValueError):
+                raise PydanticCustomError("datetime_out_of_range", "is out of range") from None
         return v
 
     @field_validator("repeat_event_ref")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 log = logging.getLogger("kefu.intake")
 
@@ -96,6 +97,9 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     received_at = body.received_at or now
     if received_at > now:
         raise IntakeError("received_at", "不能晚于当前时间", "must not be in the future")
+    window = svc.settings.received_at_window_days
+    if received_at < now - timedelta(days=window):
+        raise IntakeError("received_at", f"不能早于 {window} 天前", f"must not be more than {window} days ago")
     key = _event_key(body)
     with svc.store.session() as s:
         repeat = s.exec(select(Case.case_no).where(

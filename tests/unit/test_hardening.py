@@ -249,3 +249,28 @@ def test_the_same_key_and_body_is_the_first_case_and_another_body_is_refused(web
     msg = fields_of(other)["Idempotency-Key"]
     assert "内容不同" in msg and "different request body" in msg
     assert table_counts(svc) == before
+
+
+# ---- 9: received_at: ISO-8601 text with a zone, not in the future, within the window -----------------
+@pytest.mark.parametrize("value,zh", [
+    ("1900-01-01T10:00:00+08:00", "不能早于 30 天前"), ("2026-10-25T09:59:00+08:00", "不能早于 30 天前"),
+    ("2026-11-25T10:01:00+08:00", "不能晚于当前时间"), ("0001-01-01T00:00:00+14:00", "超出范围"),
+    ("9999-12-31T23:59:59-14:00", "超出范围"), (1764036000, "ISO-8601"), ("1764036000", "ISO-8601"),
+    (1764036000.5, "ISO-8601"), (True, "ISO-8601"), ("2026-11-25", "ISO-8601"), ("2026-11-25T09:00:00", "ISO-8601")])
+def test_received_at_is_bounded_and_strictly_typed(web, value, zh):
+    svc, client = web
+    before = table_counts(svc)
+    r = client.post("/api/complaints", json={**COMPLAINT, "received_at": value})
+    assert r.status_code == 422, (value, r.status_code, r.text[:300])
+    msg = fields_of(r)["received_at"]
+    assert zh in msg and " / received_at: " in msg
+    assert table_counts(svc) == before
+
+
+def test_received_at_within_the_window_is_taken(web, tmp_path):
+    svc, client = web
+    r = client.post("/api/complaints", json={**COMPLAINT, "received_at": "2026-10-26T10:00:00+08:00"})
+    assert r.status_code == 201, r.text
+    assert svc.store.get_case(r.json()["case_no"]).data["deadlines"]["received_at"].startswith("2026-10-26T10:00")
+    wider = client_for(tmp_path, env="test", received_at_window_days=400)
+    assert wider.post("/api/complaints", json={**COMPLAINT, "received_at": "2026-01-05T09:00:00Z"}).status_code == 201
