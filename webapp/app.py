@@ -145,7 +145,8 @@ def _nul_fields(value: Any, where: tuple) -> list[tuple]:
 
 async def refuse_nul(request: Request) -> None:
     """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
-    is refused with 422 before anything is read or stored."""
+    is refused with 422 before anything is read or stored. So is a JSON body naming one field twice
+    ({"quantity": 1, "quantity": 1000}): ambiguous, never "the last wins"."""
     import json
     from urllib.parse import unquote_to_bytes
 
@@ -156,11 +157,22 @@ async def refuse_nul(request: Request) -> None:
     locs += [("header", k) for k, v in request.headers.items() if "\x00" in k + v]
     body = await request.body()
     kind = request.headers.get("content-type", "")
+    repeated: list[str] = []
+
+    def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [k for k, _ in pairs]
+        repeated.extend(sorted({k for k in names if names.count(k) > 1}))
+        return dict(pairs)
+
     if body and "json" in kind:
         try:
-            locs += _nul_fields(json.loads(body), ("body",))
+            locs += _nul_fields(json.loads(body, object_pairs_hook=_pairs), ("body",))
         except ValueError:
             pass  # not JSON: FastAPI answers it
+    if repeated:
+        raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", k),
+                                       "msg": "the field is given more than once, which is ambiguous"}
+                                      for k in repeated])
     elif b"\x00" in body or b"%00" in body:
         locs.append(("body",))
     if locs:
@@ -360,7 +372,7 @@ def create_app(svc: Services) -> FastAPI:
     # ---- decision pages -----------------------------------------------------------------
     def resolve(token: str) -> tuple[HumanTask, str] | None:
         try:
-            claim = read_token(settings.secret_key, token, now())
+            claim = read_token(settings.secret_key, token, now(), settings.token_max_age_days)
         except InvalidToken:
             return None
         task = svc.store.get_task(claim.task_id)
@@ -439,6 +451,13 @@ def create_app(svc: Services) -> FastAPI:
         if reason:
             return _html("message.html.j2", status=403, **page_ctx(task, person, token), message=reason)
         model = ANSWER_MODELS[task.answer_model]
+        # every field of the form has one value: a repeated one (choice=approve&choice=reject) is
+        # ambiguous and refused, never "the last wins"
+        repeated = sorted({k for k in form.keys() if len(form.getlist(k)) > 1})
+        if repeated:
+            errors = [f"{k}：此字段提交了多次，含义不明确，请重新提交 / {k}: the field was sent more than once, "
+                      "which is ambiguous; please submit again" for k in repeated]
+            return _html("decision.html.j2", status=422, **page_ctx(task, person, token, errors=errors))
         values: dict[str, Any] = {k: v for k, v in form.items() if k in model.model_fields}
         values["decision"] = str(form.get("choice") or "")
         values["comment"] = str(form.get("comment") or "")

@@ -274,3 +274,61 @@ def test_received_at_within_the_window_is_taken(web, tmp_path):
     assert svc.store.get_case(r.json()["case_no"]).data["deadlines"]["received_at"].startswith("2026-10-26T10:00")
     wider = client_for(tmp_path, env="test", received_at_window_days=400)
     assert wider.post("/api/complaints", json={**COMPLAINT, "received_at": "2026-01-05T09:00:00Z"}).status_code == 201
+
+
+# ---- 10: strict token payloads, ambiguous forms, numbers that are not booleans ----------------------
+def forged(task_id, person=LEADER, exp=None) -> str:
+    from itsdangerous import URLSafeSerializer
+
+    from tests.fakes import NOW
+
+    exp = int(NOW.timestamp()) + 86400 if exp is None else exp
+    return URLSafeSerializer(SECRET, salt="kefu.decision-link.v1").dumps([task_id, person, exp])
+
+
+@pytest.mark.parametrize("payload", [
+    dict(task_id=2**70), dict(task_id=2**31), dict(task_id=True), dict(task_id=0), dict(task_id=-1),
+    dict(task_id=1.0), dict(task_id="1"), dict(task_id=1, exp=2**70), dict(task_id=1, exp=True),
+    dict(task_id=1, person=""), dict(task_id=1, person=LEADER + "\r\n")])
+def test_a_signed_link_with_a_malformed_payload_is_an_invalid_link(web, payload):
+    svc, client = web
+    task = open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    assert task.id == 1
+    before = table_counts(svc)
+    token = forged(**payload)
+    for r in (client.get(f"/t/{token}"),
+              client.post(f"/t/{token}", data={"choice": "approve", "csrf": csrf_for(SECRET, token)})):
+        assert r.status_code == 404 and "链接无效" in r.text, (payload, r.status_code)
+    assert table_counts(svc) == before and svc.store.get_task(1).state == "open"
+    assert client.get(f"/t/{forged(1)}").status_code == 200  # the same link, well formed
+
+
+def test_a_form_repeating_a_field_is_ambiguous_and_refused(web):
+    svc, client = web
+    task = open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    token = token_for(svc, task, LEADER)
+    before = table_counts(svc)
+    form = [("csrf", csrf_for(SECRET, token)), ("choice", "approve"), ("choice", "reject")]
+    r = client.post(f"/t/{token}", content="&".join(f"{k}={v}" for k, v in form),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and "choice：此字段提交了多次" in r.text and "more than once" in r.text
+    assert table_counts(svc) == before and svc.store.get_task(task.id).state == "open" and not svc.flows.resumed
+
+
+def test_a_json_body_repeating_a_field_is_refused(web):
+    svc, client = web
+    body = b'{"customer":"a","product":"p","spec":"s","size_class":"half","quantity":1,"quantity":1000,"reason":"r"}'
+    r = client.post("/api/sample-requests", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "字段重复" in fields_of(r)["quantity"]
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/api/sample-requests", {**SAMPLE, "quantity": True}, "quantity"),
+    ("/api/complaints", {**COMPLAINT, "foreign": False, "description": "d", "products": [{"name": "p"}]}, None)])
+def test_true_is_not_a_number(web, path, body, field):
+    svc, client = web
+    r = client.post(path, json=body)
+    if field is None:
+        assert r.status_code == 201  # booleans where booleans belong
+        return
+    assert r.status_code == 422 and "不能是 true/false" in fields_of(r)[field]
