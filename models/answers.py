@@ -7,10 +7,12 @@ the decision page renders them from the model, and the Prefect UI renders the sa
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from prefect.input import RunInput
 from pydantic import Field, model_validator
+
+from models.guard import guard_validators
 
 CHOICE_LABELS: dict[str, str] = {
     "approve": "批准",
@@ -29,7 +31,12 @@ FIELD_LABELS: dict[str, str] = {
 
 
 class Answer(RunInput):
-    """What every answer carries besides its decision and typed fields."""
+    """What every answer carries besides its decision and typed fields. Text is one line except the
+    fields named in `multiline` (models/guard.py); a number is never true/false."""
+
+    multiline: ClassVar[frozenset[str]] = frozenset({
+        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason"})
+    _guard_numbers, _guard_text = guard_validators()
 
     comment: str = Field("", max_length=2000, description="意见 / 备注 comment")
     decided_by: str = Field(

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.guard import Guarded
 from models.privacy import mask_id_card, mask_phone
 
 CUSTOMER_CLASSES: dict[str, str] = {
@@ -69,7 +70,7 @@ def phone_valid(value: str) -> bool:
     return bool(_MOBILE.fullmatch(v) or _LANDLINE.fullmatch(v))
 
 
-class CustomerIn(BaseModel):
+class CustomerIn(Guarded):
     """One customer as imported or created (a CSV row, or the back office archiving a certification)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

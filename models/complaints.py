@@ -31,7 +31,9 @@ from typing import Annotated, Literal
 
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator,
                       model_validator)
+from pydantic_core import PydanticCustomError
 
+from models.guard import Guarded
 from models.business_days import (TZ, BusinessCalendar, add_business_days,
                                   deadline_after_calendar_days, deadline_after_hours)
 
@@ -70,10 +72,12 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 # or a local 7–8 digit number without area code (does not start with 0 or 1).
 _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|[2-9]\d{6,7}")
 
+_ISO_WITH_ZONE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})")
+
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class Complainant(BaseModel):
+class Complainant(Guarded):
     """投诉人及联系方式 complainant and contact."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -92,7 +96,7 @@ class Complainant(BaseModel):
         return v
 
 
-class Event(BaseModel):
+class Event(Guarded):
     """事件发生时间、地点 the event's time and place."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -100,7 +104,7 @@ class Event(BaseModel):
     place: str = Field("", max_length=200, description="事件地点 event place")
 
 
-class Product(BaseModel):
+class Product(Guarded):
     """涉及产品及编码 a product involved and its code."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -108,9 +112,10 @@ class Product(BaseModel):
     code: str = Field("", max_length=50, description="产品编码/料号 product code")
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(Guarded):
     """The 《投诉处理单》 as the receiver records it (C1), with the flags that drive the level (C3)."""
 
+    multiline = frozenset({"description", "demand"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     complainant: Complainant = Field(description="投诉人及联系方式 complainant and contact")
     kind: Kind = Field(description="投诉类型：consumer 消费者投诉 / franchisee 加盟商投诉 complaint kind")
@@ -130,7 +135,9 @@ class ComplaintIn(BaseModel):
     foreign: bool = Field(False, description="国外客户（产品投诉 20 天结案） foreign customer (20-day product deadline)")
     received_by: EmailStr | None = Field(None, description="受理人邮箱 who received it (email)")
     received_at: datetime | None = Field(
-        None, description="受理时间（须含时区） when it was received (must include a time zone)")
+        None, description="受理时间：ISO-8601 文本，须含时区，不晚于现在、不早于允许的回溯期（默认 30 天） "
+                          "when it was received: ISO-8601 text with a time zone, not in the future, not before "
+                          "the allowed window (default 30 days)")
     # C3 level triggers
     hotline_12315: bool = Field(False, description="客户已投诉至 12315 热线 the customer went to the 12315 hotline")
     media: bool = Field(False, description="媒体介入 media involved")
@@ -141,11 +148,27 @@ class ComplaintIn(BaseModel):
     department_failed_to_act: bool = Field(
         False, description="投诉职能部门不作为 complaint that a department failed to act")
 
+    @field_validator("received_at", mode="before")
+    @classmethod
+    def _iso_text(cls, v: object) -> object:
+        """ISO-8601 text with a time zone only: no epoch numbers (JSON or numeric text), no dates alone."""
+        if v is None or isinstance(v, datetime):
+            return v
+        if not isinstance(v, str) or not _ISO_WITH_ZONE.fullmatch(v.strip()):
+            raise PydanticCustomError("iso_datetime_with_zone", "must be ISO-8601 text with a time zone, "
+                                      "e.g. 2026-11-25T10:00:00+08:00")
+        return v.strip()
+
     @field_validator("received_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and (v.tzinfo is None or v.utcoffset() is None):
             raise ValueError("must include a time zone (e.g. +08:00) / 必须包含时区")
+        if v is not None:
+            try:  # 0001-01-01T00:00:00+14:00 is before the first instant a datetime can hold in UTC
+                v.astimezone(TZ)
+            except (OverflowError, ValueError):
+                raise PydanticCustomError("datetime_out_of_range", "is out of range") from None
         return v
 
     @field_validator("repeat_event_ref")

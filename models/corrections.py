@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.archive import FIELD_LABELS, masked_changes
+from models.guard import Guarded
 
 # A2, in order: (step key, title, role). Revisions go to the author; the chain resumes at the step.
 PLAN_REVIEWS: tuple[tuple[str, str, str], ...] = (
@@ -23,9 +24,10 @@ REPORT_REVIEWS: tuple[tuple[str, str, str], ...] = (
 MAX_ROUNDS = 9  # a plan rejected this often at one step is closed (the author may file it anew)
 
 
-class DepartmentAction(BaseModel):
+class DepartmentAction(Guarded):
     """One department named in the plan: what it must do and by when (A2 step 5)."""
 
+    multiline = frozenset({"action"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     department: str = Field(min_length=1, max_length=32, description="部门代码（组织架构）/ department code")
@@ -33,9 +35,10 @@ class DepartmentAction(BaseModel):
     due_business_days: int = Field(3, ge=1, le=30, description="反馈期限（工作日）/ feedback due in business days")
 
 
-class CorrectionIn(BaseModel):
+class CorrectionIn(Guarded):
     """`POST /api/archive-corrections`: the remedy plan (A2 step 1)."""
 
+    multiline = frozenset({"reason"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     archive_no: str = Field(min_length=1, max_length=32, description="档案编号 / archive number")

@@ -36,6 +36,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, fi
 
 from models.archive import CUSTOMER_CLASSES, TRANSACTION_KIND_ZH, CustomerIn
 from models.business_days import TZ
+from models.guard import Guarded
 from models.privacy import mask_id_card, mask_phone
 
 KIND_LABELS = {en: zh for zh, en in TRANSACTION_KIND_ZH.items()}
@@ -81,7 +82,7 @@ def _not_a_float(v: object) -> object:
     return v
 
 
-class FirstTransactionIn(BaseModel):
+class FirstTransactionIn(Guarded):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     date: dt.date = Field(description="首次交易日期 / date of the first transaction (YYYY-MM-DD)")
@@ -90,9 +91,10 @@ class FirstTransactionIn(BaseModel):
     reference: str = Field(min_length=1, max_length=64, description="单据号（发票或销货单号）/ document number")
 
 
-class EvaluationIn(BaseModel):
+class EvaluationIn(Guarded):
     """评价: contribution, long-term sales impact, credit."""
 
+    multiline = frozenset({"contribution", "long_term_impact", "credit"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     contribution: str = Field(min_length=1, max_length=2000, description="贡献 / contribution")
@@ -100,10 +102,11 @@ class EvaluationIn(BaseModel):
     credit: str = Field(min_length=1, max_length=2000, description="信用 / credit")
 
 
-class NewCustomerApplicationIn(BaseModel):
+class NewCustomerApplicationIn(Guarded):
     """POST /api/new-customer-applications: the 《新客户开发申请表》 (N3). The manager's instruction
     (批示) is the sales manager's comment on the certification step."""
 
+    multiline = frozenset({"development_history", "support_needed"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     customer: ApplicantIn = Field(description="客户及开票资料 / customer and invoicing data")

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from models.guard import Guarded
+
 Kind = Literal["allowance", "return"]
 AllowanceProof = Literal["marked_invoice_copy", "stamped_allowance_certificate"]
 ReturnProof = Literal["original_invoice", "stamped_invoice_copy", "return_certificate"]
@@ -24,15 +26,16 @@ PROOF_LABELS = {
 KIND_LABELS = {"allowance": "销货折让", "return": "成品退货"}
 
 
-class Quantity(BaseModel):
+class Quantity(Guarded):
     model_config = ConfigDict(extra="forbid")
     value: int = Field(gt=0, le=10_000_000, description="数量（整数）")
     unit: str = Field("件", min_length=1, max_length=10, description="单位，如 件、箱、kg")
 
 
-class ReturnRequestIn(BaseModel):
+class ReturnRequestIn(Guarded):
     """POST /api/returns: a case decided outside the system (R1), or started by a complaint."""
 
+    multiline = frozenset({"reason", "handling", "basis"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: Kind = Field(description="allowance 折让/赔款 / return 退货/重处理")
     customer: str = Field(min_length=1, max_length=100, description="客户名称")

@@ -6,7 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
+
+from models.guard import Guarded
 
 # P2: 整纱 1.9 kg (export standard), 半纱 0.8 kg, 小纱 0.12 kg — per bobbin.
 SIZE_CLASS_KG: dict[str, Decimal] = {"whole": Decimal("1.9"), "half": Decimal("0.8"),
@@ -14,9 +16,10 @@ SIZE_CLASS_KG: dict[str, Decimal] = {"whole": Decimal("1.9"), "half": Decimal("0
 SIZE_CLASS_LABELS = {"whole": "整纱", "half": "半纱", "small": "小纱"}
 
 
-class SampleRequestIn(BaseModel):
+class SampleRequestIn(Guarded):
     """The 《取样出门审批单》 as the marketing department fills it (P2: completely)."""
 
+    multiline = frozenset({"reason"})
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     customer: str = Field(min_length=1, max_length=100, description="客户 customer")
     product: str = Field(min_length=1, max_length=100, description="品名 product")

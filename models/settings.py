@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     flow_backend: Literal["prefect", "memory"] | None = Field(
         None, description="default: prefect (its API starts and resumes runs); memory records them (tests)"
     )
+    # ---- web hardening (issue 24) ------------------------------------------------------------
+    dev_mail_enabled: bool | None = Field(
+        None, description="serve the dev mailbox /dev/* (every decision link in it!); default: only with "
+        "KEFU_ENV=dev, and only while mail goes to the local sink")
+    api_docs_enabled: bool | None = Field(
+        None, description="serve /docs, /redoc and /openapi.json; default: only with KEFU_ENV=dev")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="larger request bodies answer 413, unread")
+    mail_max_attempts: int = Field(8, ge=1, description="a message not sent after this many attempts is "
+                                   "dead-lettered (an event on its case, counted in /healthz), never retried")
+    received_at_window_days: int = Field(30, ge=0, description="a complaint's received_at may be at most this "
+                                         "many days in the past (and never in the future)")
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":
@@ -90,6 +101,16 @@ class Settings(BaseSettings):
     def uses_sink(self) -> bool:
         """True when no real SMTP server is configured: mail goes to the local dev sink."""
         return not self.smtp_host
+
+    @property
+    def serves_dev_mail(self) -> bool:
+        """The dev mailbox is served: mail goes to the local sink, and dev or enabled explicitly."""
+        enabled = self.env == "dev" if self.dev_mail_enabled is None else self.dev_mail_enabled
+        return self.uses_sink and enabled
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.env == "dev" if self.api_docs_enabled is None else self.api_docs_enabled
 
     @property
     def effective_smtp_host(self) -> str:

@@ -57,6 +57,8 @@ class Case(SQLModel, table=True):
     requested_by: Optional[str] = Field(default=None, max_length=200)
     flow_run_id: Optional[str] = Field(default=None, max_length=64)
     idempotency_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    # sha-256 of the canonical request body filed under an API Idempotency-Key (webapp/idempotency.py)
+    request_fingerprint: Optional[str] = Field(default=None, max_length=64)
     parent_case_no: Optional[str] = Field(default=None, index=True, max_length=32)
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _dt(nullable=False, default=utcnow)
@@ -136,6 +138,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: Optional[datetime] = _dt(nullable=True, index=True)
     attempts: int = 0
     last_error: Optional[str] = None
+    # dead-lettered: not sent after the most attempts allowed (KEFU_MAIL_MAX_ATTEMPTS), never tried again
+    dead_at: Optional[datetime] = _dt(nullable=True)
 
 
 class SampleLedgerEntry(SQLModel, table=True):

@@ -13,6 +13,8 @@ from datetime import datetime
 from itsdangerous import BadSignature, URLSafeSerializer
 
 _SALT = "kefu.decision-link.v1"
+MAX_TASK_ID = 2**31 - 1  # human_tasks.id is an INTEGER (32-bit on PostgreSQL)
+MAX_AGE_DAYS = 3650  # no link lives longer, whatever it says
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,20 @@ def make_token(secret: str, task_id: int, person: str, now: datetime, max_age_da
     return _serializer(secret).dumps([task_id, person.lower(), exp])
 
 
-def read_token(secret: str, token: str, now: datetime) -> LinkClaim:
+def read_token(secret: str, token: str, now: datetime, max_age_days: int | None = None) -> LinkClaim:
+    """The link's claim, strictly typed: a task id within the database's integer range (never true/false),
+    a person's address, an expiry no further ahead than `max_age_days` (the setting; at most
+    MAX_AGE_DAYS) from `now`. Anything else is InvalidToken, as a forged link is."""
     try:
         task_id, person, exp = _serializer(secret).loads(token)
     except (BadSignature, ValueError, TypeError) as exc:
         raise InvalidToken("bad signature") from exc
-    if not isinstance(task_id, int) or not isinstance(person, str) or not isinstance(exp, int):
+    if type(task_id) is not int or type(exp) is not int or not isinstance(person, str):
         raise InvalidToken("bad payload")
+    if not 1 <= task_id <= MAX_TASK_ID or not 0 < len(person) <= 200 or any(ord(c) < 32 for c in person):
+        raise InvalidToken("bad payload")
+    if exp > now.timestamp() + min(max_age_days or MAX_AGE_DAYS, MAX_AGE_DAYS) * 86400:
+        raise InvalidToken("expiry beyond the longest a link lives")
     if now.timestamp() > exp:
         raise InvalidToken("expired")
     return LinkClaim(task_id=task_id, person=person, expires_at=exp)

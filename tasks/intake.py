@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 log = logging.getLogger("kefu.intake")
 
@@ -46,7 +47,8 @@ class IntakeError(ValueError):
         return first
 
 
-def file_sample_request(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
+def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
+                        request_fingerprint: str | None = None):  # noqa: ANN201
     """P2: a complete 《取样出门审批单》 from marketing; returns (case, created)."""
     from models.business_days import TZ
 
@@ -57,7 +59,7 @@ def file_sample_request(svc, body, idempotency_key: str | None = None):  # noqa:
     case, created = svc.store.create_case(
         procedure="sample_request", prefix="YP", year=now.astimezone(TZ).year, state="pending_leader",
         title=f"{body.customer} {body.product} 取样", data=body.model_dump(mode="json") | {"requested_by": requester},
-        requested_by=requester, idempotency_key=idempotency_key, now=now)
+        requested_by=requester, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, now=now)
     return case, created
 
 
@@ -78,7 +80,8 @@ def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaints.D
             for k in ("received_at", "first_contact", "plan", "gm_report", "close", "remind_before_close")}
 
 
-def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
+def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
+                   request_fingerprint: str | None = None):  # noqa: ANN201
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines."""
     from sqlalchemy import String, cast
     from sqlmodel import select
@@ -94,6 +97,9 @@ def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN0
     received_at = body.received_at or now
     if received_at > now:
         raise IntakeError("received_at", "不能晚于当前时间", "must not be in the future")
+    window = svc.settings.received_at_window_days
+    if received_at < now - timedelta(days=window):
+        raise IntakeError("received_at", f"不能早于 {window} 天前", f"must not be more than {window} days ago")
     key = _event_key(body)
     with svc.store.session() as s:
         repeat = s.exec(select(Case.case_no).where(
@@ -109,7 +115,7 @@ def file_complaint(svc, body, idempotency_key: str | None = None):  # noqa: ANN0
     return svc.store.create_case(
         procedure="complaint", prefix="TS", year=received_at.astimezone(TZ).year, state="received",
         title=f"{KIND_LABELS[body.kind]} · {body.category} · {body.complainant.name}", data=data, level=level,
-        idempotency_key=idempotency_key, actor=receiver, now=now)
+        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=receiver, now=now)
 
 
 def start_complaint_flow(flows, case_no: str, level: int, form: dict) -> str:  # noqa: ANN001
@@ -123,7 +129,8 @@ def start_sample_flow(flows, case_no: str, size_class: str) -> str:  # noqa: ANN
                           ["procedure:sample-request", f"size:{size_class}"], run_name=f"sample-request-{case_no}")
 
 
-def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool = True):  # noqa: ANN001, ANN201
+def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool = True,
+                request_fingerprint: str | None = None):  # noqa: ANN001, ANN201
     """R1: an allowance or a return, from a closed complaint or decided outside the system."""
     from models.business_days import TZ
     from models.returns import approvers_for, over_acceptance_ratio
@@ -147,7 +154,8 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
     return svc.store.create_case(
         procedure=body.kind, prefix=prefix, year=now.astimezone(TZ).year, state="pending_approval",
         title=f"{body.customer} {body.product_name or body.product_code} ¥{body.amount}", data=data,
-        requested_by=salesperson, idempotency_key=idempotency_key, parent_case_no=body.complaint_case_no,
+        requested_by=salesperson, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
+        parent_case_no=body.complaint_case_no,
         actor=salesperson, now=now)
 
 
@@ -155,7 +163,8 @@ def start_return_flow(flows, case_no: str, kind: str) -> str:  # noqa: ANN001
     return flows.start(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")
 
 
-def file_correction(svc, body, idempotency_key: str | None = None):  # noqa: ANN001, ANN201
+def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
+                    request_fingerprint: str | None = None):  # noqa: ANN201
     """A2 step 1: CS staff's remedy plan for an archive record; returns (case, created).
     The record must exist, every field change must be valid, the drafter must be CS staff and
     every department must exist with a head who can act. Nothing is stored otherwise."""
@@ -205,7 +214,7 @@ def file_correction(svc, body, idempotency_key: str | None = None):  # noqa: ANN
     return svc.store.create_case(
         procedure="archive_correction", prefix="GZ", year=now.astimezone(TZ).year, state="drafted",
         title=f"客户信息更正 · {body.archive_no} · {customer.name}", data=data, requested_by=drafter,
-        idempotency_key=idempotency_key, actor=drafter, now=now)
+        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=drafter, now=now)
 
 
 def _zh_en(exc: ValueError) -> tuple[str, str]:

@@ -18,13 +18,14 @@ from tasks.replay import replayed, replaying
 
 def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
                    limit: int = 100) -> tuple[int, int]:
-    """Send claimed messages; returns (sent, failed). A failed message is released for a later try."""
+    """Send claimed messages; returns (sent, failed). A failed message is released for a later try —
+    or, after the store's `mail_max_attempts`, dead-lettered and never tried again."""
     sent = failed = 0
     for row in store.claim_unsent(now, case_no=case_no, limit=limit, lease=timedelta(minutes=2)):
         try:
             mailer.send(outbox_to_mail(row))
         except Exception as exc:  # noqa: BLE001 - any SMTP failure: keep the message, retry later
-            store.release(row.id, f"{type(exc).__name__}: {exc}")
+            store.release(row.id, f"{type(exc).__name__}: {exc}", now)
             failed += 1
         else:
             store.mark_sent(row.id, now)

@@ -33,9 +33,11 @@ class Services:
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
                    clock: Clock | None = None, flows: FlowRuns | None = None) -> Services:
     org, calendar, authority = reference_data(settings.org_file, settings.calendar_file, settings.authority_file)
+    store = store or Store(make_engine(settings.database_url))
+    store.mail_max_attempts = settings.mail_max_attempts
     return Services(
         settings=settings,
-        store=store or Store(make_engine(settings.database_url)),
+        store=store,
         mailer=mailer or build_mailer(settings),
         clock=clock or SystemClock(),
         org=org,

@@ -29,8 +29,10 @@ class CaseNotFound(LookupError):
 
 
 class Store(ArchiveStoreMixin):
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine, *, mail_max_attempts: int = 8) -> None:  # noqa: ANN001
         self.engine = engine
+        # attempts before a message is dead-lettered; build_services sets it from the settings
+        self.mail_max_attempts = mail_max_attempts
 
     @classmethod
     def in_memory(cls) -> "Store":
@@ -70,9 +72,12 @@ class Store(ArchiveStoreMixin):
                     data: dict[str, Any], requested_by: str | None = None, level: int | None = None,
                     idempotency_key: str | None = None, parent_case_no: str | None = None,
                     actor: str | None = None, now: datetime | None = None,
-                    also: Callable[[Session, Case], None] | None = None) -> tuple[Case, bool]:
+                    also: Callable[[Session, Case], None] | None = None,
+                    request_fingerprint: str | None = None) -> tuple[Case, bool]:
         """Create a case with its first audit event. Returns (case, created). With an
-        idempotency key, a second call returns the first case and creates nothing."""
+        idempotency key, a second call returns the first case and creates nothing (its
+        `request_fingerprint`, stored with the first, lets the caller see whether the request was
+        the same: webapp/idempotency.py)."""
         with self.session() as s:
             if idempotency_key:
                 existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
@@ -82,7 +87,7 @@ class Store(ArchiveStoreMixin):
             case = Case(case_no=self._next_number(s, prefix, year), procedure=procedure, state=state,
                         title=title, data=data, requested_by=requested_by, level=level,
                         idempotency_key=idempotency_key, parent_case_no=parent_case_no,
-                        created_at=now, updated_at=now)
+                        request_fingerprint=request_fingerprint, created_at=now, updated_at=now)
             s.add(case)
             s.flush()
             s.add(Event(case_no=case.case_no, at=now, kind="case_created", actor=actor or requested_by,
@@ -379,18 +384,21 @@ class Store(ArchiveStoreMixin):
         """Claim unsent messages for delivery (a claim expires after `lease`, so a crashed sender's
         messages are taken up again; two live senders never send the same message)."""
         claimed: list[OutboxMessage] = []
+        claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None),
+                     or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
         with self.session() as s:
-            q = select(OutboxMessage.id).where(
-                OutboxMessage.sent_at.is_(None),
-                or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
+            # a sender that crashed on its last attempt never released it: dead-lettered here
+            for row in s.exec(select(OutboxMessage).where(
+                    *claimable, OutboxMessage.attempts >= self.mail_max_attempts)).all():
+                self._dead_letter(s, row, now, row.last_error or "sender did not finish its last attempt")
+            s.commit()
+            q = select(OutboxMessage.id).where(*claimable)
             if case_no:
                 q = q.where(OutboxMessage.case_no == case_no)
             ids = list(s.exec(q.order_by(OutboxMessage.id).limit(limit)).all())
             for mid in ids:
-                res = s.execute(update(OutboxMessage).where(
-                    OutboxMessage.id == mid, OutboxMessage.sent_at.is_(None),
-                    or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
-                    .values(claimed_at=now, attempts=OutboxMessage.attempts + 1))
+                res = s.execute(update(OutboxMessage).where(OutboxMessage.id == mid, *claimable)
+                                .values(claimed_at=now, attempts=OutboxMessage.attempts + 1))
                 if res.rowcount == 1:
                     claimed.append(mid)
             s.commit()
@@ -402,11 +410,36 @@ class Store(ArchiveStoreMixin):
                       .values(sent_at=now, last_error=None))
             s.commit()
 
-    def release(self, message_id: int, error: str) -> None:
+    def release(self, message_id: int, error: str, now: datetime | None = None) -> bool:
+        """A failed attempt: the message waits for the next one — or, after `mail_max_attempts`, is
+        dead-lettered (an event on its case, `dead_letter_count`), never tried again. Returns
+        whether it was dead-lettered."""
         with self.session() as s:
+            row = s.get(OutboxMessage, message_id)
+            if row is None or row.sent_at is not None or row.dead_at is not None:
+                return False
+            if row.attempts >= self.mail_max_attempts:
+                self._dead_letter(s, row, now or utcnow(), error)
+                s.commit()
+                return True
             s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
                       .values(claimed_at=None, last_error=error[:2000]))
             s.commit()
+            return False
+
+    def _dead_letter(self, s: Session, row: OutboxMessage, now: datetime, error: str) -> None:
+        row.dead_at, row.claimed_at, row.last_error = now, None, error[:2000]
+        s.add(row)
+        if row.case_no:
+            s.add(Event(case_no=row.case_no, at=now, kind="mail_dead_lettered", actor="system",
+                        data={"to": row.to.split(","), "subject": row.subject, "attempts": row.attempts,
+                              "error": error[:500], "key": row.dedupe_key}))
+
+    def dead_letter_count(self) -> int:
+        """Messages given up on (for /healthz): each is an event `mail_dead_lettered` on its case."""
+        with self.session() as s:
+            return int(s.exec(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.dead_at.is_not(None))).one())
 
     def unsent_count(self, case_no: str | None = None) -> int:
         with self.session() as s:

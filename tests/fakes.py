@@ -22,8 +22,10 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Sh
 
 
 def fake_services(home: Path, now: datetime = NOW) -> Services:
+    # the dev mailbox and the API docs on, as in dev (tests/unit/test_fuzz_api.py fuzzes them)
     settings = Settings(env="test", secret_key=SECRET, home=home, mail_backend="memory",
-                        flow_backend="memory", base_url="http://kefu.test")
+                        flow_backend="memory", base_url="http://kefu.test", dev_mail_enabled=True,
+                        api_docs_enabled=True)
     return build_services(settings, store=fresh_store(), clock=FixedClock(now))
 
 

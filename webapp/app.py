@@ -38,6 +38,8 @@ from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
 from webapp.errors import describe_all, problem
+from webapp.idempotency import once
+from webapp.limits import BodyLimit
 
 log = logging.getLogger("kefu.web")
 
@@ -70,10 +72,12 @@ INVALID = {422: {"model": Problem, "description": "输入无效 / invalid input 
 INVALID_ON_PAGE = {422: {"description": "输入无效 / invalid input (nothing stored)",
                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=200,
-                         description="the same key makes one case; a repeat answers 200 with it")
+                         description="the same key on this endpoint makes one case: a repeat with the same body "
+                                     "answers 200 with it, one with another body 422 (nothing filed)")
 DB_INT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are refused, not passed to the database
 FILED = {201: {"model": CaseFiled, "description": "已受理 / filed"},
          200: {"model": CaseFiled, "description": "同一 Idempotency-Key 的重复提交 / repeat of a filed case"},
+         413: {"model": Problem, "description": "请求体过大，未读取 / body over KEFU_MAX_BODY_BYTES, unread"},
          **INVALID}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 DECISION_PAGE = {
@@ -134,7 +138,8 @@ def _nul_fields(value: Any, where: tuple) -> list[tuple]:
 
 async def refuse_nul(request: Request) -> None:
     """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
-    is refused with 422 before anything is read or stored."""
+    is refused with 422 before anything is read or stored. So is a JSON body naming one field twice
+    ({"quantity": 1, "quantity": 1000}): ambiguous, never "the last wins"."""
     import json
     from urllib.parse import unquote_to_bytes
 
@@ -145,11 +150,22 @@ async def refuse_nul(request: Request) -> None:
     locs += [("header", k) for k, v in request.headers.items() if "\x00" in k + v]
     body = await request.body()
     kind = request.headers.get("content-type", "")
+    repeated: list[str] = []
+
+    def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [k for k, _ in pairs]
+        repeated.extend(sorted({k for k in names if names.count(k) > 1}))
+        return dict(pairs)
+
     if body and "json" in kind:
         try:
-            locs += _nul_fields(json.loads(body), ("body",))
+            locs += _nul_fields(json.loads(body, object_pairs_hook=_pairs), ("body",))
         except ValueError:
             pass  # not JSON: FastAPI answers it
+    if repeated:
+        raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", k),
+                                       "msg": "the field is given more than once, which is ambiguous"}
+                                      for k in repeated])
     elif b"\x00" in body or b"%00" in body:
         locs.append(("body",))
     if locs:
@@ -164,8 +180,12 @@ def create_app(svc: Services) -> FastAPI:
         title="客服流程 Kefu Flows",
         description="Customer-service procedures as Prefect flows. 投诉、样品、档案更正等流程的接口与审批页面。",
         version="0.1.0",
+        # /docs, /redoc and /openapi.json: dev only, unless enabled (KEFU_API_DOCS_ENABLED)
+        **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.svc = svc
+    # outermost: a body over the limit is refused before anything reads it
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -211,10 +231,11 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.post("/api/sample-requests", status_code=201, tags=["samples"], responses=FILED,
               summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
-    def create_sample_request(body: SampleRequestIn,
+    def create_sample_request(body: SampleRequestIn, request: Request,
                               idempotency_key: str | None = IDEMPOTENCY_KEY
                               ) -> JSONResponse:
-        return _file_and_start(lambda: file_sample_request(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_sample_request(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_sample_flow(svc.flows, case.case_no, body.size_class))
 
     @app.post("/api/complaints", status_code=201, tags=["complaints"], responses=FILED,
@@ -223,9 +244,10 @@ def create_app(svc: Services) -> FastAPI:
                           "the same `Idempotency-Key` header returns the same case (200). "
                           "Answers `{case_no, flow_run_id}`; invalid input answers 422 with one message per "
                           "field in Chinese and English, and stores nothing.")
-    def create_complaint(body: ComplaintIn,
+    def create_complaint(body: ComplaintIn, request: Request,
                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_complaint(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_complaint(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"]))
 
     @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
@@ -233,9 +255,10 @@ def create_app(svc: Services) -> FastAPI:
               description="A case decided outside the system (or linked to a complaint). `amount` is a decimal "
                           "string in yuan; a return needs `quantity` {value, unit}. The approvers follow the "
                           "approval-authority table (R2).")
-    def create_return(body: ReturnRequestIn,
+    def create_return(body: ReturnRequestIn, request: Request,
                       idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_return(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_return(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_return_flow(svc.flows, case.case_no, body.kind))
 
     @app.post("/api/archive-corrections", status_code=201, tags=["archive"], responses=FILED,
@@ -245,8 +268,10 @@ def create_app(svc: Services) -> FastAPI:
                           "{department, action, due_business_days}). Starts the nine-step chain "
                           "`archive-correction-{case_no}`. Invalid input answers 422 with one message per field "
                           "and stores nothing; the same `Idempotency-Key` makes one case.")
-    def create_correction(body: CorrectionIn, idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_correction(svc, body, idempotency_key),
+    def create_correction(body: CorrectionIn, request: Request,
+                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_correction(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_correction_flow(svc.flows, case.case_no))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
@@ -275,8 +300,10 @@ def create_app(svc: Services) -> FastAPI:
                           "invoicing name is still filed and refused by the flow, with the reason. Same "
                           "`Idempotency-Key`, same case (200); invalid input: 422, nothing stored.")
     def create_new_customer_application(body: NewCustomerApplicationIn,
+                                        request: Request,
                                         idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
-        return _file_and_start(lambda: file_new_customer_application(svc, body, idempotency_key),
+        return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
+                                   svc, body, key, request_fingerprint=fp)),
                                lambda case: start_new_customer_flow(svc.flows, case.case_no, body.customer.customer_class))
 
     # ---- cases ------------------------------------------------------------------
@@ -331,7 +358,7 @@ def create_app(svc: Services) -> FastAPI:
     # ---- decision pages -----------------------------------------------------------------
     def resolve(token: str) -> tuple[HumanTask, str] | None:
         try:
-            claim = read_token(settings.secret_key, token, now())
+            claim = read_token(settings.secret_key, token, now(), settings.token_max_age_days)
         except InvalidToken:
             return None
         task = svc.store.get_task(claim.task_id)
@@ -410,6 +437,13 @@ def create_app(svc: Services) -> FastAPI:
         if reason:
             return _html("message.html.j2", status=403, **page_ctx(task, person, token), message=reason)
         model = ANSWER_MODELS[task.answer_model]
+        # every field of the form has one value: a repeated one (choice=approve&choice=reject) is
+        # ambiguous and refused, never "the last wins"
+        repeated = sorted({k for k in form.keys() if len(form.getlist(k)) > 1})
+        if repeated:
+            errors = [f"{k}：此字段提交了多次，含义不明确，请重新提交 / {k}: the field was sent more than once, "
+                      "which is ambiguous; please submit again" for k in repeated]
+            return _html("decision.html.j2", status=422, **page_ctx(task, person, token, errors=errors))
         values: dict[str, Any] = {k: v for k, v in form.items() if k in model.model_fields}
         values["decision"] = str(form.get("choice") or "")
         values["comment"] = str(form.get("comment") or "")
@@ -433,8 +467,8 @@ def create_app(svc: Services) -> FastAPI:
         response.background = BackgroundTask(svc.flows.resume_when_waiting, svc.store, task.id)
         return response
 
-    # ---- dev mailbox --------------------------------------------------------------
-    if settings.uses_sink:
+    # ---- dev mailbox: every decision link is in it, so dev only unless enabled (KEFU_DEV_MAIL_ENABLED) --
+    if settings.serves_dev_mail:
         mailbox = Mailbox(mailbox_path(settings.home))
 
         @app.get("/dev/mail.json", tags=["dev"], summary="开发邮箱 / messages at the local SMTP sink",
@@ -468,7 +502,8 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.get("/", response_class=PlainTextResponse, include_in_schema=False)
     def index() -> str:
-        return ("客服流程 Kefu Flows\n/docs  API\n/healthz\n/dev/mail  开发邮箱 dev mailbox\n")
+        return ("客服流程 Kefu Flows\n" + ("/docs  API\n" if settings.serves_api_docs else "") + "/healthz\n"
+                + ("/dev/mail  开发邮箱 dev mailbox\n" if settings.serves_dev_mail else ""))
 
     return app
 

@@ -35,6 +35,14 @@ _ZH = {
     "timezone_aware": "必须带时区",
     "decimal_max_places": "小数位数过多",
     "string_nul": "不能包含 NUL 字符",
+    "control_char": "只能填一行，不能包含控制字符（换行、回车、制表符、NUL 等）",
+    "multiline_control_char": "除换行和制表符外不能包含控制字符",
+    "number_not_bool": "必须是数字，不能是 true/false",
+    "decimal_type": "必须是数字",
+    "iso_datetime_with_zone": "必须是带时区的 ISO-8601 时间文本，如 2026-11-25T10:00:00+08:00",
+    "datetime_out_of_range": "超出范围",
+    "duplicate_key": "字段重复出现，含义不明确",
+    "float_type": "必须是数字",
 }
 
 

@@ -72,6 +72,7 @@ class Stack:
             "KEFU_HOME": str(home), "KEFU_ENV": "test", "KEFU_SECRET_KEY": SECRET,
             "KEFU_WEB_PORT": str(web_port), "KEFU_PREFECT_PORT": str(prefect_port),
             "KEFU_SINK_PORT": str(sink_port), "KEFU_WATCHDOG_INTERVAL_SECONDS": "3600",
+            "KEFU_DEV_MAIL_ENABLED": "true",  # the tests read the links at /dev/mail.json (dev-only otherwise)
         })
         if pg.enabled():  # KEFU_TEST_POSTGRES=1: this stack's app and Prefect databases on PostgreSQL
             env.update(pg.stack_env())

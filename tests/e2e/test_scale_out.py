@@ -86,6 +86,7 @@ def production_env(home: Path) -> dict[str, str]:
         "KEFU_DATABASE_URL": server.url(server.create_database("kefu")), "KEFU_PREFECT_API_URL": api,
         "KEFU_WEB_PORT": str(web_port), "KEFU_SINK_PORT": str(sink_port),
         "KEFU_WATCHDOG_INTERVAL_SECONDS": "3600", "PYTHONUNBUFFERED": "1",
+        "KEFU_DEV_MAIL_ENABLED": "true",  # the links are read at /dev/mail.json (dev-only otherwise)
     })
     return env
 
