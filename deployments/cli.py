@@ -607,8 +607,9 @@ def up() -> None:
             raise RuntimeError(f"not ready after 180 s: {json.dumps(last, ensure_ascii=False)}; "
                                f"see {logs}/serve.log and {logs}/web.log") from None
         ui = s.effective_prefect_api_url.removesuffix("/api")
-        typer.echo(f"Prefect UI   {ui}\nweb app      {s.base_url}  (API docs {s.base_url}/docs, health {health_url})")
-        if s.uses_sink:
+        docs = f"API docs {s.base_url}/docs, " if s.serves_api_docs else ""
+        typer.echo(f"Prefect UI   {ui}\nweb app      {s.base_url}  ({docs}health {health_url})")
+        if s.serves_dev_mail:
             typer.echo(f"dev mailbox  {s.base_url}/dev/mail  (SMTP sink 127.0.0.1:{s.sink_port})")
         typer.echo(f"logs         {logs}\nready — Ctrl-C to stop", err=False)
         while not stopping["flag"]:

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from models.archive import CUSTOMER_CLASSES, TRANSACTION_KIND_ZH, CustomerIn
 from models.business_days import TZ

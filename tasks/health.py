@@ -5,7 +5,7 @@ the mail outbox's backlog, and the age of the watchdog's last completed run.
 - `starting` (503): a deployment is not served yet (no runner or worker polls for it) — `kefu up`
   says `ready` only once every deployment is served and the runner is polling;
 - `degraded` (200): working, but the watchdog has not completed a run for 3 of its intervals, or
-  mail has waited in the outbox longer than that, or a case's run is lost for good (`flagged_cases`);
+  mail has waited in the outbox longer than that or was dead-lettered, or a case's run is lost for good (`flagged_cases`);
 - `ok` (200)."""
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class OutboxHealth(BaseModel):
     status: Literal["ok", "degraded"]
     unsent: int
     oldest_age_seconds: float | None
+    dead_letters: int = 0  # given up on after KEFU_MAIL_MAX_ATTEMPTS (event `mail_dead_lettered` on the case)
 
 
 class WatchdogHealth(BaseModel):
@@ -62,8 +63,10 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
     try:
         count, oldest = svc.store.outbox_backlog()
         age = (now - oldest).total_seconds() if oldest else None
-        parts["outbox"] = OutboxHealth(status="degraded" if age is not None and age > late.total_seconds() else "ok",
-                                       unsent=count, oldest_age_seconds=age)
+        dead = svc.store.dead_letter_count()
+        old = age is not None and age > late.total_seconds()
+        parts["outbox"] = OutboxHealth(status="degraded" if old or dead else "ok", unsent=count,
+                                       oldest_age_seconds=age, dead_letters=dead)
         parts["flagged_cases"] = svc.store.flagged_open_cases()
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         parts["database"] = _error(exc)

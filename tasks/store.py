@@ -449,10 +449,10 @@ class Store(ArchiveStoreMixin):
             return int(s.exec(q).one())
 
     def outbox_backlog(self) -> tuple[int, datetime | None]:
-        """Undelivered messages: how many, and when the oldest was queued."""
+        """Undelivered messages still to be tried: how many, and when the oldest was queued."""
         with self.session() as s:
             count, oldest = s.exec(select(func.count(), func.min(OutboxMessage.created_at))
-                                   .where(OutboxMessage.sent_at.is_(None))).one()
+                                   .where(OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None))).one()
             if oldest is not None and oldest.tzinfo is None:
                 oldest = oldest.replace(tzinfo=timezone.utc)
             return int(count), oldest

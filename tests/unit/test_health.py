@@ -21,7 +21,7 @@ def test_every_part_ok(tmp_path):
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["prefect"] == "ok"
     assert body["deployments"] == {"served": len(DEPLOYMENTS), "expected": len(DEPLOYMENTS), "missing": []}
-    assert body["outbox"] == {"status": "ok", "unsent": 0, "oldest_age_seconds": None}
+    assert body["outbox"] == {"status": "ok", "unsent": 0, "oldest_age_seconds": None, "dead_letters": 0}
     assert body["watchdog"] == {"status": "ok", "interval_seconds": 60, "last_completed_age_seconds": 30.0}
 
 
@@ -65,3 +65,16 @@ def test_outbox_backlog_counts_and_ages_unsent_mail(tmp_path):
     assert (health.outbox.unsent, health.outbox.oldest_age_seconds) == (2, 200.0)
     assert (health.outbox.status, health.status) == ("degraded", "degraded")
     assert check_health(svc, now - timedelta(seconds=30), now).outbox.status == "ok"
+
+
+def test_a_dead_letter_degrades_and_is_no_longer_in_the_backlog(tmp_path):
+    svc = fake_services(tmp_path)
+    now = svc.clock.now()
+    svc.flows.completed[SLA_WATCHDOG] = now
+    mail = OutgoingMail(to=["a@huajin.example"], subject="s", text="t", html="<p>t</p>")
+    svc.store.queue_mail("k1", None, mail, now)
+    for _ in range(svc.settings.mail_max_attempts):
+        for row in svc.store.claim_unsent(now):
+            svc.store.release(row.id, "SMTPRecipientsRefused")
+    health = check_health(svc, now, now)
+    assert (health.outbox.unsent, health.outbox.dead_letters, health.status) == (0, 1, "degraded")
