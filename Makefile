@@ -27,8 +27,9 @@ up: install
 test: install browser
 	$(VENV)/bin/pytest -q tests
 
+# the unit tests and the flows run in-process on fakes (tests/flows: one Prefect test server for the session)
 test-unit: install
-	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q tests/unit tests/flows
 
 # The whole suite again on PostgreSQL (app and Prefect databases): a throwaway server from
 # Debian's postgresql package, started by the tests (tests/pg.py).

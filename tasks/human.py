@@ -129,7 +129,7 @@ def open_human_task(req: StepRequest) -> TaskRef:
 
 def show(svc: Services, task_row: HumanTask) -> None:
     """The Prefect UI says who the run waits for (or, once answered, who answered)."""
-    view = publish_waiting(svc.org, task_row, svc.clock.now())
+    view = publish_waiting(svc.org, task_row, svc.clock.now(), svc.artifacts)
     get_run_logger().info(view["line"])
 
 

@@ -1,5 +1,5 @@
 """The services every step uses — store, mailer, clock, org directory, calendar, flow runs, the wait of
-a human step — built from settings and passed in. Real or fake implementations are chosen by settings
+a human step, the run's artifacts in the Prefect UI — built from settings and passed in. Real or fake implementations are chosen by settings
 (or by tests constructing them).
 
 A flow's tasks reach them through `services()`: the services in use for this context when a caller
@@ -20,6 +20,7 @@ from models.db import make_engine
 from models.org import ROLES, OrgDirectory, load_org
 from models.returns import AuthorityTable, load_authority
 from models.settings import Settings, get_settings
+from tasks.artifacts import RunArtifacts, build_artifacts
 from tasks.clock import Clock, SystemClock
 from tasks.flow_runs import FlowRuns, build_flow_runs
 from tasks.human_steps import HumanSteps, build_human_steps
@@ -38,11 +39,12 @@ class Services:
     authority: AuthorityTable
     flows: FlowRuns
     human: HumanSteps
+    artifacts: RunArtifacts
 
 
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
                    clock: Clock | None = None, flows: FlowRuns | None = None,
-                   human: HumanSteps | None = None) -> Services:
+                   human: HumanSteps | None = None, artifacts: RunArtifacts | None = None) -> Services:
     org, calendar, authority = reference_data(settings.org_file, settings.calendar_file, settings.authority_file)
     return Services(
         settings=settings,
@@ -54,6 +56,7 @@ def build_services(settings: Settings, *, store: Store | None = None, mailer: Ma
         authority=authority,
         flows=flows or build_flow_runs(settings),
         human=human or build_human_steps(settings),
+        artifacts=artifacts or build_artifacts(settings),
     )
 
 

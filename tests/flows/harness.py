@@ -28,6 +28,7 @@ from typing import Any, Callable
 from models.business_days import TZ
 from models.settings import Settings
 from models.tables import Case, Event, HumanTask
+from tasks.artifacts import RecordingArtifacts
 from tasks.clock import FixedClock
 from tasks.flow_runs import RecordingFlowRuns
 from tasks.human_steps import PENDING, Asked, ScriptedAnswers, StepPending, answer  # noqa: F401 - re-exported
@@ -122,8 +123,9 @@ class Office:
         self.mailer = MemoryMailer()
         self.flows = RecordingFlowRuns()
         self.human = ScriptedAnswers()
+        self.artifacts = RecordingArtifacts()
         self.svc = build_services(settings, store=fresh_store(), mailer=self.mailer, clock=self.clock,
-                                  flows=self.flows, human=self.human)
+                                  flows=self.flows, human=self.human, artifacts=self.artifacts)
         self.human.store, self.human.clock = self.svc.store, self.clock
 
     # ---- running ---------------------------------------------------------------------------
