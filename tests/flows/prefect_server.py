@@ -83,8 +83,10 @@ def quiet_server() -> Iterator[str]:
 
 
 if __name__ == "__main__":
+    import signal
     import time
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill PID` stops the server subprocess too
     with quiet_server() as url:
         print(url, flush=True)
         try:
