@@ -31,7 +31,8 @@ from models.tables import Case, Event, HumanTask
 from tasks.artifacts import RecordingArtifacts
 from tasks.clock import FixedClock
 from tasks.flow_runs import RecordingFlowRuns
-from tasks.human_steps import PENDING, Asked, ScriptedAnswers, StepPending, answer  # noqa: F401 - re-exported
+from tasks.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
+                               answer)
 from tasks.mail import MemoryMailer, OutgoingMail
 from tasks.runtime import Services, build_services, use_services
 from tests.dbs import fresh_store
@@ -68,12 +69,12 @@ CUSTOMER = "zhang.san@customer.example"
 class Run:
     """One in-process run of a flow: what it returned (or the step it waits on) and what it did."""
 
-    office: "Office"
+    office: "Office" = field(repr=False)
     case_no: str
     result: Any
     waiting_on: str | None
-    asked: list[Asked]
-    mails: list[OutgoingMail]  # sent during this run
+    asked: list[Asked] = field(repr=False)
+    mails: list[OutgoingMail] = field(repr=False)  # sent during this run
 
     @property
     def steps(self) -> list[str]:
@@ -129,9 +130,12 @@ class Office:
         self.human.store, self.human.clock = self.svc.store, self.clock
 
     # ---- running ---------------------------------------------------------------------------
-    def run(self, flow: Callable[..., Any], case_no: str, answers: dict[str, Any], **params: Any) -> Run:
+    def run(self, flow: Callable[..., Any], case_no: str, answers: dict[str, Any], *,
+            stop_at_unscripted: bool = False, **params: Any) -> Run:
         """Run `flow(case_no)` in-process on this office's services, the human steps answered from
-        `answers` (step key -> typed answer, `answer(…, by=, hours=)`, or PENDING)."""
+        `answers` (step key -> typed answer, `answer(…, by=, hours=)`, or PENDING). A step without an
+        answer fails the test — or, with `stop_at_unscripted`, stops the run there like PENDING (to
+        see what a flow asks next without knowing its step key)."""
         self.human.script = dict(answers)
         asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
         result, waiting = None, None
@@ -140,6 +144,10 @@ class Office:
                 result = flow(case_no, **params)
             except StepPending as stop:
                 waiting = stop.step
+            except UnscriptedStep:
+                if not stop_at_unscripted:
+                    raise
+                waiting = self.human.asked[-1].step
         return Run(self, case_no, result, waiting, self.human.asked[asked_before:], self.mailer.sent[sent_before:])
 
     def later(self, **delta: float) -> None:
