@@ -35,8 +35,9 @@ up: install
 test: install-test browser lint
 	$(VENV)/bin/pytest -q tests
 
+# the unit tests and the flows run in-process on fakes (tests/flows: one Prefect test server for the session)
 test-unit: install-test
-	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q tests/unit tests/flows
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 
 from models.privacy import mask_data
 from tasks.runtime import services
@@ -36,5 +35,4 @@ def record_state(case_no: str, state: str, kind: str, actor: str | None = None,
 @task(name="更新处理单 publish form", **IO_TASK)
 def publish_form(case_no: str, markdown: str, key: str) -> None:
     """Keep the case's form current as a Prefect markdown artifact (personal data masked)."""
-    create_markdown_artifact(key=key, markdown=mask_data(markdown),
-                             description=f"{case_no} (personal data masked)")
+    services().artifacts.markdown(key, mask_data(markdown), f"{case_no} (personal data masked)")

@@ -9,7 +9,8 @@
 3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
    decided and acted on in an earlier cycle of the run is read from the database without task runs
    (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
-4. else suspend the flow run (no process held) with a typed `RunInput` and the step key;
+4. else wait for the answer: `svc.human` suspends the flow run (no process held) with a typed
+   `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
 5. on resume, record the answer and show who answered — the database is the arbiter: an answer
    through the email link was recorded by the web app before it resumed the run; an answer in the
    Prefect UI is recorded here with decided-via = ui. The first valid answer wins."""
@@ -20,7 +21,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
-from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
@@ -129,7 +129,7 @@ def open_human_task(req: StepRequest) -> TaskRef:
 
 def show(svc: Services, task_row: HumanTask) -> None:
     """The Prefect UI says who the run waits for (or, once answered, who answered)."""
-    view = publish_waiting(svc.org, task_row, svc.clock.now())
+    view = publish_waiting(svc.org, task_row, svc.clock.now(), svc.artifacts)
     get_run_logger().info(view["line"])
 
 
@@ -180,7 +180,8 @@ def request_decision(req: StepRequest) -> RunInput:
     if req.flow_run_id is None:
         req = req.model_copy(update={"flow_run_id": replay.current_run_id()})
     model = ANSWER_MODELS[req.answer_model]
-    store = services().store
+    svc = services()
+    store = svc.store
     earlier = store.find_task(req.case_no, req.step_key)
     if acted_on_earlier(store, earlier):
         return model.model_validate(answer_of(earlier))  # two reads, no task runs
@@ -197,8 +198,8 @@ def request_decision(req: StepRequest) -> RunInput:
         if not shown:
             show_waiting(ref.id)
         replay.forget(req.flow_run_id)
-        given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
-        raw = given.model_dump() if given is not None else {}
+        raw = svc.human.wait(req, model, store.get_task(ref.id))  # suspends the run (tasks/human_steps.py)
+        replay.reached_new_step(req.flow_run_id)  # answered in this cycle: the run goes on, not replaying
     answer = record_answer(ref.id, raw)  # records it and shows who answered
     return model.model_validate(answer)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from models.answers import CHOICE_LABELS
 from models.org import ROLE_LABELS, OrgDirectory
 from models.privacy import mask_data, mask_email
 from models.tables import HumanTask
+from tasks.artifacts import PrefectArtifacts, RunArtifacts
 from tasks.render import fmt_dt, render
 
 
@@ -56,17 +56,13 @@ def artifact_key(case_no: str) -> str:
     return f"waiting-{case_no.lower()}"
 
 
-def publish_waiting(org: OrgDirectory, task: HumanTask, now: datetime) -> dict[str, Any]:
-    """Write the view onto the task's flow run through Prefect's API (from the run itself, or from
-    the watchdog); returns the view."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import ArtifactCreate
-
+def publish_waiting(org: OrgDirectory, task: HumanTask, now: datetime,
+                    artifacts: RunArtifacts | None = None) -> dict[str, Any]:
+    """Write the view onto the task's flow run (through Prefect's API, by default: from the run
+    itself, or from the watchdog); returns the view."""
     view = waiting_view(org, task, now)
     if task.flow_run_id:
-        with get_client(sync_client=True) as client:
-            client.create_artifact(ArtifactCreate(
-                key=artifact_key(task.case_no), type="markdown", data=view["markdown"],
-                flow_run_id=UUID(task.flow_run_id),
-                description=f"{task.case_no} 等待谁处理 / who the run waits for"))
+        (artifacts or PrefectArtifacts()).markdown(
+            artifact_key(task.case_no), view["markdown"], f"{task.case_no} 等待谁处理 / who the run waits for",
+            flow_run_id=task.flow_run_id)
     return view

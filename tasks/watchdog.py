@@ -70,7 +70,7 @@ def start_missing_runs(svc: Services, now: datetime) -> int:
 def show_escalation(svc: Services, task_id: int, now: datetime) -> None:
     """The run's "waiting for" labels and artifact name the superior too (best effort)."""
     try:
-        publish_waiting(svc.org, svc.store.get_task(task_id), now)
+        publish_waiting(svc.org, svc.store.get_task(task_id), now, svc.artifacts)
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable: the mail went out all the same
         log.warning("could not show the escalation of task %s on its run: %s", task_id, exc)
 

@@ -1,0 +1,156 @@
+"""The wait of a human step, behind a small interface (`Services.human`).
+
+    raw = svc.human.wait(req, model, task_row)
+
+The real one, `SuspendForAnswer`, suspends the Prefect flow run (no process held) on the step key
+with the typed `RunInput` and returns what the resume brought (empty when the answer came through the
+email link: the web app recorded it in the database first). The fake, `ScriptedAnswers`, answers
+from a script keyed by step key the way a person answers through the emailed link — validated by
+the step's answer model, refused for the requester or someone recused, recorded with
+`store.decide(via="email")` — and keeps what it was asked. A step without a scripted answer fails
+the test naming the step; a step scripted `PENDING` stops the run there, as a suspension would.
+`request_decision` (tasks/human.py) does the bookkeeping around the wait the same way for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from prefect.flow_runs import suspend_flow_run
+from pydantic import BaseModel, ValidationError
+
+from models.settings import Settings
+
+
+class HumanSteps(Protocol):
+    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
+        """Wait for the answer to `task` (opened for `req`); return the raw answer given with the
+        resume ({} when it was recorded in the database before the run went on)."""
+
+
+class SuspendForAnswer:
+    """Real: suspend the flow run on the step key, with the typed run input (Prefect 3)."""
+
+    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
+        given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
+        return given.model_dump() if given is not None else {}
+
+
+def build_human_steps(settings: Settings) -> HumanSteps:  # noqa: ARG001 - one real implementation
+    return SuspendForAnswer()
+
+
+# ---- the fake ------------------------------------------------------------------------------------
+class UnscriptedStep(AssertionError):
+    """The flow asked a step the test gave no answer for."""
+
+
+class StepPending(Exception):  # noqa: N818 - a state of the run, not an error
+    """The run stopped at a step scripted PENDING (as if suspended, waiting for a person)."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(f"the run waits on step {step!r}")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """A scripted answer: the typed answer (or its fields), who gives it (default: the assignee the
+    task went to) and how long after the request (the clock is moved on, if it can be)."""
+
+    answer: BaseModel | dict[str, Any]
+    by: str | None = None
+    after: timedelta | None = None
+
+
+def answer(value: BaseModel | dict[str, Any], *, by: str | None = None, after: timedelta | None = None,
+           **after_kw: float) -> Scripted:
+    """`answer(Decision(decision="approve"), by="x@y", hours=3)`: answered 3 hours after it was asked."""
+    if after_kw:
+        after = (after or timedelta()) + timedelta(**after_kw)
+    return Scripted(value, by, after)
+
+
+PENDING = object()  # script a step as not answered (yet): the run stops there
+
+
+@dataclass
+class Asked:
+    """What the flow asked of a person (one per opened task that reached its wait)."""
+
+    step: str
+    title: str
+    role: str
+    assignee: str
+    answer_model: str
+    summary: dict[str, Any]
+    at: datetime
+    due: datetime | None
+    remind_at: datetime | None
+    requested_by: str | None
+    recused: list[str]
+    escalate_to: str | None
+    task_id: int
+
+
+@dataclass
+class ScriptedAnswers:
+    """Fake: answers from `script` (step key -> answer / `Scripted` / PENDING) through the same
+    bookkeeping as an email answer; `asked` keeps every step the run waited on, in order."""
+
+    script: dict[str, Any] = field(default_factory=dict)
+    asked: list[Asked] = field(default_factory=list)
+    store: Any = None  # set by the harness (the services' store); clock likewise
+    clock: Any = None
+    used: set[str] = field(default_factory=set)
+
+    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
+        self.asked.append(Asked(
+            step=task.step_key, title=task.title, role=task.role, assignee=task.assignee,
+            answer_model=task.answer_model, summary=dict(task.summary or {}), at=task.created_at,
+            due=task.due_at, remind_at=task.remind_at, requested_by=task.requested_by,
+            recused=list(task.recused or []), escalate_to=task.escalate_to, task_id=task.id))
+        if task.step_key not in self.script:
+            raise UnscriptedStep(
+                f"no scripted answer for step {task.step_key!r} ({task.title}; role {task.role}, "
+                f"assignee {task.assignee}, answer {task.answer_model}); steps asked so far: "
+                f"{[a.step for a in self.asked]}")
+        given = self.script[task.step_key]
+        if given is PENDING:
+            raise StepPending(task.step_key)
+        self.used.add(task.step_key)
+        scripted = given if isinstance(given, Scripted) else Scripted(given)
+        if scripted.after and self.clock is not None and hasattr(self.clock, "advance"):
+            self.clock.advance(seconds=scripted.after.total_seconds())
+        person = scripted.by or task.escalated_to or task.assignee
+        refusal = _refusal(task, person)
+        if refusal:
+            raise AssertionError(f"step {task.step_key!r}: {person} may not answer it: {refusal}")
+        values = scripted.answer.model_dump(mode="json") if isinstance(scripted.answer, BaseModel) \
+            else dict(scripted.answer)
+        values["decided_by"] = person  # as the web app records an answer through the link
+        try:
+            typed = model.model_validate(values)
+        except ValidationError as exc:
+            raise AssertionError(f"step {task.step_key!r}: the scripted answer is not a valid "
+                                 f"{task.answer_model}: {exc}") from exc
+        if typed.decision not in task.choices:
+            raise AssertionError(f"step {task.step_key!r}: {typed.decision!r} is not one of {task.choices}")
+        data = typed.model_dump(mode="json")
+        self.store.decide(task.id, decision=data["decision"], comment=data.get("comment", ""), answer=data,
+                          by=person, via="email", now=self.clock.now())
+        return {}  # the run goes on as after a resume by the web app: the database has the answer
+
+
+def _refusal(task: Any, person: str) -> str | None:  # noqa: ANN401
+    """The decision page's rule (webapp/app.py `refusal`): who may answer this task's link."""
+    p = person.lower()
+    if task.requested_by and p == task.requested_by.lower():
+        return "the requester never decides on their own request"
+    if p in {r.lower() for r in task.recused or []}:
+        return "recused from this case"
+    allowed = {task.assignee.lower()} | ({task.escalated_to.lower()} if task.escalated_to else set())
+    if p not in allowed:
+        return f"the link is not theirs (assignee {task.assignee})"
+    return None

@@ -1,0 +1,249 @@
+"""Flows under test, in-process: a procedure's flow body runs as a real Prefect flow run (Prefect's
+test harness, tests/flows/conftest.py) on fake services — the store on a private SQLite, the
+recording mailer, a fixed clock that scripted answers move on, the recording flow starts — with the
+answers to its human steps scripted by step key.
+
+    office = Office(tmp_path)                          # the fictional company on fakes
+    case_no = office.complaint(category="服务行为")     # filed through the real intake (C1–C3)
+    run = office.run(complaint, case_no, {
+        "intake": ComplaintIntake(decision="stands", level=2),
+        "first-contact": answer(FirstContact(contact_note="…"), hours=2),   # two hours later
+        "plan-1": InvestigationPlan(…),
+        "outcome": PENDING,                            # the run stops here, waiting
+    })
+    assert run.steps[:2] == ["intake", "first-contact"] and run.waiting_on == "outcome"
+    assert run.mails_to(L2_HANDLER, "转交") and run.case.state == "accepted"
+
+A step the script does not answer fails the test, naming the step. Answers go through the same
+bookkeeping as an answer through the emailed link (tasks/human_steps.py `ScriptedAnswers`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from models.business_days import TZ
+from models.settings import Settings
+from models.tables import Case, Event, HumanTask
+from tasks.artifacts import RecordingArtifacts
+from tasks.clock import FixedClock
+from tasks.flow_runs import RecordingFlowRuns
+from tasks.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
+                               answer)
+from tasks.mail import MemoryMailer, OutgoingMail
+from tasks.runtime import Services, build_services, use_services
+from tests.dbs import fresh_store
+
+# Wednesday 2026-11-25, 10:00 in Shanghai: a business day with business days around it
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+
+# who holds which role (deployments/org.yaml)
+GM = "wang.jianguo@huajin.example"
+DEPUTY_GM = "liu.yang@huajin.example"
+L3_SALES_DIRECTOR = "zhao.lei@huajin.example"
+L3_ADMIN_DIRECTOR = "qian.hui@huajin.example"
+L2_HANDLER = CS_MANAGER = "zhou.min@huajin.example"
+L1_HANDLER = RECEIVER = "li.na@huajin.example"
+CS_STAFF = "chen.jing@huajin.example"
+ARCHIVE_CLERK = "huang.li@huajin.example"
+AREA_MANAGER = "ma.chao@huajin.example"
+SALES_MANAGER = "sun.qiang@huajin.example"
+DEPUTY_SALES_MANAGER = "he.ping@huajin.example"
+SALESPERSON = "lin.tao@huajin.example"
+MARKET_BRANCH = "wu.jing@huajin.example"
+BACK_OFFICE = "zheng.yan@huajin.example"
+QUALITY_LEAD = "feng.tao@huajin.example"
+WAREHOUSE = "chu.gang@huajin.example"
+ACCOUNTING = "wei.li@huajin.example"
+MARKETING_LEADER = "jiang.hua@huajin.example"
+MARKETING = "yang.mei@huajin.example"
+PRODUCTION = "han.xue@huajin.example"
+PRODUCTION_HEAD = "shen.bo@huajin.example"
+CUSTOMER = "zhang.san@customer.example"
+
+
+@dataclass
+class Run:
+    """One in-process run of a flow: what it returned (or the step it waits on) and what it did."""
+
+    office: "Office" = field(repr=False)
+    case_no: str
+    result: Any
+    waiting_on: str | None
+    asked: list[Asked] = field(repr=False)
+    mails: list[OutgoingMail] = field(repr=False)  # sent during this run
+
+    @property
+    def steps(self) -> list[str]:
+        """The step keys the run waited on, in order."""
+        return [a.step for a in self.asked]
+
+    def step(self, key: str) -> Asked:
+        for a in self.asked:
+            if a.step == key:
+                return a
+        raise AssertionError(f"step {key!r} was not asked; asked: {self.steps}")
+
+    def task(self, key: str) -> HumanTask:
+        t = self.office.svc.store.find_task(self.case_no, key)
+        assert t is not None, f"no task {key!r} on {self.case_no}"
+        return t
+
+    @property
+    def case(self) -> Case:
+        return self.office.svc.store.get_case(self.case_no)
+
+    def events(self, kind: str | None = None) -> list[Event]:
+        return [e for e in self.office.svc.store.events(self.case_no) if kind is None or e.kind == kind]
+
+    @property
+    def event_kinds(self) -> list[str]:
+        return [e.kind for e in self.office.svc.store.events(self.case_no)]
+
+    def mails_to(self, person: str, subject_has: str = "") -> list[OutgoingMail]:
+        """The mails of this run to `person` whose subject (or text) contains `subject_has`."""
+        return [m for m in self.mails if person in m.to and (subject_has in m.subject or subject_has in m.text)]
+
+
+@dataclass
+class Office:
+    """The company on fakes, for one test: services built as in production but with the fake
+    store, mailer, clock, flow starts and human steps passed in."""
+
+    home: Path
+    now: datetime = NOW
+    svc: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = Settings(env="test", secret_key="fake-secret-key-0123456789abcdef", home=self.home,
+                            mail_backend="memory", flow_backend="memory", base_url="http://kefu.test")
+        self.clock = FixedClock(self.now)
+        self.mailer = MemoryMailer()
+        self.flows = RecordingFlowRuns()
+        self.human = ScriptedAnswers()
+        self.artifacts = RecordingArtifacts()
+        self.svc = build_services(settings, store=fresh_store(), mailer=self.mailer, clock=self.clock,
+                                  flows=self.flows, human=self.human, artifacts=self.artifacts)
+        self.human.store, self.human.clock = self.svc.store, self.clock
+
+    # ---- running ---------------------------------------------------------------------------
+    def run(self, flow: Callable[..., Any], case_no: str, answers: dict[str, Any], *,
+            stop_at_unscripted: bool = False, **params: Any) -> Run:
+        """Run `flow(case_no)` in-process on this office's services, the human steps answered from
+        `answers` (step key -> typed answer, `answer(…, by=, hours=)`, or PENDING). A step without an
+        answer fails the test — or, with `stop_at_unscripted`, stops the run there like PENDING (to
+        see what a flow asks next without knowing its step key)."""
+        self.human.script = dict(answers)
+        asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
+        result, waiting = None, None
+        with use_services(self.svc):
+            try:
+                result = flow(case_no, **params)
+            except StepPending as stop:
+                waiting = stop.step
+            except UnscriptedStep:
+                if not stop_at_unscripted:
+                    raise
+                waiting = self.human.asked[-1].step
+        return Run(self, case_no, result, waiting, self.human.asked[asked_before:], self.mailer.sent[sent_before:])
+
+    def later(self, **delta: float) -> None:
+        """Move the clock on (hours=…, days=…)."""
+        self.clock.advance(**delta)
+
+    def watchdog(self) -> dict[str, Any]:
+        """One pass of the deadline watchdog as of the clock, without talking to Prefect."""
+        from tasks.watchdog import sla_check
+
+        with use_services(self.svc):
+            return sla_check(self.svc, self.clock.now(), resume=False)
+
+    # ---- filing cases through the real intake ----------------------------------------------
+    def complaint(self, *, email: str | None = CUSTOMER, **over: Any) -> str:
+        """C1: a complaint received by RECEIVER (l1_handler) now; `over` sets any ComplaintIn field
+        (category 服务行为 / emotional proposes level 2; media / hotline_12315 level 3)."""
+        from models.complaints import ComplaintIn
+        from tasks.intake import file_complaint
+
+        body = {"complainant": {"name": "张女士", "phone": "13812345678", "email": email},
+                "kind": "consumer", "channel": "phone", "category": "维修服务",
+                "description": "报修后三天无人上门", "event": {"time": "2026-11-20 09:00", "place": "苏州园区店"},
+                "products": [{"name": "精梳棉纱 40S", "code": "CY-40S"}], "demand": "尽快维修",
+                "received_by": RECEIVER} | over
+        case, _ = file_complaint(self.svc, ComplaintIn.model_validate(body))
+        return case.case_no
+
+    def allowance_or_return(self, kind: str = "allowance", amount: str = "3000.00", **over: Any) -> str:
+        """R1: an allowance or a return decided outside the system, filed by the salesperson."""
+        from models.returns import ReturnRequestIn
+        from tasks.intake import file_return
+
+        body = {"kind": kind, "customer": "无锡华美服饰有限公司", "customer_email": CUSTOMER,
+                "product_code": "CY-40S", "product_name": "精梳棉纱 40S", "amount": amount,
+                "reason": "色差", "salesperson": SALESPERSON} | over
+        if kind == "return":
+            body.setdefault("quantity", {"value": 100, "unit": "件"})
+        case, _ = file_return(self.svc, ReturnRequestIn.model_validate(body))
+        return case.case_no
+
+    def customer_on_file(self, archive_no: str = "DA-2026-000001", **over: Any) -> str:
+        from models.archive import CustomerIn
+
+        row = {"archive_no": archive_no, "name": "甲公司", "customer_class": "enterprise",
+               "phone": "13812345678"} | over
+        self.svc.store.create_customer(CustomerIn.model_validate(row), by="t", reason="导入", source="import",
+                                       now=self.clock.now())
+        return archive_no
+
+    def correction(self, **over: Any) -> str:
+        """A2 step 1: CS staff's remedy plan for a customer on file (filed if not yet)."""
+        from models.corrections import CorrectionIn
+        from tasks.intake import file_correction
+        from tasks.store_archive import CustomerNotFound
+
+        body = {"archive_no": "DA-2026-000001", "changes": {"phone": "13987654321"}, "reason": "电话变更",
+                "drafted_by": CS_STAFF, "departments": ["sales", {"department": "accounting", "due_business_days": 2}]} | over
+        try:
+            self.svc.store.get_customer(body["archive_no"])
+        except CustomerNotFound:
+            self.customer_on_file(body["archive_no"])
+        case, _ = file_correction(self.svc, CorrectionIn.model_validate(body))
+        return case.case_no
+
+    def new_customer(self, **over: Any) -> str:
+        """N3: the salesperson's 《新客户开发申请表》 (first transaction 15 days ago)."""
+        from models.new_customers import NewCustomerApplicationIn
+        from tasks.new_customers import file_new_customer_application
+
+        first = (self.clock.now().astimezone(TZ) - timedelta(days=15)).date().isoformat()
+        body = {
+            "customer": {"name": "苏州新锦纺织有限公司", "invoicing_name": "苏州新锦纺织有限公司",
+                         "customer_class": "enterprise", "contact_name": "陈先生", "phone": "13912345678",
+                         "registration": {"credit_code": "91320500MA1XYZ1234"}, "address": "苏州工业园区"},
+            "first_transaction": {"date": first, "amount": "35600.00", "reference": "XS-FIRST-01"},
+            "development_history": "展会结识，三次拜访，报价后试单",
+            "evaluation": {"contribution": "年采购约 200 万", "long_term_impact": "带动华东经销", "credit": "预付款"},
+            "salesperson": SALESPERSON} | over
+        case, _ = file_new_customer_application(self.svc, NewCustomerApplicationIn.model_validate(body))
+        return case.case_no
+
+    def trade(self, reference: str, days_ago: int, kind: str = "sale", customer: str = "苏州新锦纺织有限公司") -> None:
+        """A transaction in the company's history (N1)."""
+        from models.archive import TransactionIn
+
+        on = (self.clock.now().astimezone(TZ) - timedelta(days=days_ago)).date()
+        self.svc.store.import_transactions([TransactionIn(reference=reference, customer=customer, on=on,
+                                                          amount=Decimal("1000.00"), kind=kind)])
+
+    def sample_request(self, **over: Any) -> str:
+        """P2: marketing's 《取样出门审批单》."""
+        from models.samples import SampleRequestIn
+        from tasks.intake import file_sample_request
+
+        body = {"customer": "无锡华美服饰有限公司", "product": "精梳棉纱", "spec": "40S", "size_class": "half",
+                "quantity": 6, "reason": "新品打样", "requested_by": MARKETING} | over
+        case, _ = file_sample_request(self.svc, SampleRequestIn.model_validate(body))
+        return case.case_no

@@ -1,0 +1,239 @@
+"""客户投诉处理 (§1, C1–C13), run in-process with scripted answers: who is asked what, in which order,
+who is told, which state the case ends in."""
+
+from datetime import timedelta
+
+import pytest
+
+from flows.complaint import complaint
+from models.answers import (ComplaintIntake, ComplaintOutcome, Decision, Done, FirstContact, InvestigationPlan,
+                            ReturnVisit, Satisfaction)
+from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L1_HANDLER, L2_HANDLER,
+                                 L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
+                                 RECEIVER, answer)
+
+APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comment="方案未说明赔付标准")
+PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
+                         plan="为客户更换同批次纱线并上门致歉")
+OUTCOME = ComplaintOutcome(handling="replacement", responsibility_department="生产部", our_fault=True)
+
+# the steps of each level, as routed by C5/C6 (handler, solution approvers, return visitor, reviewer)
+HANDLER = {1: RECEIVER, 2: L2_HANDLER, 3: L3_SALES_DIRECTOR}
+APPROVERS = {1: ("quality-lead", "l2-handler"), 2: ("quality-lead", "l3-sales-director"),
+             3: ("quality-lead", "general-manager")}
+REVIEWER = {1: "l2-handler", 2: "l3-sales-director", 3: "general-manager"}
+
+
+def handled(level: int, *, score: int = 2, **over) -> dict:
+    """The answers of a complaint that stands at `level` and is handled to the end."""
+    script = {
+        "intake": ComplaintIntake(decision="stands", level=level),
+        "first-contact": answer(FirstContact(contact_note="客户称染色不匀，已致歉并约定次日答复"), hours=2),
+        "plan-1": answer(PLAN, hours=3),
+        **{f"solution-{a}-1": APPROVE for a in APPROVERS[level]},
+        "outcome": OUTCOME,
+        "satisfaction": Satisfaction(score=score),
+        "return-visit": ReturnVisit(result="客户确认已更换，无其他诉求"),
+        f"review-{REVIEWER[level]}": APPROVE,
+        "archive": Done(),
+    }
+    return script | over
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_an_established_complaint_is_handled_at_its_level_to_the_archive(office, level):
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(level))
+
+    assert run.result == "closed" and run.case.state == "closed" and run.case.level == level
+    assert run.steps == ["intake", "first-contact", "plan-1", *(f"solution-{a}-1" for a in APPROVERS[level]),
+                         "outcome", "satisfaction", "return-visit", f"review-{REVIEWER[level]}", "archive"]
+    # C2/C3 by the receiver; C4 first contact by the receiver; C6 the plan by the level's handler
+    assert run.step("intake").assignee == RECEIVER and run.step("first-contact").assignee == RECEIVER
+    assert run.step("plan-1").assignee == HANDLER[level] and run.step("outcome").assignee == HANDLER[level]
+    # C9 the customer's own survey link; C10 the return visit by the receiver (L1) or the area manager
+    assert run.step("satisfaction").assignee == CUSTOMER
+    assert run.step("return-visit").assignee == (RECEIVER if level == 1 else AREA_MANAGER)
+    assert run.step("archive").assignee == ARCHIVE_CLERK
+    assert run.case.data["handler"] == HANDLER[level]
+    # C6: once approved, the investigation report goes to the GM
+    assert run.mails_to(GM, "投诉调查处理报告")
+    assert "gm_report_sent" in run.event_kinds and "complaint_closed" in run.event_kinds
+
+
+def test_level1_form_stays_with_the_receiver_no_pass_on(office):
+    run = office.run(complaint, office.complaint(), handled(1))
+    assert "form_passed_on" not in run.event_kinds
+
+
+def test_level2_form_is_passed_at_once_to_the_l2_handler(office):
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2))
+    passed = run.events("form_passed_on")
+    assert len(passed) == 1 and passed[0].data["to"] == [L2_HANDLER]
+    assert run.mails_to(L2_HANDLER, "转交")
+    # ... before the first contact is asked for
+    kinds = run.event_kinds
+    assert kinds.index("form_passed_on") < [e.step_key for e in run.events()].index("first-contact")
+
+
+def test_level3_form_is_reported_to_both_directors_and_the_l2_handler(office):
+    run = office.run(complaint, office.complaint(media=True), handled(3))
+    (passed,) = run.events("form_passed_on")
+    assert sorted(passed.data["to"]) == sorted([L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR])
+    for person in (L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "转交")
+
+
+def test_the_receiver_confirms_the_proposed_level(office):
+    case_no = office.complaint(category="服务行为")  # C3 proposes level 2
+    run = office.run(complaint, case_no, handled(1, **{"intake": ComplaintIntake(decision="stands", level=1)}))
+    assert run.step("intake").summary["系统建议级别"].startswith("二级")
+    assert run.case.level == 1 and run.step("plan-1").assignee == RECEIVER  # the receiver chose level 1
+
+
+def test_a_not_established_complaint_is_closed_as_such_with_an_explanation_to_the_customer(office):
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, {
+        "intake": ComplaintIntake(decision="not_established", level=1, comment="产品在保修期外且系人为损坏")})
+    assert run.result == "not_established" and run.steps == ["intake"]
+    assert run.case.state == "not_established" and run.case.closed_at is not None
+    (reply,) = run.mails_to(CUSTOMER, "关于您的投诉的答复")
+    assert "产品在保修期外且系人为损坏" in reply.text
+    assert "complaint_not_established" in run.event_kinds
+
+
+def test_first_contact_is_recorded_and_a_late_one_costs_the_receiver_30_yuan(office):
+    from models.tables import PenaltyRecord
+    from sqlmodel import select
+
+    case_no = office.complaint()
+    script = handled(1) | {"first-contact": answer(FirstContact(contact_note="晚了"), days=3)}
+    run = office.run(complaint, case_no, script)
+    assert run.case.data["first_contact_at"].startswith("2026-11-28")
+    assert run.events("first_contact_recorded")[0].data == {"late": True}
+    with office.svc.store.session() as s:
+        (p,) = s.exec(select(PenaltyRecord).where(PenaltyRecord.case_no == case_no)).all()
+    assert p.handler == RECEIVER and p.amount == 30
+
+
+def test_a_first_contact_in_time_is_recorded_without_a_penalty(office):
+    run = office.run(complaint, office.complaint(), handled(1))
+    assert run.events("first_contact_recorded")[0].data == {"late": False}
+    assert "penalty_recorded" not in run.event_kinds
+
+
+def test_level2_plan_rejected_once_then_approved(office):
+    case_no = office.complaint(category="服务行为")
+    run = office.run(complaint, case_no, handled(2, **{
+        "solution-l3-sales-director-1": REJECT,
+        "plan-2": InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
+                                    plan="更换纱线，按合同赔付运费 200 元"),
+        "solution-quality-lead-2": APPROVE, "solution-l3-sales-director-2": APPROVE}))
+    assert run.result == "closed"
+    assert run.steps[2:8] == ["plan-1", "solution-quality-lead-1", "solution-l3-sales-director-1",
+                              "plan-2", "solution-quality-lead-2", "solution-l3-sales-director-2"]
+    assert run.step("solution-l3-sales-director-1").assignee == L3_SALES_DIRECTOR
+    assert run.step("solution-quality-lead-1").assignee == QUALITY_LEAD
+    assert run.step("solution-quality-lead-2").summary["处理方案"] == "更换纱线，按合同赔付运费 200 元"
+    (report,) = run.mails_to(GM, "投诉调查处理报告")
+    assert "更换纱线，按合同赔付运费 200 元" in report.text
+    assert run.case.data["plan"]["plan"] == "更换纱线，按合同赔付运费 200 元"
+
+
+def test_nothing_is_carried_out_before_the_solution_is_approved(office):
+    run = office.run(complaint, office.complaint(), handled(1, **{"solution-l2-handler-1": PENDING}))
+    assert run.waiting_on == "solution-l2-handler-1"
+    assert "outcome" not in run.steps and not run.mails_to(GM, "投诉调查处理报告")
+
+
+@pytest.mark.parametrize("score", [1, 3])
+def test_satisfied_1_to_3_closes_with_return_visit_review_and_archive(office, score):
+    run = office.run(complaint, office.complaint(), handled(1, score=score))
+    assert run.result == "closed" and run.case.state == "closed"
+    assert run.steps[-3:] == ["return-visit", "review-l2-handler", "archive"]
+    assert run.events("satisfaction_recorded")[0].data["action"] == "close"
+    assert office.flows.started == []
+
+
+@pytest.mark.parametrize("level,score", [(1, 4), (2, 5)])
+def test_unsatisfied_4_or_5_opens_a_linked_case_one_level_up(office, level, score):
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(level, score=score))
+    child = run.result.removeprefix("escalated:")
+    assert run.case.state == "escalated" and run.case.closed_at is not None
+    assert "return-visit" not in run.steps and "archive" not in run.steps
+    opened = office.svc.store.get_case(child)
+    assert opened.parent_case_no == case_no and opened.level == level + 1
+    (started,) = office.flows.started
+    assert started.case_no == child and f"level:{level + 1}" in started.tags
+
+
+def test_the_escalated_case_is_handled_at_the_higher_level(office):
+    first = office.run(complaint, office.complaint(), handled(1, score=4))
+    child = first.result.removeprefix("escalated:")
+    run = office.run(complaint, child, handled(2))
+    # an escalated case arrives with its level: no intake, no new first contact
+    assert run.steps[0] == "plan-1" and "intake" not in run.steps and "first-contact" not in run.steps
+    assert run.step("plan-1").assignee == L2_HANDLER
+    assert run.result == "closed" and run.case.level == 2
+    assert run.events("form_passed_on")[0].data["to"] == [L2_HANDLER]
+
+
+@pytest.mark.parametrize("score", [4, 5])
+def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
+    run = office.run(complaint, office.complaint(media=True), handled(3, score=score))
+    assert run.result == "gm_meeting" and run.case.state == "gm_meeting"
+    assert office.flows.started == []  # no level above 3
+    for person in (GM, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "总经理例会议题")
+    assert "gm_meeting_agenda" in run.event_kinds
+
+
+def test_the_return_visit_is_due_24_hours_after_it_is_asked(office):
+    run = office.run(complaint, office.complaint(), handled(1))
+    visit = run.step("return-visit")
+    assert visit.due - visit.at == timedelta(hours=24) and visit.role == "l1_handler"
+
+
+def test_major_return_visit_by_the_area_manager_in_person(office):
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2))
+    visit = run.step("return-visit")
+    assert visit.assignee == AREA_MANAGER and visit.due - visit.at == timedelta(hours=24)
+
+
+def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(office):
+    run = office.run(complaint, office.complaint(), handled(1, **{
+        "review-l2-handler": Decision(decision="reject", comment="补充回访记录"),
+        "review-l2-handler-revision-1": Done(), "review-l2-handler-2": APPROVE}))
+    assert run.steps[-4:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2", "archive"]
+    assert run.step("review-l2-handler-revision-1").assignee == RECEIVER
+    assert run.step("review-l2-handler-revision-1").summary["审核意见"] == "补充回访记录"
+
+
+def test_without_customer_email_the_handler_records_the_satisfaction(office):
+    run = office.run(complaint, office.complaint(email=None), handled(1))
+    assert run.step("satisfaction").assignee == RECEIVER and run.result == "closed"
+
+
+def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
+    outcome = ComplaintOutcome(handling="allowance", responsibility_department="生产部", our_fault=True,
+                               loss_amount="1200.00")
+    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome))
+    assert run.result == "closed"
+    (started,) = office.flows.started
+    assert started.deployment == "allowance/allowance"
+    allowance = office.svc.store.get_case(started.case_no)
+    assert allowance.parent_case_no == run.case_no and allowance.data["amount"] == "1200.00"
+
+
+def test_the_urge_notice_after_the_close_deadline_goes_to_the_responsible_department_too(office):
+    # C8: a case still open after its close deadline: 《催办单》 to the handler, the responsible department's
+    # head (named in the plan) and their superiors
+    run = office.run(complaint, office.complaint(), handled(1, outcome=PENDING))
+    assert run.waiting_on == "outcome"
+    office.later(days=8)
+    office.watchdog()
+    urge = [m for m in office.mailer.sent if "催办单" in m.subject]
+    assert len(urge) == 1
+    assert {RECEIVER, PRODUCTION_HEAD, DEPUTY_GM} <= set(urge[0].to)
+    assert len(urge[0].to) > 1

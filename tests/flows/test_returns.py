@@ -1,0 +1,93 @@
+"""成品退货与销货折让 (§4, R1–R8), run in-process: the approvers by authority (R2), the customer's
+stamp and the booking (R3), the warehouse receipt and booking of a return (R4–R6)."""
+
+import pytest
+
+from flows.returns import allowance, goods_return
+from models.answers import (AllowanceBooking, CustomerConfirmation, Decision, GoodsReceived, ReturnBooking)
+from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, SALES_MANAGER,
+                                 SALESPERSON, WAREHOUSE)
+
+APPROVE = Decision(decision="approve")
+ALL_APPROVERS = {"approve-sales-manager": APPROVE, "approve-deputy-sales-manager": APPROVE,
+                 "approve-deputy-gm": APPROVE, "approve-general-manager": APPROVE}
+
+
+def allowance_answers(**over) -> dict:
+    return ALL_APPROVERS | {
+        "customer-confirmation": CustomerConfirmation(decision="confirmed"),
+        "booking": AllowanceBooking(proof="stamped_allowance_certificate"),
+    } | over
+
+
+def test_a_small_allowance_approved_by_the_sales_manager_confirmed_and_booked(office):
+    case_no = office.allowance_or_return("allowance", "3000.00")
+    run = office.run(allowance, case_no, allowance_answers())
+    assert run.result == "booked"
+    assert run.steps == ["approve-sales-manager", "customer-confirmation", "booking"]
+    assert run.step("approve-sales-manager").assignee == SALES_MANAGER
+    assert run.step("customer-confirmation").assignee == CUSTOMER  # the customer stamps it by their own link
+    assert run.step("booking").assignee == ACCOUNTING
+    assert run.task("approve-sales-manager").requested_by == SALESPERSON  # never approves their own form
+
+
+@pytest.mark.parametrize("amount,approvers", [
+    ("5000.00", [SALES_MANAGER]),
+    ("5000.01", [DEPUTY_SALES_MANAGER, DEPUTY_GM]),
+    ("900000.00", [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]),
+])
+def test_an_allowance_asks_every_approver_of_its_authority_band_in_order(office, amount, approvers):
+    run = office.run(allowance, office.allowance_or_return("allowance", amount), allowance_answers())
+    asked = [a.assignee for a in run.asked if a.step.startswith("approve-")]
+    assert asked == approvers and run.result == "booked"
+
+
+def test_an_allowance_rejected_by_the_second_approver_stops_there(office):
+    case_no = office.allowance_or_return("allowance", "20000.00")
+    run = office.run(allowance, case_no, allowance_answers(**{
+        "approve-deputy-gm": Decision(decision="reject", comment="依据不足")}))
+    assert run.result == "rejected" and run.case.state == "rejected"
+    assert run.steps == ["approve-deputy-sales-manager", "approve-deputy-gm"]
+    (notice,) = run.mails_to(SALESPERSON, "单据未获通过")
+    assert "依据不足" in notice.text
+
+
+def test_the_customer_refusing_the_allowance_closes_it(office):
+    run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
+        "customer-confirmation": CustomerConfirmation(decision="refused", comment="金额不对")}))
+    assert run.result == "customer_refused" and "booking" not in run.steps
+
+
+def return_answers(**over) -> dict:
+    return ALL_APPROVERS | {
+        "approve-deputy-manager": APPROVE,
+        "warehouse-receipt": GoodsReceived(received_quantity=100),
+        "booking": ReturnBooking(proof="return_certificate"),
+    } | over
+
+
+def test_a_return_approved_received_and_booked(office):
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers())
+    assert run.result == "booked"
+    assert run.steps[-2:] == ["warehouse-receipt", "booking"]
+    assert run.step("warehouse-receipt").assignee == WAREHOUSE
+    assert run.case.data["received_quantity"] == 100
+
+
+def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
+    from models.answers import QuantityDecision
+
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{
+        "warehouse-receipt": GoodsReceived(received_quantity=110),
+        "quantity-decision": QuantityDecision(decision="accept_actual")}))
+    assert "quantity-decision" in run.steps and run.result == "booked"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19: R2 — a return asks only deputy_sales_manager whatever the "
+                                       "amount; the authority table must govern it")
+def test_a_large_return_asks_every_approver_of_its_authority_band(office):
+    run = office.run(goods_return, office.allowance_or_return("return", "900000.00"), return_answers())
+    approvers = [a.assignee for a in run.asked if a.step.startswith("approve-")]
+    assert approvers == [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]

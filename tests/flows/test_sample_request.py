@@ -1,0 +1,33 @@
+"""样品出门审批 (§6, P1–P3), run in-process: the leader signs, then the GM; the valid slip goes to
+production, who hands the sample out and records it in the workshop ledger."""
+
+from flows.sample_request import sample_request
+from models.answers import Decision, SampleIssue
+from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PRODUCTION
+
+APPROVE = Decision(decision="approve")
+
+
+def test_a_sample_slip_signed_by_leader_then_gm_goes_to_production_and_is_issued(office):
+    run = office.run(sample_request, office.sample_request(), {
+        "leader-approval": APPROVE, "gm-approval": APPROVE,
+        "sample-issue": SampleIssue(taker="王师傅", quantity=6)})
+    assert run.result == "issued" and run.case.state == "issued"
+    assert [(a.step, a.assignee) for a in run.asked] == [
+        ("leader-approval", MARKETING_LEADER), ("gm-approval", GM), ("sample-issue", PRODUCTION)]
+    assert run.mails_to(PRODUCTION, "取样出门审批单")
+    from sqlmodel import select
+
+    from models.tables import SampleLedgerEntry
+    with office.svc.store.session() as s:
+        (entry,) = s.exec(select(SampleLedgerEntry)).all()
+    assert entry.taker == "王师傅" and entry.quantity == 6
+
+
+def test_a_gm_rejection_ends_the_slip_with_the_reason_to_the_requester(office):
+    run = office.run(sample_request, office.sample_request(), {
+        "leader-approval": APPROVE, "gm-approval": Decision(decision="reject", comment="本月样品已超量")})
+    assert run.result == "rejected" and run.case.state == "rejected"
+    (notice,) = run.mails_to(MARKETING, "未获批准")
+    assert "本月样品已超量" in notice.text
+    assert not run.mails_to(PRODUCTION)
