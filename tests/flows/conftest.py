@@ -1,5 +1,6 @@
 """The flows run in-process in Prefect's test harness: one temporary Prefect server and database for
-the tests in this package (torn down before tests/unit runs), real flow and task runs, no deployment, no worker. The server keeps flow runs and
+the tests in this package (torn down before tests/unit runs), real flow and task runs,
+no deployment, no worker. The server keeps flow runs and
 their states only: its event, task-run and housekeeping services are off (nothing here reads them,
 and on SQLite their writes held the database while the next flow run was being created).
 

@@ -8,7 +8,7 @@ import pytest
 from flows.complaint import complaint
 from models.answers import (ComplaintIntake, ComplaintOutcome, Decision, Done, FirstContact, InvestigationPlan,
                             ReturnVisit, Satisfaction)
-from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L1_HANDLER, L2_HANDLER,
+from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
                                  L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
                                  RECEIVER, answer)
 
