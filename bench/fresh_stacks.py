@@ -11,7 +11,9 @@ Per stack it counts:
 - lost runs: cases with no flow run (none in the POST's answer nor later in /api/cases/{no}), or no
   first email within `--bound` seconds after the burst;
 - the time from the first POST until every first email had arrived;
-- "database is locked" lines in the stack's logs, the summed RSS peak of the stack's processes.
+- "database is locked" lines in the stack's logs; the peak of the summed RSS of the stack's processes
+  (shared memory counted in every process that maps it) and of their summed PSS (counted once), of
+  which the embedded PostgreSQL's processes; the time `kefu up` took to stop.
 
 Then prints a table and the medians.
 
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import MACHINE  # noqa: E402
-from load_burst import MemorySampler  # noqa: E402
+from load_burst import MemorySampler, descendants  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
 STALL = 5.0
@@ -64,6 +66,8 @@ class Result:
     no_mail: list[str] = field(default_factory=list)
     locked_lines: int = 0
     peak_rss_mb: float = 0.0
+    peak_pss_mb: float = 0.0
+    peak_pg_pss_mb: float = 0.0
     stop_s: float = 0.0
     stop_rc: int | None = None
     failure: str = ""
@@ -83,6 +87,32 @@ class Result:
     @property
     def lost(self) -> int:
         return len(set(self.no_run) | set(self.no_mail)) + len(self.post_errors)
+
+
+class PssSampler(threading.Thread):
+    """Every second: the proportional set size (shared pages divided among their sharers, so PostgreSQL's
+    shared memory counts once) of the stack's processes, and of its PostgreSQL processes alone."""
+
+    def __init__(self, root: int, result: Result) -> None:
+        super().__init__(daemon=True)
+        self.root, self.result, self.stop = root, result, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = pg = 0
+            for pid in descendants(self.root):
+                try:
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                kb = next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+                total += kb
+                if b"/pginstall/bin/postgres" in cmd or cmd.startswith(b"postgres:"):
+                    pg += kb
+            self.result.peak_pss_mb = max(self.result.peak_pss_mb, total / 1024)
+            self.result.peak_pg_pss_mb = max(self.result.peak_pg_pss_mb, pg / 1024)
+            self.stop.wait(1.0)
 
 
 class Prober(threading.Thread):
@@ -119,6 +149,8 @@ def one_stack(n: int, database: str, burst: int, clients: int, bound: float, kee
     stack.client = httpx.Client(timeout=120)  # not the e2e client, which keeps every response
     sampler = MemorySampler(stack.proc.pid)
     threading.Thread(target=sampler.run, daemon=True).start()
+    pss = PssSampler(stack.proc.pid, res)
+    pss.start()
     prober = Prober(stack.prefect_api, res)
     prober.start()
     client = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=clients * 2))
@@ -175,6 +207,7 @@ def one_stack(n: int, database: str, burst: int, clients: int, bound: float, kee
     finally:
         prober.stop.set()
         sampler.stop.set()
+        pss.stop.set()
         res.peak_rss_mb = sampler.peak_total_kb / 1024
         t = time.monotonic()
         try:
@@ -219,7 +252,8 @@ def main() -> None:
             print("   POST error", e, flush=True)
     print()
     head = ("| stack | ready s | POST median s | POST max s | POSTs > 5 s | health max s | health > 5 s "
-            "| no run | no 1st email | lost | all 1st emails s | 'database is locked' | peak RSS MB | stop s |")
+            "| no run | no 1st email | lost | all 1st emails s | 'database is locked' | peak RSS MB | peak PSS MB "
+            "(of it PostgreSQL) | stop s |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in results:
@@ -229,7 +263,7 @@ def main() -> None:
         print(f"| {r.n} | {r.ready_s:.1f} | {statistics.median(r.post_s):.2f} | {max(r.post_s):.2f} "
               f"| {r.post_stalls} | {max(r.probe_s, default=0):.2f} | {r.probe_stalls} | {len(r.no_run)} "
               f"| {len(r.no_mail)} | {r.lost} | {fmt(r.all_mail_s)} | {r.locked_lines} | {r.peak_rss_mb:.0f} "
-              f"| {r.stop_s:.1f} |")
+              f"| {r.peak_pss_mb:.0f} ({r.peak_pg_pss_mb:.0f}) | {r.stop_s:.1f} |")
     ok = [r for r in results if r.post_s]
     if ok:
         med = statistics.median
@@ -240,6 +274,7 @@ def main() -> None:
               f"| {med(r.lost for r in ok):g} "
               f"| {fmt(med(r.all_mail_s for r in ok) if all(r.all_mail_s for r in ok) else None)} "
               f"| {med(r.locked_lines for r in ok):g} | {med(r.peak_rss_mb for r in ok):.0f} "
+              f"| {med(r.peak_pss_mb for r in ok):.0f} ({med(r.peak_pg_pss_mb for r in ok):.0f}) "
               f"| {med(r.stop_s for r in ok):.1f} |")
     bad = [r for r in results if r.stalls or r.lost or r.failure]
     print(f"\nstacks with a stall > 5 s: {sum(1 for r in results if r.stalls)} of {len(results)}; "
