@@ -41,6 +41,8 @@ ANSWERS: list[tuple[str, str, dict[str, str]]] = [
     ("满意度", "answered", {"score": "2"}),  # the customer's own survey link
     ("受理确认", "stands", {"level": "1"}),
     ("首次联系客户", "contacted", {"contact_note": "安装时排水管未接好"}),
+    ("指定被投诉部门", "named", {"department": "生产部"}),  # the handler; 生产部's head writes the plan
+    ("总经理批示", "instructed", {"instruction": "同意方案"}),
     ("处理方案审批", "approve", {}),  # the quality lead, then the level's manager
     ("处理结果登记", "submitted", {"handling": "repair", "responsibility_department": "维修服务部",
                              "our_fault": "true", "loss_amount": "0"}),
@@ -52,7 +54,7 @@ ANSWERS: list[tuple[str, str, dict[str, str]]] = [
 ]
 # Every case's trail holds these, in this order (other kinds may come between).
 EXPECTED_KINDS = ["case_created", "task_created", "task_decided", "complaint_closed"]
-DECISIONS_PER_CASE = 10
+DECISIONS_PER_CASE = 12
 
 
 def complaint(i: int) -> dict:

@@ -32,10 +32,12 @@ from tests.e2e.stack import Stack
 STEPS: list[tuple[str, str, dict[str, str]]] = [
     ("intake", "stands", {"level": "1"}),
     ("first-contact", "contacted", {"contact_note": "已联系"}),
+    ("responsible-department", "named", {"department": "生产部"}),
     ("plan-1", "submitted", {"responsibility_department": "维修服务部", "responsibility": "安装疏忽",
                              "plan": "上门维修", "first_agreement": "true"}),
     ("solution-quality-lead-1", "approve", {}),
     ("solution-l2-handler-1", "approve", {}),
+    ("gm-instruction", "instructed", {"instruction": "同意"}),
     ("outcome", "submitted", {"handling": "repair", "responsibility_department": "维修服务部"}),
     ("satisfaction", "answered", {"score": "2"}),
     ("return-visit", "visited", {"result": "已修好"}),

@@ -1,25 +1,35 @@
 """客户投诉处理 — complaint handling (procedures §1, C1–C13).
 
-The receiver decides whether the complaint stands and confirms its level; contacts the customer
-within one business day; the form goes to the handler of its level; the responsible department
-states responsibility and a plan within a day, which the quality lead and the manager approve before
-it is carried out (nothing is promised before); the outcome is recorded; the customer says how
-satisfied they are — 1–3 close the case, 4–5 open a new case one level up, an unsatisfied Level 3
-goes to the GM's meeting; the return visit follows within 24 hours; the reviewer reviews; the clerk
-archives. Deadlines, reminders, 《催办单》 and 《治办单》 are the watchdog's (tasks/complaint_watch)."""
+The receiver decides whether the complaint stands (one that does not gets a polite explanation, by
+email or by the receiver's phone call / SMS) and confirms its level; contacts the customer within one
+business day; the form goes to the handler of its level, who names the department complained about;
+its head states responsibility and a plan within a day, which the quality lead and the manager approve
+before it is carried out (nothing is promised before; a rejected plan is revised until approved); the
+GM gives 批示 on the investigation report within 3 business days; the outcome is recorded; the
+customer says how satisfied they are; every case is visited within 24 hours of resolution; then 1–3
+close the case, 4–5 open a new case one level up, an unsatisfied Level 3 goes to the GM's meeting; the
+reviewer reviews; the clerk archives. Deadlines, reminders, 《催办单》 and 《治办单》 are the watchdog's
+(tasks/complaint_watch)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import count
 
 from prefect import flow
 
-from models.complaints import (LEVEL_LABELS, SATISFACTION_LABELS, escalated_level, return_visit_role,
-                               routing, satisfaction_outcome)
+from models.answers import InvestigationPlan
+from models.complaints import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
+                               return_visit_due, return_visit_role, routing, satisfaction_outcome,
+                               validity_next_step)
+from models.corrections import step_key
+from models.org import Department, Person
+from models.rules import plan_writer, responsible_department
 from tasks.cases import load_case, record_state
-from tasks.complaints import (check_first_contact, close_case, complaint_summary, notice, open_linked_case,
-                              pass_on, publish_complaint_form, record_outcome,
-                              start_return_credit_procedure, tag_run)
+from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
+                              open_linked_case, pass_on, publish_complaint_form, record_outcome,
+                              record_routing_violation, rejection_notes, start_return_credit_procedure, tag_run,
+                              until_approved)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
 
@@ -45,11 +55,8 @@ def complaint(case_no: str) -> str:
                      assignee=receiver, defaults={"level": data["proposed_level"]},
                      summary={**summary, "系统建议级别": LEVEL_LABELS[data["proposed_level"]],
                               "建议理由": "；".join(data["level_reasons"]) or "—"})
-        if intake.decision == "not_established":
-            if customer_email:
-                notice(case_no, "not-established", [customer_email], "关于您的投诉的答复",
-                       f"尊敬的{form['complainant']['name']}：感谢您的反馈。经核实，{intake.comment or '该问题不属于投诉受理范围'}。"
-                       "如有疑问，欢迎随时与我们联系。", {"投诉编号": case_no})
+        if validity_next_step(intake.decision == "stands", intake.comment) == "close_not_established":
+            explain_not_established(case_no, ask, form, intake.comment, receiver)
             close_case(case_no, "not_established", "complaint_not_established")
             publish_complaint_form(case_no)
             return "not_established"
@@ -72,32 +79,25 @@ def complaint(case_no: str) -> str:
     # C4: first contact within one business day (late: ¥30 violation, C12)
     if not case["parent"]:
         ask("first-contact", "首次联系客户并填写《投诉处理单》", "l1_handler", "FirstContact", assignee=receiver,
-            due_at=datetime.fromisoformat(data["deadlines"]["first_contact"]))
+            due_at=_due(data, "first_contact"))
         check_first_contact(case_no)
         publish_complaint_form(case_no)
 
-    # C6: the responsible department's plan within a day; the solution approved before it is carried out
-    for round_no in range(1, 10):
-        plan = ask(f"plan-{round_no}", "调查：责任归属与处理方案（1日内）", handler_role, "InvestigationPlan",
-                   assignee=handler,
-                   due_at=datetime.fromisoformat(data["deadlines"]["plan"]) if round_no == 1 else None)
-        record_state(case_no, "accepted", f"plan_submitted_{round_no}", actor=plan.decided_by,
-                     data={"plan": plan.model_dump(include={"responsibility_department", "responsibility",
-                                                            "plan", "first_agreement"})})
-        plan_summary = {**summary, "责任部门": plan.responsibility_department, "责任说明": plan.responsibility,
-                        "处理方案": plan.plan}
-        approvals = [ask(f"solution-{role.replace('_', '-')}-{round_no}", "处理方案审批", role, summary=plan_summary)
-                     for role in route.solution_approvers]
-        if all(a.decision == "approve" for a in approvals):
-            break
-        publish_complaint_form(case_no)
-    notice(case_no, "gm-report", _people(route.gm_report_to), "投诉调查处理报告",
-           f"投诉 {case_no} 的调查结论与处理方案已获批准，现报告总经理。", plan_summary, event="gm_report_sent")
+    # C6: the handler names the department complained about; its head states responsibility and a plan
+    # within a day; the quality lead and the manager approve it before it is carried out (nothing is
+    # promised before); the investigation report goes to the GM, whose 批示 is due within 3 business days
+    writer = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=_due(data, "plan"))
+    instruction = ask("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", route.gm_report_to, "GmInstruction",
+                      summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
+    record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
+                 data={"gm_instruction": instruction.instruction}, event_data={"instruction": instruction.instruction})
     publish_complaint_form(case_no)
 
     # C11: the outcome with responsibility and loss (an allowance or a return starts §4 once closed)
     outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
-                  defaults={"responsibility_department": plan.responsibility_department})
+                  defaults={"responsibility_department": plan.responsibility_department},
+                  summary={**plan_summary(summary, plan), "总经理批示": instruction.instruction})
     record_outcome(case_no, outcome.model_dump(mode="json"))
     publish_complaint_form(case_no)
 
@@ -112,13 +112,21 @@ def complaint(case_no: str) -> str:
     record_state(case_no, "resolved", "satisfaction_recorded", actor=sat.decided_by,
                  data={"satisfaction": sat.score}, event_data={"score": sat.score, "label": SATISFACTION_LABELS[sat.score],
                                                                "action": action})
+
+    # C10: every case is visited (100%) within 24 hours of resolution — the receiver (minor) or the area manager (major)
+    visit_role = return_visit_role(level)
+    visit = ask("return-visit", "回访（处理完毕后24小时内）", visit_role, "ReturnVisit",
+                due_at=return_visit_due(resolved_at(case_no)), assignee=receiver if visit_role == "l1_handler" else None)
+    # C12: the visit asks whether the customer was asked their satisfaction (not asked, or faked: a violation)
+    check_satisfaction_asked(case_no, visit.satisfaction_check, visit.result)
+
     if action == "escalate":
         child = open_linked_case(case_no, escalated_level(level))
         close_case(case_no, "escalated", "complaint_escalated")
         publish_complaint_form(case_no)
         return f"escalated:{child}"
     if action == "gm_meeting":
-        notice(case_no, "gm-meeting", _people("general_manager") + _people("l3_admin_director"),
+        notice(case_no, "gm-meeting", _people("general_manager") + _people(GM_MEETING_SUBMITTER),
                "总经理例会议题：三级投诉客户不满意",
                f"三级投诉 {case_no} 客户评价「{SATISFACTION_LABELS[sat.score]}」，提交总经理例会研究处理。",
                summary, event="gm_meeting_agenda")
@@ -126,10 +134,6 @@ def complaint(case_no: str) -> str:
         publish_complaint_form(case_no)
         return "gm_meeting"
 
-    # C10: the return visit within 24 hours — the receiver (minor) or the area manager (major)
-    visit_role = return_visit_role(level)
-    ask("return-visit", "回访（24小时内）", visit_role, "ReturnVisit", due_hours=24,
-        assignee=receiver if visit_role == "l1_handler" else None)
     # C5: review — a rejection goes back to the handler with the reviewer's comment, then again
     for reviewer in route.reviewers:
         review_step(case_no, ask, reviewer, handler_role, handler, summary)
@@ -143,18 +147,109 @@ def complaint(case_no: str) -> str:
     return "closed"
 
 
+def name_responsible_department(case_no: str, ask, handler_role: str, handler: str,  # noqa: ANN001
+                                recused: list[str], summary: dict) -> tuple[Department, Person]:
+    """C6 被投诉部门: the handler names it (again, if the org directory has no such department with a
+    head); its head writes the plan."""
+    from tasks.runtime import services
+
+    org, unknown = services().org, ""
+    for n in count(1):
+        named = ask(step_key("responsible-department", n), "指定被投诉部门（责任部门）", handler_role,
+                    "ResponsibleDepartment", assignee=handler,
+                    summary={**summary, **({"未找到的部门": unknown} if unknown else {}),
+                             "可选部门": "、".join(d.name for d in org.departments if d.head)})
+        dept = responsible_department(org, named.department)
+        if dept is not None:
+            writer = plan_writer(org, dept, set(recused))
+            record_state(case_no, "accepted", "responsible_department_named", actor=named.decided_by,
+                         data={"responsible_department": dept.name, "plan_writer": writer.email},
+                         event_data={"department": dept.name, "head": writer.email})
+            return dept, writer
+        unknown = named.department
+    raise AssertionError("unreachable")
+
+
+def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Department, Person],  # noqa: ANN001
+                        summary: dict, due: datetime) -> InvestigationPlan:
+    """C6: the department's head writes the plan (1 day); the solution approvers approve it, or it goes
+    back to the head with their comments and they approve the revised plan — as often as it takes."""
+    from tasks.runtime import services
+
+    dept, head = writer
+    roles = services().org.roles_of(head.email)
+    role = "department_head" if "department_head" in roles else roles[0]
+
+    def write(round_no: int, rejected: str = "") -> InvestigationPlan:
+        plan = ask(f"plan-{round_no}", f"调查：责任归属与处理方案（{dept.name}，1日内）", role, "InvestigationPlan",
+                   assignee=head.email, defaults={"responsibility_department": dept.name},
+                   summary={**summary, "被投诉部门": dept.name, **({"驳回意见": rejected} if rejected else {})},
+                   due_at=due if round_no == 1 else None)
+        record_state(case_no, "accepted", f"plan_submitted_{round_no}", actor=plan.decided_by,
+                     data={"plan": plan.model_dump(include={"responsibility_department", "responsibility",
+                                                            "plan", "first_agreement"})})
+        return plan
+
+    def approve(plan: InvestigationPlan, round_no: int) -> list:
+        return [ask(f"solution-{r.replace('_', '-')}-{round_no}", "处理方案审批", r, requested_by=head.email,
+                    summary=plan_summary(summary, plan)) for r in route.solution_approvers]
+
+    def revise(_plan: InvestigationPlan, round_no: int, rejections: list) -> InvestigationPlan:
+        publish_complaint_form(case_no)
+        return write(round_no + 1, rejection_notes(rejections))
+
+    return until_approved(write(1), approve, revise)
+
+
+def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:
+    return {**summary, "责任部门": plan.responsibility_department, "责任说明": plan.responsibility,
+            "处理方案": plan.plan}
+
+
+def _due(data: dict, deadline: str) -> datetime:
+    return datetime.fromisoformat(data["deadlines"][deadline])
+
+
+def explain_not_established(case_no: str, ask, form: dict, explanation: str, receiver: str) -> None:  # noqa: ANN001
+    """C2: the customer gets the receiver's polite explanation — by email, or, without an email, the
+    receiver tells them by phone or SMS and records it."""
+    customer = form["complainant"]
+    if customer.get("email"):
+        notice(case_no, "not-established", [customer["email"]], "关于您的投诉的答复",
+               f"尊敬的{customer['name']}：感谢您的反馈。经核实，{explanation}。如有疑问，欢迎随时与我们联系。",
+               {"投诉编号": case_no})
+        return
+    ask("tell-customer", "电话/短信告知客户投诉不成立的原因并记录", "l1_handler", "CustomerInformed",
+        assignee=receiver, summary={"投诉编号": case_no, "投诉人": f"{customer['name']}（{customer['phone']}）",
+                                    "不成立的说明": explanation})
+
+
 def review_step(case_no: str, ask, reviewer: str, handler_role: str, handler: str,  # noqa: ANN001
                 summary: dict) -> None:
     """C5 审核: until the reviewer approves, the handler revises the 《投诉处理单》 as commented."""
     key = f"review-{reviewer.replace('_', '-')}"
-    for round_no in range(1, 10):
+
+    def review(_form: None, round_no: int) -> list:
         suffix = "" if round_no == 1 else f"-{round_no}"
-        review = ask(f"{key}{suffix}", "审核《投诉处理单》" + (f"（第 {round_no} 轮）" if round_no > 1 else ""), reviewer)
-        if review.decision == "approve":
-            return
+        review = ask(f"{key}{suffix}", "审核《投诉处理单》" + (f"（第 {round_no} 轮）" if round_no > 1 else ""), reviewer,
+                     "ComplaintReview")
+        # C12: the reviewer records a handler who did not follow the routing and guidance (视情 ¥30–100)
+        record_routing_violation(case_no, review.routing_penalty, review.routing_reason, review.decided_by)
+        return [review]
+
+    def revise(_form: None, round_no: int, rejections: list) -> None:
         ask(f"{key}-revision-{round_no}", "按审核意见修改《投诉处理单》", handler_role, "Done", assignee=handler,
-            summary={**summary, "审核意见": review.comment or "（未填写）"})
+            summary={**summary, "审核意见": rejections[0].comment or "（未填写）"})
         publish_complaint_form(case_no)
+
+    until_approved(None, review, revise)
+
+
+def resolved_at(case_no: str) -> datetime:
+    """C10 "resolution" (处理完毕) is the moment the handler recorded the outcome (处理结果登记)."""
+    from tasks.runtime import services
+
+    return services().store.find_task(case_no, "outcome").decided_at
 
 
 def handler_for(role: str, recused: list[str], preferred: str | None) -> str:

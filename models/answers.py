@@ -12,6 +12,7 @@ from typing import ClassVar, Literal, get_args
 from prefect.input import RunInput
 from pydantic import Field, model_validator
 
+from models.complaints import Handling
 from models.guard import guard_validators
 
 CHOICE_LABELS: dict[str, str] = {
@@ -35,7 +36,7 @@ class Answer(RunInput):
     fields named in `multiline` (models/guard.py); a number is never true/false."""
 
     multiline: ClassVar[frozenset[str]] = frozenset({
-        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason"})
+        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction"})
     _guard_numbers, _guard_text = guard_validators()
 
     comment: str = Field("", max_length=2000, description="意见 / 备注 comment")
@@ -82,14 +83,17 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 # ---- complaint handling (§1) ------------------------------------------------------------------
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
-    "submitted": "提交", "answered": "提交评价", "visited": "已回访",
+    "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
+    "named": "已指定", "instructed": "已批示",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
     "responsibility": "责任说明", "plan": "处理方案", "first_agreement": "已与客户达成初步一致",
     "handling": "处理方式", "responsible_person": "责任人", "our_fault": "我方责任",
     "human_negligence": "人为疏忽", "loss_amount": "客诉损失金额（元）", "score": "满意度（1–5）",
-    "result": "回访结果",
+    "result": "回访结果", "told_via": "告知方式（电话/短信）", "note": "告知内容与客户反应",
+    "department": "被投诉部门", "instruction": "总经理批示", "satisfaction_check": "客户核实满意度",
+    "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
 })
 
 
@@ -99,6 +103,23 @@ class ComplaintIntake(Answer):
 
     decision: Literal["stands", "not_established"] = Field(description="stands 成立 / not_established 不成立")
     level: int = Field(ge=1, le=3, description="级别 1 普通 / 2 较严重 / 3 非常严重（系统已建议）")
+
+    @model_validator(mode="after")
+    def _explained(self) -> "ComplaintIntake":
+        """C2: a complaint that does not stand needs the polite explanation to the customer (the comment)."""
+        from models.complaints import validity_next_step
+
+        validity_next_step(self.decision == "stands", self.comment)
+        return self
+
+
+@register_answer
+class CustomerInformed(Answer):
+    """已电话/短信告知客户（C2：无电子邮箱的客户）/ the customer told by phone or SMS, and what they said."""
+
+    decision: Literal["told"] = Field("told", description="told 已告知客户")
+    told_via: Literal["phone", "sms"] = Field(description="告知方式：phone 电话 / sms 短信")
+    note: str = Field(min_length=1, max_length=2000, description="告知内容与客户反应 / what was said")
 
 
 @register_answer
@@ -121,11 +142,28 @@ class InvestigationPlan(Answer):
 
 
 @register_answer
+class ResponsibleDepartment(Answer):
+    """被投诉部门（C6）：受理人指定责任部门，由其负责人1日内明确职责并提出方案 / the department complained about."""
+
+    decision: Literal["named"] = Field("named", description="named 已指定")
+    department: str = Field(min_length=1, max_length=100,
+                            description="被投诉部门（组织架构中的部门名称或代码，如 生产部 / production）")
+
+
+@register_answer
+class GmInstruction(Answer):
+    """总经理批示（C6）：投诉调查处理报告呈总经理批示 / the GM's instruction on the investigation report."""
+
+    decision: Literal["instructed"] = Field("instructed", description="instructed 已批示")
+    instruction: str = Field(min_length=1, max_length=4000, description="批示意见 / the GM's instruction")
+
+
+@register_answer
 class ComplaintOutcome(Answer):
     """处理结果（C11）/ the outcome, responsibility and loss."""
 
     decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
-    handling: Literal["explanation", "repair", "replacement", "allowance", "return"] = Field(
+    handling: Handling = Field(
         description="explanation 仅解释 / repair 维修 / replacement 更换 / allowance 折让赔款 / return 退货重处理")
     responsibility_department: str = Field(min_length=1, max_length=100, description="责任部门")
     responsible_person: str = Field("", max_length=100, description="责任人")
@@ -159,6 +197,18 @@ class ReturnVisit(Answer):
 
     decision: Literal["visited"] = Field("visited", description="visited 已回访")
     result: str = Field(min_length=1, max_length=2000, description="回访结果")
+    satisfaction_check: Literal["confirmed", "not_asked", "faked"] = Field(
+        "confirmed", description="客户核实满意度：confirmed 曾被询问且评价属实 / not_asked 未被询问 / faked 评价非客户所作")
+
+
+@register_answer
+class ComplaintReview(Answer):
+    """审核《投诉处理单》（C5）：批准或驳回；受理人未按受理权责及业务指引操作的，视情记负激励（C12）."""
+
+    decision: Literal["approve", "reject"] = Field(description="approve 批准 / reject 驳回")
+    routing_penalty: Literal["0", "30", "50", "80", "100"] = Field(
+        "0", description="未按受理权责及业务指引操作的负激励（元，0 为无）")
+    routing_reason: str = Field("", max_length=500, description="负激励事由")
 
 
 @register_answer

@@ -454,7 +454,8 @@ RETURN_VISIT_HOURS = 24
 
 
 def return_visit_due(resolved_at: datetime) -> datetime:
-    """C10: the return visit (回访) is due within 24 hours of resolution."""
+    """C10: the return visit (回访) is due within 24 hours of resolution — the outcome recorded, not
+    the customer's satisfaction answer (001: 处理完毕后24小时内回访)."""
     return deadline_after_hours(_aware(resolved_at, "resolved_at"), RETURN_VISIT_HOURS)
 
 
@@ -464,23 +465,7 @@ def return_visit_role(level: int) -> str:
 
 
 # ---- C11: outcome --------------------------------------------------------------------------
-class Outcome(BaseModel):
-    """C11: the decided handling, the responsibility (责任归属) and the loss (客诉损失金额, yuan)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    handling: Handling = Field(description="处理方式 decided handling")
-    responsibility_department: str = Field(min_length=1, max_length=100,
-                                           description="责任部门 responsible department")
-    responsible_person: str = Field("", max_length=100, description="责任人 responsible person")
-    our_fault: bool = Field(description="是否我方责任 our fault")
-    human_negligence: bool = Field(False, description="是否人为疏忽 human negligence")
-    loss_amount: Decimal = Field(Decimal("0.00"), ge=0, max_digits=14, decimal_places=2,
-                                 description="客诉损失金额（元，两位小数） loss amount in yuan")
-
-    @field_validator("loss_amount")
-    @classmethod
-    def _two_places(cls, v: Decimal) -> Decimal:
-        return v.quantize(Decimal("0.01"))
+# The outcome's typed form (handling, responsibility, loss) is models.answers.ComplaintOutcome.
 
 
 def starts_return_flow(handling: str) -> Literal["allowance", "return"] | None:
@@ -591,7 +576,7 @@ def retention_until(closed_at: datetime | date) -> date:
 __all__ = [
     "CATEGORIES", "CHANNEL_LABELS", "Category", "Channel", "Complainant", "ComplaintIn", "Deadlines",
     "Event", "GM_MEETING_SUBMITTER", "Handling", "KIND_LABELS", "Kind", "LEVEL_LABELS", "NOTICE_LABELS",
-    "Notice", "OUTCOME_LABELS", "Outcome", "PENALTY_LABELS", "PENALTY_RANGES", "Penalty", "Product",
+    "Notice", "OUTCOME_LABELS", "PENALTY_LABELS", "PENALTY_RANGES", "Penalty", "Product",
     "RETENTION_YEARS", "Routing", "SATISFACTION_ACTION_LABELS", "SATISFACTION_LABELS", "TZ",
     "VALIDITY_LABELS", "close_reminder_at", "closing_without_satisfaction_penalty",
     "complaint_deadlines", "escalated_level", "first_contact_penalty", "level_after_days_open",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.business_days import BusinessCalendar, add_business_days, deadline_after_hours
-from models.org import OrgDirectory, Person
+from models.org import Department, OrgDirectory, Person
 
 
 class NoEligiblePerson(LookupError):
@@ -37,6 +37,27 @@ def pick_assignee(org: OrgDirectory, role: str, exclude: set[str] | frozenset[st
                 return boss
             boss = org.superior_of(boss.email)
     raise NoEligiblePerson(role)
+
+
+def responsible_department(org: OrgDirectory, name: str) -> Department | None:
+    """C6 被投诉部门: the org directory's department named (by name or code), if it has a head."""
+    key = (name or "").strip()
+    for d in org.departments:
+        if d.head and key and key in (d.name, d.code):
+            return d
+    return None
+
+
+def plan_writer(org: OrgDirectory, department: Department, exclude: set[str] | frozenset[str] = frozenset()) -> Person:
+    """C6 (000 «10»: 被投诉部门主任（或职责人）需在1天内明确职责、整理方案): the department head writes the plan;
+    a head complained about is recused and the plan goes up to the nearest superior who is not."""
+    excluded = {e.lower() for e in exclude}
+    p: Person | None = org.person(department.head)
+    while p is not None:
+        if p.email.lower() not in excluded:
+            return p
+        p = org.superior_of(p.email)
+    raise NoEligiblePerson(f"department_head:{department.code}")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from itertools import count
+from typing import Any, Callable, TypeVar
 
 from prefect import get_run_logger, task
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +14,8 @@ from sqlmodel import select
 
 from models.business_days import TZ
 from models.complaints import (CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
-                               SATISFACTION_LABELS, Penalty, first_contact_penalty, retention_until,
-                               starts_return_flow)
+                               SATISFACTION_LABELS, Penalty, closing_without_satisfaction_penalty,
+                               first_contact_penalty, retention_until, routing_penalty, starts_return_flow)
 from models.privacy import mask_data
 from models.tables import Case, PenaltyRecord
 from tasks.cases import publish_form
@@ -23,6 +24,27 @@ from tasks.policy import IO_TASK
 from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import Services, services
+
+
+D = TypeVar("D")
+
+
+def until_approved(draft: D, approve: Callable[[D, int], list[Any]],
+                   revise: Callable[[D, int, list[Any]], D]) -> D:
+    """Rounds of approval (C5 审核, C6 处理方案审批): `approve(draft, round)` asks every approver; while
+    any rejects, `revise(draft, round, rejections)` returns the draft revised as commented and the next
+    round asks again. The loop ends only with every approver approving — never by running out of rounds
+    (a rejected draft is never treated as approved)."""
+    for round_no in count(1):
+        rejections = [a for a in approve(draft, round_no) if a.decision != "approve"]
+        if not rejections:
+            return draft
+        draft = revise(draft, round_no, rejections)
+    raise AssertionError("unreachable")
+
+
+def rejection_notes(rejections: list[Any]) -> str:
+    return "；".join(f"{a.decided_by or '审批人'}：{a.comment or '（未填写）'}" for a in rejections)
 
 
 def complaint_summary(case: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +130,39 @@ def check_first_contact(case_no: str) -> str | None:
         save_penalty(svc, case_no, p)
         return p.reason
     return None
+
+
+@replayed("skip")
+@task(name="核实满意度 check the satisfaction was asked", **IO_TASK)
+def check_satisfaction_asked(case_no: str, finding: str, note: str) -> str | None:
+    """C9/C12: the return visit asks the customer whether they were asked how satisfied they are; a
+    customer never asked costs the handler ¥50, an answer not theirs (私自填写舞弊) ¥100 — the ends of
+    the seed's 视情 50–100 range."""
+    if finding == "confirmed":
+        return None
+    svc = services()
+    case = svc.store.get_case(case_no)
+    sat = svc.store.find_task(case_no, "satisfaction")
+    handler = case.data.get("handler") or (sat.decided_by if sat else "") or ""
+    faked = finding == "faked"
+    p = closing_without_satisfaction_penalty(Decimal("100" if faked else "50"), handler=handler, faked=faked,
+                                             reason=f"回访核实：{note}"[:200])
+    save_penalty(svc, case_no, p)
+    return p.reason
+
+
+@replayed("skip")
+@task(name="记录未按受理权责操作 record routing violation", **IO_TASK)
+def record_routing_violation(case_no: str, amount: str, reason: str, reviewer: str) -> str | None:
+    """C5/C12: the reviewer found the handler did not follow the routing and guidance (未按受理权责及业务
+    指引操作) and set the 视情 amount (¥30–100) on the review."""
+    if Decimal(amount) == 0:
+        return None
+    svc = services()
+    handler = svc.store.get_case(case_no).data.get("handler") or ""
+    p = routing_penalty(amount, handler=handler, reason=(reason or f"审核人 {reviewer} 认定")[:200])
+    save_penalty(svc, case_no, p)
+    return p.reason
 
 
 @replayed("skip")

@@ -63,12 +63,16 @@ def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noq
     return case, created
 
 
-def _event_key(body) -> str:  # noqa: ANN001
+def _event_key(body) -> str | None:  # noqa: ANN001
+    """C3 "same customer, same event": the complainant's phone with the event's time and place; a
+    complaint whose time and place are both blank names no event, so it is nobody's repeat (None)."""
     import hashlib
     import re
 
     phone = re.sub(r"\D", "", body.complainant.phone)
     ev = body.event
+    if not ev.time.strip() and not ev.place.strip():
+        return None
     return hashlib.sha1(f"{phone}|{ev.time.strip()}|{ev.place.strip()}".encode()).hexdigest()[:16]
 
 
@@ -100,10 +104,11 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     window = svc.settings.received_at_window_days
     if received_at < now - timedelta(days=window):
         raise IntakeError("received_at", f"不能早于 {window} 天前", f"must not be more than {window} days ago")
-    key = _event_key(body)
-    with svc.store.session() as s:
-        repeat = s.exec(select(Case.case_no).where(
-            Case.procedure == "complaint", cast(Case.data, String).like(f'%"event_key": "{key}"%'))).first()
+    key, repeat = _event_key(body), None
+    if key is not None:
+        with svc.store.session() as s:
+            repeat = s.exec(select(Case.case_no).where(
+                Case.procedure == "complaint", cast(Case.data, String).like(f'%"event_key": "{key}"%'))).first()
     level, reasons = propose_level(body, same_customer_same_event=bool(repeat))
     dl = complaint_deadlines(received_at, level, body.category, body.foreign, svc.calendar)
     deadlines = deadline_record(dl)

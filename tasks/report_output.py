@@ -58,6 +58,8 @@ def monthly_tables(f: dict[str, Any], overdue: Callable[[], Iterator[dict]]) -> 
         {"item": "结案件数（含不成立、升级）", "value": f["total_closed"]},
         {"item": "升级至下一级别", "value": f["escalations"]["escalated"]},
         {"item": "提交总经理例会", "value": f["escalations"]["gm_meeting"]},
+        {"item": "应回访 / 已回访（件）", "value": f"{f['return_visits']['due']} / {f['return_visits']['visited']}"},
+        {"item": "回访率（应为100%）", "value": percent(f["return_visits"]["rate"])},
         {"item": "逾期结案（治办单）", "value": f["overdue"]["closed_late"]},
         {"item": "月末仍逾期未结（催办单）", "value": f["overdue"]["open_overdue"]},
         {"item": "负激励（件）", "value": f["penalties"]["count"]},

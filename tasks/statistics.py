@@ -22,7 +22,7 @@ from models.statistics import (CLOSING_STATE_LABELS, DEADLINE_LABELS, FAULT_LABE
                                RETURN_KIND_LABELS, TREND_MONTHS, money, month_period, months_back,
                                period_bounds, ratio, with_shares)
 from models.privacy import mask_text
-from models.tables import Case, ComplaintFact as F, PenaltyRecord
+from models.tables import Case, ComplaintFact as F, HumanTask, PenaltyRecord
 
 Names = Callable[[str], str]
 YIELD_ROWS = 256  # case lists are fetched this many rows at a time: memory stays flat however long they are
@@ -89,6 +89,7 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
         "escalated_cases_closed": int(s.scalar(select(func.count()).select_from(F).where(
             closed, F.parent_case_no.is_not(None))) or 0),
         "from_level": [{"level": lv, "label": LEVEL_LABELS.get(lv, "—"), "count": int(n)} for lv, n in from_level]}
+    fig["return_visits"] = return_visit_figures(s, closed)
     sat = dict(s.execute(select(F.satisfaction, func.count()).where(closed).group_by(F.satisfaction)).all())
     fig["satisfaction"] = with_shares(
         [{"score": k, "label": SATISFACTION_LABELS[k], "count": int(sat.get(k, 0))} for k in SATISFACTION_LABELS]
@@ -108,6 +109,19 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
     fig["returns"] = return_figures(s, start, end)
     fig["new_customers"] = new_customer_figures(s, start, end, names)
     return fig
+
+
+VISITED_STATES = ("closed", "escalated", "gm_meeting")  # C10: every established case is visited
+
+
+def return_visit_figures(s: Session, closed) -> dict[str, Any]:  # noqa: ANN001
+    """C10 (001: 回访率100%): the established cases closed in the period (closed, escalated, to the GM's
+    meeting), how many had their return visit recorded, and the rate."""
+    due = int(s.scalar(select(func.count()).select_from(F).where(closed, F.state.in_(VISITED_STATES))) or 0)
+    visited = int(s.scalar(select(func.count(func.distinct(HumanTask.case_no))).select_from(HumanTask).join(
+        F, F.case_no == HumanTask.case_no).where(closed, F.state.in_(VISITED_STATES), HumanTask.step_key == "return-visit",
+                                                 HumanTask.state == "decided")) or 0)
+    return {"due": due, "visited": visited, "rate": ratio(visited, due)}
 
 
 def overdue_summary(s: Session, start: datetime, end: datetime) -> dict[str, int]:

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.e2e
 
 ORG = load_org(REPO_ROOT / "deployments" / "org.yaml")
 R = {role: ORG.first_for_role(role).email for role in ORG.roles}
+PRODUCTION_HEAD = "shen.bo@huajin.example"  # 生产部's head (deployments/org.yaml)
 CUSTOMER = "wang.fang@customer.example"
 
 
@@ -55,12 +56,15 @@ def test_level_1_closed_satisfied(stack):
     ask = answer(stack, case_no, receiver, "受理确认", "stands", level="1")
     assert "138****5678" in ask["text"] and "13812345678" not in ask["text"] + ask["html"]
     answer(stack, case_no, receiver, "首次联系客户", "contacted", contact_note="安装时排水管未接好")
-    answer(stack, case_no, receiver, "调查", "submitted", responsibility_department="维修服务部",
+    # C6: the handler names the department complained about; its head writes the plan
+    answer(stack, case_no, receiver, "指定被投诉部门", "named", department="生产部")
+    answer(stack, case_no, PRODUCTION_HEAD, "调查", "submitted", responsibility_department="生产部",
            responsibility="安装工人疏忽", plan="上门重新安装排水管", first_agreement="true")
     answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, case_no, R["l2_handler"], "处理方案审批", "approve")
+    answer(stack, case_no, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意，尽快上门")
     answer(stack, case_no, receiver, "处理结果登记", "submitted", handling="allowance",
-           responsibility_department="维修服务部", our_fault="true", loss_amount="120.50")
+           responsibility_department="生产部", our_fault="true", loss_amount="120.50")
     survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
     # R1: the allowance waits for the complaint to close
     assert not [c for c in stack.case(case_no)["linked_cases"] if c.startswith("ZR-")]
@@ -79,7 +83,7 @@ def test_level_1_closed_satisfied(stack):
     kinds = [e["kind"] for e in case["events"]]
     assert "penalty_recorded" not in kinds and "complaint_closed" in kinds
     stack.wait_run(run_id, "COMPLETED")
-    # twelve resumes, each re-running the flow from the top: the steps of earlier cycles are replayed
+    # fourteen resumes, each re-running the flow from the top: the steps of earlier cycles are replayed
     # without task runs (tasks/replay.py) — the case is read by a task in the first cycle and once
     # after intake, not in every cycle
     assert task_runs_named(stack, run_id, "读取案件 load case", at_least=2) == 2
@@ -104,14 +108,18 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     answer(stack, case_no, receiver, "首次联系客户", "contacted", contact_note="客户要求道歉")
     passed = stack.wait_mail(to=R["l2_handler"], subject=f"{case_no} 《投诉处理单》转交")
     assert passed
-    answer(stack, case_no, R["l2_handler"], "调查", "submitted", responsibility_department="销售中心",
+    answer(stack, case_no, R["l2_handler"], "指定被投诉部门", "named", department="生产部")
+    answer(stack, case_no, PRODUCTION_HEAD, "调查", "submitted", responsibility_department="生产部",
            responsibility="店员态度问题", plan="书面道歉并赠送保养服务")
     answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, case_no, R["l3_sales_director"], "处理方案审批", "approve")
+    answer(stack, case_no, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意")
     answer(stack, case_no, R["l2_handler"], "处理结果登记", "submitted", handling="explanation",
            responsibility_department="销售中心", our_fault="true")
     survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
     stack.submit(stack.link(survey, "answered"), score="5", comment="很不满意")
+    # C10: the unsatisfied case is visited too (the area manager, in person) before it escalates
+    answer(stack, case_no, R["area_manager"], "回访", "visited", result="客户仍不满意")
     old = stack.wait_state(case_no, "escalated")
     assert len(old["linked_cases"]) == 1
     child = old["linked_cases"][0]
@@ -127,14 +135,17 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
 
     # the new, linked case runs at level 3: reported to both directors, directed by the sales director
     stack.wait_mail(to=R["l3_admin_director"], subject=f"{child} 《投诉处理单》转交")
-    answer(stack, child, R["l3_sales_director"], "调查", "submitted", responsibility_department="销售中心",
+    answer(stack, child, R["l3_sales_director"], "指定被投诉部门", "named", department="生产部")
+    answer(stack, child, PRODUCTION_HEAD, "调查", "submitted", responsibility_department="生产部",
            responsibility="处理不当", plan="总监上门致歉")
     answer(stack, child, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, child, R["general_manager"], "处理方案审批", "approve")
+    answer(stack, child, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意")
     answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
-           responsibility_department="销售中心", our_fault="true", loss_amount="500")
+           responsibility_department="生产部", our_fault="true", loss_amount="500")
     survey = [m for m in stack.wait_mail(to=CUSTOMER, subject=child)][0]
     stack.submit(stack.link(survey, "answered"), score="4")
+    answer(stack, child, R["area_manager"], "回访", "visited", result="客户仍不满意，提交例会")
     stack.wait_state(child, "gm_meeting")
     agenda = stack.wait_mail(to=R["general_manager"], subject=f"{child} 总经理例会议题")[0]
     assert "不满意" in agenda["text"]

@@ -8,7 +8,9 @@ answers to its human steps scripted by step key.
     run = office.run(complaint, case_no, {
         "intake": ComplaintIntake(decision="stands", level=2),
         "first-contact": answer(FirstContact(contact_note="…"), hours=2),   # two hours later
+        "responsible-department": ResponsibleDepartment(department="生产部"),  # its head writes the plan
         "plan-1": InvestigationPlan(…),
+        …,
         "outcome": PENDING,                            # the run stops here, waiting
     })
     assert run.steps[:2] == ["intake", "first-contact"] and run.waiting_on == "outcome"

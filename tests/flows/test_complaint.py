@@ -1,13 +1,13 @@
 """客户投诉处理 (§1, C1–C13), run in-process with scripted answers: who is asked what, in which order,
 who is told, which state the case ends in."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from flows.complaint import complaint
-from models.answers import (ComplaintIntake, ComplaintOutcome, Decision, Done, FirstContact, InvestigationPlan,
-                            ReturnVisit, Satisfaction)
+from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, Decision, Done, FirstContact, GmInstruction,
+                            InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
 from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
                                  L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
                                  RECEIVER, answer)
@@ -15,6 +15,7 @@ from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_G
 APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comment="方案未说明赔付标准")
 PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
                          plan="为客户更换同批次纱线并上门致歉")
+INSTRUCTION = GmInstruction(instruction="同意方案，三日内完成更换并回访")
 OUTCOME = ComplaintOutcome(handling="replacement", responsibility_department="生产部", our_fault=True)
 
 # the steps of each level, as routed by C5/C6 (handler, solution approvers, return visitor, reviewer)
@@ -29,8 +30,10 @@ def handled(level: int, *, score: int = 2, **over) -> dict:
     script = {
         "intake": ComplaintIntake(decision="stands", level=level),
         "first-contact": answer(FirstContact(contact_note="客户称染色不匀，已致歉并约定次日答复"), hours=2),
+        "responsible-department": ResponsibleDepartment(department="生产部"),
         "plan-1": answer(PLAN, hours=3),
         **{f"solution-{a}-1": APPROVE for a in APPROVERS[level]},
+        "gm-instruction": INSTRUCTION,
         "outcome": OUTCOME,
         "satisfaction": Satisfaction(score=score),
         "return-visit": ReturnVisit(result="客户确认已更换，无其他诉求"),
@@ -46,19 +49,23 @@ def test_an_established_complaint_is_handled_at_its_level_to_the_archive(office,
     run = office.run(complaint, case_no, handled(level))
 
     assert run.result == "closed" and run.case.state == "closed" and run.case.level == level
-    assert run.steps == ["intake", "first-contact", "plan-1", *(f"solution-{a}-1" for a in APPROVERS[level]),
-                         "outcome", "satisfaction", "return-visit", f"review-{REVIEWER[level]}", "archive"]
-    # C2/C3 by the receiver; C4 first contact by the receiver; C6 the plan by the level's handler
+    assert run.steps == ["intake", "first-contact", "responsible-department", "plan-1",
+                         *(f"solution-{a}-1" for a in APPROVERS[level]), "gm-instruction", "outcome", "satisfaction",
+                         "return-visit", f"review-{REVIEWER[level]}", "archive"]
+    # C2/C3 by the receiver; C4 first contact by the receiver; C6 the level's handler names the department
+    # complained about, whose head writes the plan
     assert run.step("intake").assignee == RECEIVER and run.step("first-contact").assignee == RECEIVER
-    assert run.step("plan-1").assignee == HANDLER[level] and run.step("outcome").assignee == HANDLER[level]
+    assert run.step("responsible-department").assignee == HANDLER[level]
+    assert run.step("plan-1").assignee == PRODUCTION_HEAD and run.step("outcome").assignee == HANDLER[level]
     # C9 the customer's own survey link; C10 the return visit by the receiver (L1) or the area manager
     assert run.step("satisfaction").assignee == CUSTOMER
     assert run.step("return-visit").assignee == (RECEIVER if level == 1 else AREA_MANAGER)
     assert run.step("archive").assignee == ARCHIVE_CLERK
     assert run.case.data["handler"] == HANDLER[level]
-    # C6: once approved, the investigation report goes to the GM
-    assert run.mails_to(GM, "投诉调查处理报告")
-    assert "gm_report_sent" in run.event_kinds and "complaint_closed" in run.event_kinds
+    # C6: once approved, the investigation report goes to the GM for 批示, which the handling follows
+    assert run.step("gm-instruction").assignee == GM and run.mails_to(GM, "投诉调查处理报告")
+    assert run.step("outcome").summary["总经理批示"] == INSTRUCTION.instruction
+    assert "gm_instruction_recorded" in run.event_kinds and "complaint_closed" in run.event_kinds
 
 
 def test_level1_form_stays_with_the_receiver_no_pass_on(office):
@@ -88,7 +95,7 @@ def test_the_receiver_confirms_the_proposed_level(office):
     case_no = office.complaint(category="服务行为")  # C3 proposes level 2
     run = office.run(complaint, case_no, handled(1, **{"intake": ComplaintIntake(decision="stands", level=1)}))
     assert run.step("intake").summary["系统建议级别"].startswith("二级")
-    assert run.case.level == 1 and run.step("plan-1").assignee == RECEIVER  # the receiver chose level 1
+    assert run.case.level == 1 and run.step("responsible-department").assignee == RECEIVER  # level 1 chosen
 
 
 def test_a_not_established_complaint_is_closed_as_such_with_an_explanation_to_the_customer(office):
@@ -130,7 +137,7 @@ def test_level2_plan_rejected_once_then_approved(office):
                                     plan="更换纱线，按合同赔付运费 200 元"),
         "solution-quality-lead-2": APPROVE, "solution-l3-sales-director-2": APPROVE}))
     assert run.result == "closed"
-    assert run.steps[2:8] == ["plan-1", "solution-quality-lead-1", "solution-l3-sales-director-1",
+    assert run.steps[3:9] == ["plan-1", "solution-quality-lead-1", "solution-l3-sales-director-1",
                               "plan-2", "solution-quality-lead-2", "solution-l3-sales-director-2"]
     assert run.step("solution-l3-sales-director-1").assignee == L3_SALES_DIRECTOR
     assert run.step("solution-quality-lead-1").assignee == QUALITY_LEAD
@@ -161,7 +168,9 @@ def test_unsatisfied_4_or_5_opens_a_linked_case_one_level_up(office, level, scor
     run = office.run(complaint, case_no, handled(level, score=score))
     child = run.result.removeprefix("escalated:")
     assert run.case.state == "escalated" and run.case.closed_at is not None
-    assert "return-visit" not in run.steps and "archive" not in run.steps
+    assert "archive" not in run.steps
+    # C10: the escalated case is visited too (100%), before the new case is opened
+    assert run.steps[-1] == "return-visit" and run.task("return-visit").state == "decided"
     opened = office.svc.store.get_case(child)
     assert opened.parent_case_no == case_no and opened.level == level + 1
     (started,) = office.flows.started
@@ -173,8 +182,8 @@ def test_the_escalated_case_is_handled_at_the_higher_level(office):
     child = first.result.removeprefix("escalated:")
     run = office.run(complaint, child, handled(2))
     # an escalated case arrives with its level: no intake, no new first contact
-    assert run.steps[0] == "plan-1" and "intake" not in run.steps and "first-contact" not in run.steps
-    assert run.step("plan-1").assignee == L2_HANDLER
+    assert run.steps[0] == "responsible-department" and "intake" not in run.steps and "first-contact" not in run.steps
+    assert run.step("responsible-department").assignee == L2_HANDLER
     assert run.result == "closed" and run.case.level == 2
     assert run.events("form_passed_on")[0].data["to"] == [L2_HANDLER]
 
@@ -189,16 +198,17 @@ def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
     assert "gm_meeting_agenda" in run.event_kinds
 
 
-def test_the_return_visit_is_due_24_hours_after_it_is_asked(office):
-    run = office.run(complaint, office.complaint(), handled(1))
+def test_the_return_visit_is_due_24_hours_after_resolution_not_after_the_satisfaction_answer(office):
+    run = office.run(complaint, office.complaint(), handled(1, satisfaction=answer(Satisfaction(score=2), hours=20)))
     visit = run.step("return-visit")
-    assert visit.due - visit.at == timedelta(hours=24) and visit.role == "l1_handler"
+    assert visit.due == run.task("outcome").decided_at + timedelta(hours=24) and visit.role == "l1_handler"
+    assert visit.due - visit.at == timedelta(hours=4)
 
 
 def test_major_return_visit_by_the_area_manager_in_person(office):
     run = office.run(complaint, office.complaint(category="服务行为"), handled(2))
     visit = run.step("return-visit")
-    assert visit.assignee == AREA_MANAGER and visit.due - visit.at == timedelta(hours=24)
+    assert visit.assignee == AREA_MANAGER and visit.due == run.task("outcome").decided_at + timedelta(hours=24)
 
 
 def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(office):
@@ -237,3 +247,72 @@ def test_the_urge_notice_after_the_close_deadline_goes_to_the_responsible_depart
     assert len(urge) == 1
     assert {RECEIVER, PRODUCTION_HEAD, DEPUTY_GM} <= set(urge[0].to)
     assert len(urge[0].to) > 1
+
+
+# ---- C6: the department complained about writes the plan; the GM's 批示 within 3 business days ----------
+def test_the_plan_is_written_by_the_head_of_the_department_named(office):
+    run = office.run(complaint, office.complaint(), handled(1, **{
+        "responsible-department": ResponsibleDepartment(department="quality"), "plan-1": PENDING}))
+    assert run.waiting_on == "plan-1" and run.step("plan-1").assignee == QUALITY_LEAD  # 质量部's head
+    assert run.step("plan-1").summary["被投诉部门"] == "质量部"
+    assert run.case.data["responsible_department"] == "质量部"
+
+
+def test_an_unknown_department_is_named_again(office):
+    run = office.run(complaint, office.complaint(), handled(1, **{
+        "responsible-department": ResponsibleDepartment(department="采购部"),
+        "responsible-department-2": ResponsibleDepartment(department="生产部"), "plan-1": PENDING}))
+    assert run.step("responsible-department-2").summary["未找到的部门"] == "采购部"
+    assert run.step("plan-1").assignee == PRODUCTION_HEAD
+
+
+def test_a_head_complained_about_is_recused_and_the_plan_goes_to_their_superior(office):
+    case_no = office.complaint(persons_involved=[PRODUCTION_HEAD])
+    run = office.run(complaint, case_no, handled(1, **{"plan-1": PENDING}))
+    assert run.step("plan-1").assignee == DEPUTY_GM
+
+
+def test_the_gm_instruction_is_due_3_business_days_after_the_plan_deadline_and_reminded(office):
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(1, **{"gm-instruction": PENDING}))
+    assert run.waiting_on == "gm-instruction"
+    due = run.task("gm-instruction").due_at
+    assert due == datetime.fromisoformat(run.case.data["deadlines"]["gm_report"])
+    office.clock.advance(seconds=(due - office.clock.now()).total_seconds() - 60)
+    assert office.watchdog()["reminded"] >= 1
+    assert [m for m in office.mailer.sent if GM in m.to and m.subject.startswith("【催办】") and "总经理批示" in m.subject]
+
+
+# ---- C12: the violations recorded when the flow finds them -------------------------------------------
+def _penalties(office, case_no):
+    from sqlmodel import select
+
+    from models.tables import PenaltyRecord
+
+    with office.svc.store.session() as s:
+        return {p.rule: (p.handler, p.amount) for p in s.exec(select(PenaltyRecord).where(
+            PenaltyRecord.case_no == case_no)).all()}
+
+
+@pytest.mark.parametrize("finding,amount", [("not_asked", 50), ("faked", 100)])
+def test_a_return_visit_finding_the_satisfaction_not_asked_or_faked_costs_the_handler(office, finding, amount):
+    case_no = office.complaint(email=None, category="服务行为")  # level 2: the L2 handler records the satisfaction
+    run = office.run(complaint, case_no, handled(2, **{"return-visit": ReturnVisit(
+        result="客户表示没有人问过满意度", satisfaction_check=finding)}))
+    assert run.result == "closed"
+    assert _penalties(office, case_no) == {"closing_without_satisfaction": (L2_HANDLER, amount)}
+
+
+def test_a_confirmed_satisfaction_records_no_violation(office):
+    case_no = office.complaint()
+    office.run(complaint, case_no, handled(1))
+    assert _penalties(office, case_no) == {}
+
+
+def test_the_reviewer_records_a_routing_violation_of_the_handler(office):
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(1, **{"review-l2-handler": ComplaintReview(
+        decision="approve", routing_penalty="50", routing_reason="未亲自跟进生产部环节，客户再次来电投诉")}))
+    assert run.result == "closed"
+    assert _penalties(office, case_no) == {"routing_not_followed": (RECEIVER, 50)}
+    assert "未亲自跟进" in run.events("penalty_recorded")[0].data["reason"]

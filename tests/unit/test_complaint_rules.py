@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from models.business_days import TZ, BusinessCalendar
 from models.complaints import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
                                RETENTION_YEARS, SATISFACTION_LABELS, Channel, ComplaintIn, Kind,
-                               Outcome, Penalty, closing_without_satisfaction_penalty,
+                               Penalty, closing_without_satisfaction_penalty,
                                complaint_deadlines, escalated_level, first_contact_penalty,
                                level_after_days_open, next_progress_contact, overdue_notices,
                                progress_interval_business_days, propose_level, recused_people,
@@ -381,18 +381,21 @@ def test_c10_return_visit_within_24_hours_by_the_right_role():
 
 
 # ---- C11 outcome -----------------------------------------------------------------------------
-def test_c11_outcome_amount_is_decimal_with_two_places():
-    o = Outcome(handling="allowance", responsibility_department="质检部", our_fault=True,
-                loss_amount="1234.5")
-    assert isinstance(o.loss_amount, Decimal) and str(o.loss_amount) == "1234.50"
-    assert o.human_negligence is False and o.responsible_person == ""
+def test_c11_outcome_is_the_answer_model_with_a_decimal_loss():
+    from models.answers import ComplaintOutcome
+
+    o = ComplaintOutcome(handling="allowance", responsibility_department="质检部", our_fault=True,
+                         loss_amount="1234.5")
+    assert isinstance(o.loss_amount, Decimal) and o.loss_amount == Decimal("1234.50")
+    assert o.human_negligence is False and o.responsible_person == "" and o.our_fault is True
     for bad in ("-0.01", "1.005"):
         with pytest.raises(ValidationError):
-            Outcome(handling="repair", responsibility_department="质检部", our_fault=False, loss_amount=bad)
+            ComplaintOutcome(handling="repair", responsibility_department="质检部", loss_amount=bad)
     with pytest.raises(ValidationError):
-        Outcome(handling="refund", responsibility_department="质检部", our_fault=False)
-    with pytest.raises(ValidationError):
-        Outcome(handling="repair", responsibility_department="质检部", our_fault=False, extra=1)
+        ComplaintOutcome(handling="refund", responsibility_department="质检部")
+    import models.complaints
+
+    assert not hasattr(models.complaints, "Outcome")  # one source of truth for the outcome's fields
 
 
 def test_c11_allowance_and_return_start_the_return_flow():

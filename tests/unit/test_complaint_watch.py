@@ -118,6 +118,17 @@ def test_same_customer_same_event_is_at_least_level_2(svc):
     assert first.level == 1 and second.level == 2 and second.data["repeat_of"] == first.case_no
 
 
+def test_blank_event_time_and_place_never_make_a_repeat(svc):
+    # C3: a repeat is the same customer and the same event: blank time and place name no event
+    first, _ = file_complaint(svc, complaint(event={"time": "", "place": ""}))
+    second, _ = file_complaint(svc, complaint(event={"time": " ", "place": ""}, description="另一件事"))
+    assert second.level == 1 and second.data["repeat_of"] is None
+    # ... but a blank time with the same place is still the same event
+    third, _ = file_complaint(svc, complaint(event={"time": "", "place": "园区店"}))
+    fourth, _ = file_complaint(svc, complaint(event={"time": "", "place": "园区店"}))
+    assert fourth.level == 2 and fourth.data["repeat_of"] == third.case_no
+
+
 def test_hotline_12315_is_level_3_and_deadlines_are_iso_shanghai(svc):
     case, _ = file_complaint(svc, complaint(hotline_12315=True))
     assert case.level == 3
