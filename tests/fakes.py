@@ -23,7 +23,8 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Sh
 
 def fake_services(home: Path, now: datetime = NOW) -> Services:
     settings = Settings(env="test", secret_key=SECRET, home=home, mail_backend="memory",
-                        flow_backend="memory", base_url="http://kefu.test")
+                        flow_backend="memory", base_url="http://kefu.test",
+                        flow_start_in_web=False)  # starts are dispatched by the test, in its own thread
     return build_services(settings, store=fresh_store(), clock=FixedClock(now))
 
 
