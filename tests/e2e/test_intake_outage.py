@@ -95,6 +95,10 @@ def test_a_paused_prefect_server_loses_no_run_and_doubles_none(own):
     assert watchdog is not None
     out, _ = watchdog.communicate(timeout=240)
     assert watchdog.returncode == 0, out.decode(errors="replace")[-3000:]
+    import json
+
+    passed = json.loads(out.decode().strip().splitlines()[-1])
+    assert passed["started"] >= 1, passed  # the second dispatcher did take part
 
     names = [name for _, name in cases]
     found = own.prefect("POST", "/flow_runs/filter", json={
@@ -116,3 +120,21 @@ def test_a_paused_prefect_server_loses_no_run_and_doubles_none(own):
         to, step = (RECEIVER, "受理确认") if name.startswith("complaint-") else (LEADER, "部门负责人审批")
         assert len([m for m in own.mails(to) if f"{case_no} {step}" in m["subject"]]) == 1, case_no
     assert own.store().pending_flow_starts()["count"] == 0
+
+
+def test_kefu_complaint_new_files_the_case_with_its_start(own, tmp_path):
+    """The CLI intake path: the case and its start request in one transaction, the run started
+    at once by the command itself (Prefect answers), one run."""
+    import json
+
+    body = tmp_path / "complaint.json"
+    body.write_text(json.dumps(COMPLAINT | {"description": "命令行受理"}, ensure_ascii=False), encoding="utf-8")
+    r = own.kefu("complaint", "new", "--file", str(body), "--idempotency-key", "cli-outage-1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["flow_run_id"] and own.case(out["case_no"])["flow_run_id"] == out["flow_run_id"]
+    again = own.kefu("complaint", "new", "--file", str(body), "--idempotency-key", "cli-outage-1")
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == out
+    runs = own.prefect("POST", "/flow_runs/filter", json={
+        "flow_runs": {"name": {"any_": [f"complaint-{out['case_no']}"]}}}).json()
+    assert [r["id"] for r in runs] == [out["flow_run_id"]]
