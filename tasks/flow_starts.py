@@ -126,8 +126,8 @@ def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None =
                                            limit=limit, case_no=case_no)
         if not rows:
             break
-        results = list(pool.map(lambda r: deliver(svc, r), rows)) if pool and len(rows) > 1 else \
-            [deliver(svc, r) for r in rows]
+        parallel = pool is not None and len(rows) > 1 and not getattr(svc.store, "single_connection", False)
+        results = list(pool.map(lambda r: deliver(svc, r), rows)) if parallel else [deliver(svc, r) for r in rows]
         counts["claimed"] += len(rows)
         counts["started"] += sum(results)
         counts["failed"] += len(results) - sum(results)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from hashlib import sha1
 from typing import Any, Callable
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, select
@@ -23,6 +23,9 @@ from tasks.mail import OutgoingMail
 from tasks.store_archive import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
+# SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
+_NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON CONFLICT (key) "
+                    "DO UPDATE SET value = case_counters.value + 1 RETURNING value")
 
 
 class CaseNotFound(LookupError):
@@ -30,8 +33,10 @@ class CaseNotFound(LookupError):
 
 
 class Store(ArchiveStoreMixin):
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine, *, single_connection: bool = False) -> None:  # noqa: ANN001
         self.engine = engine
+        # the in-memory fake is one shared connection: callers must not use it from parallel threads
+        self.single_connection = single_connection
 
     @classmethod
     def in_memory(cls) -> "Store":
@@ -44,7 +49,7 @@ class Store(ArchiveStoreMixin):
         engine = create_engine("sqlite://", connect_args={"check_same_thread": False},
                                poolclass=StaticPool)
         SQLModel.metadata.create_all(engine)
-        return cls(engine)
+        return cls(engine, single_connection=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -56,15 +61,7 @@ class Store(ArchiveStoreMixin):
         """The next number of this prefix and year, in the caller's transaction: one upsert
         (no read first, no savepoint), so a rolled-back intake uses no number and two concurrent
         ones never get the same."""
-        key = f"{prefix}-{year}"
-        if s.bind.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(CaseCounter).values(key=key, value=1)
-        stmt = stmt.on_conflict_do_update(index_elements=[CaseCounter.key],
-                                          set_={"value": CaseCounter.value + 1}).returning(CaseCounter.value)
-        value = s.execute(stmt).scalar_one()
+        value = s.execute(_NEXT_NUMBER, {"key": f"{prefix}-{year}"}).scalar_one()
         return f"{prefix}-{year}-{value:06d}"
 
     def create_case(self, *, procedure: str, prefix: str, year: int, state: str, title: str,
@@ -96,7 +93,7 @@ class Store(ArchiveStoreMixin):
                 request = start(case)
                 request.case_no, request.created_at, request.next_attempt_at = case.case_no, now, now
                 s.add(request)
-            _sync_complaint_fact(s, case, "case_created", now)
+            _sync_complaint_fact(s, case, "case_created", now, new=True)
             try:
                 s.commit()
             except IntegrityError:
@@ -505,7 +502,7 @@ def _age(oldest: datetime | str | None, now: datetime) -> float | None:
 NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
 
 
-def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime) -> None:
+def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
     """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
     in the same transaction as the change."""
     if case.procedure != "complaint":
@@ -514,7 +511,7 @@ def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime) -> No
 
     values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
                                    case.created_at, case.closed_at)
-    fact = s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
+    fact = None if new else s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
     if fact is None:
         fact = ComplaintFact(**values)
     else:
