@@ -12,12 +12,26 @@ from typing import Any, Protocol
 from models.settings import Settings
 
 
+@dataclass
+class StartRequest:
+    """One run to create: what `FlowRuns.start` takes, for `start_many`."""
+    case_no: str
+    tags: list[str]
+    run_name: str
+    parameters: dict[str, Any]
+    idempotency_key: str | None = None
+
+
 class FlowRuns(Protocol):
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
               parameters: dict[str, Any] | None = None, *, idempotency_key: str | None = None) -> str:
         """Create the case's flow run and return its id. One try: the caller (tasks/flow_starts.py)
         retries with back-off. With the same idempotency key (the case number) a second call
         returns the first run instead of making another."""
+
+    def start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
+        """Create several runs of one deployment at once (one call, one transaction in Prefect):
+        for each request, its run id or what went wrong. Same idempotency as `start`."""
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
         """Resume the run waiting on this decided task (see tasks.resume.resume_when_waiting)."""
@@ -35,6 +49,15 @@ class DeploymentNotServed(LookupError):
         self.deployment = deployment
 
 
+class RunNotCreated(RuntimeError):
+    """Prefect's bulk create refused this one run (its error as Prefect gave it)."""
+
+
+# prefect.server.api.deployments.BULK_CREATE_LIMIT is 100; 50 keeps each of Prefect's write
+# transactions short (on SQLite it holds the one write lock for the whole batch)
+BULK_LIMIT = 50
+
+
 class PrefectFlowRuns:
     """Prefect 3: a flow run from the deployment with an idempotency key; resume through the API."""
 
@@ -48,11 +71,8 @@ class PrefectFlowRuns:
         from prefect.exceptions import ObjectNotFound
 
         with get_client(sync_client=True) as client:
-            deployment_id = self._deployment_ids.get(deployment)
             try:
-                if deployment_id is None:
-                    deployment_id = client.read_deployment_by_name(deployment).id
-                    self._deployment_ids[deployment] = deployment_id
+                deployment_id = self._deployment_id(client, deployment)
                 run = client.create_flow_run_from_deployment(
                     deployment_id, parameters=parameters or {"case_no": case_no}, name=run_name, tags=tags,
                     idempotency_key=idempotency_key)
@@ -60,6 +80,45 @@ class PrefectFlowRuns:
                 self._deployment_ids.pop(deployment, None)  # deleted and made again: look it up anew
                 raise DeploymentNotServed(deployment) from exc
         return str(run.id)
+
+    def _deployment_id(self, client, deployment: str):  # noqa: ANN001, ANN202
+        deployment_id = self._deployment_ids.get(deployment)
+        if deployment_id is None:
+            deployment_id = client.read_deployment_by_name(deployment).id
+            self._deployment_ids[deployment] = deployment_id
+        return deployment_id
+
+    def start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
+        """Prefect's bulk endpoint (`POST /deployments/{id}/create_flow_run/bulk`, ≤ 100 runs):
+        one request and one database transaction for the lot, instead of one each — on SQLite
+        the server's run creation is the intake's bottleneck."""
+        import httpx
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
+
+        out: list[str | Exception] = []
+        with get_client(sync_client=True) as client:
+            for chunk in (requests[i:i + BULK_LIMIT] for i in range(0, len(requests), BULK_LIMIT)):
+                body = [{"name": r.run_name, "tags": list(r.tags), "parameters": r.parameters or {"case_no": r.case_no},
+                         "idempotency_key": r.idempotency_key} for r in chunk]
+                try:
+                    deployment_id = self._deployment_id(client, deployment)
+                    response = client.request("POST", "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]
+                                              path_params={"id": deployment_id}, json=body)
+                except ObjectNotFound as exc:
+                    self._deployment_ids.pop(deployment, None)
+                    raise DeploymentNotServed(deployment) from exc
+                except httpx.HTTPStatusError as exc:
+                    if exc.response.status_code != 404:
+                        raise
+                    self._deployment_ids.pop(deployment, None)
+                    raise DeploymentNotServed(deployment) from exc
+                results = response.json()["results"]
+                if len(results) != len(chunk):
+                    raise RuntimeError(f"bulk create answered {len(results)} results for {len(chunk)} runs")
+                out += [str(r["flow_run_id"]) if r["status"] == "CREATED" and r.get("flow_run_id")
+                        else RunNotCreated(r.get("error") or repr(r)) for r in results]
+        return out
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
         from tasks.resume import resume_when_waiting
@@ -114,6 +173,20 @@ class RecordingFlowRuns:
                 self.lose_answers -= 1
                 raise TimeoutError("RecordingFlowRuns: the run was made, its answer was lost")
             return run.run_id
+
+    def start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
+        if self.down:
+            with self._lock:
+                self.calls += [r.case_no for r in requests]
+            raise ConnectionRefusedError("RecordingFlowRuns: simulated Prefect outage")
+        out: list[str | Exception] = []
+        for r in requests:
+            try:
+                out.append(self.start(deployment, r.case_no, r.tags, r.run_name, r.parameters,
+                                      idempotency_key=r.idempotency_key))
+            except Exception as exc:  # noqa: BLE001 - per run, like Prefect's bulk answer
+                out.append(exc)
+        return out
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
         with self._lock:

@@ -101,16 +101,57 @@ def deliver(svc, request: FlowStart) -> bool:  # noqa: ANN001 - tasks.runtime.Se
         run_id = svc.flows.start(request.deployment, request.case_no, list(request.tags), request.run_name,
                                  dict(request.parameters), idempotency_key=request.case_no)
     except Exception as exc:  # noqa: BLE001 - Prefect down, stalled, deployment not served: retried later
-        error = describe_error(exc)
-        wait = backoff(svc.settings, request.attempts)
-        log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s",
-                    request.deployment, request.case_no, request.attempts, error, wait.total_seconds())
-        svc.store.flow_start_failed(request.id, error, svc.clock.now() + wait)
+        _failed(svc, request, exc)
         return False
     svc.store.flow_started(request.id, run_id, svc.clock.now())
     if request.attempts > 1:
         log.info("started %s for %s on try %d: %s", request.deployment, request.case_no, request.attempts, run_id)
     return True
+
+
+def deliver_many(svc, deployment: str, requests: list[FlowStart]) -> list[bool]:  # noqa: ANN001
+    """Start claimed requests of one deployment in one call (`FlowRuns.start_many`)."""
+    from tasks.flow_runs import StartRequest
+
+    try:
+        answers = svc.flows.start_many(deployment, [
+            StartRequest(r.case_no, list(r.tags), r.run_name, dict(r.parameters), idempotency_key=r.case_no)
+            for r in requests])
+    except Exception as exc:  # noqa: BLE001 - the whole call failed: each request is retried
+        answers = [exc] * len(requests)
+    done = []
+    for request, answer in zip(requests, answers):
+        if isinstance(answer, Exception):
+            _failed(svc, request, answer)
+            done.append(False)
+        else:
+            svc.store.flow_started(request.id, answer, svc.clock.now())
+            done.append(True)
+    return done
+
+
+def _failed(svc, request: FlowStart, exc: BaseException) -> None:  # noqa: ANN001
+    error = describe_error(exc)
+    wait = backoff(svc.settings, request.attempts)
+    log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s",
+                request.deployment, request.case_no, request.attempts, error, wait.total_seconds())
+    svc.store.flow_start_failed(request.id, error, svc.clock.now() + wait)
+
+
+def _deliver_all(svc, rows: list[FlowStart], pool: ThreadPoolExecutor | None) -> list[bool]:  # noqa: ANN001
+    """One call per deployment when the flow runs take several at once, else one per request;
+    in parallel with a pool (not on the in-memory fake store, which is one connection)."""
+    parallel = pool is not None and not getattr(svc.store, "single_connection", False)
+    if hasattr(svc.flows, "start_many"):
+        groups: dict[str, list[FlowStart]] = {}
+        for r in rows:
+            groups.setdefault(r.deployment, []).append(r)
+        work = [lambda d=d, g=g: deliver_many(svc, d, g) for d, g in groups.items()]
+    else:
+        work = [lambda r=r: [deliver(svc, r)] for r in rows]
+    if parallel and len(work) > 1:
+        return [ok for done in pool.map(lambda w: w(), work) for ok in done]
+    return [ok for w in work for ok in w()]
 
 
 def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None = None,  # noqa: ANN001
@@ -126,8 +167,7 @@ def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None =
                                            limit=limit, case_no=case_no)
         if not rows:
             break
-        parallel = pool is not None and len(rows) > 1 and not getattr(svc.store, "single_connection", False)
-        results = list(pool.map(lambda r: deliver(svc, r), rows)) if parallel else [deliver(svc, r) for r in rows]
+        results = _deliver_all(svc, rows, pool)
         counts["claimed"] += len(rows)
         counts["started"] += sum(results)
         counts["failed"] += len(results) - sum(results)
