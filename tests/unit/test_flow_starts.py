@@ -341,3 +341,37 @@ def test_pending_flow_starts_and_outbox_backlog_for_healthz(svc):
     open_task(svc, "YP-2026-000001", "leader-approval", "jiang.hua@huajin.example")
     backlog = svc.store.outbox_backlog(svc.clock.now() + timedelta(seconds=12))
     assert backlog == {"count": 1, "oldest_age_seconds": 12.0}
+
+
+def test_one_run_of_a_bulk_start_fails_and_only_it_is_tried_again(svc):
+    client = TestClient(create_app(svc))
+    cases = [post_complaint(client)["case_no"] for _ in range(3)]
+    svc.flows.lose_answers = 1  # the first run of the batch: made, its answer lost
+    assert dispatch_flow_starts(svc) == {"claimed": 3, "started": 2, "failed": 1}
+    assert [svc.store.get_case(c).flow_run_id is None for c in cases] == [True, False, False]
+    svc.clock.advance(seconds=1)
+    assert dispatch_flow_starts(svc) == {"claimed": 1, "started": 1, "failed": 0}
+    assert len(svc.flows.started) == 3 and svc.flows.calls == [cases[0], cases[1], cases[2], cases[0]]
+
+
+class OneAtATime:
+    """Flow runs that can only start one run per call (no `start_many`)."""
+
+    def __init__(self) -> None:
+        self.inner = RecordingFlowRuns()
+
+    def start(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.inner.start(*args, **kwargs)
+
+
+def test_flow_runs_without_bulk_starts_are_started_one_by_one(tmp_path):
+    flows = OneAtATime()
+    svc = services(tmp_path, flows=flows)
+    client = TestClient(create_app(svc))
+    cases = [post_complaint(client)["case_no"] for _ in range(2)]
+    flows.inner.down = True
+    assert dispatch_flow_starts(svc) == {"claimed": 2, "started": 0, "failed": 2}
+    flows.inner.down = False
+    svc.clock.advance(seconds=1)
+    assert dispatch_flow_starts(svc) == {"claimed": 2, "started": 2, "failed": 0}
+    assert [r.case_no for r in flows.inner.started] == cases
