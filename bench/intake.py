@@ -9,7 +9,7 @@ the background (tasks/flow_starts.py). The runner is kept from taking the runs (
 is not allowed) and Prefect's late-runs service is off (with the runner parked it would rewrite
 every run), so the figures are the intake's and the starts', not the flows'.
 
-    .venv/bin/python bench/intake.py [--seconds 60] [--clients 4] [--postgres] [--deadline 60]
+    .venv/bin/python bench/intake.py [--seconds 60] [--clients 4] [--rate 60] [--postgres] [--deadline 60]
 
 Targets (issue 18): ≥ 50 accepted complaints/s, POST median ≤ 20 ms, every run created within
 60 s after the burst. Exits 1 when a target is missed or a case has no run or two.
@@ -35,6 +35,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60, help="length of the burst")
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    ap.add_argument("--rate", type=float, default=60,
+                    help="complaints offered per second, spread over the clients (0: each client posts as fast "
+                         "as it is answered — the most the stack accepts, with queueing in the latency)")
     ap.add_argument("--postgres", action="store_true", help="app and Prefect databases on PostgreSQL")
     ap.add_argument("--deadline", type=float, default=60, help="seconds after the burst for every run to exist")
     args = ap.parse_args()
@@ -65,7 +68,13 @@ def run(stack, args) -> bool:  # noqa: ANN001
             http.get(f"{stack.web}/healthz")  # connect before the burst
             go.wait()
             i = 0
+            interval = args.clients / args.rate if args.rate else 0.0
+            next_at = t0 + n * interval / args.clients
             while time.monotonic() < stop_at:
+                if interval:  # paced: each client's next complaint is due every `interval` seconds
+                    if (wait := next_at - time.monotonic()) > 0:
+                        time.sleep(wait)
+                    next_at += interval
                 i += 1
                 t = time.perf_counter()
                 r = http.post(f"{stack.web}/api/complaints", json=COMPLAINT,
@@ -81,7 +90,7 @@ def run(stack, args) -> bool:  # noqa: ANN001
     time.sleep(1)
     t0 = time.monotonic()
     stop_at = t0 + args.seconds
-    go.set()
+    go.set()  # (t0 and stop_at are read by the clients after this)
     for th in threads:
         th.join()
     burst_end = max(r[2] for r in results)
@@ -120,7 +129,8 @@ def run(stack, args) -> bool:  # noqa: ANN001
     rate = want / elapsed
     med, p95 = statistics.median(latencies), pct(latencies, 95)
     backend = "PostgreSQL" if args.postgres else "SQLite (default stack)"
-    print(f"=== intake, {args.clients} clients for {elapsed:.1f} s ({backend}; {MACHINE})")
+    offered = f"{args.rate:.0f}/s offered" if args.rate else "as fast as answered"
+    print(f"=== intake, {args.clients} clients, {offered}, for {elapsed:.1f} s ({backend}; {MACHINE})")
     print(f"accepted {want} ({rate:.1f}/s); answers {statuses}")
     print(f"POST /api/complaints latency: median {med:.1f} ms, p95 {p95:.1f} ms, max {max(latencies):.1f} ms")
     print(f"flow runs in Prefect: {runs} ({distinct} distinct names); cases {cases}, without a run id {without}")

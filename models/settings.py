@@ -75,7 +75,9 @@ class Settings(BaseSettings):
         2.0, gt=0, description="the web app's start dispatcher looks for due requests this often (and at each intake)")
     flow_start_in_web: bool = Field(
         True, description="the web app starts flow runs in a background thread (off: only the watchdog does)")
-    flow_start_concurrency: int = Field(2, ge=1, le=32, description="calls to Prefect in flight at once, per dispatcher")
+    flow_start_concurrency: int = Field(
+        1, ge=1, le=32, description="calls to Prefect in flight at once, per dispatcher (1: on SQLite, Prefect's "
+        "concurrent run creations fail with 'database is locked')")
     flow_start_batch: int = Field(
         100, ge=1, le=500, description="start requests claimed at once by a dispatcher (started with one bulk call "
         "per deployment)")

@@ -88,7 +88,7 @@ class PrefectFlowRuns:
             self._deployment_ids[deployment] = deployment_id
         return deployment_id
 
-    def start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
+    def _start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
         """Prefect's bulk endpoint (`POST /deployments/{id}/create_flow_run/bulk`, ≤ 100 runs):
         one request and one database transaction for the lot, instead of one each — on SQLite
         the server's run creation is the intake's bottleneck."""
@@ -119,6 +119,22 @@ class PrefectFlowRuns:
                 out += [str(r["flow_run_id"]) if r["status"] == "CREATED" and r.get("flow_run_id")
                         else RunNotCreated(r.get("error") or repr(r)) for r in results]
         return out
+
+    def start_many(self, deployment: str, requests: list[StartRequest]) -> list[str | Exception]:
+        """`_start_many`, with the runs that Prefect's SQLite refused as "database is locked" (its
+        bulk transaction lost a race with another writer: transient) tried again at once, 3 times
+        with a short back-off; other failures are left to the dispatcher's back-off."""
+        import time
+
+        answers: list[str | Exception] = self._start_many(deployment, requests)
+        for delay in (0.2, 0.5, 1.0):
+            locked = [i for i, a in enumerate(answers) if isinstance(a, RunNotCreated) and "database is locked" in str(a)]
+            if not locked:
+                break
+            time.sleep(delay)
+            for i, a in zip(locked, self._start_many(deployment, [requests[i] for i in locked])):
+                answers[i] = a
+        return answers
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
         from tasks.resume import resume_when_waiting

@@ -120,21 +120,31 @@ def deliver_many(svc, deployment: str, requests: list[FlowStart]) -> list[bool]:
     except Exception as exc:  # noqa: BLE001 - the whole call failed: each request is retried
         answers = [exc] * len(requests)
     done = []
+    failed: dict[str, list[FlowStart]] = {}
     for request, answer in zip(requests, answers):
         if isinstance(answer, Exception):
-            _failed(svc, request, answer)
+            error = describe_error(answer)
+            # one log line per kind of failure (a database error's text holds each run's parameters)
+            failed.setdefault(f"{type(answer).__name__}: {(str(answer).splitlines() or [''])[0][:300]}"
+                              if str(answer) else error, []).append(request)
+            _failed(svc, request, error, log_it=False)
             done.append(False)
         else:
             svc.store.flow_started(request.id, answer, svc.clock.now())
             done.append(True)
+    for error, rows in failed.items():  # one line per distinct error, not one per run
+        cases = rows[0].case_no if len(rows) == 1 else f"{len(rows)} cases {rows[0].case_no} … {rows[-1].case_no}"
+        log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s", deployment, cases,
+                    rows[0].attempts, error, backoff(svc.settings, rows[0].attempts).total_seconds())
     return done
 
 
-def _failed(svc, request: FlowStart, exc: BaseException) -> None:  # noqa: ANN001
-    error = describe_error(exc)
+def _failed(svc, request: FlowStart, error: BaseException | str, *, log_it: bool = True) -> None:  # noqa: ANN001
+    error = error if isinstance(error, str) else describe_error(error)
     wait = backoff(svc.settings, request.attempts)
-    log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s",
-                request.deployment, request.case_no, request.attempts, error, wait.total_seconds())
+    if log_it:
+        log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s",
+                    request.deployment, request.case_no, request.attempts, error, wait.total_seconds())
     svc.store.flow_start_failed(request.id, error, svc.clock.now() + wait)
 
 
