@@ -375,3 +375,38 @@ def test_flow_runs_without_bulk_starts_are_started_one_by_one(tmp_path):
     svc.clock.advance(seconds=1)
     assert dispatch_flow_starts(svc) == {"claimed": 2, "started": 2, "failed": 0}
     assert [r.case_no for r in flows.inner.started] == cases
+
+
+# ---- the migration ------------------------------------------------------------------------------------
+def test_revision_0006_adds_flow_starts_and_the_event_key_of_complaints_filed_before(tmp_path):
+    """A database of the revisions before (0004 + 0005) with a complaint in it: after `migrate`, the
+    complaint's event key is indexed (its repeat is found) and new cases get start requests."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from models.db import MIGRATIONS_DIR, make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.upgrade(cfg, "0004_statistics")
+    command.upgrade(cfg, "0005_archive")
+    engine = make_engine(url)
+    with engine.begin() as con:
+        assert "flow_starts" not in sa.inspect(con).get_table_names()
+        con.execute(sa.text("INSERT INTO cases (case_no, procedure, state, title, data, created_at, updated_at) "
+                            "VALUES ('TS-2026-000001', 'complaint', 'received', 't', :d, :t, :t)"),
+                    {"d": '{"form": {}, "event_key": "abc123"}', "t": "2026-11-25 02:00:00"})
+        con.execute(sa.text("INSERT INTO complaint_facts (case_no, state, kind, channel, category, receiver, "
+                            "received_at) VALUES ('TS-2026-000001', 'received', 'consumer', 'phone', 'x', '', :t)"),
+                    {"t": "2026-11-25 02:00:00"})
+        con.execute(sa.text("INSERT INTO case_counters (key, value) VALUES ('TS-2026', 1)"))
+    migrate(url)
+    store = Store(engine)
+    assert store.first_complaint_with_event("abc123") == "TS-2026-000001"
+    assert store.pending_flow_starts(NOW)["count"] == 0
+    svc = services(tmp_path, store=store)
+    assert post_complaint(TestClient(create_app(svc)), event={"time": "x", "place": "y"})["case_no"] == "TS-2026-000002"
+    assert store.pending_flow_starts(NOW)["count"] == 1
