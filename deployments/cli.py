@@ -199,7 +199,8 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     s = _settings()
     _use_prefect_env(s)
     from models.complaints import ComplaintIn
-    from tasks.intake import IntakeError, file_complaint, start_complaint_flow
+    from tasks.flow_starts import start_now
+    from tasks.intake import IntakeError, file_and_start, file_complaint
     from webapp.errors import describe_all
 
     try:
@@ -210,13 +211,16 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
         _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
     svc = _services()
     try:
-        case, created = file_complaint(svc, body, idempotency_key)
+        case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key))
     except IntakeError as exc:
         _fail(str(exc))
-    if created or not case.flow_run_id:
-        run_id = start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"])
-        svc.store.set_flow_run(case.case_no, run_id)
-        case.flow_run_id = run_id
+    if not case.flow_run_id:
+        # stored with its start request: started here if Prefect answers, else by the web app's
+        # dispatcher or the watchdog (flow_run_id null here; GET /api/cases/{case_no} shows it later)
+        case.flow_run_id = start_now(svc, case.case_no, wait=5)
+        if not case.flow_run_id:
+            typer.echo(f"流程尚未启动，稍后自动重试 / the flow run is not started yet; it will be retried "
+                       f"({case.case_no})", err=True)
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
 
 

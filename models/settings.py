@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     report_monthly_to: str = Field("", description="《客诉案件统计表》 recipients, comma-separated; default by role")
     report_weekly_to: str = Field("", description="《投诉周报》 recipients, comma-separated; default by role")
     report_analysis_to: str = Field("", description="《客户投诉分析报告表》 recipients, comma-separated; default by role")
+    flow_start_backoff_seconds: float = Field(
+        1.0, gt=0, description="first wait before a failed flow-run start is tried again; doubles each try")
+    flow_start_backoff_max_seconds: float = Field(60.0, gt=0, description="longest wait between two tries of a start")
+    flow_start_lease_seconds: float = Field(
+        120.0, gt=0, description="a claimed start request is left to its dispatcher this long (then due again)")
+    flow_start_poll_seconds: float = Field(
+        2.0, gt=0, description="the web app's start dispatcher looks for due requests this often (and at each intake)")
+    flow_start_in_web: bool = Field(
+        True, description="the web app starts flow runs in a background thread (off: only the watchdog does)")
+    flow_start_concurrency: int = Field(
+        1, ge=1, le=32, description="calls to Prefect in flight at once, per dispatcher (1: on SQLite, Prefect's "
+        "concurrent run creations fail with 'database is locked')")
+    flow_start_batch: int = Field(
+        100, ge=1, le=500, description="start requests claimed at once by a dispatcher (started with one bulk call "
+        "per deployment)")
     mail_backend: Literal["smtp", "memory"] | None = Field(
         None, description="default: smtp (real server or the local sink); memory is for unit tests"
     )

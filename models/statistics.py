@@ -170,6 +170,7 @@ def complaint_fact_values(case_no: str, state: str, level: int | None, parent_ca
         "plan_due": None if no_steps else _when(dl.get("plan")),
         "close_due": _when(dl.get("close")),
         "closed_at": closed_at,
+        "event_key": data.get("event_key"),
     }
 
 

@@ -142,6 +142,28 @@ class OutboxMessage(SQLModel, table=True):
     dead_at: Optional[datetime] = _dt(nullable=True)
 
 
+class FlowStart(SQLModel, table=True):
+    """A case's flow run to be started: written in the case's own transaction (like the mail outbox),
+    delivered by the dispatcher (tasks/flow_starts.py) with Prefect's idempotency key = the case number.
+
+    Pending while `started_at` is empty; a dispatcher claims a row by moving `next_attempt_at` past
+    its lease, and a failed attempt moves it on by an exponential back-off."""
+
+    __tablename__ = "flow_starts"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, max_length=32)
+    deployment: str = Field(max_length=200)  # "flow-name/deployment-name"
+    run_name: str = Field(max_length=200)
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    parameters: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime = _dt(nullable=False, default=utcnow)
+    last_error: Optional[str] = None
+    flow_run_id: Optional[str] = Field(default=None, max_length=64)
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    started_at: Optional[datetime] = _dt(nullable=True)
+
+
 class SampleLedgerEntry(SQLModel, table=True):
     """The workshop sample ledger (车间样品台账), P3."""
 
@@ -284,9 +306,13 @@ class ComplaintFact(SQLModel, table=True):
     closed_at: Optional[datetime] = _dt(nullable=True, index=True)
     urge_notice_at: Optional[datetime] = _dt(nullable=True)
     inquiry_notice_at: Optional[datetime] = _dt(nullable=True)
+    # C3 "same customer, same event": the intake's repeat lookup is this index, not a scan of the JSON
+    event_key: Optional[str] = Field(default=None, index=True, max_length=32)
 
 
 # The month's violations are grouped by when they were recorded.
 Index("ix_penalties_at", PenaltyRecord.__table__.c.at)
+# The dispatcher's query: pending starts whose next attempt is due.
+Index("ix_flow_starts_pending", FlowStart.__table__.c.started_at, FlowStart.__table__.c.next_attempt_at)
 # Allowances, returns and certifications closed in a month, by procedure.
 Index("ix_cases_procedure_closed_at", Case.__table__.c.procedure, Case.__table__.c.closed_at)

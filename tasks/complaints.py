@@ -218,7 +218,8 @@ def start_return_credit_procedure(case_no: str, summary: dict[str, Any]) -> str 
 def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[str, Any], amount: Decimal) -> str:
     """C11/R1: the allowance or return case for this complaint (once), and its flow."""
     from models.returns import Quantity, ReturnRequestIn
-    from tasks.intake import file_return, start_return_flow
+    from tasks.flow_starts import ensure_start_request, start_now
+    from tasks.intake import file_return
 
     form = svc.store.get_case(case_no).data["form"]
     products = form.get("products") or []
@@ -229,9 +230,10 @@ def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[st
         quantity=Quantity(value=outcome["return_quantity"], unit=outcome.get("unit") or "件") if kind == "return" else None,
         reason=f"投诉 {case_no}：{form['description'][:500]}", handling=OUTCOME_LABELS[kind],
         basis=f"投诉 {case_no} 处理结果", complaint_case_no=case_no)
-    child, _ = file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}")
+    child, _ = file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}")  # with its start request
     if not child.flow_run_id:
-        svc.store.set_flow_run(child.case_no, start_return_flow(svc.flows, child.case_no, kind))
+        ensure_start_request(svc, child)  # a child filed before revision 0006
+        start_now(svc, child.case_no)  # if Prefect does not answer, the dispatchers deliver it
     return child.case_no
 
 
@@ -240,7 +242,8 @@ def open_linked_case(case_no: str, new_level: int) -> str:
     """C9: 4–5 escalate to the next level with a new 《投诉处理单》 linked to the old one; it is received
     now, so its deadlines (C4, C6, C8) run from now at the new level, not from the old case's receipt."""
     from models.complaints import complaint_deadlines
-    from tasks.intake import deadline_record, start_complaint_flow
+    from tasks.flow_starts import ensure_start_request, start_now, start_request
+    from tasks.intake import deadline_record
 
     svc = services()
     with svc.store.session() as s:
@@ -255,12 +258,12 @@ def open_linked_case(case_no: str, new_level: int) -> str:
         child, _ = svc.store.create_case(
             procedure="complaint", prefix="TS", year=now.astimezone(TZ).year, state="accepted",
             title=parent.title, data=data, level=new_level, parent_case_no=case_no,
-            idempotency_key=f"escalation:{case_no}", actor="system", now=now)
+            idempotency_key=f"escalation:{case_no}", actor="system", now=now, start=start_request)
         svc.store.add_event(case_no, "escalated_to_case", actor="system", now=now,
                             data={"case_no": child.case_no, "level": new_level})
     if not child.flow_run_id:
-        run_id = start_complaint_flow(svc.flows, child.case_no, new_level, child.data["form"])
-        svc.store.set_flow_run(child.case_no, run_id)
+        ensure_start_request(svc, child)  # a child filed before revision 0006
+        start_now(svc, child.case_no)  # stored with the case; if Prefect does not answer, the dispatchers deliver it
     get_run_logger().info("escalated %s to %s (level %s)", case_no, child.case_no, new_level)
     return child.case_no
 

@@ -1,34 +1,32 @@
-"""File cases; start a case's flow run from its deployment through `svc.flows` (tasks/flow_runs.py),
-used by the web API, the CLI and the watchdog."""
+"""File cases. Each case is stored with the request to start its flow run, in one transaction
+(`start=start_request`); the run itself is started by a dispatcher (tasks/flow_starts.py), so filing
+never waits on Prefect. Used by the web API, the CLI and the flows that open linked cases."""
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
+
+from tasks.flow_starts import ensure_start_request, start_request
 
 log = logging.getLogger("kefu.intake")
 
 
-def start_flow_run(deployment: str, case_no: str, tags: list[str], run_name: str,
-                   parameters: dict | None = None, attempts: int = 4) -> str:
-    """Create the flow run (name and tags carry the case) and return its id. Retries with backoff."""
-    from prefect.deployments import run_deployment
-
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
-        try:
-            run = run_deployment(name=deployment, parameters=parameters or {"case_no": case_no},
-                                 flow_run_name=run_name, timeout=0, tags=tags, as_subflow=False,
-                                 idempotency_key=f"{deployment}:{case_no}")
-            return str(run.id)
-        except Exception as exc:  # noqa: BLE001 - Prefect API unreachable: back off and retry
-            if attempt == attempts:
-                raise
-            log.warning("starting %s for %s failed (%s); retrying", deployment, case_no, exc)
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+def file_and_start(svc, file: Callable[[], tuple[Any, bool]],  # noqa: ANN001
+                   wake: Callable[[], None] | None = None) -> tuple[Any, bool]:
+    """Every intake path: `file()` stores the case with its start request (or finds it by its
+    Idempotency-Key); then the dispatcher is woken (`wake`) to start the run. Raises IntakeError
+    for refused input (nothing stored). A repeat of a case filed before start requests were
+    stored with the case gets its request now."""
+    case, created = file()
+    if not case.flow_run_id:
+        if not created:
+            ensure_start_request(svc, case)
+        if wake is not None:
+            wake()
+    return case, created
 
 
 class IntakeError(ValueError):
@@ -59,7 +57,8 @@ def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noq
     case, created = svc.store.create_case(
         procedure="sample_request", prefix="YP", year=now.astimezone(TZ).year, state="pending_leader",
         title=f"{body.customer} {body.product} 取样", data=body.model_dump(mode="json") | {"requested_by": requester},
-        requested_by=requester, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, now=now)
+        requested_by=requester, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, now=now,
+        start=start_request)
     return case, created
 
 
@@ -87,12 +86,8 @@ def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaints.D
 def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
                    request_fingerprint: str | None = None):  # noqa: ANN201
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines."""
-    from sqlalchemy import String, cast
-    from sqlmodel import select
-
     from models.business_days import TZ
     from models.complaints import KIND_LABELS, complaint_deadlines, propose_level, recused_people
-    from models.tables import Case
 
     receiver = body.received_by or svc.org.first_for_role("l1_handler").email
     if not svc.org.find(receiver) or not svc.org.has_role(receiver, "l1_handler"):
@@ -104,11 +99,8 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     window = svc.settings.received_at_window_days
     if received_at < now - timedelta(days=window):
         raise IntakeError("received_at", f"不能早于 {window} 天前", f"must not be more than {window} days ago")
-    key, repeat = _event_key(body), None
-    if key is not None:
-        with svc.store.session() as s:
-            repeat = s.exec(select(Case.case_no).where(
-                Case.procedure == "complaint", cast(Case.data, String).like(f'%"event_key": "{key}"%'))).first()
+    key = _event_key(body)
+    repeat = svc.store.first_complaint_with_event(key) if key is not None else None
     level, reasons = propose_level(body, same_customer_same_event=bool(repeat))
     dl = complaint_deadlines(received_at, level, body.category, body.foreign, svc.calendar)
     deadlines = deadline_record(dl)
@@ -120,18 +112,8 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     return svc.store.create_case(
         procedure="complaint", prefix="TS", year=received_at.astimezone(TZ).year, state="received",
         title=f"{KIND_LABELS[body.kind]} · {body.category} · {body.complainant.name}", data=data, level=level,
-        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=receiver, now=now)
-
-
-def start_complaint_flow(flows, case_no: str, level: int, form: dict) -> str:  # noqa: ANN001
-    return flows.start("complaint/complaint", case_no,
-                          ["procedure:complaint", f"level:{level}", f"kind:{form['kind']}",
-                           f"category:{form['category']}"], run_name=f"complaint-{case_no}")
-
-
-def start_sample_flow(flows, case_no: str, size_class: str) -> str:  # noqa: ANN001
-    return flows.start("sample-request/sample-request", case_no,
-                          ["procedure:sample-request", f"size:{size_class}"], run_name=f"sample-request-{case_no}")
+        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=receiver, now=now,
+        start=start_request)
 
 
 def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool = True,
@@ -160,12 +142,8 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
         procedure=body.kind, prefix=prefix, year=now.astimezone(TZ).year, state="pending_approval",
         title=f"{body.customer} {body.product_name or body.product_code} ¥{body.amount}", data=data,
         requested_by=salesperson, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-        parent_case_no=body.complaint_case_no,
-        actor=salesperson, now=now)
+        parent_case_no=body.complaint_case_no, actor=salesperson, now=now, start=start_request)
 
-
-def start_return_flow(flows, case_no: str, kind: str) -> str:  # noqa: ANN001
-    return flows.start(f"{kind}/{kind}", case_no, [f"procedure:{kind}"], run_name=f"{kind}-{case_no}")
 
 
 def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
@@ -219,7 +197,8 @@ def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: A
     return svc.store.create_case(
         procedure="archive_correction", prefix="GZ", year=now.astimezone(TZ).year, state="drafted",
         title=f"客户信息更正 · {body.archive_no} · {customer.name}", data=data, requested_by=drafter,
-        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=drafter, now=now)
+        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=drafter, now=now,
+        start=start_request)
 
 
 def _zh_en(exc: ValueError) -> tuple[str, str]:
@@ -238,7 +217,3 @@ def _zh_en(exc: ValueError) -> tuple[str, str]:
     zh, _, en = msg.partition(" / ")
     return zh, en or zh
 
-
-def start_correction_flow(flows, case_no: str) -> str:  # noqa: ANN001
-    return flows.start("archive-correction/archive-correction", case_no, ["procedure:archive-correction"],
-                       run_name=f"archive-correction-{case_no}")

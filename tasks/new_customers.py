@@ -14,6 +14,7 @@ from models.business_days import TZ
 from models.new_customers import (STATE_LABELS, application_summary, check_submission, first_transaction,
                                   history_check, history_text, lookback_start)
 from tasks.cases import publish_form, record_state
+from tasks.flow_starts import start_request
 from tasks.intake import IntakeError
 from tasks.notify import notify
 from tasks.policy import IO_TASK
@@ -42,12 +43,7 @@ def file_new_customer_application(svc: Services, body, idempotency_key: str | No
         procedure=PROCEDURE, prefix="XK", year=now.astimezone(TZ).year, state="submitted",
         title=f"新客户认定 · {body.customer.name}", data={"application": application, "salesperson": salesperson},
         requested_by=salesperson, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-        actor=salesperson, now=now)
-
-
-def start_new_customer_flow(flows, case_no: str, customer_class: str) -> str:  # noqa: ANN001
-    return flows.start("new-customer/new-customer", case_no,
-                       ["procedure:new-customer", f"class:{customer_class}"], run_name=f"new-customer-{case_no}")
+        actor=salesperson, now=now, start=start_request)
 
 
 # ---- the form -----------------------------------------------------------------------------------

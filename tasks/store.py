@@ -1,8 +1,9 @@
 """The database interface. `Store` is the one place that reads and writes the application's tables;
 the real store runs on PostgreSQL or a SQLite file, the fake on in-memory SQLite (same code).
 
-Everything that must happen together happens in one transaction here: a human task with its
-email (outbox) and its audit event; a decision with its event; a reminder with its email."""
+Everything that must happen together happens in one transaction here: a case with its audit event
+and its flow-run start request; a human task with its email (outbox) and its audit event; a
+decision with its event; a reminder with its email."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from datetime import datetime, timedelta, timezone
 from hashlib import sha1
 from typing import Any, Callable
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, select
 
-from models.tables import Case, CaseCounter, ComplaintFact, Event, HumanTask, OutboxMessage, utcnow
+from models.tables import Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
 from tasks.store_archive import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
+# SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
+_NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON CONFLICT (key) "
+                    "DO UPDATE SET value = case_counters.value + 1 RETURNING value")
 
 
 class CaseNotFound(LookupError):
@@ -29,10 +33,12 @@ class CaseNotFound(LookupError):
 
 
 class Store(ArchiveStoreMixin):
-    def __init__(self, engine, *, mail_max_attempts: int = 8) -> None:  # noqa: ANN001
+    def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
         self.engine = engine
         # attempts before a message is dead-lettered; build_services sets it from the settings
         self.mail_max_attempts = mail_max_attempts
+        # the in-memory fake is one shared connection: callers must not use it from parallel threads
+        self.single_connection = single_connection
 
     @classmethod
     def in_memory(cls) -> "Store":
@@ -45,7 +51,7 @@ class Store(ArchiveStoreMixin):
         engine = create_engine("sqlite://", connect_args={"check_same_thread": False},
                                poolclass=StaticPool)
         SQLModel.metadata.create_all(engine)
-        return cls(engine)
+        return cls(engine, single_connection=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -54,18 +60,10 @@ class Store(ArchiveStoreMixin):
 
     # ---- cases ---------------------------------------------------------------------
     def _next_number(self, s: Session, prefix: str, year: int) -> str:
-        key = f"{prefix}-{year}"
-        row = s.get(CaseCounter, key)
-        if row is None:
-            try:
-                with s.begin_nested():
-                    s.add(CaseCounter(key=key, value=0))
-            except IntegrityError:
-                pass
-        value = s.execute(
-            update(CaseCounter).where(CaseCounter.key == key)
-            .values(value=CaseCounter.value + 1).returning(CaseCounter.value)
-        ).scalar_one()
+        """The next number of this prefix and year, in the caller's transaction: one upsert
+        (no read first, no savepoint), so a rolled-back intake uses no number and two concurrent
+        ones never get the same."""
+        value = s.execute(_NEXT_NUMBER, {"key": f"{prefix}-{year}"}).scalar_one()
         return f"{prefix}-{year}-{value:06d}"
 
     def create_case(self, *, procedure: str, prefix: str, year: int, state: str, title: str,
@@ -73,9 +71,11 @@ class Store(ArchiveStoreMixin):
                     idempotency_key: str | None = None, parent_case_no: str | None = None,
                     actor: str | None = None, now: datetime | None = None,
                     also: Callable[[Session, Case], None] | None = None,
-                    request_fingerprint: str | None = None) -> tuple[Case, bool]:
-        """Create a case with its first audit event. Returns (case, created). With an
-        idempotency key, a second call returns the first case and creates nothing (its
+                    request_fingerprint: str | None = None,
+                    start: Callable[[Case], FlowStart] | None = None) -> tuple[Case, bool]:
+        """Create a case with its first audit event and, with `start`, the request to start its
+        flow run (delivered by tasks/flow_starts.py), in one transaction. Returns (case, created).
+        With an idempotency key, a second call returns the first case and creates nothing (its
         `request_fingerprint`, stored with the first, lets the caller see whether the request was
         the same: webapp/idempotency.py)."""
         with self.session() as s:
@@ -94,7 +94,11 @@ class Store(ArchiveStoreMixin):
                         data={"state": state, "level": level, "parent": parent_case_no}))
             if also:
                 also(s, case)
-            _sync_complaint_fact(s, case, "case_created", now)
+            if start:
+                request = start(case)
+                request.case_no, request.created_at, request.next_attempt_at = case.case_no, now, now
+                s.add(request)
+            _sync_complaint_fact(s, case, "case_created", now, new=True)
             try:
                 s.commit()
             except IntegrityError:
@@ -185,11 +189,90 @@ class Store(ArchiveStoreMixin):
             items = list(s.exec(q.order_by(Case.id.desc()).offset(offset).limit(limit)).all())
             return int(total), items
 
-    def cases_without_run(self, older_than: datetime) -> list[Case]:
-        """Open cases whose flow run could not be started (Prefect was unreachable at intake)."""
+    def cases_without_start(self, older_than: datetime, procedures: Sequence[str]) -> list[Case]:
+        """Open cases of these procedures with neither a flow run nor a start request (filed before
+        start requests were stored with the case, revision 0006)."""
         with self.session() as s:
-            return list(s.exec(select(Case).where(Case.flow_run_id.is_(None), Case.closed_at.is_(None),
-                                                  Case.created_at <= older_than)).all())
+            has_request = select(FlowStart.id).where(FlowStart.case_no == Case.case_no).exists()
+            return list(s.exec(select(Case).where(
+                Case.flow_run_id.is_(None), Case.closed_at.is_(None), Case.created_at <= older_than,
+                Case.procedure.in_(list(procedures)), ~has_request).order_by(Case.id)).all())
+
+    def first_complaint_with_event(self, event_key: str) -> str | None:
+        """C3: the first complaint about the same customer's same event (an indexed lookup)."""
+        with self.session() as s:
+            return s.exec(select(ComplaintFact.case_no).where(ComplaintFact.event_key == event_key)
+                          .order_by(ComplaintFact.id).limit(1)).first()
+
+    # ---- flow-run start requests ------------------------------------------------------
+    def add_flow_start(self, request: FlowStart, now: datetime) -> bool:
+        """Store a start request for a case that has none. Returns True if stored now."""
+        with self.session() as s:
+            if s.exec(select(FlowStart.id).where(FlowStart.case_no == request.case_no)).first():
+                return False
+            request.created_at, request.next_attempt_at = now, now
+            s.add(request)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return True
+
+    def flow_start_of(self, case_no: str) -> FlowStart | None:
+        with self.session() as s:
+            return s.exec(select(FlowStart).where(FlowStart.case_no == case_no)).first()
+
+    def claim_flow_starts(self, now: datetime, *, lease: timedelta, limit: int = 50,
+                          case_no: str | None = None) -> list[FlowStart]:
+        """Claim due start requests: each claimed row's next attempt moves to `now + lease`, so no
+        other dispatcher takes it meanwhile (and a crashed dispatcher's rows are due again after
+        the lease). Two dispatchers never claim the same row at once."""
+        with self.session() as s:
+            q = select(FlowStart.id).where(FlowStart.started_at.is_(None), FlowStart.next_attempt_at <= now)
+            if case_no:
+                q = q.where(FlowStart.case_no == case_no)
+            ids = list(s.exec(q.order_by(FlowStart.next_attempt_at, FlowStart.id).limit(limit)).all())
+            if not ids:
+                return []
+            claimed = list(s.execute(
+                update(FlowStart).where(FlowStart.id.in_(ids), FlowStart.started_at.is_(None),
+                                        FlowStart.next_attempt_at <= now)
+                .values(next_attempt_at=now + lease, attempts=FlowStart.attempts + 1)
+                .returning(FlowStart.id)).scalars().all())
+            s.commit()
+            if not claimed:
+                return []
+            return list(s.exec(select(FlowStart).where(FlowStart.id.in_(claimed)).order_by(FlowStart.id)).all())
+
+    def flow_started(self, request_id: int, flow_run_id: str, now: datetime) -> None:
+        """The run exists: on the request and on its case, together."""
+        with self.session() as s:
+            row = s.get(FlowStart, request_id)
+            assert row is not None
+            s.execute(update(FlowStart).where(FlowStart.id == request_id)
+                      .values(started_at=now, flow_run_id=flow_run_id, last_error=None))
+            s.execute(update(Case).where(Case.case_no == row.case_no).values(flow_run_id=flow_run_id))
+            s.commit()
+
+    def flow_start_failed(self, request_id: int, error: str, next_attempt_at: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(FlowStart).where(FlowStart.id == request_id, FlowStart.started_at.is_(None))
+                      .values(last_error=error[:2000], next_attempt_at=next_attempt_at))
+            s.commit()
+
+    def pending_flow_starts(self, now: datetime | None = None) -> dict[str, Any]:
+        """For /healthz: start requests not yet delivered — how many, the oldest's age in seconds,
+        how many have failed at least once, and the oldest's last error."""
+        now = now or utcnow()
+        with self.session() as s:
+            pending = FlowStart.started_at.is_(None)
+            count, oldest = s.execute(select(func.count(), func.min(FlowStart.created_at)).where(pending)).one()
+            failing = s.execute(select(func.count()).where(pending, FlowStart.last_error.is_not(None))).scalar_one()
+            last_error = s.exec(select(FlowStart.last_error).where(pending)
+                                .order_by(FlowStart.created_at, FlowStart.id).limit(1)).first()
+        return {"count": int(count), "oldest_age_seconds": _age(oldest, now), "failing": int(failing),
+                "oldest_last_error": last_error}
 
     def children_of(self, case_no: str) -> list[str]:
         with self.session() as s:
@@ -462,10 +545,23 @@ class Store(ArchiveStoreMixin):
             s.exec(select(1)).one()
 
 
+def _age(oldest: datetime | str | None, now: datetime) -> float | None:
+    """Seconds since `oldest` (an aggregate bypasses the column type: SQLite answers naive UTC text)."""
+    from datetime import timezone
+
+    if oldest is None:
+        return None
+    if isinstance(oldest, str):
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return round(max(0.0, (now - oldest).total_seconds()), 3)
+
+
 NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
 
 
-def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime) -> None:
+def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
     """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
     in the same transaction as the change."""
     if case.procedure != "complaint":
@@ -474,7 +570,7 @@ def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime) -> No
 
     values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
                                    case.created_at, case.closed_at)
-    fact = s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
+    fact = None if new else s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
     if fact is None:
         fact = ComplaintFact(**values)
     else:

@@ -3,6 +3,7 @@
 - an open task past its remind-at gets one reminder;
 - an open task past its due-at is escalated to the assignee's superior, who gets their own link;
 - a decided task whose run was not resumed (Prefect was unreachable) is resumed;
+- a case's flow-run start still pending (Prefect was unreachable, the web app down) is delivered;
 - undelivered mail in the outbox is retried;
 - procedures add their own checks (complaint deadlines: C4, C7, C8) in `PROCEDURE_CHECKS`."""
 
@@ -39,32 +40,32 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
 
 
 def start_case_run(svc: Services, case) -> str:  # noqa: ANN001
-    """Start the flow run of a case (idempotent per deployment and case); returns its id."""
-    from tasks.intake import start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow
-    from tasks.new_customers import start_new_customer_flow
+    """Start a case's flow run now, with the case number as Prefect's idempotency key (a run deleted
+    in Prefect frees it): for the run audit, which replaces a deleted run (tasks/run_audit.py)."""
+    from tasks.flow_starts import start_request
 
-    starters = {
-        "complaint": lambda c: start_complaint_flow(svc.flows, c.case_no, c.level or 1, c.data["form"]),
-        "sample_request": lambda c: start_sample_flow(svc.flows, c.case_no, c.data["size_class"]),
-        "allowance": lambda c: start_return_flow(svc.flows, c.case_no, "allowance"),
-        "return": lambda c: start_return_flow(svc.flows, c.case_no, "return"),
-        "archive_correction": lambda c: start_correction_flow(svc.flows, c.case_no),
-        "new_customer": lambda c: start_new_customer_flow(
-            svc.flows, c.case_no, c.data["application"]["customer"]["customer_class"]),
-    }
-    return starters[case.procedure](case)
+    r = start_request(case)
+    return svc.flows.start(r.deployment, case.case_no, list(r.tags), r.run_name, dict(r.parameters),
+                           idempotency_key=case.case_no)
 
 
-def start_missing_runs(svc: Services, now: datetime) -> int:
-    """A case filed while Prefect was unreachable gets its flow run now."""
-    started = 0
-    for case in svc.store.cases_without_run(now - timedelta(seconds=30)):
+def start_pending_runs(svc: Services, *, max_rounds: int = 100) -> dict[str, int]:
+    """Deliver the flow-run start requests still pending (tasks/flow_starts.py) — also when the web
+    app, whose dispatcher normally does it within seconds, is down. A case filed before start
+    requests were stored with the case (revision 0006) and still without a run gets its request
+    first. Real time, not the pass's `now`: a request's next try is a real time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.flow_starts import STARTS, dispatch_flow_starts, ensure_start_request
+
+    for case in svc.store.cases_without_start(svc.clock.now() - timedelta(seconds=30), list(STARTS)):
         try:
-            svc.store.set_flow_run(case.case_no, start_case_run(svc, case))
-            started += 1
-        except Exception as exc:  # noqa: BLE001 - still unreachable: next pass
-            log.warning("starting the flow of %s failed: %r", case.case_no, exc)
-    return started
+            ensure_start_request(svc, case)
+        except (KeyError, TypeError) as exc:  # data that no flow can start from: say so, go on
+            log.error("case %s has no run and cannot be started: %s: %r", case.case_no, type(exc).__name__, exc)
+    with ThreadPoolExecutor(max_workers=svc.settings.flow_start_concurrency,
+                            thread_name_prefix="kefu-watchdog-start") as pool:
+        return dispatch_flow_starts(svc, pool=pool, max_rounds=max_rounds)
 
 
 def show_escalation(svc: Services, task_id: int, now: datetime) -> None:
@@ -101,9 +102,10 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True,
             if outcome == "resumed":
                 svc.store.mark_resumed(task.id, now)
                 counts["resumed"] += 1
-    if resume:
+    if resume:  # resume=False: a pass that does not talk to Prefect
         counts.update(audit_runs(svc, now, start_case_run))
-        counts["started"] = start_missing_runs(svc, now)
+        starts = start_pending_runs(svc)
+        counts["started"], counts["start_failed"] = starts["started"], starts["failed"]
     for check in PROCEDURE_CHECKS:
         for k, v in check(svc, now).items():
             counts[k] = counts.get(k, 0) + v

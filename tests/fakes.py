@@ -25,7 +25,8 @@ def fake_services(home: Path, now: datetime = NOW) -> Services:
     # the dev mailbox and the API docs on, as in dev (tests/unit/test_fuzz_api.py fuzzes them)
     settings = Settings(env="test", secret_key=SECRET, home=home, mail_backend="memory",
                         flow_backend="memory", base_url="http://kefu.test", dev_mail_enabled=True,
-                        api_docs_enabled=True)
+                        api_docs_enabled=True,
+                        flow_start_in_web=False)  # starts are dispatched by the test, in its own thread
     return build_services(settings, store=fresh_store(), clock=FixedClock(now))
 
 

@@ -4,6 +4,7 @@ mailbox and the health check."""
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from html import escape
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,9 +30,10 @@ from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
 from models.complaints import ComplaintIn
 from models.corrections import CorrectionIn
 from models.new_customers import NewCustomerApplicationIn
-from tasks.intake import (IntakeError, file_complaint, file_correction, file_return, file_sample_request,
-                          start_complaint_flow, start_correction_flow, start_return_flow, start_sample_flow)
-from tasks.new_customers import file_new_customer_application, start_new_customer_flow
+from tasks.flow_starts import FlowStartDispatcher
+from tasks.intake import (IntakeError, file_and_start, file_complaint, file_correction, file_return,
+                          file_sample_request)
+from tasks.new_customers import file_new_customer_application
 from tasks.render import fmt_dt, render
 from tasks.health import Health, check_health, http_status
 from tasks.runtime import Services
@@ -60,7 +62,8 @@ class Problem(BaseModel):
 
 class CaseFiled(BaseModel):
     case_no: str
-    flow_run_id: str | None
+    flow_run_id: str | None = Field(description="the case's Prefect flow run; null until it is started "
+                                                "(in the background, seconds later): GET /api/cases/{case_no}")
 
 
 class Missing(BaseModel):
@@ -175,7 +178,22 @@ async def refuse_nul(request: Request) -> None:
 
 def create_app(svc: Services) -> FastAPI:
     settings = svc.settings
+    # Flow runs are started in the background, never inside an intake request (tasks/flow_starts.py):
+    # woken right after each intake commit, and every few seconds for requests stored elsewhere.
+    dispatcher = FlowStartDispatcher(svc)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        if settings.flow_start_in_web:
+            dispatcher.start()
+            dispatcher.wake()  # requests left by an earlier process or filed while it was down
+        try:
+            yield
+        finally:
+            dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
         title="客服流程 Kefu Flows",
         description="Customer-service procedures as Prefect flows. 投诉、样品、档案更正等流程的接口与审批页面。",
@@ -186,6 +204,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.svc = svc
     # outermost: a body over the limit is refused before anything reads it
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.flow_starts = dispatcher
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -213,19 +232,14 @@ def create_app(svc: Services) -> FastAPI:
         return JSONResponse(health.model_dump(mode="json"), status_code=http_status(health))
 
     # ---- intake -------------------------------------------------------------------------
-    def _file_and_start(file, start) -> JSONResponse:  # noqa: ANN001
-        """Store the case (or find it by Idempotency-Key), then start its flow run."""
+    def _file_and_start(file) -> JSONResponse:  # noqa: ANN001
+        """Store the case with its start request (or find it by Idempotency-Key) and wake the
+        dispatcher; never waits on Prefect. `flow_run_id` is null until the run exists
+        (GET /api/cases/{case_no} shows it then)."""
         try:
-            case, created = file()
+            case, created = file_and_start(svc, file, wake=dispatcher.wake)
         except IntakeError as exc:
             return JSONResponse(problem(exc.details), status_code=422)
-        if created or not case.flow_run_id:
-            try:
-                run_id = start(case)
-                svc.store.set_flow_run(case.case_no, run_id)
-                case.flow_run_id = run_id
-            except Exception as exc:  # noqa: BLE001 - the watchdog starts it when Prefect is back
-                log.error("could not start the flow for %s: %s", case.case_no, exc)
         return JSONResponse({"case_no": case.case_no, "flow_run_id": case.flow_run_id},
                             status_code=201 if created else 200)
 
@@ -235,20 +249,19 @@ def create_app(svc: Services) -> FastAPI:
                               idempotency_key: str | None = IDEMPOTENCY_KEY
                               ) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_sample_request(
-                                   svc, body, key, request_fingerprint=fp)),
-                               lambda case: start_sample_flow(svc.flows, case.case_no, body.size_class))
+                                   svc, body, key, request_fingerprint=fp)))
 
     @app.post("/api/complaints", status_code=201, tags=["complaints"], responses=FILED,
               summary="受理投诉 / file a complaint (C1)",
               description="The 《投诉处理单》 as received. Unknown fields are refused. A repeated POST with "
                           "the same `Idempotency-Key` header returns the same case (200). "
-                          "Answers `{case_no, flow_run_id}`; invalid input answers 422 with one message per "
+                          "Answers `{case_no, flow_run_id}` (the run is started in the background: "
+                          "`flow_run_id` may be null, GET /api/cases/{case_no} shows it); invalid input answers 422 with one message per "
                           "field in Chinese and English, and stores nothing.")
     def create_complaint(body: ComplaintIn, request: Request,
                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_complaint(
-                                   svc, body, key, request_fingerprint=fp)),
-                               lambda case: start_complaint_flow(svc.flows, case.case_no, case.level, case.data["form"]))
+                                   svc, body, key, request_fingerprint=fp)))
 
     @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
               summary="退货 / 折让 / file a return or an allowance (R1)",
@@ -258,8 +271,7 @@ def create_app(svc: Services) -> FastAPI:
     def create_return(body: ReturnRequestIn, request: Request,
                       idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_return(
-                                   svc, body, key, request_fingerprint=fp)),
-                               lambda case: start_return_flow(svc.flows, case.case_no, body.kind))
+                                   svc, body, key, request_fingerprint=fp)))
 
     @app.post("/api/archive-corrections", status_code=201, tags=["archive"], responses=FILED,
               summary="客户信息更正（补救处理方案）/ file an archive correction (A1–A2)",
@@ -271,8 +283,7 @@ def create_app(svc: Services) -> FastAPI:
     def create_correction(body: CorrectionIn, request: Request,
                           idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_correction(
-                                   svc, body, key, request_fingerprint=fp)),
-                               lambda case: start_correction_flow(svc.flows, case.case_no))
+                                   svc, body, key, request_fingerprint=fp)))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
              summary="客户档案（脱敏）/ a customer archive record, masked, with its versions",
@@ -303,8 +314,7 @@ def create_app(svc: Services) -> FastAPI:
                                         request: Request,
                                         idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
-                                   svc, body, key, request_fingerprint=fp)),
-                               lambda case: start_new_customer_flow(svc.flows, case.case_no, body.customer.customer_class))
+                                   svc, body, key, request_fingerprint=fp)))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

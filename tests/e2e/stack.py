@@ -179,6 +179,18 @@ class Stack:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def flow_run_of(self, case_no: str, timeout: float = 60) -> str:
+        """The case's flow-run id. The intake answers before the run exists (it is started in the
+        background, tasks/flow_starts.py): polled from GET /api/cases/{case_no}."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run_id = self.case(case_no)["flow_run_id"]
+            if run_id:
+                return run_id
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{case_no} has no flow run after {timeout:.0f} s")
+            time.sleep(0.1)
+
     def wait_state(self, case_no: str, state: str, timeout: float = 90) -> dict:
         deadline = time.monotonic() + timeout
         case = {}

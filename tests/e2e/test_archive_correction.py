@@ -39,7 +39,7 @@ def file(stack, archive_no, **over):
     body.update(over)
     r = stack.client.post(f"{stack.web}/api/archive-corrections", json=body)
     assert r.status_code == 201, r.text
-    return r.json()["case_no"], r.json()["flow_run_id"]
+    return r.json()["case_no"], stack.flow_run_of(r.json()["case_no"])
 
 
 def answer(stack, case_no, to, title, choice, comment="", count=1, **fields):

@@ -73,7 +73,8 @@ def test_kefu_up_health_mail_and_clean_stop(tmp_path, stack):
         r = own.client.post(f"{own.web}/api/sample-requests", json={
             "customer": "杭州客户", "product": "40S 棉纱", "spec": "40S/1", "size_class": "small",
             "quantity": 1, "reason": "打样"})
-        case_no, run_id = r.json()["case_no"], r.json()["flow_run_id"]
+        case_no = r.json()["case_no"]
+        run_id = own.flow_run_of(case_no)
         ask = own.wait_mail(subject=f"{case_no} 部门负责人审批")[0]
         own.wait_run(run_id, "PAUSED")
         # the run was started by a fork of the warm process (deployments/warm_start.py), not a new interpreter

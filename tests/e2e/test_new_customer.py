@@ -68,7 +68,7 @@ def apply(stack, body: dict, key: str | None = None) -> tuple[str, str]:
     headers = {"Idempotency-Key": key} if key else {}
     r = stack.client.post(f"{stack.web}/api/new-customer-applications", json=body, headers=headers)
     assert r.status_code == 201, r.text
-    return r.json()["case_no"], r.json()["flow_run_id"]
+    return r.json()["case_no"], stack.flow_run_of(r.json()["case_no"])
 
 
 def unique(prefix: str) -> str:

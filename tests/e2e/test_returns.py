@@ -27,7 +27,7 @@ def file(stack, **over):
     body.update(over)
     r = stack.client.post(f"{stack.web}/api/returns", json=body)
     assert r.status_code == 201, r.text
-    return r.json()["case_no"], r.json()["flow_run_id"]
+    return r.json()["case_no"], stack.flow_run_of(r.json()["case_no"])
 
 
 def test_allowance_above_the_deputy_gm_band(stack):

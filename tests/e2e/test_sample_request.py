@@ -29,8 +29,8 @@ def new_request(stack, **overrides):
     r = stack.client.post(f"{stack.web}/api/sample-requests", json={**SAMPLE, **overrides})
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["case_no"].startswith("YP-") and body["flow_run_id"]
-    return body["case_no"], body["flow_run_id"]
+    assert body["case_no"].startswith("YP-")
+    return body["case_no"], stack.flow_run_of(body["case_no"])
 
 
 def mail_for(stack, case_no, to, subject):

@@ -61,7 +61,8 @@ def logged(stack, run_id: str, line: str, timeout: float = 30) -> bool:
 def test_a_waiting_run_says_who_it_waits_for_as_the_step_changes(stack):
     r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE)
     assert r.status_code == 201, r.text
-    case_no, run_id = r.json()["case_no"], r.json()["flow_run_id"]
+    case_no = r.json()["case_no"]
+    run_id = stack.flow_run_of(case_no)
     assert stack.prefect_run(run_id)["name"] == f"sample-request-{case_no}"
 
     md = waiting(stack, case_no, run_id, "leader-approval")

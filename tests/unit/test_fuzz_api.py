@@ -1,7 +1,7 @@
 """Bad input (issue 9): every operation of the web app's OpenAPI document fuzzed in-process with
 schemathesis, on fake services (tests/fakes.py). For any generated input: never a 5xx, the answer
 conforms to the document, a refused (4xx) request or any GET leaves every table as it was, and what
-was stored is whole (each case has its first audit event and its flow run)."""
+was stored is whole (each case has its first audit event and its flow-run start request)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from models.tables import Case, Event
+from models.tables import Case, Event, FlowStart
 from tests.fakes import fake_services, open_task, table_counts
 from webapp.app import create_app
 
@@ -39,16 +39,19 @@ def web():
 
 
 def whole(svc) -> None:
-    """Nothing half-written: every case has its case_created event and a flow run."""
+    """Nothing half-written: every case has its case_created event and the request to start its
+    flow run (stored with it; the run itself is started in the background)."""
     from sqlmodel import select
 
     with svc.store.session() as s:
         cases = s.exec(select(Case)).all()
         created = {e.case_no for e in s.exec(select(Event).where(Event.kind == "case_created")).all()}
+        starts = {f.case_no: f for f in s.exec(select(FlowStart)).all()}
     for c in cases:
         assert c.case_no in created, f"{c.case_no} has no case_created event"
         if c.procedure != "sample_request" or c.title != "t":  # the fixture's own case has no run
-            assert c.flow_run_id, f"{c.case_no} was stored without its flow run"
+            assert c.case_no in starts, f"{c.case_no} was stored without its flow-run start request"
+            assert starts[c.case_no].run_name.endswith(c.case_no)
 
 
 @schema.parametrize()

@@ -67,29 +67,4 @@ def test_mail_outage_keeps_messages_until_smtp_is_back(svc):
     assert len(svc.mailer.sent) == 1
 
 
-def test_a_case_filed_while_prefect_was_down_gets_its_run_once_prefect_answers(tmp_path):
-    from tasks.flow_runs import RecordingFlowRuns
-    from tasks.watchdog import start_missing_runs
-
-    settings = Settings(home=tmp_path, secret_key="x" * 32, env="test", flow_backend="memory",
-                        org_file=Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
-    flows = RecordingFlowRuns(down=True)
-    svc = build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(NOW),
-                         flows=flows)
-    old, _ = svc.store.create_case(procedure="sample_request", prefix="YP", year=2026, state="pending",
-                                   title="t", data={"size_class": "small"}, now=NOW - timedelta(minutes=5),
-                                   requested_by="yang.mei@huajin.example")
-    new, _ = svc.store.create_case(procedure="sample_request", prefix="YP", year=2026, state="pending",
-                                   title="t", data={"size_class": "small"}, now=NOW - timedelta(seconds=5),
-                                   requested_by="yang.mei@huajin.example")
-
-    assert start_missing_runs(svc, NOW) == 0  # Prefect still down: nothing recorded, tried next pass
-    assert flows.started == [] and svc.store.get_case(old.case_no).flow_run_id is None
-
-    flows.down = False
-    assert start_missing_runs(svc, NOW) == 1  # only the case older than 30 s (intake may still start the other)
-    [run] = flows.started
-    assert (run.deployment, run.case_no) == ("sample-request/sample-request", old.case_no)
-    assert svc.store.get_case(old.case_no).flow_run_id == run.run_id
-    assert svc.store.get_case(new.case_no).flow_run_id is None
-    assert start_missing_runs(svc, NOW) == 0 and len(flows.started) == 1  # never a second run
+# a case filed while Prefect was down: tests/unit/test_flow_starts.py (the watchdog delivers its start)

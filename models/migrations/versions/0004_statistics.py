@@ -73,6 +73,7 @@ def backfill() -> None:
                                   c["created_at"], c["closed_at"])
         v.update(plan_at=plan_at.get(c["case_no"]), urge_notice_at=notices.get((c["case_no"], "urge_notice")),
                  inquiry_notice_at=notices.get((c["case_no"], "inquiry_notice")))
+        v.pop("event_key", None)  # a column of a later revision (0006)
         rows.append(v)
     if rows:
         conn.execute(sa.insert(ComplaintFact.__table__), rows)
