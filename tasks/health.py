@@ -5,7 +5,8 @@ the mail outbox's backlog, and the age of the watchdog's last completed run.
 - `starting` (503): a deployment is not served yet (no runner or worker polls for it) — `kefu up`
   says `ready` only once every deployment is served and the runner is polling;
 - `degraded` (200): working, but the watchdog has not completed a run for 3 of its intervals, or
-  mail has waited in the outbox longer than that or was dead-lettered, or a case's run is lost for good (`flagged_cases`);
+  mail has waited in the outbox longer than that or was dead-lettered, or a case's run is lost for good (`flagged_cases`), or a case has waited more than 60 s for its run
+  (`starts`);
 - `ok` (200)."""
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class OutboxHealth(BaseModel):
     dead_letters: int = 0  # given up on after KEFU_MAIL_MAX_ATTEMPTS (event `mail_dead_lettered` on the case)
 
 
+class StartsHealth(BaseModel):
+    """Flow-run start requests not yet delivered (tasks/flow_starts.py)."""
+
+    status: Literal["ok", "degraded"]
+    pending: int
+    oldest_age_seconds: float | None
+    failing: int
+    oldest_last_error: str | None = None
+
+
 class WatchdogHealth(BaseModel):
     status: Literal["ok", "degraded", "pending"]
     interval_seconds: int
@@ -47,6 +58,7 @@ class Health(BaseModel):
     prefect: str
     deployments: DeploymentsHealth | None = None
     outbox: OutboxHealth | None = None
+    starts: StartsHealth | None = None
     watchdog: WatchdogHealth | None = None
     flagged_cases: list[str] = []  # open cases whose run the watchdog gave up restarting (tasks/run_audit.py)
 
@@ -68,6 +80,11 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
         parts["outbox"] = OutboxHealth(status="degraded" if old or dead else "ok", unsent=count,
                                        oldest_age_seconds=age, dead_letters=dead)
         parts["flagged_cases"] = svc.store.flagged_open_cases()
+        p = svc.store.pending_flow_starts(now)
+        age = p["oldest_age_seconds"]
+        parts["starts"] = StartsHealth(status="degraded" if age is not None and age > 60 else "ok", pending=p["count"],
+                                       oldest_age_seconds=age, failing=p["failing"],
+                                       oldest_last_error=p["oldest_last_error"])
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         parts["database"] = _error(exc)
     try:
@@ -88,7 +105,8 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
         status: Status = "unavailable"
     elif parts["deployments"].missing:
         status = "starting"
-    elif parts["watchdog"].status == "degraded" or parts["outbox"].status == "degraded" or parts["flagged_cases"]:
+    elif parts["watchdog"].status == "degraded" or parts["outbox"].status == "degraded" or parts["flagged_cases"] \
+            or parts["starts"].status == "degraded":
         status = "degraded"
     else:
         status = "ok"

@@ -23,6 +23,8 @@ def test_every_part_ok(tmp_path):
     assert body["deployments"] == {"served": len(DEPLOYMENTS), "expected": len(DEPLOYMENTS), "missing": []}
     assert body["outbox"] == {"status": "ok", "unsent": 0, "oldest_age_seconds": None, "dead_letters": 0}
     assert body["watchdog"] == {"status": "ok", "interval_seconds": 60, "last_completed_age_seconds": 30.0}
+    assert body["starts"] == {"status": "ok", "pending": 0, "oldest_age_seconds": None, "failing": 0,
+                              "oldest_last_error": None}
 
 
 def test_not_ready_until_every_deployment_is_served(tmp_path):
