@@ -5,8 +5,8 @@ the mail outbox's backlog, and the age of the watchdog's last completed run.
 - `starting` (503): a deployment is not served yet (no runner or worker polls for it) — `kefu up`
   says `ready` only once every deployment is served and the runner is polling;
 - `degraded` (200): working, but the watchdog has not completed a run for 3 of its intervals, or
-  mail has waited in the outbox longer than that or was dead-lettered, or a case's run is lost for good (`flagged_cases`), or a case has waited more than 60 s for its run
-  (`starts`);
+  mail has waited in the outbox longer than that or was dead-lettered, or a case's run is lost for
+  good (`flagged_cases`), or a case has waited more than 60 s for its run (`starts`);
 - `ok` (200)."""
 
 from __future__ import annotations
