@@ -332,3 +332,15 @@ def test_true_is_not_a_number(web, path, body, field):
         assert r.status_code == 201  # booleans where booleans belong
         return
     assert r.status_code == 422 and "不能是 true/false" in fields_of(r)[field]
+
+
+def test_a_link_issued_by_a_watchdog_pass_run_ahead_still_opens(web):
+    """`kefu sla-check --now` a day ahead issues escalation links as of then: they open today."""
+    from datetime import timedelta
+
+    from models.tokens import make_token
+
+    svc, client = web
+    task = open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    ahead = make_token(SECRET, task.id, LEADER, svc.clock.now() + timedelta(days=1), svc.settings.token_max_age_days)
+    assert client.get(f"/t/{ahead}").status_code == 200
