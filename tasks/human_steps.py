@@ -137,7 +137,7 @@ class ScriptedAnswers:
                 f"assignee {task.assignee}, answer {task.answer_model}); steps asked so far: "
                 f"{[a.step for a in self.asked]}")
         given = self.script[task.step_key]
-        if isinstance(given, list):  # successive waits of the step; past the list: waiting
+        if isinstance(given, list):  # successive waits of the step (in this run); past the list: waiting
             n = sum(1 for k in self.keys if k == task.step_key or k.startswith(f"{task.step_key}--retry"))
             given = given[n - 1] if n <= len(given) else PENDING
         if given is PENDING:

@@ -20,9 +20,9 @@ LINK_ANSWER = "link"
 
 def run_input_for(task: HumanTask) -> dict:
     model = ANSWER_MODELS[task.answer_model]
-    data = {**task.answer, "decision": task.decision, "comment": task.comment or "",
-            "decided_by": task.decided_by or "", "code": LINK_ANSWER}
-    return {k: v for k, v in data.items() if k in model.model_fields}
+    data = {**task.answer, "decision": task.decision, "comment": task.comment or "", "code": LINK_ANSWER}
+    # `decided_by` is not in the schema Prefect checks the input against (models/answers.py)
+    return {k: v for k, v in data.items() if k in model.model_fields and k != "decided_by"}
 
 
 def waits_on(pause_key: str | None, step_key: str) -> bool:

@@ -219,10 +219,13 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
     assert code in ask["html"]
     wait_paused_on(stack, run_id, "leader-approval")
     # without a code, Prefect's own check of the run input (the schema saved at suspension) refuses
-    no_code = ui_resume(stack, run_id, {"decision": "approve", "decided_by": REQUESTER})
+    no_code = ui_resume(stack, run_id, {"decision": "approve"})
     assert no_code["status"] == "REJECT" and "code" in str(no_code["details"]), no_code
+    # nor may a resume say who answers: `decided_by` is not in the form any more
+    named = ui_resume(stack, run_id, {"decision": "approve", "code": "ABCDEFGH", "decided_by": REQUESTER})
+    assert named["status"] == "REJECT" and "decided_by" in str(named["details"]), named
     # with a made-up code the resume is accepted by Prefect, and refused by the flow
-    forged = ui_resume(stack, run_id, {"decision": "approve", "code": "ABCDEFGH", "decided_by": REQUESTER})
+    forged = ui_resume(stack, run_id, {"decision": "approve", "code": "ABCDEFGH"})
     assert forged["status"] == "ACCEPT", forged
     wait_paused_on(stack, run_id, "leader-approval--retry1")
     case = stack.case(case_no)
@@ -232,8 +235,7 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
     assert len(refused) == 1 and "wrong or missing answer code" in str(refused[0])
     assert "ABCDEFGH" not in str(case)
     # the code from the email: decided in the UI, as the person it was issued to
-    ok = ui_resume(stack, run_id, {"decision": "approve", "comment": "在 Prefect 界面批准", "code": code.lower(),
-                                   "decided_by": REQUESTER})
+    ok = ui_resume(stack, run_id, {"decision": "approve", "comment": "在 Prefect 界面批准", "code": code.lower()})
     assert ok["status"] == "ACCEPT", ok
     stack.wait_mail(to=GM, subject=f"{case_no} 总经理审批")
     case = stack.case(case_no)

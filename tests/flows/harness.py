@@ -140,6 +140,7 @@ class Office:
         answer fails the test — or, with `stop_at_unscripted`, stops the run there like PENDING (to
         see what a flow asks next without knowing its step key)."""
         self.human.script = dict(answers)
+        self.human.keys = []  # a list in `answers` scripts the waits of its step in this run
         asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
         result, waiting = None, None
         with use_services(self.svc):

@@ -73,7 +73,6 @@ def test_after_a_refusal_the_right_code_or_a_link_still_answers_the_step(office)
     # the leader's second try has no code either: refused again, the step still waits
     assert run.waiting_on == "leader-approval"
     assert len(run.events("answer_refused")) == 2
-    office.human.keys.clear()
     run = office.run(sample_request, run.case_no, {
         "leader-approval": [ui(APPROVE)],
         "gm-approval": [ui(Decision(decision="reject", comment="超量"), code="22222222"),
