@@ -153,6 +153,10 @@ def show(svc: Services, task_row: HumanTask) -> None:
 
 RETRY = "--retry"
 REFUSED = "__refused__"  # what record_answer returns for a refused answer: {REFUSED: reason}
+# After this many refused UI answers to one task, no UI answer is taken for it any more (guessing a
+# code is bounded to this many tries; the emailed link still answers it)
+MAX_UI_REFUSALS = 10
+TOO_MANY = "too many refused answers in the Prefect UI; answer through the emailed link"
 
 
 def pause_key(step_key: str, refused: int) -> str:
@@ -184,10 +188,13 @@ def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", a
     task_row = svc.store.get_task(task_id)
     assert task_row is not None
     if task_row.state in ("open", "escalated") and answer:
-        outcome, task_row, person = svc.store.decide_with_code(
-            task_id, code_digest, decision=answer["decision"], comment=answer.get("comment", ""),
-            answer={k: v for k, v in answer.items() if k not in ("code", "decided_by")}, now=now,
-            refusal=refusal)
+        if svc.store.refused_answers(task_id) >= MAX_UI_REFUSALS:
+            outcome, person = f"refused: {TOO_MANY}", None
+        else:
+            outcome, task_row, person = svc.store.decide_with_code(
+                task_id, code_digest, decision=answer["decision"], comment=answer.get("comment", ""),
+                answer={k: v for k, v in answer.items() if k not in ("code", "decided_by")}, now=now,
+                refusal=refusal)
         if outcome.startswith("refused"):
             reason = outcome.removeprefix("refused: ")
             svc.store.refuse_answer(task_id, attempt=attempt, reason=reason, person=person,

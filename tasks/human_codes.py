@@ -12,7 +12,8 @@ the step keeps waiting.
 - Stored only as HMAC-SHA256(secret key, task id + code) with the task and the person
   (`answer_codes`): a database reader learns no code, and a code is good for its task only.
 - Valid while the task is open (open or escalated); single use (marked used with the decision, in
-  the same transaction).
+  the same transaction). After `MAX_UI_REFUSALS` (10) refused UI answers to a task no UI answer is
+  taken for it (guessing is bounded to 10 tries in 6.6·10^11); its emailed link still works.
 - The code appears in the email only: never in logs, events, task parameters or artifacts (the flow
   passes its digest to the recording task, and events name the reason of a refusal, not the code)."""
 

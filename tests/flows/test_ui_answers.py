@@ -110,3 +110,15 @@ def test_the_code_never_reaches_logs_events_or_artifacts(office, caplog):
     assert all(code not in str(e.data) for e in run.events())
     assert code not in str(run.task("leader-approval").answer)
     assert code not in repr(office.artifacts.__dict__)
+
+
+def test_guessing_is_bounded_after_ten_refusals_only_the_link_answers(office):
+    from tasks.human import MAX_UI_REFUSALS, TOO_MANY
+
+    guesses = [ui(APPROVE, code=f"2345678{c}") for c in "ABCDEFGHJK"][:MAX_UI_REFUSALS]
+    run = office.run(sample_request, office.sample_request(), {
+        "leader-approval": [*guesses, ui(APPROVE), answer(APPROVE)], "gm-approval": PENDING})
+    reasons = [e.data["reason"] for e in run.events("answer_refused")]
+    assert reasons == ["wrong or missing answer code"] * MAX_UI_REFUSALS + [TOO_MANY]
+    t = run.task("leader-approval")
+    assert (t.decided_via, t.decided_by) == ("email", MARKETING_LEADER) and run.waiting_on == "gm-approval"
