@@ -255,6 +255,14 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
     slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]]
     assert len(slips) == 1
     no_duplicates(stack, case_no)
+    # the codes are in the emails only: not in the run's logs nor its artifacts in Prefect
+    flt = {"json": {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}}
+    logs = stack.prefect("POST", "/logs/filter", **flt).json()
+    arts = stack.prefect("POST", "/artifacts/filter",
+                         json={"artifacts": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()
+    assert logs and "refused" in str(logs)
+    for c in (code, gm_code):
+        assert c not in str(logs) and c not in str(arts)
 
 
 def test_monthly_sample_totals_reach_accounting(stack):
