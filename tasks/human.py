@@ -182,7 +182,7 @@ def refusal(task_row: HumanTask, person: str) -> str | None:
 def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "") -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
     otherwise this is an answer from the Prefect UI: recorded now if its answer code (`code_digest`,
-    never the code itself) proves who gives it, else refused — returns {"refused": reason} then."""
+    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then."""
     svc = services()
     now = svc.clock.now()
     task_row = svc.store.get_task(task_id)
