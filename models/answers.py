@@ -1,8 +1,15 @@
 """Typed answers of human steps (Prefect `RunInput` models).
 
-Every answer has `decision` (the choice clicked in the email), `comment`, and `decided_by` (filled
-in only when someone answers in the Prefect UI's resume form). Typed steps add their own fields;
-the decision page renders them from the model, and the Prefect UI renders the same model."""
+Every answer has `decision` (the choice clicked in the email), `comment`, `code` and `decided_by`.
+Typed steps add their own fields; the decision page renders them from the model, and the Prefect UI
+renders the same model.
+
+`code` is the proof a Prefect UI answer carries: the one-time answer code printed in the person's
+email (tasks/human_codes.py). It is required in the schema Prefect saves at suspension (so the
+resume form and Prefect's API refuse an answer without one); the Python model leaves it empty by
+default because an answer through the emailed link is proven by the link and never carries one.
+`decided_by` is filled in by the system (the link's person, or the person a code was issued to) and
+is not part of the resume form: what a resume says there is not trusted."""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from decimal import Decimal
 from typing import ClassVar, Literal, get_args
 
 from prefect.input import RunInput
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from models.complaints import Handling
 from models.guard import guard_validators
@@ -26,6 +34,7 @@ FIELD_LABELS: dict[str, str] = {
     "decision": "决定",
     "comment": "意见 / 备注",
     "decided_by": "处理人邮箱",
+    "code": "答案码",
     "taker": "领取人（签名）",
     "quantity": "实发数量",
 }
@@ -39,10 +48,27 @@ class Answer(RunInput):
         "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction"})
     _guard_numbers, _guard_text = guard_validators()
 
+    model_config = ConfigDict(json_schema_extra=lambda schema, cls: _require_code(schema))
+
     comment: str = Field("", max_length=2000, description="意见 / 备注 comment")
-    decided_by: str = Field(
-        "", max_length=200, description="在 Prefect 界面处理时填写您的邮箱 / your email (Prefect UI only)"
-    )
+    code: str = Field(
+        "", max_length=20,
+        description="答案码：您邮件中打印的 8 位一次性码（仅限本人、本事项、一次）/ "
+                    "answer code: the 8-character one-time code printed in your email (yours, this task, once)")
+    # set by the system, never taken from a resume form (not in the schema Prefect shows)
+    decided_by: SkipJsonSchema[str] = Field("", max_length=200)
+
+
+def _require_code(schema: dict) -> None:
+    """The schema Prefect saves at suspension (its resume form, its API's check of `run_input`)
+    requires the answer code; an answer through the link (the Python model) does not carry one."""
+    props = schema.get("properties", {})
+    if "code" in props:
+        props["code"].pop("default", None)
+        props["code"]["minLength"] = 1
+        required = schema.setdefault("required", [])
+        if "code" not in required:
+            required.append("code")
 
 
 class Decision(Answer):
@@ -76,8 +102,8 @@ def choices_of(model: type[RunInput]) -> list[str]:
 
 
 def extra_fields(model: type[RunInput]) -> list[str]:
-    """The typed fields a decision page must ask for, beyond decision / comment / decided_by."""
-    return [n for n in model.model_fields if n not in {"decision", "comment", "decided_by"}]
+    """The typed fields a decision page must ask for, beyond decision / comment / code / decided_by."""
+    return [n for n in model.model_fields if n not in {"decision", "comment", "code", "decided_by"}]
 
 
 # ---- complaint handling (§1) ------------------------------------------------------------------

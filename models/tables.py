@@ -108,6 +108,21 @@ class HumanTask(SQLModel, table=True):
     resumed_at: Optional[datetime] = _dt(nullable=True)
 
 
+class AnswerCode(SQLModel, table=True):
+    """A one-time answer code printed in a request email (ask, reminder, escalation) for one person
+    and one task: the proof a Prefect UI answer carries (tasks/human_codes.py). Only its keyed hash
+    is stored; it is good while the task is open, once."""
+
+    __tablename__ = "answer_codes"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(index=True)
+    person: str = Field(max_length=200)
+    code_hash: str = Field(max_length=64, index=True)
+    purpose: str = Field(default="ask", max_length=16)  # ask / remind / escalate
+    issued_at: datetime = _dt(nullable=False, default=utcnow)
+    used_at: Optional[datetime] = _dt(nullable=True)
+
+
 class Event(SQLModel, table=True):
     """Append-only audit trail: every state change of every case."""
 

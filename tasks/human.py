@@ -13,7 +13,15 @@
    `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
 5. on resume, record the answer and show who answered — the database is the arbiter: an answer
    through the email link was recorded by the web app before it resumed the run; an answer in the
-   Prefect UI is recorded here with decided-via = ui. The first valid answer wins."""
+   Prefect UI is recorded here with decided-via = ui, by the person its one-time answer code was
+   issued to (tasks/human_codes.py) — a missing, wrong or used code, or a person who may not decide
+   (the requester, someone recused: the links' rule), is refused: an event `answer_refused` with the
+   reason, no decision, and the run waits again on the same step. Prefect never suspends twice under
+   one key (a used key returns its stored input), so the n-th wait after n refusals uses the key
+   `{step_key}--retry{n}` (`pause_key`); the count comes from the database, so a re-run from the top
+   walks the same keys. The first valid answer wins;
+6. then the bookkeeping after the step is the same whichever way the answer came: the run goes on
+   as a new step (`replay.reached_new_step`), not as a replay of an earlier cycle."""
 
 from __future__ import annotations
 
@@ -34,7 +42,7 @@ from tasks.notify import deliver_mail
 from tasks.render import render_mail
 from tasks.runtime import Services, services
 from tasks.policy import IO_TASK
-from tasks import replay
+from tasks import human_codes, replay
 from tasks.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
@@ -76,17 +84,27 @@ def decision_links(svc: Services, task: HumanTask, person: str, now: datetime) -
     return {c: f"{base}?choice={c}" for c in task.choices} | {"page": base}
 
 
+PURPOSES = {"reminder": "remind", "escalation": "escalate"}
+
+
 def render_request_mail(svc: Services, task: HumanTask, person: str, now: datetime,
                         template: str = "decision_request") -> OutgoingMail:
-    """The email asking `person` to answer `task` (also used for reminders and escalations)."""
+    """The email asking `person` to answer `task` (also used for reminders and escalations). It prints
+    a new one-time answer code for `person` and `task` (for the Prefect UI's resume form); the code's
+    hashed row travels with the email and is stored with it (tasks/human_codes.py)."""
     links = decision_links(svc, task, person, now)
-    return render_mail(
+    code, code_row = human_codes.issue(svc.settings.secret_key, task.id, person,
+                                       PURPOSES.get(template, "ask"), now)
+    mail = render_mail(
         template, [person],
         case_no=task.case_no, title=task.title, summary=task.summary, person_name=display_name(svc, person),
         role_label=ROLE_LABELS.get(task.role, task.role), due_at=task.due_at,
         choices=[{"value": c, "label": CHOICE_LABELS.get(c, c), "url": links[c]} for c in task.choices],
-        page_url=links["page"], assignee_name=display_name(svc, task.assignee),
+        page_url=links["page"], assignee_name=display_name(svc, task.assignee), answer_code=code,
     )
+    coded = human_codes.CodedMail(**dict(mail))
+    coded._answer_code = code_row
+    return coded
 
 
 def display_name(svc: Services, email: str) -> str:
@@ -133,23 +151,61 @@ def show(svc: Services, task_row: HumanTask) -> None:
     get_run_logger().info(view["line"])
 
 
+RETRY = "--retry"
+REFUSED = "__refused__"  # what record_answer returns for a refused answer: {REFUSED: reason}
+# After this many refused UI answers to one task, no UI answer is taken for it any more (guessing a
+# code is bounded to this many tries; the emailed link still answers it)
+MAX_UI_REFUSALS = 10
+TOO_MANY = "too many refused answers in the Prefect UI; answer through the emailed link"
+
+
+def pause_key(step_key: str, refused: int) -> str:
+    """The key of the wait after `refused` refused answers (Prefect keys are letters, digits and
+    dashes; a used key returns its stored input, so every wait after a refusal needs a new one)."""
+    return step_key if refused == 0 else f"{step_key}{RETRY}{refused}"
+
+
+def refusal(task_row: HumanTask, person: str) -> str | None:
+    """Who may answer a task — the decision links' rule (webapp/app.py `refusal`), for UI answers."""
+    p = person.lower()
+    if task_row.requested_by and p == task_row.requested_by.lower():
+        return "the requester never decides on their own request"
+    if p in {r.lower() for r in task_row.recused or []}:
+        return "recused from this case"
+    allowed = {task_row.assignee.lower()} | ({task_row.escalated_to.lower()} if task_row.escalated_to else set())
+    if p not in allowed:
+        return "not the assignee of this task"
+    return None
+
+
 @task(name="记录决定 record decision", **IO_TASK)
-def record_answer(task_id: int, answer: dict[str, Any]) -> dict[str, Any]:
+def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "") -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
-    otherwise this is an answer from the Prefect UI and is recorded now."""
+    otherwise this is an answer from the Prefect UI: recorded now if its answer code (`code_digest`,
+    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then."""
     svc = services()
     now = svc.clock.now()
     task_row = svc.store.get_task(task_id)
     assert task_row is not None
-    if task_row.state == "decided":
-        if answer and answer.get("decision") != task_row.decision and task_row.decided_via != "ui":
-            get_run_logger().warning("Prefect UI answer for %s/%s came after the email answer; "
-                                     "the first answer stands", task_row.case_no, task_row.step_key)
-    else:
-        by = (answer.get("decided_by") or "").strip() or "Prefect UI"
-        won, task_row = svc.store.decide(
-            task_id, decision=answer["decision"], comment=answer.get("comment", ""),
-            answer=answer, by=by, via="ui", now=now)
+    if task_row.state in ("open", "escalated") and answer:
+        if svc.store.refused_answers(task_id) >= MAX_UI_REFUSALS:
+            outcome, person = f"refused: {TOO_MANY}", None
+        else:
+            outcome, task_row, person = svc.store.decide_with_code(
+                task_id, code_digest, decision=answer["decision"], comment=answer.get("comment", ""),
+                answer={k: v for k, v in answer.items() if k not in ("code", "decided_by")}, now=now,
+                refusal=refusal)
+        if outcome.startswith("refused"):
+            reason = outcome.removeprefix("refused: ")
+            svc.store.refuse_answer(task_id, attempt=attempt, reason=reason, person=person,
+                                    decision=answer.get("decision"), now=now)
+            get_run_logger().warning("Prefect UI answer for %s/%s refused: %s; the step keeps waiting",
+                                     task_row.case_no, task_row.step_key, reason)
+            return {REFUSED: reason}
+    elif task_row.state == "decided" and answer and answer.get("decision") != task_row.decision \
+            and task_row.decided_via != "ui":
+        get_run_logger().warning("Prefect UI answer for %s/%s came after the email answer; "
+                                 "the first answer stands", task_row.case_no, task_row.step_key)
     svc.store.mark_resumed(task_id, now)
     show(svc, task_row)
     return answer_of(task_row)
@@ -194,14 +250,24 @@ def request_decision(req: StepRequest) -> RunInput:
     if ref.created or store.unsent_count(req.case_no):
         deliver_mail(req.case_no, return_state=True)
     raw: dict[str, Any] = {}
-    if ref.state != "decided" and store.get_task(ref.id).state != "decided":
-        if not shown:
-            show_waiting(ref.id)
-        replay.forget(req.flow_run_id)
-        raw = svc.human.wait(req, model, store.get_task(ref.id))  # suspends the run (tasks/human_steps.py)
-        replay.reached_new_step(req.flow_run_id)  # answered in this cycle: the run goes on, not replaying
-    answer = record_answer(ref.id, raw)  # records it and shows who answered
-    return model.model_validate(answer)
+    while True:
+        if ref.state != "decided" and store.get_task(ref.id).state != "decided":
+            if not shown:
+                show_waiting(ref.id)
+            shown = False  # after a refusal: show again who the run waits for
+            key = pause_key(req.step_key, store.refused_answers(ref.id))
+            replay.forget(req.flow_run_id)
+            raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/human_steps.py)
+            replay.reached_new_step(req.flow_run_id)  # answered in this cycle: the run goes on, not replaying
+        else:  # decided (by a link, or before this run came here): the database's answer stands
+            key, raw = "", {}
+        # the code stays here: the recording task gets its keyed digest only (task inputs are no place for it)
+        code = str(raw.pop("code", "") or "")
+        code_digest = human_codes.digest(svc.settings.secret_key, ref.id, code) if code else ""
+        answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key)  # records, shows who answered
+        if REFUSED not in answer:
+            return model.model_validate(answer)
+        ref = TaskRef(id=ref.id, state=store.get_task(ref.id).state, assignee=ref.assignee, created=False)
 
 
 

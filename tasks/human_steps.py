@@ -9,7 +9,12 @@ from a script keyed by step key the way a person answers through the emailed lin
 the step's answer model, refused for the requester or someone recused, recorded with
 `store.decide(via="email")` — and keeps what it was asked. A step without a scripted answer fails
 the test naming the step; a step scripted `PENDING` stops the run there, as a suspension would.
-`request_decision` (tasks/human.py) does the bookkeeping around the wait the same way for both."""
+A step scripted `ui(answer, code=…)` is answered the way the Prefect UI's resume form answers: the
+raw input (with the one-time answer code read from the person's email, or the `code` given) is
+returned for `request_decision` to check and record (tasks/human.py `record_answer`, via = ui) —
+the real record path. A list scripts the answers to successive waits of one step (a refused UI
+answer makes the run wait again). `request_decision` (tasks/human.py) does the bookkeeping around
+the wait the same way for both."""
 
 from __future__ import annotations
 
@@ -24,17 +29,18 @@ from models.settings import Settings
 
 
 class HumanSteps(Protocol):
-    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
-        """Wait for the answer to `task` (opened for `req`); return the raw answer given with the
-        resume ({} when it was recorded in the database before the run went on)."""
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+        """Wait for the answer to `task` (opened for `req`) under the pause `key` (default: the step
+        key); return the raw answer given with the resume ({} when it was recorded in the database
+        before the run went on)."""
 
 
 class SuspendForAnswer:
-    """Real: suspend the flow run on the step key, with the typed run input (Prefect 3)."""
+    """Real: suspend the flow run on the pause key, with the typed run input (Prefect 3)."""
 
-    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
-        given = suspend_flow_run(wait_for_input=model, key=req.step_key, timeout=None)
-        return given.model_dump() if given is not None else {}
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+        given = suspend_flow_run(wait_for_input=model, key=key or req.step_key, timeout=None)
+        return given.model_dump(mode="json") if given is not None else {}
 
 
 def build_human_steps(settings: Settings) -> HumanSteps:  # noqa: ARG001 - one real implementation
@@ -62,6 +68,8 @@ class Scripted:
     answer: BaseModel | dict[str, Any]
     by: str | None = None
     after: timedelta | None = None
+    via: str = "email"  # "ui": as the Prefect UI's resume form answers (with an answer code)
+    code: str | None = None  # ui: the code typed (default: the one in the latest email to `by`)
 
 
 def answer(value: BaseModel | dict[str, Any], *, by: str | None = None, after: timedelta | None = None,
@@ -70,6 +78,16 @@ def answer(value: BaseModel | dict[str, Any], *, by: str | None = None, after: t
     if after_kw:
         after = (after or timedelta()) + timedelta(**after_kw)
     return Scripted(value, by, after)
+
+
+def ui(value: BaseModel | dict[str, Any], *, code: str | None = None, by: str | None = None,
+       after: timedelta | None = None, **after_kw: float) -> Scripted:
+    """An answer in the Prefect UI's resume form: `code` is what is typed as the answer code
+    (default: the code printed in the latest request email to `by`, default the assignee); `by`
+    only picks whose email the code is read from — the form's `decided_by` is not trusted."""
+    if after_kw:
+        after = (after or timedelta()) + timedelta(**after_kw)
+    return Scripted(value, by, after, via="ui", code=code)
 
 
 PENDING = object()  # script a step as not answered (yet): the run stops there
@@ -104,8 +122,10 @@ class ScriptedAnswers:
     store: Any = None  # set by the harness (the services' store); clock likewise
     clock: Any = None
     used: set[str] = field(default_factory=set)
+    keys: list[str] = field(default_factory=list)  # the pause keys waited on, in order
 
-    def wait(self, req: Any, model: type, task: Any) -> dict[str, Any]:  # noqa: ANN401
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+        self.keys.append(key or task.step_key)
         self.asked.append(Asked(
             step=task.step_key, title=task.title, role=task.role, assignee=task.assignee,
             answer_model=task.answer_model, summary=dict(task.summary or {}), at=task.created_at,
@@ -117,6 +137,9 @@ class ScriptedAnswers:
                 f"assignee {task.assignee}, answer {task.answer_model}); steps asked so far: "
                 f"{[a.step for a in self.asked]}")
         given = self.script[task.step_key]
+        if isinstance(given, list):  # successive waits of the step (in this run); past the list: waiting
+            n = sum(1 for k in self.keys if k == task.step_key or k.startswith(f"{task.step_key}--retry"))
+            given = given[n - 1] if n <= len(given) else PENDING
         if given is PENDING:
             raise StepPending(task.step_key)
         self.used.add(task.step_key)
@@ -124,6 +147,8 @@ class ScriptedAnswers:
         if scripted.after and self.clock is not None and hasattr(self.clock, "advance"):
             self.clock.advance(seconds=scripted.after.total_seconds())
         person = scripted.by or task.escalated_to or task.assignee
+        if scripted.via == "ui":
+            return self._ui_input(task, model, scripted, person)
         refusal = _refusal(task, person)
         if refusal:
             raise AssertionError(f"step {task.step_key!r}: {person} may not answer it: {refusal}")
@@ -141,6 +166,38 @@ class ScriptedAnswers:
         self.store.decide(task.id, decision=data["decision"], comment=data.get("comment", ""), answer=data,
                           by=person, via="email", now=self.clock.now())
         return {}  # the run goes on as after a resume by the web app: the database has the answer
+
+
+    def _ui_input(self, task: Any, model: type, scripted: Scripted, person: str) -> dict[str, Any]:  # noqa: ANN401
+        """What Prefect hands the run after a resume from its UI: the input as the form (or a direct
+        API call) sent it, checked against the schema Prefect saved — nothing recorded yet."""
+        values = scripted.answer.model_dump(mode="json") if isinstance(scripted.answer, BaseModel) \
+            else dict(scripted.answer)
+        values["code"] = scripted.code if scripted.code is not None else self.code_in_mail(task, person)
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            raise AssertionError(f"step {task.step_key!r}: the scripted UI answer is not a valid "
+                                 f"{task.answer_model}: {exc}") from exc
+        return values
+
+    def code_in_mail(self, task: Any, person: str) -> str:  # noqa: ANN401
+        """The answer code printed in the latest request email to `person` for `task` (the outbox)."""
+        import re
+
+        from sqlmodel import select
+
+        from models.tables import OutboxMessage
+
+        with self.store.session() as s:
+            rows = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(f"task:{task.id}:"))
+                          .order_by(OutboxMessage.id.desc())).all()
+        for row in rows:
+            if person.lower() in row.to.lower().split(","):
+                found = re.search(r"一次性答案码：([0-9A-Z]{8})", row.text)
+                if found:
+                    return found.group(1)
+        raise AssertionError(f"no answer code in an email to {person} for step {task.step_key!r}")
 
 
 def _refusal(task: Any, person: str) -> str | None:  # noqa: ANN401

@@ -12,11 +12,23 @@ from models.tables import HumanTask
 log = logging.getLogger("kefu.resume")
 
 
+# The run input of a resume after a link's answer: the answer is in the database already (the flow
+# takes it from there); the answer-code field Prefect's schema requires carries this marker, which is
+# never a code (tasks/human_codes.py: 8 characters of its alphabet).
+LINK_ANSWER = "link"
+
+
 def run_input_for(task: HumanTask) -> dict:
     model = ANSWER_MODELS[task.answer_model]
-    data = {**task.answer, "decision": task.decision, "comment": task.comment or "",
-            "decided_by": task.decided_by or ""}
-    return {k: v for k, v in data.items() if k in model.model_fields}
+    data = {**task.answer, "decision": task.decision, "comment": task.comment or "", "code": LINK_ANSWER}
+    # `decided_by` is not in the schema Prefect checks the input against (models/answers.py)
+    return {k: v for k, v in data.items() if k in model.model_fields and k != "decided_by"}
+
+
+def waits_on(pause_key: str | None, step_key: str) -> bool:
+    """Is a run paused under this key waiting on this step? After refused Prefect UI answers the
+    step waits under `{step_key}--retry{n}` (tasks/human.py `pause_key`)."""
+    return bool(pause_key) and (pause_key == step_key or pause_key.startswith(f"{step_key}--retry"))
 
 
 class PrefectBusy(Exception):
@@ -51,7 +63,7 @@ def resume_task_run(task: HumanTask) -> str:
             except ObjectNotFound:
                 return "no-run"
             state = run.state
-            if not state or not state.is_paused() or state.state_details.pause_key != task.step_key:
+            if not state or not state.is_paused() or not waits_on(state.state_details.pause_key, task.step_key):
                 return "not-waiting"
             result = client.resume_flow_run(run_id, run_input=run_input_for(task))
     except PrefectBusy:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, select
 
-from models.tables import Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
+from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
 from tasks.store_archive import ArchiveStoreMixin
 
@@ -344,8 +344,10 @@ class Store(ArchiveStoreMixin):
                 found = self.find_task(task.case_no, task.step_key)
                 assert found is not None
                 return found, False
-            for i, mail in enumerate(render(task)):
+            mails = list(render(task))
+            for i, mail in enumerate(mails):
                 s.add(_outbox_row(f"task:{task.id}:ask:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))  # the answer codes these emails print, with them
             s.add(Event(case_no=task.case_no, at=now, kind="task_created", actor=task.requested_by,
                         step_key=task.step_key,
                         data={"role": task.role, "assignee": task.assignee,
@@ -375,6 +377,79 @@ class Store(ArchiveStoreMixin):
                 return True, task
             s.rollback()
             return False, s.get(HumanTask, task_id)  # type: ignore[return-value]
+
+    def decide_with_code(self, task_id: int, code_hash: str, *, decision: str, comment: str,
+                         answer: dict[str, Any], now: datetime,
+                         refusal: Callable[[HumanTask, str], str | None]) -> tuple[str, HumanTask, str | None]:
+        """A Prefect UI answer with its one-time code (tasks/human_codes.py), in one transaction:
+        the code must be one issued for this task and unused, the task open, and the person it was
+        issued to allowed to decide (`refusal`, the links' rule). Returns (outcome, task, person):
+        outcome "decided" (recorded via=ui by that person, the code used up), "already" (the task was
+        decided or cancelled before: nothing written) or "refused: <reason>" (nothing written; the
+        caller records the refusal)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            if task.state not in OPEN_STATES:
+                return "already", task, None
+            code = s.exec(select(AnswerCode).where(AnswerCode.task_id == task_id,
+                                                   AnswerCode.code_hash == code_hash)).first() if code_hash else None
+            if code is None:
+                return "refused: wrong or missing answer code", task, None
+            if code.used_at is not None:
+                return "refused: the answer code was used before", task, code.person
+            reason = refusal(task, code.person)
+            if reason:
+                return f"refused: {reason}", task, code.person
+            used = s.execute(update(AnswerCode).where(AnswerCode.id == code.id, AnswerCode.used_at.is_(None))
+                             .values(used_at=now))
+            res = s.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
+                .values(state="decided", decision=decision, comment=comment, answer=answer,
+                        decided_by=code.person, decided_via="ui", decided_at=now))
+            if used.rowcount != 1 or res.rowcount != 1:
+                s.rollback()
+                task = s.get(HumanTask, task_id)
+                return ("already" if task.state not in OPEN_STATES
+                        else "refused: the answer code was used before"), task, code.person
+            s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=code.person,
+                        step_key=task.step_key,
+                        data={"decision": decision, "comment": comment, "via": "ui", "answer": answer}))
+            s.commit()
+            s.refresh(task)
+            return "decided", task, code.person
+
+    def refuse_answer(self, task_id: int, *, attempt: str, reason: str, person: str | None,
+                      decision: str | None, now: datetime) -> bool:
+        """Record a refused answer (event `answer_refused`: the reason, never the code), once per
+        attempt (the pause key it came with: a re-run of the flow finds it recorded)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            for data in s.exec(select(Event.data).where(Event.case_no == task.case_no, Event.kind == "answer_refused",
+                                                        Event.step_key == task.step_key)).all():
+                if data.get("attempt") == attempt:
+                    return False
+            s.add(Event(case_no=task.case_no, at=now, kind="answer_refused", actor=person, step_key=task.step_key,
+                        data={"reason": reason, "via": "ui", "attempt": attempt, "decision": decision}))
+            s.commit()
+            return True
+
+    def refused_answers(self, task_id: int) -> int:
+        """How many answers to this task were refused (each made the run suspend again)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            if task is None:
+                return 0
+            return int(s.exec(select(func.count()).select_from(Event).where(
+                Event.case_no == task.case_no, Event.kind == "answer_refused",
+                Event.step_key == task.step_key)).one())
+
+    def answer_codes(self, task_id: int) -> list[AnswerCode]:
+        with self.session() as s:
+            return list(s.exec(select(AnswerCode).where(AnswerCode.task_id == task_id)
+                               .order_by(AnswerCode.id)).all())
 
     def mark_resumed(self, task_id: int, now: datetime) -> None:
         with self.session() as s:
@@ -421,6 +496,7 @@ class Store(ArchiveStoreMixin):
                 return False
             for i, mail in enumerate(mails):
                 s.add(_outbox_row(f"task:{task.id}:remind:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))
             s.add(Event(case_no=task.case_no, at=now, kind="task_reminded", actor="watchdog",
                         step_key=task.step_key, data={"to": task.assignee}))
             s.commit()
@@ -437,6 +513,7 @@ class Store(ArchiveStoreMixin):
                 return False
             for i, mail in enumerate(mails):
                 s.add(_outbox_row(f"task:{task.id}:escalate:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))
             s.add(Event(case_no=task.case_no, at=now, kind="task_escalated", actor="watchdog",
                         step_key=task.step_key, data={"from": task.assignee, "to": superior}))
             s.commit()
@@ -581,6 +658,12 @@ def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: 
         fact.plan_at = s.exec(select(HumanTask.decided_at).where(
             HumanTask.case_no == case.case_no, HumanTask.step_key == "plan-1")).first() or now
     s.add(fact)
+
+
+def _code_rows(mails: Sequence[OutgoingMail]) -> list[AnswerCode]:
+    from tasks.human_codes import code_rows
+
+    return code_rows(mails)
 
 
 def _outbox_row(key: str, case_no: str | None, mail: OutgoingMail, now: datetime) -> OutboxMessage:

@@ -183,27 +183,86 @@ def test_overdue_task_gets_one_reminder_then_escalation(stack):
     assert t["decided_by"] == boss
 
 
-def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
-    case_no, run_id = new_request(stack, quantity=5)
-    ask = mail_for(stack, case_no, LEADER, "部门负责人审批")
-    stack.wait_run(run_id, "PAUSED")
-    # what the Prefect UI's Resume dialog sends (retried on a 503, as Prefect's own client does:
-    # the embedded server's SQLite answers "database is locked" now and then)
+def ui_resume(stack, run_id, run_input):
+    """What the Prefect UI's Resume dialog sends (retried on a 503, as Prefect's own client does:
+    the embedded server's SQLite answers "database is locked" now and then)."""
     for _ in range(5):
-        r = stack.client.post(f"{stack.prefect_api}/flow_runs/{run_id}/resume",
-                              json={"run_input": {"decision": "approve", "comment": "在 Prefect 界面批准",
-                                                  "decided_by": LEADER}})
+        r = stack.client.post(f"{stack.prefect_api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
         if r.status_code != 503:
             break
         time.sleep(1)
     assert r.status_code in (200, 201), r.text
-    assert r.json()["status"] == "ACCEPT", r.text
+    return r.json()
+
+
+def wait_paused_on(stack, run_id, key, timeout=90):
+    deadline = time.monotonic() + timeout
+    run: dict = {}
+    while time.monotonic() < deadline:
+        run = stack.prefect_run(run_id)
+        if run["state"]["type"] == "PAUSED" and run["state"]["state_details"]["pause_key"] == key:
+            return run
+        time.sleep(0.25)
+    raise AssertionError(f"run {run_id} is {run.get('state')}, not paused on {key}")
+
+
+def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
+    """Issue 24: a UI answer is taken only with the one-time code printed in that person's email;
+    a forged one (anyone who reaches Prefect's API, naming anyone — here the requester) is refused
+    and recorded as refused, and the step keeps waiting; the right code then decides, as that
+    person, with the same bookkeeping as a link's answer."""
+    import re
+
+    case_no, run_id = new_request(stack, quantity=5)
+    ask = mail_for(stack, case_no, LEADER, "部门负责人审批")
+    (code,) = re.findall(r"一次性答案码：([0-9A-Z]{8})", ask["text"])
+    assert code in ask["html"]
+    wait_paused_on(stack, run_id, "leader-approval")
+    # without a code, Prefect's own check of the run input (the schema saved at suspension) refuses
+    no_code = ui_resume(stack, run_id, {"decision": "approve"})
+    assert no_code["status"] == "REJECT" and "code" in str(no_code["details"]), no_code
+    # nor may a resume say who answers: `decided_by` is not in the form any more
+    named = ui_resume(stack, run_id, {"decision": "approve", "code": "ABCDEFGH", "decided_by": REQUESTER})
+    assert named["status"] == "REJECT" and "decided_by" in str(named["details"]), named
+    # with a made-up code the resume is accepted by Prefect, and refused by the flow
+    forged = ui_resume(stack, run_id, {"decision": "approve", "code": "ABCDEFGH"})
+    assert forged["status"] == "ACCEPT", forged
+    wait_paused_on(stack, run_id, "leader-approval--retry1")
+    case = stack.case(case_no)
+    t = next(t for t in case["tasks"] if t["step_key"] == "leader-approval")
+    assert t["state"] == "open" and t["decided_by"] is None and case["state"] == "pending_leader"
+    refused = [e for e in case["events"] if e["kind"] == "answer_refused"]
+    assert len(refused) == 1 and "wrong or missing answer code" in str(refused[0])
+    assert "ABCDEFGH" not in str(case)
+    # the code from the email: decided in the UI, as the person it was issued to
+    ok = ui_resume(stack, run_id, {"decision": "approve", "comment": "在 Prefect 界面批准", "code": code.lower()})
+    assert ok["status"] == "ACCEPT", ok
     stack.wait_mail(to=GM, subject=f"{case_no} 总经理审批")
-    t = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "leader-approval")
+    case = stack.case(case_no)
+    t = next(t for t in case["tasks"] if t["step_key"] == "leader-approval")
     assert t["decided_via"] == "ui" and t["decided_by"] == LEADER and t["decision"] == "approve"
+    assert code not in str(case)
     # the emailed link is now spent
     assert "已处理" in stack.submit(stack.link(ask, "reject")).text
+    # the GM answers in the UI too: then the same bookkeeping as a link's answer (item 3)
+    gm = mail_for(stack, case_no, GM, "总经理审批")
+    (gm_code,) = re.findall(r"一次性答案码：([0-9A-Z]{8})", gm["text"])
+    wait_paused_on(stack, run_id, "gm-approval")
+    assert ui_resume(stack, run_id, {"decision": "approve", "code": gm_code})["status"] == "ACCEPT"
+    stack.wait_state(case_no, "approved")
+    assert any(e["kind"] == "sample_approved" for e in stack.case(case_no)["events"])
+    stack.wait_mail(to=PRODUCTION, subject=case_no)
+    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]]
+    assert len(slips) == 1
     no_duplicates(stack, case_no)
+    # the codes are in the emails only: not in the run's logs nor its artifacts in Prefect
+    flt = {"json": {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}}
+    logs = stack.prefect("POST", "/logs/filter", **flt).json()
+    arts = stack.prefect("POST", "/artifacts/filter",
+                         json={"artifacts": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()
+    assert logs and "refused" in str(logs)
+    for c in (code, gm_code):
+        assert c not in str(logs) and c not in str(arts)
 
 
 def test_monthly_sample_totals_reach_accounting(stack):

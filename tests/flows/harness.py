@@ -17,7 +17,10 @@ answers to its human steps scripted by step key.
     assert run.mails_to(L2_HANDLER, "转交") and run.case.state == "accepted"
 
 A step the script does not answer fails the test, naming the step. Answers go through the same
-bookkeeping as an answer through the emailed link (tasks/human_steps.py `ScriptedAnswers`)."""
+bookkeeping as an answer through the emailed link (tasks/human_steps.py `ScriptedAnswers`);
+`ui(answer, code=…)` answers as the Prefect UI's resume form does (the code read from the person's
+email unless given), through the flow's own check and record path; a list answers successive waits
+of one step (after a refused UI answer the step waits again)."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from tasks.artifacts import RecordingArtifacts
 from tasks.clock import FixedClock
 from tasks.flow_runs import RecordingFlowRuns
 from tasks.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
-                               answer)
+                               answer, ui)
 from tasks.mail import MemoryMailer, OutgoingMail
 from tasks.runtime import Services, build_services, use_services
 from tests.dbs import fresh_store
@@ -139,6 +142,7 @@ class Office:
         answer fails the test — or, with `stop_at_unscripted`, stops the run there like PENDING (to
         see what a flow asks next without knowing its step key)."""
         self.human.script = dict(answers)
+        self.human.keys = []  # a list in `answers` scripts the waits of its step in this run
         asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
         result, waiting = None, None
         with use_services(self.svc):
