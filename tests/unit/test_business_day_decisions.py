@@ -96,3 +96,65 @@ def test_overrides_and_the_library_answer_in_turn():
     assert not cal.is_workday(date(2026, 11, 24)) and not cal.is_workday(date(2026, 11, 24))
     assert cal.is_workday(date(2026, 11, 25))
     assert BusinessCalendar.from_file(None).overrides == {} and BusinessCalendar.from_file("").overrides == {}
+
+
+# ---- the calendar override file (KEFU_CALENDAR_FILE): what is read, and the error that names the line ----
+def _load(tmp_path, text):
+    from models.business_days import load_overrides
+
+    f = tmp_path / "cal.yaml"
+    f.write_text(text, encoding="utf-8")
+    return f, load_overrides(f)
+
+
+@pytest.mark.parametrize("text,zh,en", [
+    ("holidays: [2026-11-24]\nworkdays:\n  - 2026-13-01\n", "第 3 行: 无效日期 '2026-13-01'",
+     "line 3: invalid date '2026-13-01'"),
+    ("holidays: [2026-11-24]\nworkdays: [2026-11-24]\n", "第 2 行: 2026-11-24 同时列为假日和工作日",
+     "line 2: 2026-11-24 is listed as both holiday and workday"),
+    ("- 2026-11-24\n", "第 1 行: 顶层必须是映射（holidays / workdays）",
+     "line 1: the top level must be a mapping with holidays / workdays"),
+    ("holidays: []\nweekends: [2026-11-24]\n", "第 2 行: 未知的键 'weekends'", "line 2: unknown key 'weekends'"),
+    ("holidays: 2026-11-24\n", "第 1 行: holidays 必须是日期列表", "line 1: holidays must be a list of dates"),
+])
+def test_override_file_errors_in_full(tmp_path, text, zh, en):
+    f = tmp_path / "cal.yaml"
+    f.write_text(text, encoding="utf-8")
+    from models.business_days import load_overrides
+
+    with pytest.raises(ValueError) as e:
+        load_overrides(f)
+    assert str(e.value) == f"日历文件 {f} {zh} / calendar file {f} {en}"
+
+
+def test_invalid_yaml_names_its_line(tmp_path):
+    from models.business_days import load_overrides
+
+    f = tmp_path / "cal.yaml"
+    f.write_text("holidays: [2026-11-24]\nworkdays: [2026-11-28\n", encoding="utf-8")
+    with pytest.raises(ValueError) as e:
+        load_overrides(f)
+    assert str(e.value).startswith(f"日历文件 {f} 第 3 行: YAML 格式错误 / calendar file {f} line 3: invalid YAML (")
+
+
+def test_an_unreadable_file_says_so_without_a_line(tmp_path):
+    from models.business_days import load_overrides
+
+    f = tmp_path / "missing.yaml"
+    with pytest.raises(ValueError) as e:
+        load_overrides(f)
+    msg = str(e.value)
+    assert msg.startswith(f"日历文件 {f} 无法读取（") and f" / calendar file {f} cannot be read (" in msg
+    assert "No such file" in msg and "行" not in msg and "line" not in msg
+
+
+@pytest.mark.parametrize("empty", ["", "~", "null", "''"])
+def test_an_empty_list_is_skipped_and_the_next_key_still_read(tmp_path, empty):
+    _, out = _load(tmp_path, f"holidays: {empty}\nworkdays: [2026-11-28]\n")
+    assert out == {date(2026, 11, 28): True}
+
+
+def test_an_empty_file_overrides_nothing(tmp_path):
+    assert _load(tmp_path, "")[1] == {}
+    assert _load(tmp_path, "holidays: [2026-11-24, 2026-11-25]\n")[1] == {
+        date(2026, 11, 24): False, date(2026, 11, 25): False}
