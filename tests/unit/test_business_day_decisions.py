@@ -158,3 +158,18 @@ def test_an_empty_file_overrides_nothing(tmp_path):
     assert _load(tmp_path, "")[1] == {}
     assert _load(tmp_path, "holidays: [2026-11-24, 2026-11-25]\n")[1] == {
         date(2026, 11, 24): False, date(2026, 11, 25): False}
+
+
+def test_a_year_is_read_from_the_holidays_package_once(monkeypatch, caplog):
+    """From an empty per-year cache (another test may have filled it): the CN State Council days."""
+    import models.business_days as bd
+
+    monkeypatch.setattr(bd, "_YEARS", {})
+    year = bd._year(2026)
+    assert year.announced and bd._year(2026) is year and set(bd._YEARS) == {2026}
+    assert not year.calendar.is_working_day(date(2026, 10, 1))   # National Day
+    assert year.calendar.is_working_day(date(2026, 10, 10))       # its make-up Saturday
+    assert not bd._year(2027).announced                            # no notice yet
+    with caplog.at_level(logging.WARNING, logger="kefu.calendar"):
+        assert not BusinessCalendar().is_workday(date(2026, 10, 1))
+    assert [r for r in caplog.records if r.name == "kefu.calendar"] == []
