@@ -173,3 +173,14 @@ def test_a_year_is_read_from_the_holidays_package_once(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="kefu.calendar"):
         assert not BusinessCalendar().is_workday(date(2026, 10, 1))
     assert [r for r in caplog.records if r.name == "kefu.calendar"] == []
+
+
+def test_a_control_character_is_invalid_yaml_without_a_line(tmp_path):
+    """PyYAML's reader error carries no line mark: the message then names no line."""
+    from models.business_days import load_overrides
+
+    f = tmp_path / "cal.yaml"
+    f.write_text("holidays: [2026-11-24]\x01\n", encoding="utf-8")
+    with pytest.raises(ValueError) as e:
+        load_overrides(f)
+    assert str(e.value).startswith(f"日历文件 {f} YAML 格式错误 / calendar file {f} invalid YAML (")
