@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint
+.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint mutants
 
 # What the system needs (requirements.lock); the test tools are installed by `make test` only.
 install: $(STAMP)
@@ -50,3 +50,22 @@ test-pg: install-test browser
 # SQLite, still selectable (KEFU_EMBEDDED_DATABASE=sqlite): the local stack's own tests on it.
 test-sqlite: install-test
 	KEFU_TEST_SQLITE=1 $(VENV)/bin/pytest -q tests/e2e/test_local_stack.py tests/e2e/test_served_deployments.py
+
+# Mutation testing (mutmut, [tool.mutmut] in pyproject.toml) of the rules and the flows, with
+# tests/unit and tests/flows; one worker (MUTMUT_CHILDREN) for a shared 2-core machine. The flows'
+# Prefect server is started once for every mutant. MUTANTS="models.rules*" limits the run to
+# those mutants; results are kept in mutants/ (git-ignored) and only changed code is run again;
+# `rm -rf mutants` for a fresh run. Prints the survivors and the score (tests/mutants_report.py).
+MUTMUT_CHILDREN ?= 1
+MUTANTS ?=
+mutants: install-test
+	@set -e; log=$$(mktemp); \
+	$(VENV)/bin/python -m tests.flows.prefect_server >$$log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; rm -f $$log' EXIT; \
+	for i in $$(seq 120); do url=$$(grep -o 'http://[^ ]*/api' $$log | head -1); [ -n "$$url" ] && break; \
+	  kill -0 $$server 2>/dev/null || { cat $$log; exit 1; }; sleep 1; done; \
+	[ -n "$$url" ] || { echo "the test Prefect server did not start"; cat $$log; exit 1; }; \
+	echo "test Prefect server: $$url"; \
+	KEFU_TEST_PREFECT_API_URL=$$url $(VENV)/bin/mutmut run --max-children $(MUTMUT_CHILDREN) $(MUTANTS) \
+	  || { rc=$$?; echo "mutmut run failed ($$rc)"; exit $$rc; }; \
+	$(VENV)/bin/python -m tests.mutants_report

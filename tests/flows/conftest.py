@@ -29,6 +29,24 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _log_to_the_current_stderr():
+    """Prefect's console log handlers keep the stream they were made with; a runner that swaps and
+    closes sys.stderr between pytest runs in one process (mutmut) leaves them writing to a closed file,
+    and with log_prints the error report recurses. Point them at today's stderr."""
+    import logging
+    import sys
+
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", ()):
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and getattr(stream, "closed", False):
+                handler.stream = sys.stderr  # not setStream: it flushes the closed stream first
+                if getattr(handler, "console", None) is not None:  # PrefectConsoleHandler's rich Console
+                    handler.console.file = sys.stderr
+    yield
+
+
 @pytest.fixture
 def office(tmp_path):
     return Office(tmp_path)
