@@ -16,6 +16,7 @@ from prefect import flow
 
 from models.complaints import (LEVEL_LABELS, SATISFACTION_LABELS, escalated_level, return_visit_role,
                                routing, satisfaction_outcome)
+from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from tasks.complaints import (check_first_contact, close_case, complaint_summary, notice, open_linked_case,
                               pass_on, publish_complaint_form, record_outcome,
@@ -98,6 +99,8 @@ def complaint(case_no: str) -> str:
     # C11: the outcome with responsibility and loss (an allowance or a return starts §4 once closed)
     outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
                   defaults={"responsibility_department": plan.responsibility_department})
+    # R2 / 000 «13» 第九条五: an outcome with an amount is decided by the approvers of its authority band
+    outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
     publish_complaint_form(case_no)
 

@@ -58,6 +58,7 @@ def test_return_received_short_within_the_tolerance_books_the_actual_quantity(st
     case_no, _ = file(stack)
     assert case_no.startswith("TH-")
     answer(stack, case_no, R["deputy_sales_manager"], "审批《成品退货单》", "approve")
+    answer(stack, case_no, R["deputy_gm"], "审批《成品退货单》", "approve")  # R2: ¥12,800 is the deputy GM's band
     answer(stack, case_no, R["warehouse"], "仓库验收", "received", received_quantity="98")
     answer(stack, case_no, R["accounting"], "会计科核对入账", "booked", proof="return_certificate")
     case = stack.wait_state(case_no, "booked")
@@ -77,6 +78,7 @@ def transactions(stack, reference):
 def test_return_received_short_beyond_the_tolerance_goes_back_for_a_decision(stack):
     case_no, _ = file(stack)
     answer(stack, case_no, R["deputy_sales_manager"], "审批《成品退货单》", "approve")
+    answer(stack, case_no, R["deputy_gm"], "审批《成品退货单》", "approve")  # R2: ¥12,800 is the deputy GM's band
     answer(stack, case_no, R["warehouse"], "仓库验收", "received", received_quantity="90")
     answer(stack, case_no, R["deputy_sales_manager"], "退货数量差异", "accept_actual", comment="按实收")
     answer(stack, case_no, R["accounting"], "会计科核对入账", "booked", proof="original_invoice")

@@ -60,7 +60,6 @@ def test_the_customer_refusing_the_allowance_closes_it(office):
 
 def return_answers(**over) -> dict:
     return ALL_APPROVERS | {
-        "approve-deputy-manager": APPROVE,
         "warehouse-receipt": GoodsReceived(received_quantity=100),
         "booking": ReturnBooking(proof="return_certificate"),
     } | over
@@ -85,9 +84,21 @@ def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
     assert "quantity-decision" in run.steps and run.result == "booked"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: R2 — a return asks only deputy_sales_manager whatever the "
-                                       "amount; the authority table must govern it")
-def test_a_large_return_asks_every_approver_of_its_authority_band(office):
-    run = office.run(goods_return, office.allowance_or_return("return", "900000.00"), return_answers())
-    approvers = [a.assignee for a in run.asked if a.step.startswith("approve-")]
-    assert approvers == [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]
+@pytest.mark.parametrize("amount,approvers", [
+    ("5000.00", [SALES_MANAGER]),
+    ("12800.00", [DEPUTY_SALES_MANAGER, DEPUTY_GM]),
+    ("900000.00", [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]),
+])
+def test_a_return_asks_every_approver_of_its_authority_band_in_order(office, amount, approvers):
+    """Issue 19 R2: a ¥900,000 return asked only the deputy sales manager."""
+    run = office.run(goods_return, office.allowance_or_return("return", amount), return_answers())
+    asked = [a.assignee for a in run.asked if a.step.startswith("approve-")]
+    assert asked == approvers and run.result == "booked"
+
+
+def test_a_return_rejected_by_the_general_manager_is_never_received(office):
+    run = office.run(goods_return, office.allowance_or_return("return", "900000.00"), return_answers(**{
+        "approve-general-manager": Decision(decision="reject", comment="超出授权")}))
+    assert run.result == "rejected" and "warehouse-receipt" not in run.steps
+    assert run.steps == ["approve-deputy-sales-manager", "approve-deputy-gm", "approve-general-manager"]
+
