@@ -4,8 +4,9 @@ Allowance (R3): the salesperson's 《销货折让证明单》 is approved by aut
 by the customer, and booked by accounting against its proof. Return (R4–R6): the 《成品退货单》 is
 approved by authority (R2) like the allowance; the warehouse signs for the quantity actually received; accounting
 reconciles it with the approved quantity within the over-acceptance ratio (beyond it, the deputy
-manager decides) and books only once one of the three proofs is recorded. Booking records the amount
-excluded from the salesperson's collection-rate figure (R7, R8)."""
+manager decides) and books only once one of the three proofs is recorded. Booking records the
+product's receivable that accounting states as excluded from the salesperson's collection-rate
+figure (R7) — nothing when the linked complaint did not stand (R8)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def allowance(case_no: str) -> str:
     record_state(case_no, "confirmed", "allowance_confirmed", actor=c.decided_by)
     # R3: one copy stays with sales, one goes to accounting, which books it against the proof
     b = _ask(case, "booking", "会计科入账（销货折让）", "accounting", "AllowanceBooking")
-    book(case_no, b.proof, None, b.decided_by)
+    book(case_no, b.proof, None, b.decided_by, b.receivable_amount)
     issue_form(case_no)
     return "booked"
 
@@ -103,6 +104,6 @@ def goods_return(case_no: str) -> str:
     # R6: booking waits for one of the three proofs (the booking answer cannot be given without one)
     b = _ask(case, "booking", "会计科核对入账（退回证明）", "accounting", "ReturnBooking",
              summary={**form_summary(case), "实退量": f"{r.received_quantity} {d['quantity']['unit']}"})
-    book(case_no, b.proof, r.received_quantity, b.decided_by)
+    book(case_no, b.proof, r.received_quantity, b.decided_by, b.receivable_amount)
     issue_form(case_no)
     return "booked"
