@@ -95,3 +95,16 @@ def test_the_outcome_page_of_a_return_with_its_fields_typed_is_accepted(env):
     assert client.post(f"/t/{token}", data=form).status_code == 200
     answer = svc.store.get_task(task.id).answer
     assert (answer["loss_amount"], answer["return_quantity"], answer["unit"]) == ("1200.50", 40, "箱")
+
+
+def test_a_required_choice_is_not_made_for_the_person(env):
+    """A select without a blank option sends its first option: the booking's proof was "chosen" by the
+    browser. Now the page offers 请选择, and the proof left unchosen is refused."""
+    svc, client = env
+    task, token, html = page(svc, client, "AllowanceBooking")
+    form = form_fields(html)
+    assert form["proof"] == "" and form["receivable_amount"] == ""
+    form.setdefault("choice", "booked")
+    assert client.post(f"/t/{token}", data=form).status_code == 422
+    assert svc.store.get_task(task.id).state != "decided"
+    assert client.post(f"/t/{token}", data=form | {"proof": "marked_invoice_copy"}).status_code == 200
