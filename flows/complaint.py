@@ -25,6 +25,7 @@ from models.complaints import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_
 from models.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
+from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
                               open_linked_case, pass_on, publish_complaint_form, record_outcome,
@@ -98,6 +99,8 @@ def complaint(case_no: str) -> str:
     outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
                   defaults={"responsibility_department": plan.responsibility_department},
                   summary={**plan_summary(summary, plan), "总经理批示": instruction.instruction})
+    # R2 / 000 «13» 第九条五: an outcome with an amount is decided by the approvers of its authority band
+    outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
     publish_complaint_form(case_no)
 

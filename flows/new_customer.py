@@ -4,7 +4,9 @@ The salesperson's 《新客户开发申请表》 is refused automatically, with 
 than one month after the first transaction or when the customer name differs from the invoicing name
 (N2). Otherwise the sales-department manager certifies it (the comment is the manager's instruction,
 批示); the market branch gets the company's three-year transaction history checked for it (samples
-excluded, N1) and certifies or refuses, the trades found listed; the back office archives it, which
+excluded, N1) and certifies or refuses, the trades found listed — 000 «11» 第三条 has it sign only
+"确认没有业务往来后", so any trade found refuses the application, naming the trades, whatever it answers;
+the back office archives it, which
 creates the customer archive record (N5); the certification is recorded for the salesperson's
 reward (N6). A refusal at any step closes the case with the reason, mailed to the salesperson."""
 
@@ -49,10 +51,12 @@ def new_customer(case_no: str) -> str:
     history = check_history(case_no)
     publish_application(case_no)
     market = ask("market-branch", "市场分部核查三年交易记录并认定", "market_branch")
-    if market.decision == "refuse":  # the refusal names the transactions found
+    if market.decision == "refuse" or history["trades"]:  # the refusal names the transactions found
         found = history_text(history) if history["trades"] else ""
+        if market.decision == "certify":
+            found = f"三年内有业务往来，市场分部不能签字确认（N4）：{found}"
         return refuse(case, step="market-branch", by=market.decided_by,
-                      reason="；".join(r for r in (market.comment, found) if r))
+                      reason="；".join(r for r in (market.comment if market.decision == "refuse" else "", found) if r))
     record_state(case_no, "market_certified", "market_certified", actor=market.decided_by,
                  event_data={"trades_found": len(history["trades"]), "comment": market.comment})
     publish_application(case_no)

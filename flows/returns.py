@@ -2,10 +2,11 @@
 
 Allowance (R3): the salesperson's 《销货折让证明单》 is approved by authority (R2), confirmed (stamped)
 by the customer, and booked by accounting against its proof. Return (R4–R6): the 《成品退货单》 is
-approved by the deputy manager; the warehouse signs for the quantity actually received; accounting
+approved by authority (R2) like the allowance; the warehouse signs for the quantity actually received; accounting
 reconciles it with the approved quantity within the over-acceptance ratio (beyond it, the deputy
-manager decides) and books only once one of the three proofs is recorded. Booking records the amount
-excluded from the salesperson's collection-rate figure (R7, R8)."""
+manager decides) and books only once one of the three proofs is recorded. Booking records the
+product's receivable that accounting states as excluded from the salesperson's collection-rate
+figure (R7) — nothing when the linked complaint did not stand (R8)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ def _ask(case: dict, step: str, title: str, role: str, model: str = "Decision", 
                                         answer_model=model, **kw))
 
 
+def _approved_by_authority(case: dict, title: str) -> object | None:
+    """R2: every approver of the amount's band (`data.approvers`, from the authority table), in order;
+    the first rejection, or None once all approved. 第十三条 names the 副理 for the return slip but
+    第九条五/十 let no decision exceed the approver's authority, so the band governs returns as well."""
+    for role in case["data"]["approvers"]:
+        a = _ask(case, f"approve-{role.replace('_', '-')}", title, role)
+        if a.decision == "reject":
+            return a
+    return None
+
+
 def _rejected(case: dict, state: str, why: str, by: str) -> str:
     record_state(case["case_no"], state, f"{case['data']['kind']}_{state}", actor=by, closed=True,
                  event_data={"reason": why})
@@ -41,10 +53,9 @@ def allowance(case_no: str) -> str:
     case = load_case(case_no)
     issue_form(case_no)
     # R2/R3: the approvers by authority, in order
-    for role in case["data"]["approvers"]:
-        a = _ask(case, f"approve-{role.replace('_', '-')}", "审批《销货折让证明单》", role)
-        if a.decision == "reject":
-            return _rejected(case, "rejected", a.comment, a.decided_by)
+    a = _approved_by_authority(case, "审批《销货折让证明单》")
+    if a is not None:
+        return _rejected(case, "rejected", a.comment, a.decided_by)
     record_state(case_no, "approved", "allowance_approved")
     issue_form(case_no)
     # R3: the customer stamps it — by their own link, or the salesperson records the stamped copy
@@ -61,7 +72,7 @@ def allowance(case_no: str) -> str:
     record_state(case_no, "confirmed", "allowance_confirmed", actor=c.decided_by)
     # R3: one copy stays with sales, one goes to accounting, which books it against the proof
     b = _ask(case, "booking", "会计科入账（销货折让）", "accounting", "AllowanceBooking")
-    book(case_no, b.proof, None, b.decided_by)
+    book(case_no, b.proof, None, b.decided_by, b.receivable_amount)
     issue_form(case_no)
     return "booked"
 
@@ -71,11 +82,11 @@ def goods_return(case_no: str) -> str:
     case = load_case(case_no)
     d = case["data"]
     issue_form(case_no)
-    # R4: the deputy manager approves the 《成品退货单》
-    a = _ask(case, "approve-deputy-manager", "审批《成品退货单》", "deputy_sales_manager")
-    if a.decision == "reject":
+    # R2/R4: the 《成品退货单》 approved by every approver of the amount's band, in order
+    a = _approved_by_authority(case, "审批《成品退货单》")
+    if a is not None:
         return _rejected(case, "rejected", a.comment, a.decided_by)
-    record_state(case_no, "approved", "return_approved", actor=a.decided_by)
+    record_state(case_no, "approved", "return_approved")
     # R4: the warehouse checks the goods against the slip and signs for the quantity received
     approved = d["quantity"]["value"]
     r = _ask(case, "warehouse-receipt", "仓库验收并签收实退量", "warehouse", "GoodsReceived",
@@ -93,6 +104,6 @@ def goods_return(case_no: str) -> str:
     # R6: booking waits for one of the three proofs (the booking answer cannot be given without one)
     b = _ask(case, "booking", "会计科核对入账（退回证明）", "accounting", "ReturnBooking",
              summary={**form_summary(case), "实退量": f"{r.received_quantity} {d['quantity']['unit']}"})
-    book(case_no, b.proof, r.received_quantity, b.decided_by)
+    book(case_no, b.proof, r.received_quantity, b.decided_by, b.receivable_amount)
     issue_form(case_no)
     return "booked"

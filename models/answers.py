@@ -255,7 +255,10 @@ class ProgressContact(Answer):
 # ---- return and credit (§4) -------------------------------------------------------------------
 CHOICE_LABELS.update({"confirmed": "确认（已盖章）", "refused": "不同意", "booked": "已入账",
                       "received": "已验收签收", "accept_actual": "按实退量接受"})
-FIELD_LABELS.update({"proof": "证明文件", "received_quantity": "实退量", "booked_quantity": "入账数量"})
+FIELD_LABELS.update({"proof": "证明文件", "received_quantity": "实退量", "booked_quantity": "入账数量",
+                     "receivable_amount": "该料号应收金额（元）"})
+RECEIVABLE_HELP = ("R7：因客诉影响收款时，填写《客户抱怨处理表》所列料号的应收金额，从业务员应收帐款回收率中扣除；"
+                   "不影响收款留空 / the product's receivable excluded from the salesperson's collection rate")
 
 
 @register_answer
@@ -272,6 +275,8 @@ class AllowanceBooking(Answer):
     decision: Literal["booked"] = Field("booked", description="booked 已入账")
     proof: Literal["marked_invoice_copy", "stamped_allowance_certificate"] = Field(
         description="marked_invoice_copy 注明折让的原发票副本 / stamped_allowance_certificate 盖章的折让证明单")
+    receivable_amount: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2,
+                                       description=RECEIVABLE_HELP)
 
 
 @register_answer
@@ -296,6 +301,8 @@ class ReturnBooking(Answer):
     decision: Literal["booked"] = Field("booked", description="booked 已入账")
     proof: Literal["original_invoice", "stamped_invoice_copy", "return_certificate"] = Field(
         description="original_invoice 原发票 / stamped_invoice_copy 盖章发票副本 / return_certificate 销货退回证明单")
+    receivable_amount: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2,
+                                       description=RECEIVABLE_HELP)
 
 
 # ---- archive correction (§2) ----------------------------------------------------------------

@@ -137,10 +137,16 @@ def reconcile(approved: int, received: int, ratio: Decimal) -> Literal["book", "
     return "book" if Decimal(abs(received - approved)) <= ratio * approved else "decide"
 
 
-def receivable_exclusion(amount: Decimal, complaint_established: bool) -> Decimal:
-    """R7/R8: the amount excluded from the salesperson's collection-rate figure; a complaint that did
-    not stand changes nothing (normal term)."""
-    return amount if complaint_established else Decimal("0.00")
+def receivable_exclusion(product_receivable: Decimal, complaint_established: bool) -> Decimal:
+    """R7/R8: the amount excluded from the salesperson's collection-rate figure — the receivable of the
+    complaint's product (000 «13» 第十三条二3 "所列料号之应收金额", which accounting states at booking;
+    zero when the complaint did not affect collection), never the allowance or return amount; a
+    complaint that did not stand excludes nothing (第九条十三: collected on the normal term)."""
+    if not isinstance(product_receivable, Decimal):
+        raise TypeError("the receivable must be a Decimal")
+    if product_receivable < 0:
+        raise ValueError("the receivable cannot be negative")
+    return product_receivable.quantize(Decimal("0.01")) if complaint_established else Decimal("0.00")
 
 
 def returned_amount(amount: Decimal, approved: int, booked: int) -> Decimal:

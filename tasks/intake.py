@@ -116,9 +116,11 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
         start=start_request)
 
 
-def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool = True,
+def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool | None = None,
                 request_fingerprint: str | None = None):  # noqa: ANN001, ANN201
-    """R1: an allowance or a return, from a closed complaint or decided outside the system."""
+    """R1: an allowance or a return, from a closed complaint or decided outside the system. R8: a case
+    linked to a complaint closed as not established stores `complaint_established=False` (its
+    receivable is collected on the normal term); one without a linked complaint counts as established."""
     from models.business_days import TZ
     from models.returns import approvers_for, over_acceptance_ratio
 
@@ -129,14 +131,16 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
         from tasks.store import CaseNotFound
 
         try:
-            svc.store.get_case(body.complaint_case_no)
+            linked = svc.store.get_case(body.complaint_case_no)
         except CaseNotFound:
             raise IntakeError("complaint_case_no", "投诉不存在", "no such complaint") from None
+        if complaint_established is None:
+            complaint_established = linked.state != "not_established"
     now = svc.clock.now()
     data = body.model_dump(mode="json") | {
         "salesperson": salesperson, "approvers": approvers_for(body.amount, svc.authority),
         "over_acceptance_ratio": str(over_acceptance_ratio(body.customer, svc.authority)),
-        "complaint_established": complaint_established}
+        "complaint_established": complaint_established is not False}
     prefix = "ZR" if body.kind == "allowance" else "TH"
     return svc.store.create_case(
         procedure=body.kind, prefix=prefix, year=now.astimezone(TZ).year, state="pending_approval",

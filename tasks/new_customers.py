@@ -61,7 +61,7 @@ def form_summary(case: dict[str, Any]) -> dict[str, str]:
         out["业务部经理批示"] = d["instruction"] or "—"
     if d.get("history_check"):
         out["三年交易记录核查"] = history_text(d["history_check"]) + (
-            "。按规定应不予认定（如仍认定，请在意见中说明理由）" if d["history_check"]["trades"] else "")
+            "。按规定不予认定（N4：仅在确认无业务往来后方可签字认定）" if d["history_check"]["trades"] else "")
     return out
 
 

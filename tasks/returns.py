@@ -45,14 +45,37 @@ def issue_form(case_no: str) -> None:
     publish_form.fn(case_no, md, f"{case.procedure}-form-{case_no.lower()}")
 
 
+def excluded_before(complaint_case_no: str, product_code: str, case_no: str) -> bool:
+    """R7: whether another case of the same complaint already excluded this product's receivable."""
+    with services().store.session() as s:
+        return s.exec(select(ReceivableExclusion.id).where(
+            ReceivableExclusion.complaint_case_no == complaint_case_no,
+            ReceivableExclusion.product_code == product_code, ReceivableExclusion.case_no != case_no)).first() is not None
+
+
+def excluded_receivables(salesperson: str) -> dict[str, Decimal]:
+    """R7: the receivables excluded from a salesperson's collection-rate figure, by 料号 (what
+    accounting deducts when it computes the bonus)."""
+    out: dict[str, Decimal] = {}
+    with services().store.session() as s:
+        for row in s.exec(select(ReceivableExclusion).where(ReceivableExclusion.salesperson == salesperson)).all():
+            out[row.product_code] = out.get(row.product_code, Decimal("0.00")) + Decimal(row.amount)
+    return out
+
+
 @task(name="入账并记录应收款 book and record receivables", **IO_TASK)
-def book(case_no: str, proof: str, booked_quantity: int | None, actor: str) -> None:
-    """R3/R6: booking with its proof; R7/R8: the amount excluded from the collection-rate figure; a
-    return also writes its "return" transaction to the history (§3 N1), negative, for the booked quantity."""
+def book(case_no: str, proof: str, booked_quantity: int | None, actor: str,
+         product_receivable: Decimal = Decimal("0")) -> None:
+    """R3/R6: booking with its proof; R7/R8: the product's receivable as accounting states it, excluded
+    from the collection-rate figure (once per complaint and 料号: a sibling case of the same complaint
+    that excluded it already leaves nothing more to exclude); a return also writes its "return"
+    transaction to the history (§3 N1), negative, for the booked quantity."""
     svc = services()
     case = svc.store.get_case(case_no)
     d = case.data
-    excluded = receivable_exclusion(Decimal(d["amount"]), d.get("complaint_established", True))
+    excluded = receivable_exclusion(Decimal(str(product_receivable)), d.get("complaint_established", True))
+    if excluded > 0 and d.get("complaint_case_no") and excluded_before(d["complaint_case_no"], d["product_code"], case_no):
+        excluded = Decimal("0.00")
     if excluded > 0:
         with svc.store.session() as s:
             if not s.exec(select(ReceivableExclusion.id).where(ReceivableExclusion.case_no == case_no)).first():

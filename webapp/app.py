@@ -454,7 +454,10 @@ def create_app(svc: Services) -> FastAPI:
             errors = [f"{k}：此字段提交了多次，含义不明确，请重新提交 / {k}: the field was sent more than once, "
                       "which is ambiguous; please submit again" for k in repeated]
             return _html("decision.html.j2", status=422, **page_ctx(task, person, token, errors=errors))
-        values: dict[str, Any] = {k: v for k, v in form.items() if k in model.model_fields}
+        # a browser sends every rendered field, blanks included: a blank optional field is "not
+        # given" (its default applies), a blank required one stays blank and is refused
+        values: dict[str, Any] = {k: v for k, v in form.items() if k in model.model_fields
+                                  and not (v == "" and not model.model_fields[k].is_required())}
         values["decision"] = str(form.get("choice") or "")
         values["comment"] = str(form.get("comment") or "")
         values["decided_by"] = person

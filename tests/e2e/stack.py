@@ -4,7 +4,6 @@ read mail from the SMTP sink's mailbox, open links, submit the decision form."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -166,13 +165,23 @@ class Stack:
         return self.client.get(url)
 
     def submit(self, url: str, comment: str = "", **fields: str) -> httpx.Response:
-        """Open the decision page and submit its form as rendered (hidden fields included)."""
+        """Open the decision page and submit its form exactly as a browser does: every input, select
+        and textarea as rendered (hidden and visible, blanks included; the radio checked by the link's
+        choice), then the test's own comment and fields on top. A page without a form (already decided)
+        is what the person sees, and is returned as it is."""
+        from tests.forms import form_fields
+
         page = self.client.get(url)
         assert page.status_code == 200, page.text
-        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        if "<form" not in page.text:  # already decided: the person sees who decided, there is nothing to submit
+            return page
+        form = form_fields(page.text)
         choice = parse_qs(urlparse(url).query).get("choice", [""])[0]
+        assert not choice or form.get("choice") == choice, f"the page did not check {choice!r}: {form}"
+        if comment:
+            form["comment"] = comment
         post_url = url.split("?", 1)[0]
-        return self.client.post(post_url, data={**form, "choice": choice, "comment": comment, **fields})
+        return self.client.post(post_url, data={**form, **fields})
 
     def case(self, case_no: str) -> dict:
         r = self.client.get(f"{self.web}/api/cases/{case_no}")

@@ -113,3 +113,63 @@ def test_phone_then_desktop_approval_in_chromium(stack, browser):
     for tag in ("phone", "desktop"):
         for n in ("1-mailbox", "2-message", "3-decision", "4-done"):
             assert (SHOTS / f"{tag}-{n}.png").stat().st_size > 5_000
+
+
+def submit_in_browser(stack, browser, url: str, fields: dict[str, str], tag: str, screen: dict = PHONE) -> None:
+    """A typed decision page as a person fills it in Chromium: the link's page, the named fields typed
+    or chosen, everything else left as rendered (blanks included), then 确认提交."""
+    context = browser.new_context(viewport=screen, locale="zh-CN", is_mobile=screen is PHONE, has_touch=screen is PHONE)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        for name, value in fields.items():
+            control = page.locator(f"[name={name}]")
+            if control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(value)
+            elif control.get_attribute("type") == "checkbox":
+                control.set_checked(value == "true")
+            else:
+                control.fill(value)
+        fits_the_screen(page)
+        shot(page, f"{tag}-filled")
+        page.get_by_role("button", name="确认提交").click()
+        page.get_by_text("已提交，谢谢").wait_for()
+        shot(page, f"{tag}-done")
+    finally:
+        context.close()
+
+
+def test_typed_pages_in_chromium_outcome_of_a_repair_receipt_and_booking(stack, browser):
+    """Issue 19: the outcome page (处理结果登记) as Chromium submits it, its amount, quantity and unit
+    left blank for a repair; a return's warehouse receipt and booking, the receivable left blank."""
+    from tests.e2e.test_complaint import R, answer, file
+
+    case_no, _ = file(stack)
+    receiver = R["l1_handler"]
+    intake = stack.wait_mail(to=receiver, subject=f"{case_no} 受理确认")[-1]
+    submit_in_browser(stack, browser, stack.link(intake, "stands"), {"level": "1"}, "typed-intake")
+    contact = stack.wait_mail(to=receiver, subject=f"{case_no} 首次联系客户")[-1]
+    submit_in_browser(stack, browser, stack.link(contact, "contacted"), {"contact_note": "排水管未接好"}, "typed-contact")
+    answer(stack, case_no, receiver, "调查", "submitted", responsibility_department="维修服务部",
+           responsibility="安装工人疏忽", plan="上门重新安装排水管")
+    answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
+    answer(stack, case_no, R["l2_handler"], "处理方案审批", "approve")
+    outcome = stack.wait_mail(to=receiver, subject=f"{case_no} 处理结果登记")[-1]
+    submit_in_browser(stack, browser, stack.link(outcome, "submitted"),
+                      {"handling": "repair", "responsibility_department": "维修服务部"}, "typed-outcome", DESKTOP)
+    task = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "outcome")
+    assert task["state"] == "decided" and task["decided_via"] == "email"
+
+    r = stack.client.post(f"{stack.web}/api/returns", json={
+        "kind": "return", "customer": "杭州某纺织品公司", "product_code": "YN-3201", "amount": "3000.00",
+        "quantity": {"value": 100, "unit": "箱"}, "reason": "色差"})
+    assert r.status_code == 201, r.text
+    th = r.json()["case_no"]
+    answer(stack, th, R["sales_manager"], "审批《成品退货单》", "approve")
+    receipt = stack.wait_mail(to=R["warehouse"], subject=f"{th} 仓库验收")[-1]
+    submit_in_browser(stack, browser, stack.link(receipt, "received"), {"received_quantity": "99"}, "typed-receipt")
+    booking = stack.wait_mail(to=R["accounting"], subject=f"{th} 会计科核对入账")[-1]
+    submit_in_browser(stack, browser, stack.link(booking, "booked"), {"proof": "return_certificate"}, "typed-booking",
+                      DESKTOP)
+    case = stack.wait_state(th, "booked")
+    assert case["data"]["booking"]["booked_quantity"] == 99 and case["data"]["booking"]["receivable_excluded"] == "0.00"

@@ -45,9 +45,10 @@ def test_allowance_above_the_deputy_gm_band(stack):
     booking = stack.wait_mail(to=R["accounting"], subject=f"{case_no} 会计科入账")[0]
     bad = stack.submit(stack.link(booking, "booked"))  # no proof: refused, nothing changes
     assert bad.status_code == 422 and stack.case(case_no)["state"] == "confirmed"
-    assert stack.submit(stack.link(booking, "booked"), proof="stamped_allowance_certificate").status_code == 200
+    assert stack.submit(stack.link(booking, "booked"), proof="stamped_allowance_certificate",
+                        receivable_amount="96000.00").status_code == 200
     case = stack.wait_state(case_no, "booked")
-    assert case["data"]["booking"]["receivable_excluded"] == "80000.00"
+    assert case["data"]["booking"]["receivable_excluded"] == "96000.00"  # R7: the product's receivable
     art = stack.prefect("GET", f"/artifacts/allowance-form-{case_no.lower()}/latest").json()
     assert "销货折让证明单" in art["data"]
     no_duplicates(stack, case_no)
@@ -58,6 +59,7 @@ def test_return_received_short_within_the_tolerance_books_the_actual_quantity(st
     case_no, _ = file(stack)
     assert case_no.startswith("TH-")
     answer(stack, case_no, R["deputy_sales_manager"], "审批《成品退货单》", "approve")
+    answer(stack, case_no, R["deputy_gm"], "审批《成品退货单》", "approve")  # R2: ¥12,800 is the deputy GM's band
     answer(stack, case_no, R["warehouse"], "仓库验收", "received", received_quantity="98")
     answer(stack, case_no, R["accounting"], "会计科核对入账", "booked", proof="return_certificate")
     case = stack.wait_state(case_no, "booked")
@@ -77,6 +79,7 @@ def transactions(stack, reference):
 def test_return_received_short_beyond_the_tolerance_goes_back_for_a_decision(stack):
     case_no, _ = file(stack)
     answer(stack, case_no, R["deputy_sales_manager"], "审批《成品退货单》", "approve")
+    answer(stack, case_no, R["deputy_gm"], "审批《成品退货单》", "approve")  # R2: ¥12,800 is the deputy GM's band
     answer(stack, case_no, R["warehouse"], "仓库验收", "received", received_quantity="90")
     answer(stack, case_no, R["deputy_sales_manager"], "退货数量差异", "accept_actual", comment="按实收")
     answer(stack, case_no, R["accounting"], "会计科核对入账", "booked", proof="original_invoice")

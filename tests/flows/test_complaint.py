@@ -228,7 +228,7 @@ def test_without_customer_email_the_handler_records_the_satisfaction(office):
 def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
     outcome = ComplaintOutcome(handling="allowance", responsibility_department="生产部", our_fault=True,
                                loss_amount="1200.00")
-    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome))
+    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome, **{"authority-sales-manager": APPROVE}))
     assert run.result == "closed"
     (started,) = office.flows.started
     assert started.deployment == "allowance/allowance"

@@ -1,19 +1,15 @@
 """新客户认定 (§3, N1–N6), run in-process: the N2 checks, the sales manager's certification, the market
 branch's check of the three-year history, the back office's archive record."""
 
-import pytest
-
 from flows.new_customer import new_customer
 from models.answers import Certification, Done
 from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, SALES_MANAGER, SALESPERSON
 
 CERTIFY = Certification(decision="certify", comment="同意，重点跟进")
 
-
 def signed(**over) -> dict:
     return {"sales-manager": CERTIFY, "market-branch": Certification(decision="certify"),
             "back-office-archive": Done()} | over
-
 
 def test_a_new_customer_certified_by_manager_and_market_branch_and_archived(office):
     run = office.run(new_customer, office.new_customer(), signed())
@@ -24,7 +20,6 @@ def test_a_new_customer_certified_by_manager_and_market_branch_and_archived(offi
     archive_no = run.case.data["archive_no"]
     assert office.svc.store.get_customer(archive_no).name == "苏州新锦纺织有限公司"
     assert run.mails_to(SALESPERSON, "新客户已认定")
-
 
 def test_the_market_branch_refusal_closes_the_case_naming_the_trades_found(office):
     office.trade("XS-OLD-7", days_ago=200)
@@ -37,12 +32,10 @@ def test_the_market_branch_refusal_closes_the_case_naming_the_trades_found(offic
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "XS-OLD-7" in notice.text
 
-
 def test_the_manager_refusal_ends_it_before_the_market_branch(office):
     run = office.run(new_customer, office.new_customer(), signed(**{
         "sales-manager": Certification(decision="refuse", comment="客户资信不明")}))
     assert run.result == "refused" and run.steps == ["sales-manager"]
-
 
 def test_a_late_application_is_refused_automatically_with_the_reason(office):
     run = office.run(new_customer, office.new_customer(
@@ -50,10 +43,17 @@ def test_a_late_application_is_refused_automatically_with_the_reason(office):
     assert run.result == "refused" and run.steps == []
     assert run.case.data["refusal"]["auto"] is True
 
-
-@pytest.mark.xfail(strict=True, reason="issue 19: N4 — the market branch can certify although prior trades "
-                                       "were found; found trades refuse the application, naming them")
 def test_found_trades_refuse_the_application_even_if_the_market_branch_signs(office):
+    """Issue 19 N4: the market branch could certify although prior trades were found."""
     office.trade("XS-OLD-8", days_ago=300)
     run = office.run(new_customer, office.new_customer(), signed())
-    assert run.case.state == "refused" and "XS-OLD-8" in run.case.data["refusal"]["reason"]
+    assert run.result == "refused" and run.case.state == "refused"
+    assert "XS-OLD-8" in run.case.data["refusal"]["reason"] and run.case.data["refusal"]["step"] == "market-branch"
+    assert "back-office-archive" not in run.steps and "archive_no" not in run.case.data
+    (notice,) = run.mails_to(SALESPERSON, "不予认定")
+    assert "XS-OLD-8" in notice.text
+
+def test_a_sample_shipment_is_no_trade_and_the_market_branch_certifies(office):
+    office.trade("YP-OLD-1", days_ago=300, kind="sample")
+    run = office.run(new_customer, office.new_customer(), signed())
+    assert run.result == "certified"

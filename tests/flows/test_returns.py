@@ -1,6 +1,8 @@
 """成品退货与销货折让 (§4, R1–R8), run in-process: the approvers by authority (R2), the customer's
 stamp and the booking (R3), the warehouse receipt and booking of a return (R4–R6)."""
 
+from decimal import Decimal
+
 import pytest
 
 from flows.returns import allowance, goods_return
@@ -60,7 +62,6 @@ def test_the_customer_refusing_the_allowance_closes_it(office):
 
 def return_answers(**over) -> dict:
     return ALL_APPROVERS | {
-        "approve-deputy-manager": APPROVE,
         "warehouse-receipt": GoodsReceived(received_quantity=100),
         "booking": ReturnBooking(proof="return_certificate"),
     } | over
@@ -85,9 +86,88 @@ def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
     assert "quantity-decision" in run.steps and run.result == "booked"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: R2 — a return asks only deputy_sales_manager whatever the "
-                                       "amount; the authority table must govern it")
-def test_a_large_return_asks_every_approver_of_its_authority_band(office):
-    run = office.run(goods_return, office.allowance_or_return("return", "900000.00"), return_answers())
-    approvers = [a.assignee for a in run.asked if a.step.startswith("approve-")]
-    assert approvers == [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]
+@pytest.mark.parametrize("amount,approvers", [
+    ("5000.00", [SALES_MANAGER]),
+    ("12800.00", [DEPUTY_SALES_MANAGER, DEPUTY_GM]),
+    ("900000.00", [DEPUTY_SALES_MANAGER, DEPUTY_GM, GM]),
+])
+def test_a_return_asks_every_approver_of_its_authority_band_in_order(office, amount, approvers):
+    """Issue 19 R2: a ¥900,000 return asked only the deputy sales manager."""
+    run = office.run(goods_return, office.allowance_or_return("return", amount), return_answers())
+    asked = [a.assignee for a in run.asked if a.step.startswith("approve-")]
+    assert asked == approvers and run.result == "booked"
+
+
+def test_a_return_rejected_by_the_general_manager_is_never_received(office):
+    run = office.run(goods_return, office.allowance_or_return("return", "900000.00"), return_answers(**{
+        "approve-general-manager": Decision(decision="reject", comment="超出授权")}))
+    assert run.result == "rejected" and "warehouse-receipt" not in run.steps
+    assert run.steps == ["approve-deputy-sales-manager", "approve-deputy-gm", "approve-general-manager"]
+
+
+# ---- R7/R8: the product's receivable, excluded from the salesperson's collection rate ----------------
+def excluded(office) -> dict:
+    from tasks.returns import excluded_receivables
+    from tasks.runtime import use_services
+
+    with use_services(office.svc):
+        return excluded_receivables(SALESPERSON)
+
+
+def test_the_exclusion_is_the_products_receivable_not_the_allowance_amount(office):
+    """Issue 19 R7: the allowance amount (¥3,000) was excluded instead of the product's receivable."""
+    run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
+        "booking": AllowanceBooking(proof="stamped_allowance_certificate", receivable_amount="56000.00")}))
+    assert run.case.data["booking"]["receivable_excluded"] == "56000.00"
+    assert excluded(office) == {"CY-40S": Decimal("56000.00")}
+
+
+def test_a_complaint_that_did_not_affect_collection_excludes_nothing(office):
+    run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers())
+    assert run.case.data["booking"]["receivable_excluded"] == "0.00" and excluded(office) == {}
+
+
+def not_established_complaint(office) -> str:
+    from flows.complaint import complaint
+    from models.answers import ComplaintIntake
+
+    case_no = office.complaint()
+    assert office.run(complaint, case_no, {"intake": ComplaintIntake(
+        decision="not_established", level=1, comment="非我司产品")}).result == "not_established"
+    return case_no
+
+
+def test_a_return_linked_to_a_not_established_complaint_excludes_no_receivable(office):
+    """Issue 19 R8: such a return stored complaint_established=True."""
+    case_no = office.allowance_or_return("return", "3000.00", complaint_case_no=not_established_complaint(office))
+    assert office.svc.store.get_case(case_no).data["complaint_established"] is False
+    run = office.run(goods_return, case_no, return_answers(**{
+        "booking": ReturnBooking(proof="return_certificate", receivable_amount="56000.00")}))
+    assert run.result == "booked" and run.case.data["booking"]["receivable_excluded"] == "0.00"
+    assert excluded(office) == {}
+
+
+def test_a_return_linked_to_an_established_complaint_stores_it_established(office):
+    from flows.complaint import complaint
+    from tests.flows.test_complaint import handled
+
+    complaint_no = office.complaint()
+    assert office.run(complaint, complaint_no, handled(1)).result == "closed"
+    case_no = office.allowance_or_return("return", "3000.00", complaint_case_no=complaint_no)
+    assert office.svc.store.get_case(case_no).data["complaint_established"] is True
+
+
+def test_the_products_receivable_is_excluded_once_per_complaint(office):
+    from flows.complaint import complaint
+    from tests.flows.test_complaint import handled
+
+    complaint_no = office.complaint()
+    office.run(complaint, complaint_no, handled(1))
+    booking = {"booking": AllowanceBooking(proof="stamped_allowance_certificate", receivable_amount="56000.00")}
+    first = office.run(allowance, office.allowance_or_return("allowance", "3000.00", complaint_case_no=complaint_no),
+                       allowance_answers(**booking))
+    second = office.run(allowance, office.allowance_or_return("allowance", "1000.00", complaint_case_no=complaint_no,
+                                                              invoice_no="No.2"), allowance_answers(**booking))
+    assert first.case.data["booking"]["receivable_excluded"] == "56000.00"
+    assert second.case.data["booking"]["receivable_excluded"] == "0.00"
+    assert excluded(office) == {"CY-40S": Decimal("56000.00")}

@@ -245,7 +245,7 @@ def test_the_history_check_finds_trades_by_customer_or_invoicing_name(svc):
     assert [t["reference"] for t in history["trades"]] == ["S-1"]
     assert history["since"] == "2023-11-10" and history["until"] == "2026-11-09"
     summary = form_summary({"case_no": case.case_no, "data": svc.store.get_case(case.case_no).data})
-    assert "查到 1 笔交易" in summary["三年交易记录核查"] and "按规定应不予认定" in summary["三年交易记录核查"]
+    assert "查到 1 笔交易" in summary["三年交易记录核查"] and "按规定不予认定" in summary["三年交易记录核查"]
     assert "139****5678" in summary["联系人 / 电话"]
 
 
