@@ -103,8 +103,12 @@ class Stack:
 
     @property
     def database_url(self) -> str:
-        """The application database this stack writes (SQLite in its home, or PostgreSQL)."""
-        return self.env.get("KEFU_DATABASE_URL") or f"sqlite:///{self.home / 'kefu.db'}"
+        """The application database this stack writes, as its settings derive it (the embedded
+        PostgreSQL in its home by default, SQLite with KEFU_EMBEDDED_DATABASE=sqlite, or a given URL)."""
+        from models.settings import Settings
+
+        kefu = {k.removeprefix("KEFU_").lower(): v for k, v in self.env.items() if k.startswith("KEFU_")}
+        return Settings(_env_file=None, **kefu).database_url
 
     def store(self):  # noqa: ANN201
         """The application's store on this stack's database, for assertions on what was written."""
