@@ -142,7 +142,7 @@ def submit_in_browser(stack, browser, url: str, fields: dict[str, str], tag: str
 def test_typed_pages_in_chromium_outcome_of_a_repair_receipt_and_booking(stack, browser):
     """Issue 19: the outcome page (处理结果登记) as Chromium submits it, its amount, quantity and unit
     left blank for a repair; a return's warehouse receipt and booking, the receivable left blank."""
-    from tests.e2e.test_complaint import R, answer, file
+    from tests.e2e.test_complaint import PRODUCTION_HEAD, R, answer, file
 
     case_no, _ = file(stack)
     receiver = R["l1_handler"]
@@ -150,13 +150,15 @@ def test_typed_pages_in_chromium_outcome_of_a_repair_receipt_and_booking(stack, 
     submit_in_browser(stack, browser, stack.link(intake, "stands"), {"level": "1"}, "typed-intake")
     contact = stack.wait_mail(to=receiver, subject=f"{case_no} 首次联系客户")[-1]
     submit_in_browser(stack, browser, stack.link(contact, "contacted"), {"contact_note": "排水管未接好"}, "typed-contact")
-    answer(stack, case_no, receiver, "调查", "submitted", responsibility_department="维修服务部",
+    answer(stack, case_no, receiver, "指定被投诉部门", "named", department="生产部")
+    answer(stack, case_no, PRODUCTION_HEAD, "调查", "submitted", responsibility_department="生产部",
            responsibility="安装工人疏忽", plan="上门重新安装排水管")
     answer(stack, case_no, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, case_no, R["l2_handler"], "处理方案审批", "approve")
+    answer(stack, case_no, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意")
     outcome = stack.wait_mail(to=receiver, subject=f"{case_no} 处理结果登记")[-1]
     submit_in_browser(stack, browser, stack.link(outcome, "submitted"),
-                      {"handling": "repair", "responsibility_department": "维修服务部"}, "typed-outcome", DESKTOP)
+                      {"handling": "repair", "responsibility_department": "生产部"}, "typed-outcome", DESKTOP)
     task = next(t for t in stack.case(case_no)["tasks"] if t["step_key"] == "outcome")
     assert task["state"] == "decided" and task["decided_via"] == "email"
 
