@@ -1,5 +1,6 @@
 """Issue 4: complaint handling (C1–C13) end to end on the real stack, answered through emailed links."""
 
+import itertools
 import time
 from datetime import datetime, timedelta
 
@@ -19,12 +20,18 @@ PRODUCTION_HEAD = "shen.bo@huajin.example"  # 生产部's head (deployments/org.
 CUSTOMER = "wang.fang@customer.example"
 
 
+_EVENTS = itertools.count(1)
+
+
 def body(**over):
+    """A level-1 complaint. Each one is its own event (C3: the same customer's second complaint about
+    one event is proposed level 2), since e2e files share one stack; pass `event` to name one."""
     b = {"complainant": {"name": "王芳", "phone": "13812345678", "email": CUSTOMER},
          "kind": "consumer", "channel": "phone", "category": "维修服务",
          "description": "空调安装后漏水，联系电话 13812345678", "event": {"time": "2026-11-20 上午", "place": "苏州园区店"},
          "stores": ["苏州园区店"], "persons_involved": [], "products": [{"name": "挂机", "code": "KF-35"}],
          "demand": "上门维修"}
+    b["event"] = {**b["event"], "time": f"2026-11-20 上午 #{next(_EVENTS)}"}
     b.update(over)
     return b
 
