@@ -1,6 +1,7 @@
 """Intake: a burst of `POST /api/complaints` for `--seconds` (default 60) from `--clients` concurrent
-clients on the default local stack (`kefu up`: SQLite for the app and for Prefect's server; with
-`--postgres`, both on PostgreSQL from tests/pg.py). Prints the accepted rate, the POST latency
+clients on the default local stack (`kefu up`: the embedded PostgreSQL for the app and for Prefect's
+server; with KEFU_TEST_SQLITE=1, SQLite for both; with `--postgres`, both on the shared PostgreSQL of
+tests/pg.py). Prints the accepted rate, the POST latency
 (median, p95) and how long after the burst the last case's flow run was created — checked in
 Prefect's API (one run per case, by name) and in the app (every case has its run id).
 
@@ -128,7 +129,9 @@ def run(stack, args) -> bool:  # noqa: ANN001
 
     rate = want / elapsed
     med, p95 = statistics.median(latencies), pct(latencies, 95)
-    backend = "PostgreSQL" if args.postgres else "SQLite (default stack)"
+    backend = ("PostgreSQL (tests/pg.py)" if args.postgres
+               else "SQLite (KEFU_TEST_SQLITE)" if os.environ.get("KEFU_TEST_SQLITE", "") not in ("", "0")
+               else "embedded PostgreSQL (default stack)")
     offered = f"{args.rate:.0f}/s offered" if args.rate else "as fast as answered"
     print(f"=== intake, {args.clients} clients, {offered}, for {elapsed:.1f} s ({backend}; {MACHINE})")
     print(f"accepted {want} ({rate:.1f}/s); answers {statuses}")
