@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import httpx
+
 from models.settings import Settings
 
 
@@ -77,12 +79,41 @@ class RunNotCreated(RuntimeError):
 BULK_LIMIT = 50
 
 
+def prefect_auth_headers() -> dict[str, str]:
+    """The Authorization header Prefect's own client sends (its settings: auth string, else API key)."""
+    import base64
+
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api
+    auth = api.auth_string.get_secret_value() if api.auth_string else None
+    if auth:
+        return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
+    key = api.key.get_secret_value() if api.key else None
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 class PrefectFlowRuns:
     """Prefect 3: a flow run from the deployment with an idempotency key; resume through the API."""
 
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url
         self._deployment_ids: dict[str, Any] = {}
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def http(self) -> httpx.Client:
+        """One HTTP client for this process's direct calls to Prefect's API (health, filters, state):
+        a new client per call builds a TLS context each time (loads the CA bundle, ≈ 20–60 ms of CPU)
+        — that was /healthz's main cost. It carries Prefect's API auth (PREFECT_API_AUTH_STRING or
+        PREFECT_API_KEY) as Prefect's own client does."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = httpx.Client(base_url=self.api_url.rstrip("/") + "/",
+                                                headers=prefect_auth_headers())
+        return self._client
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
               parameters: dict[str, Any] | None = None, *, idempotency_key: str | None = None) -> str:
@@ -111,7 +142,6 @@ class PrefectFlowRuns:
         """Prefect's bulk endpoint (`POST /deployments/{id}/create_flow_run/bulk`, ≤ 100 runs):
         one request and one database transaction for the lot, instead of one each — on SQLite
         the server's run creation is the intake's bottleneck."""
-        import httpx
         from prefect.client.orchestration import get_client
         from prefect.exceptions import ObjectNotFound
 
@@ -161,23 +191,17 @@ class PrefectFlowRuns:
         return resume_when_waiting(store, task_id)
 
     def ping(self) -> None:
-        import httpx
-
-        httpx.get(f"{self.api_url}/health", timeout=3).raise_for_status()
+        self.http.get("health", timeout=3).raise_for_status()
 
     def served_deployments(self, names: tuple[str, ...]) -> set[str]:
-        import httpx
-
-        r = httpx.post(f"{self.api_url}/deployments/filter", timeout=5, json={
+        r = self.http.post("deployments/filter", timeout=5, json={
             "deployments": {"name": {"any_": sorted({n.split("/", 1)[1] for n in names})}}, "limit": 200})
         r.raise_for_status()
         ready = {d["name"] for d in r.json() if d.get("status") == "READY" and not d.get("paused")}
         return {n for n in names if n.split("/", 1)[1] in ready}
 
     def last_completed(self, deployment: str) -> datetime | None:
-        import httpx
-
-        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=5, json={
+        r = self.http.post("flow_runs/filter", timeout=5, json={
             "deployments": {"name": {"any_": [deployment.split("/", 1)[1]]}},
             "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "sort": "END_TIME_DESC", "limit": 1})
         r.raise_for_status()
@@ -185,29 +209,23 @@ class PrefectFlowRuns:
         return datetime.fromisoformat(runs[0]["end_time"]) if runs and runs[0].get("end_time") else None
 
     def run_states(self, run_ids: list[str]) -> dict[str, str]:
-        import httpx
-
         if not run_ids:
             return {}
-        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=10, json={
+        r = self.http.post("flow_runs/filter", timeout=10, json={
             "flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)})
         r.raise_for_status()
         return {run["id"]: run["state"]["type"] for run in r.json() if run.get("state")}
 
     def _set_state(self, run_id: str, state: str, message: str) -> None:
-        import httpx
-
-        r = httpx.post(f"{self.api_url}/flow_runs/{run_id}/set_state", timeout=10, json={
+        r = self.http.post(f"flow_runs/{run_id}/set_state", timeout=10, json={
             "state": {"type": state, "message": message}, "force": True})
         r.raise_for_status()
 
     def restart(self, run_id: str) -> str:
-        import httpx
-
-        old = httpx.get(f"{self.api_url}/flow_runs/{run_id}", timeout=10)
+        old = self.http.get(f"flow_runs/{run_id}", timeout=10)
         old.raise_for_status()
         run = old.json()
-        r = httpx.post(f"{self.api_url}/deployments/{run['deployment_id']}/create_flow_run", timeout=10, json={
+        r = self.http.post(f"deployments/{run['deployment_id']}/create_flow_run", timeout=10, json={
             "name": run["name"], "parameters": run["parameters"], "tags": run["tags"],
             "idempotency_key": f"{run.get('idempotency_key') or run['name']}:restart:{run_id}"})
         r.raise_for_status()
