@@ -94,6 +94,7 @@ def _check_start(settings) -> None:  # noqa: ANN001
     """Refuse to start with unsafe settings or a bad org / calendar file."""
     from models.business_days import BusinessCalendar
     from models.org import load_org
+    from tasks.charts import CJKFontMissing, cjk_font_path
 
     try:
         settings.check_for_start()
@@ -103,7 +104,8 @@ def _check_start(settings) -> None:  # noqa: ANN001
         from models.returns import load_authority
 
         load_authority(settings.authority_file, ROLES)
-    except ValueError as exc:
+        cjk_font_path(settings.cjk_font)
+    except (ValueError, CJKFontMissing) as exc:
         _fail(f"启动失败 / cannot start: {exc}")
 
 
@@ -399,7 +401,7 @@ def _report(kind: str, period: str, out: Path) -> None:
 
     svc = _services()
     try:
-        built = build_report(svc.store.engine, kind, period, out, person_name(svc))
+        built = build_report(svc.store.engine, kind, period, out, person_name(svc), font_file=svc.settings.cjk_font)
     except (OperationalError, ProgrammingError) as exc:
         _fail(f"数据库结构不是最新（请先运行 kefu migrate） / the schema is not up to date (run kefu migrate): {exc.orig}")
     typer.echo(json.dumps({"report": kind, "period": period, "html": str(built.html_path),

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
                                    "dead-lettered (an event on its case, counted in /healthz), never retried")
     received_at_window_days: int = Field(30, ge=0, description="a complaint's received_at may be at most this "
                                          "many days in the past (and never in the future)")
+    cjk_font: Path | None = Field(None, description="a TrueType/OpenType font with Chinese glyphs for the "
+                                  "reports' charts; default: Noto Sans SC of the pylopdf-fonts-zh-cn package")
 
     # which databases live on the embedded PostgreSQL server (their URL was derived, not given)
     _embedded: tuple[str, ...] = PrivateAttr(())

@@ -232,9 +232,13 @@ def _rates(rows: list[dict], key: str) -> list[float]:
     return [float(Decimal(r[key] or 0) * 100) for r in rows]
 
 
-def charts(kind: str, f: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
-    """cid → (caption, PNG)."""
-    from tasks.charts import bars
+def charts(kind: str, f: dict[str, Any], font_file: Path | None = None) -> dict[str, tuple[str, bytes]]:
+    """cid → (caption, PNG); `font_file`: the setting KEFU_CJK_FONT (tasks/charts.py)."""
+    from functools import partial
+
+    from tasks.charts import bars as draw
+
+    bars = partial(draw, font_file=font_file)
 
     if kind == "monthly":
         return {

@@ -39,7 +39,8 @@ def _tables(kind: str, s: Session, period: str, figures: dict[str, Any], names) 
     return monthly_tables(figures, overdue) if kind == "monthly" else weekly_tables(figures, overdue)
 
 
-def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: e) -> BuiltReport:  # noqa: ANN001
+def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: e,  # noqa: ANN001
+                 font_file: Path | None = None) -> BuiltReport:
     """Figures by grouped queries, then the workbook, `figures.json` and the HTML (charts embedded).
     Each case list is read once from its cursor: into the workbook, a spool file for figures.json
     and the first rows for the HTML."""
@@ -67,7 +68,7 @@ def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: 
             for fh in spools.values():
                 fh.close()
         report = RenderedReport(kind=kind, period=period, title=REPORT_TITLES[kind], figures=figures,
-                                charts=charts(kind, figures), previews=previews(tables, first))
+                                charts=charts(kind, figures, font_file), previews=previews(tables, first))
     html.write_text(render_html(report, inline=False), encoding="utf-8")
     return BuiltReport(report=report, html_path=html, xlsx_path=xlsx, json_path=js)
 
@@ -99,7 +100,7 @@ def recipients(svc: Services, kind: str) -> list[str]:
 def build_report_task(kind: str, period: str) -> BuiltReport:
     svc = services()
     return build_report(svc.store.engine, kind, period, svc.settings.home / "reports" / kind / period,
-                        person_name(svc))
+                        person_name(svc), font_file=svc.settings.cjk_font)
 
 
 def report_mail(built: BuiltReport, to: list[str]) -> OutgoingMail:
