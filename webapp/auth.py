@@ -159,7 +159,8 @@ PAGE = {200: {"description": "登录页 / the sign-in page", "content": _HTML},
 SIGNED_IN = {**PAGE, 303: {"description": "已登录：转到 next / signed in: to `next`"},
              401: {"description": "登录失败 / not signed in (the page again, with the reason)", "content": _HTML},
              403: {"description": "表单失效或不在组织架构中 / form expired, or not in the org directory",
-                   "content": _HTML}}
+                   "content": _HTML},
+             502: {"description": "企业身份提供方无法连接 / the IdP cannot be reached", "content": _HTML}}
 
 
 def _form(required: list[str], body_required: bool = True, **fields: dict) -> dict:
@@ -244,12 +245,17 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
         @router.get("/auth/oidc/callback", summary="IdP 回调 / the IdP's answer (OIDC authorization code)",
                     responses=SIGNED_IN)
         async def oidc_callback(request: Request) -> Response:
+            import httpx
             from authlib.integrations.starlette_client import OAuthError
+            from joserfc.errors import JoseError
 
             try:
                 token = await oidc.authorize_access_token(request)
-            except OAuthError as exc:
+            except (OAuthError, JoseError) as exc:  # a forged state or code, an ID token not for us or unsigned
                 return page(request, 401, errors=[f"企业账号登录失败 / single sign-on failed: {exc.error}"])
+            except httpx.HTTPError as exc:
+                return page(request, 502, errors=[f"企业身份提供方无法连接 / the company IdP cannot be reached: "
+                                                  f"{type(exc).__name__}"])
             claims = token.get("userinfo") or {}
             email = str(claims.get(settings.oidc_email_claim) or "")
             person = svc.org.find(email) if "@" in email else None
