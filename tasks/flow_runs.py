@@ -4,6 +4,7 @@ fuzzing of the web app) keeps what it was asked. Chosen by settings (`KEFU_FLOW_
 
 from __future__ import annotations
 
+import base64
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -80,8 +81,10 @@ BULK_LIMIT = 50
 class PrefectFlowRuns:
     """Prefect 3: a flow run from the deployment with an idempotency key; resume through the API."""
 
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, auth_string: str | None = None) -> None:
         self.api_url = api_url
+        # the raw calls below carry Prefect's API auth as its own client does (PREFECT_API_AUTH_STRING)
+        self.headers = {"Authorization": "Basic " + base64.b64encode(auth_string.encode()).decode()} if auth_string else {}
         self._deployment_ids: dict[str, Any] = {}
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
@@ -163,12 +166,12 @@ class PrefectFlowRuns:
     def ping(self) -> None:
         import httpx
 
-        httpx.get(f"{self.api_url}/health", timeout=3).raise_for_status()
+        httpx.get(f"{self.api_url}/health", headers=self.headers, timeout=3).raise_for_status()
 
     def served_deployments(self, names: tuple[str, ...]) -> set[str]:
         import httpx
 
-        r = httpx.post(f"{self.api_url}/deployments/filter", timeout=5, json={
+        r = httpx.post(f"{self.api_url}/deployments/filter", headers=self.headers, timeout=5, json={
             "deployments": {"name": {"any_": sorted({n.split("/", 1)[1] for n in names})}}, "limit": 200})
         r.raise_for_status()
         ready = {d["name"] for d in r.json() if d.get("status") == "READY" and not d.get("paused")}
@@ -177,7 +180,7 @@ class PrefectFlowRuns:
     def last_completed(self, deployment: str) -> datetime | None:
         import httpx
 
-        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=5, json={
+        r = httpx.post(f"{self.api_url}/flow_runs/filter", headers=self.headers, timeout=5, json={
             "deployments": {"name": {"any_": [deployment.split("/", 1)[1]]}},
             "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "sort": "END_TIME_DESC", "limit": 1})
         r.raise_for_status()
@@ -189,7 +192,7 @@ class PrefectFlowRuns:
 
         if not run_ids:
             return {}
-        r = httpx.post(f"{self.api_url}/flow_runs/filter", timeout=10, json={
+        r = httpx.post(f"{self.api_url}/flow_runs/filter", headers=self.headers, timeout=10, json={
             "flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)})
         r.raise_for_status()
         return {run["id"]: run["state"]["type"] for run in r.json() if run.get("state")}
@@ -197,17 +200,17 @@ class PrefectFlowRuns:
     def _set_state(self, run_id: str, state: str, message: str) -> None:
         import httpx
 
-        r = httpx.post(f"{self.api_url}/flow_runs/{run_id}/set_state", timeout=10, json={
+        r = httpx.post(f"{self.api_url}/flow_runs/{run_id}/set_state", headers=self.headers, timeout=10, json={
             "state": {"type": state, "message": message}, "force": True})
         r.raise_for_status()
 
     def restart(self, run_id: str) -> str:
         import httpx
 
-        old = httpx.get(f"{self.api_url}/flow_runs/{run_id}", timeout=10)
+        old = httpx.get(f"{self.api_url}/flow_runs/{run_id}", headers=self.headers, timeout=10)
         old.raise_for_status()
         run = old.json()
-        r = httpx.post(f"{self.api_url}/deployments/{run['deployment_id']}/create_flow_run", timeout=10, json={
+        r = httpx.post(f"{self.api_url}/deployments/{run['deployment_id']}/create_flow_run", headers=self.headers, timeout=10, json={
             "name": run["name"], "parameters": run["parameters"], "tags": run["tags"],
             "idempotency_key": f"{run.get('idempotency_key') or run['name']}:restart:{run_id}"})
         r.raise_for_status()
@@ -319,4 +322,5 @@ class RecordingFlowRuns:
 def build_flow_runs(settings: Settings) -> FlowRuns:
     if settings.flow_backend == "memory":
         return RecordingFlowRuns()
-    return PrefectFlowRuns(settings.effective_prefect_api_url)
+    auth = settings.prefect_api_auth_string
+    return PrefectFlowRuns(settings.effective_prefect_api_url, auth.get_secret_value() if auth else None)

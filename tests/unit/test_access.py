@@ -435,3 +435,47 @@ def test_oidc_callback_with_a_forged_state_or_code_signs_nobody_in(idp_app):
     other = TestClient(app, raise_server_exceptions=False)  # the redirect replayed in another browser
     assert other.get(back.removeprefix("http://kefu.test")).status_code == 401
     refused(other.get("/api/me"), 401)
+
+
+def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
+    """PrefectFlowRuns' direct API calls (health, filters, set_state, restart) send Prefect's basic
+    auth as Prefect's client does: a server with PREFECT_SERVER_API_AUTH_STRING would refuse them otherwise."""
+    import base64
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from models.settings import Settings
+    from tasks.flow_runs import build_flow_runs
+
+    seen: list[str | None] = []
+
+    class Prefect(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({} if self.path.endswith("/health") else []).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *_a) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Prefect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"http://127.0.0.1:{server.server_port}/api"
+        flows = build_flow_runs(Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_url=api,
+                                         prefect_api_auth_string="kefu:s3cret-s3cret"))
+        flows.ping()
+        flows.run_states(["00000000-0000-0000-0000-000000000001"])
+        flows.served_deployments(("complaint/complaint",))
+        build_flow_runs(Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_url=api)).ping()
+    finally:
+        server.shutdown()
+    basic = "Basic " + base64.b64encode(b"kefu:s3cret-s3cret").decode()
+    assert seen == [basic, basic, basic, None]
