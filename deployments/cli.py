@@ -69,6 +69,12 @@ def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
         or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_UI_API_URL": settings.effective_prefect_api_url,
     }
+    if settings.prefect_api_auth_string:
+        # Prefect's own API auth (issue 24): the server checks it, every client (web app, runner, flow
+        # runs, workers, the CLI) sends it
+        auth = settings.prefect_api_auth_string.get_secret_value()
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth
+        env["PREFECT_API_AUTH_STRING"] = auth
     if settings.effective_prefect_api_url.startswith("http://"):
         # No TLS to the API, yet Prefect builds a verifying SSL context for every client it creates
         # (a flow run creates several): with certifi's bundle ≈ 40 ms each under load, measured as a
@@ -81,7 +87,7 @@ def _use_prefect_env(settings) -> None:  # noqa: ANN001
     """Point this process's Prefect client at our server, before prefect is imported."""
     for k, v in prefect_env(settings).items():
         if k in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_RESULTS_PERSIST_BY_DEFAULT",
-                 "PREFECT_LOCAL_STORAGE_PATH", "PREFECT_API_SSL_CERT_FILE"):
+                 "PREFECT_LOCAL_STORAGE_PATH", "PREFECT_API_SSL_CERT_FILE", "PREFECT_API_AUTH_STRING"):
             os.environ.setdefault(k, v)
 
 
@@ -258,6 +264,88 @@ def case_cancel(case_no: str = typer.Argument(..., help="案件编号, e.g. TS-2
     if case.flow_run_id:
         svc.flows.cancel(case.flow_run_id, f"案件已撤销 / case cancelled by {person.email}")
     typer.echo(json.dumps({"case_no": case_no, "state": "cancelled", "flow_run_id": case.flow_run_id}))
+
+
+apikey_app = typer.Typer(help="API 密钥 keys of the systems that file cases (issue 24)", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+user_app = typer.Typer(help="员工登录 staff sign-in (people from the org directory)", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@apikey_app.command("create")
+def apikey_create(name: str = typer.Option(..., "--name", help="the system's name, e.g. crm"),
+                  scope: str = typer.Option(..., "--scope", help="comma-separated: complaints, sample_requests, "
+                                            "returns, archive_corrections, new_customers, read_cases, read_customers, "
+                                            "backfill; all = every scope but backfill"),
+                  by: str = typer.Option("", "--by", help="who creates it (for the record)")) -> None:
+    """Make a key; it is printed once (only its SHA-256 is stored): give it to the system now."""
+    from models.access import ScopeError, new_api_key, parse_scopes
+    from models.guard import ONE_LINE_FORBIDDEN
+    from tasks.store_access import AccessError
+
+    if not name.strip() or len(name) > 100 or ONE_LINE_FORBIDDEN.search(name):
+        _fail("--name 须为一行文字（最多 100 字符）/ --name must be one line of text (100 characters at most)")
+    try:
+        scopes = parse_scopes(scope)
+    except ScopeError as exc:
+        _fail(str(exc))
+    svc = _services()
+    key = new_api_key()
+    try:
+        row = svc.store.add_api_key(name=name.strip(), key=key, scopes=scopes, by=by, now=svc.clock.now())
+    except AccessError as exc:
+        _fail(str(exc))
+    typer.echo("请立即保存此密钥，它不会再次显示 / store this key now: it is not shown again", err=True)
+    typer.echo(json.dumps({"id": row.id, "name": row.name, "scopes": row.scopes, "key": key}, ensure_ascii=False))
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every key: id, name, scopes, its first characters, created, last used, revoked (never the key)."""
+    svc = _services()
+    for k in svc.store.api_keys():
+        typer.echo(json.dumps({"id": k.id, "name": k.name, "scopes": k.scopes, "hint": k.hint + "…",
+                               "created_at": k.created_at.isoformat(), "created_by": k.created_by,
+                               "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                               "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None},
+                              ensure_ascii=False))
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key: str = typer.Argument(..., help="the key's name or id")) -> None:
+    """Revoke a key at once: its next request answers 401."""
+    from tasks.store_access import AccessError
+
+    svc = _services()
+    try:
+        row = svc.store.revoke_api_key(key, svc.clock.now())
+    except AccessError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"id": row.id, "name": row.name, "revoked_at": row.revoked_at.isoformat()}))
+
+
+@user_app.command("set-password")
+def user_set_password(email: str = typer.Argument(..., help="a person of the org directory"),
+                      password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                          help="read the password from standard input (scripts)")
+                      ) -> None:
+    """Set a staff member's sign-in password (argon2id); their open sessions end."""
+    from webapp.passwords import PasswordRejected, hash_password
+
+    svc = _services()
+    person = svc.org.find(email)
+    if person is None or "@" not in email:
+        _fail(f"{email} 不在组织架构中 / {email} is not in the org directory")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
+    try:
+        hashed = hash_password(password)
+    except PasswordRejected as exc:
+        _fail(str(exc))
+    ended = svc.store.set_password_hash(person.email, hashed, svc.clock.now())
+    typer.echo(json.dumps({"email": person.email, "password": "set", "sessions_ended": ended}))
 
 
 archive_app = typer.Typer(help="客户档案 customer archive", no_args_is_help=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +112,27 @@ class Settings(BaseSettings):
     cjk_font: Path | None = Field(None, description="a TrueType/OpenType font with Chinese glyphs for the "
                                   "reports' charts; default: Noto Sans SC of the pylopdf-fonts-zh-cn package")
 
+    # ---- identity (issue 24): staff sign-in, sessions, OIDC, Prefect's API auth ---------------------
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="a staff sign-in lasts this long")
+    session_cookie_secure: bool | None = Field(
+        None, description="the session cookie only over HTTPS (Secure); default: with KEFU_ENV=prod or an "
+        "https KEFU_BASE_URL")
+    sign_in_max_failures: int = Field(5, ge=1, description="wrong passwords in a row that lock a sign-in")
+    sign_in_lock_minutes: int = Field(15, ge=1, description="how long a locked sign-in stays locked")
+    oidc_metadata_url: str | None = Field(
+        None, description="the enterprise IdP's OpenID Connect discovery document "
+        "(https://idp.example/.well-known/openid-configuration); unset: no single sign-on")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scope: str = "openid email profile"
+    oidc_email_claim: str = Field("email", description="the ID-token claim holding the person's email "
+                                  "(it must be in the org directory)")
+    oidc_label: str = Field("企业账号登录 / Sign in with the company account", description="the login page's link")
+    prefect_api_auth_string: SecretStr | None = Field(
+        None, description="Prefect's own API basic auth (user:password): PREFECT_SERVER_API_AUTH_STRING for the "
+        "server, PREFECT_API_AUTH_STRING for the web app, runners and workers; required in prod with a Prefect "
+        "server not on this machine")
+
     # which databases live on the embedded PostgreSQL server (their URL was derived, not given)
     _embedded: tuple[str, ...] = PrivateAttr(())
 
@@ -151,6 +172,16 @@ class Settings(BaseSettings):
     @property
     def serves_api_docs(self) -> bool:
         return self.env == "dev" if self.api_docs_enabled is None else self.api_docs_enabled
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.env == "prod" or (self.base_url or "").startswith("https://")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_metadata_url)
 
     @property
     def effective_smtp_host(self) -> str:
@@ -208,6 +239,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "KEFU_SECRET_KEY 太短（至少 16 个字符） / KEFU_SECRET_KEY is too short (16+ chars)"
             )
+        if self.oidc_metadata_url and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("KEFU_OIDC_METADATA_URL 需要 KEFU_OIDC_CLIENT_ID 和 KEFU_OIDC_CLIENT_SECRET / "
+                             "KEFU_OIDC_METADATA_URL needs KEFU_OIDC_CLIENT_ID and KEFU_OIDC_CLIENT_SECRET")
+        if self.env == "prod" and self.prefect_api_url and not self.prefect_api_auth_string:
+            from urllib.parse import urlparse
+
+            if urlparse(self.prefect_api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+                raise ValueError(
+                    "生产环境的 Prefect 服务器不在本机，须设置 KEFU_PREFECT_API_AUTH_STRING / a Prefect server on "
+                    "another machine needs KEFU_PREFECT_API_AUTH_STRING in prod (anyone reaching its API "
+                    "could otherwise cancel or delete runs)")
 
 
 @lru_cache(maxsize=1)

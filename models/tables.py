@@ -123,6 +123,50 @@ class AnswerCode(SQLModel, table=True):
     used_at: Optional[datetime] = _dt(nullable=True)
 
 
+class ApiKey(SQLModel, table=True):
+    """A system's key to the intake API (issue 24): only its SHA-256 is stored (models/access.py says
+    why), with the scopes it may use; revoked, never deleted (the audit trail names it)."""
+
+    __tablename__ = "api_keys"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    key_hash: str = Field(unique=True, max_length=64)
+    # the key's first characters, to tell keys apart in `kefu apikey list` (never enough to use it)
+    hint: str = Field(max_length=16)
+    scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    created_by: str = Field(default="", max_length=200)
+    last_used_at: Optional[datetime] = _dt(nullable=True)
+    revoked_at: Optional[datetime] = _dt(nullable=True)
+
+
+class StaffPassword(SQLModel, table=True):
+    """A staff member's local password (the embedded sign-in; people come from the org directory):
+    its argon2id hash, and the failed attempts that lock the sign-in for a while."""
+
+    __tablename__ = "staff_passwords"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=200)
+    password_hash: str = Field(max_length=200)
+    set_at: datetime = _dt(nullable=False, default=utcnow)
+    failed_attempts: int = 0
+    locked_until: Optional[datetime] = _dt(nullable=True)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in staff member. The signed session cookie holds a random id; only its SHA-256 is
+    stored, so a session ends on sign-out (or a new password) whatever the cookie says."""
+
+    __tablename__ = "staff_sessions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sid_hash: str = Field(unique=True, max_length=64)
+    email: str = Field(index=True, max_length=200)
+    via: str = Field(max_length=16)  # password / oidc
+    created_at: datetime = _dt(nullable=False, default=utcnow)
+    expires_at: datetime = _dt(nullable=False)
+    ended_at: Optional[datetime] = _dt(nullable=True)
+
+
 class Event(SQLModel, table=True):
     """Append-only audit trail: every state change of every case."""
 

@@ -4,6 +4,7 @@ fuzzing of the web app) keeps what it was asked. Chosen by settings (`KEFU_FLOW_
 
 from __future__ import annotations
 
+import base64
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -81,7 +82,6 @@ BULK_LIMIT = 50
 
 def prefect_auth_headers() -> dict[str, str]:
     """The Authorization header Prefect's own client sends (its settings: auth string, else API key)."""
-    import base64
 
     from prefect.settings import get_current_settings
 
@@ -96,8 +96,10 @@ def prefect_auth_headers() -> dict[str, str]:
 class PrefectFlowRuns:
     """Prefect 3: a flow run from the deployment with an idempotency key; resume through the API."""
 
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, auth_string: str | None = None) -> None:
         self.api_url = api_url
+        # the raw calls below carry Prefect's API auth as its own client does (PREFECT_API_AUTH_STRING)
+        self.headers = {"Authorization": "Basic " + base64.b64encode(auth_string.encode()).decode()} if auth_string else {}
         self._deployment_ids: dict[str, Any] = {}
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
@@ -106,13 +108,13 @@ class PrefectFlowRuns:
     def http(self) -> httpx.Client:
         """One HTTP client for this process's direct calls to Prefect's API (health, filters, state):
         a new client per call builds a TLS context each time (loads the CA bundle, ≈ 20–60 ms of CPU)
-        — that was /healthz's main cost. It carries Prefect's API auth (PREFECT_API_AUTH_STRING or
-        PREFECT_API_KEY) as Prefect's own client does."""
+        — that was /healthz's main cost. It carries Prefect's API auth: the one given, else Prefect's
+        settings (PREFECT_API_AUTH_STRING or PREFECT_API_KEY) as Prefect's own client does."""
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
                     self._client = httpx.Client(base_url=self.api_url.rstrip("/") + "/",
-                                                headers=prefect_auth_headers())
+                                                headers=self.headers or prefect_auth_headers())
         return self._client
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
@@ -337,4 +339,5 @@ class RecordingFlowRuns:
 def build_flow_runs(settings: Settings) -> FlowRuns:
     if settings.flow_backend == "memory":
         return RecordingFlowRuns()
-    return PrefectFlowRuns(settings.effective_prefect_api_url)
+    auth = settings.prefect_api_auth_string
+    return PrefectFlowRuns(settings.effective_prefect_api_url, auth.get_secret_value() if auth else None)

@@ -83,9 +83,13 @@ def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaints.D
             for k in ("received_at", "first_contact", "plan", "gm_report", "close", "remind_before_close")}
 
 
+BACKFILL_FLOOR_YEAR = 2000  # even a backfill: no complaint received before this year
+
+
 def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None):  # noqa: ANN201
-    """C1: a complaint received; the rules propose a level (C3) and compute its deadlines."""
+                   request_fingerprint: str | None = None, backfill: bool = False):  # noqa: ANN201
+    """C1: a complaint received; the rules propose a level (C3) and compute its deadlines. `received_at`
+    older than the window only with `backfill` (a caller allowed to: webapp/auth.py)."""
     from models.business_days import TZ
     from models.complaints import KIND_LABELS, complaint_deadlines, propose_level, recused_people
 
@@ -97,8 +101,11 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     if received_at > now:
         raise IntakeError("received_at", "不能晚于当前时间", "must not be in the future")
     window = svc.settings.received_at_window_days
-    if received_at < now - timedelta(days=window):
-        raise IntakeError("received_at", f"不能早于 {window} 天前", f"must not be more than {window} days ago")
+    if received_at < now - timedelta(days=window) and not backfill:
+        raise IntakeError("received_at", f"不能早于 {window} 天前（补录须有 backfill 权限）",
+                          f"must not be more than {window} days ago (older only with the backfill permission)")
+    if received_at.astimezone(TZ).year < BACKFILL_FLOOR_YEAR:
+        raise IntakeError("received_at", f"不能早于 {BACKFILL_FLOOR_YEAR} 年", f"must not be before {BACKFILL_FLOOR_YEAR}")
     key = _event_key(body)
     repeat = svc.store.first_complaint_with_event(key) if key is not None else None
     level, reasons = propose_level(body, same_customer_same_event=bool(repeat))

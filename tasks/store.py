@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 
 from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
+from tasks.store_access import AccessStoreMixin, on_case
 from tasks.store_archive import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
@@ -32,7 +33,7 @@ class CaseNotFound(LookupError):
     pass
 
 
-class Store(ArchiveStoreMixin):
+class Store(ArchiveStoreMixin, AccessStoreMixin):
     def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
         self.engine = engine
         # attempts before a message is dead-lettered; build_services sets it from the settings
@@ -175,12 +176,14 @@ class Store(ArchiveStoreMixin):
         return True
 
     def list_cases(self, *, state: str | None = None, level: int | None = None,
-                   procedure: str | None = None, limit: int = 50, offset: int = 0
-                   ) -> tuple[int, list[Case]]:
+                   procedure: str | None = None, limit: int = 50, offset: int = 0,
+                   people: Sequence[str] | None = None) -> tuple[int, list[Case]]:
+        """Cases, newest first; with `people`, only those any of them is on (C24 need-to-know)."""
         with self.session() as s:
             q = select(Case)
             cq = select(func.count()).select_from(Case)
-            for cond in ((Case.state == state) if state else None,
+            for cond in (on_case(people) if people is not None else None,
+                         (Case.state == state) if state else None,
                          (Case.level == level) if level is not None else None,
                          (Case.procedure == procedure) if procedure else None):
                 if cond is not None:

@@ -71,3 +71,23 @@ def open_task(svc: Services, case_no: str, step_key: str, assignee: str, *, role
 
 def token_for(svc: Services, task: HumanTask, person: str, *, issued: datetime | None = None) -> str:
     return make_token(SECRET, task.id, person, issued or svc.clock.now(), svc.settings.token_max_age_days)
+
+
+def add_api_key(svc: Services, scopes: str = "all", name: str | None = None) -> str:
+    """A key made as `kefu apikey create` makes it (stored as its hash); the key itself is returned."""
+    from models.access import new_api_key, parse_scopes
+
+    key = new_api_key()
+    svc.store.add_api_key(name=name or f"test-{key[5:13]}", key=key, scopes=parse_scopes(scopes), by="tests",
+                          now=svc.clock.now())
+    return key
+
+
+def api_client(svc: Services, scopes: str = "all", **kw):  # noqa: ANN201 - a TestClient
+    """The web app on `svc` called by a system holding an API key with `scopes` (issue 24): the intake
+    and the case reads answer it as they answer any authenticated client."""
+    from starlette.testclient import TestClient
+
+    from webapp.app import create_app
+
+    return TestClient(create_app(svc), headers={"X-API-Key": add_api_key(svc, scopes)}, **kw)

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
@@ -39,6 +40,9 @@ from tasks.health import Health, check_health, http_status
 from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
+from models.access import department_members, may_read_case, may_read_customer, people_on_case, reads_every_case
+from webapp.auth import (SESSION_COOKIE, AuthError, Caller, auth_error_response, auth_router, caller_may_backfill,
+                         require, session_secret)
 from webapp.errors import describe_all, problem
 from webapp.idempotency import once
 from webapp.limits import BodyLimit
@@ -70,6 +74,16 @@ class Missing(BaseModel):
     error: str
 
 
+class Refused(BaseModel):
+    """No credential (401) or one that may not (403), in Chinese and English; nothing was read or stored."""
+    error: str
+
+
+# every API route but the decision pages and /healthz: a credential (webapp/auth.py)
+AUTH = {401: {"model": Refused, "description": "未登录或 API 密钥无效 / no valid credential (nothing stored)"},
+        403: {"model": Refused, "description": "无权 / the credential may not (nothing stored)"}}
+
+
 INVALID = {422: {"model": Problem, "description": "输入无效 / invalid input (nothing stored)"}}
 # the same answer from a route whose own pages are HTML
 INVALID_ON_PAGE = {422: {"description": "输入无效 / invalid input (nothing stored)",
@@ -81,7 +95,7 @@ DB_INT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are refused, not p
 FILED = {201: {"model": CaseFiled, "description": "已受理 / filed"},
          200: {"model": CaseFiled, "description": "同一 Idempotency-Key 的重复提交 / repeat of a filed case"},
          413: {"model": Problem, "description": "请求体过大，未读取 / body over KEFU_MAX_BODY_BYTES, unread"},
-         **INVALID}
+         **INVALID, **AUTH}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 DECISION_PAGE = {
     200: {"description": "决定页面 / the decision page (or: already decided, by whom and when)", **_HTML},
@@ -176,7 +190,8 @@ async def refuse_nul(request: Request) -> None:
                                       for loc in locs])
 
 
-def create_app(svc: Services) -> FastAPI:
+def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = None) -> FastAPI:
+    """The web app on `svc`; `oidc_client_kwargs` go to Authlib's httpx client (a test's fake IdP)."""
     settings = svc.settings
     # Flow runs are started in the background, never inside an intake request (tasks/flow_starts.py):
     # woken right after each intake commit, and every few seconds for requests stored elsewhere.
@@ -202,9 +217,18 @@ def create_app(svc: Services) -> FastAPI:
         **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.svc = svc
+    # the staff session: a signed cookie (HttpOnly, SameSite=Lax, Secure in prod) with a server-side id
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.secret_key),
+                       session_cookie=SESSION_COOKIE, max_age=int(settings.session_hours * 3600),
+                       same_site="lax", https_only=settings.secure_cookies)
     # outermost: a body over the limit is refused before anything reads it
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(auth_router(svc, oidc_client_kwargs))
     app.state.flow_starts = dispatcher
+
+    @app.exception_handler(AuthError)
+    async def _auth(_req: Request, exc: AuthError) -> JSONResponse:
+        return auth_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -246,8 +270,8 @@ def create_app(svc: Services) -> FastAPI:
     @app.post("/api/sample-requests", status_code=201, tags=["samples"], responses=FILED,
               summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
     def create_sample_request(body: SampleRequestIn, request: Request,
-                              idempotency_key: str | None = IDEMPOTENCY_KEY
-                              ) -> JSONResponse:
+                              idempotency_key: str | None = IDEMPOTENCY_KEY,
+                              _caller: Caller = Depends(require("sample_requests"))) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_sample_request(
                                    svc, body, key, request_fingerprint=fp)))
 
@@ -259,9 +283,11 @@ def create_app(svc: Services) -> FastAPI:
                           "`flow_run_id` may be null, GET /api/cases/{case_no} shows it); invalid input answers 422 with one message per "
                           "field in Chinese and English, and stores nothing.")
     def create_complaint(body: ComplaintIn, request: Request,
-                         idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+                         idempotency_key: str | None = IDEMPOTENCY_KEY,
+                         caller: Caller = Depends(require("complaints"))) -> JSONResponse:
+        backfill = caller_may_backfill(svc, caller)
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_complaint(
-                                   svc, body, key, request_fingerprint=fp)))
+                                   svc, body, key, request_fingerprint=fp, backfill=backfill)))
 
     @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
               summary="退货 / 折让 / file a return or an allowance (R1)",
@@ -269,7 +295,8 @@ def create_app(svc: Services) -> FastAPI:
                           "string in yuan; a return needs `quantity` {value, unit}. The approvers follow the "
                           "approval-authority table (R2).")
     def create_return(body: ReturnRequestIn, request: Request,
-                      idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+                      idempotency_key: str | None = IDEMPOTENCY_KEY,
+                      _caller: Caller = Depends(require("returns"))) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_return(
                                    svc, body, key, request_fingerprint=fp)))
 
@@ -281,19 +308,24 @@ def create_app(svc: Services) -> FastAPI:
                           "`archive-correction-{case_no}`. Invalid input answers 422 with one message per field "
                           "and stores nothing; the same `Idempotency-Key` makes one case.")
     def create_correction(body: CorrectionIn, request: Request,
-                          idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+                          idempotency_key: str | None = IDEMPOTENCY_KEY,
+                          _caller: Caller = Depends(require("archive_corrections"))) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_correction(
                                    svc, body, key, request_fingerprint=fp)))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
              summary="客户档案（脱敏）/ a customer archive record, masked, with its versions",
-             responses={404: {"model": Missing, "description": "档案不存在 / no such customer archive"}, **INVALID})
-    def get_customer(archive_no: str) -> JSONResponse:
+             responses={404: {"model": Missing, "description": "档案不存在 / no such customer archive"}, **INVALID,
+                        **AUTH})
+    def get_customer(archive_no: str, caller: Caller = Depends(require("read_customers"))) -> JSONResponse:
         try:
             record = record_of(svc.store.get_customer(archive_no))
         except CustomerNotFound:
             return JSONResponse({"error": f"档案 {archive_no} 不存在 / customer archive {archive_no} not found"},
                                 status_code=404)
+        if caller.staff and not may_read_customer(svc.org, caller.staff, record.get("salesperson")):
+            raise AuthError(403, f"您无权查阅档案 {archive_no}（需档案查阅权限或为该客户的业务员）",
+                            f"you may not read archive {archive_no} (archive roles or the customer's salesperson)")
         versions = [{"version": v.version, "changed_by": v.changed_by,
                      "changed_at": fmt_dt(v.changed_at, "%Y-%m-%dT%H:%M:%S%z"), "reason": v.reason,
                      "source": v.source, "case_no": v.case_no,
@@ -312,7 +344,8 @@ def create_app(svc: Services) -> FastAPI:
                           "`Idempotency-Key`, same case (200); invalid input: 422, nothing stored.")
     def create_new_customer_application(body: NewCustomerApplicationIn,
                                         request: Request,
-                                        idempotency_key: str | None = IDEMPOTENCY_KEY) -> JSONResponse:
+                                        idempotency_key: str | None = IDEMPOTENCY_KEY,
+                                        _caller: Caller = Depends(require("new_customers"))) -> JSONResponse:
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
                                    svc, body, key, request_fingerprint=fp)))
 
@@ -347,20 +380,38 @@ def create_app(svc: Services) -> FastAPI:
         })
 
     @app.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail",
-             responses={404: {"model": Missing, "description": "案件不存在 / no such case"}, **INVALID})
-    def get_case(case_no: str) -> JSONResponse:
+             responses={404: {"model": Missing, "description": "案件不存在 / no such case"}, **INVALID, **AUTH})
+    def get_case(case_no: str, caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
         try:
+            if caller.staff:
+                case_readable_by(caller.staff, case_no)
             return JSONResponse(case_json(case_no))
         except CaseNotFound:
             return JSONResponse({"error": f"案件 {case_no} 不存在 / case {case_no} not found"},
                                 status_code=404)
 
-    @app.get("/api/cases", tags=["cases"], summary="案件列表 / list cases", responses=INVALID)
+    def case_readable_by(email: str, case_no: str) -> None:
+        """C24 need-to-know for a staff member (webapp/auth.py: a key with read_cases reads every case)."""
+        case = svc.store.get_case(case_no)
+        tasks = svc.store.tasks_of(case_no)
+        people = people_on_case(case.data, case.requested_by,
+                                [p for t in tasks for p in (t.assignee, t.escalated_to, t.decided_by)])
+        recused = set(case.data.get("recused") or []) | {r for t in tasks for r in t.recused}
+        if not may_read_case(svc.org, email, people, recused):
+            raise AuthError(403, f"您不在案件 {case_no} 的处理人之列，无权查阅", f"you are not on case {case_no} "
+                                 "(need-to-know: requester, receiver, handler, approvers, their department head)")
+
+    @app.get("/api/cases", tags=["cases"], summary="案件列表 / list cases (a staff member: the cases they are on)",
+             responses={**INVALID, **AUTH})
     def list_cases(state: str | None = None, level: int | None = Query(None, ge=1, le=3),
                    procedure: str | None = None, limit: int = Query(50, ge=1, le=500),
-                   offset: int = Query(0, ge=0, le=DB_INT)) -> JSONResponse:
+                   offset: int = Query(0, ge=0, le=DB_INT),
+                   caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
+        people = None
+        if caller.staff and not reads_every_case(svc.org, caller.staff):
+            people = sorted(department_members(svc.org, caller.staff))
         total, items = svc.store.list_cases(state=state, level=level, procedure=procedure,
-                                            limit=limit, offset=offset)
+                                            limit=limit, offset=offset, people=people)
         return JSONResponse({"total": total, "items": [mask_data({
             "case_no": c.case_no, "procedure": c.procedure, "state": c.state, "level": c.level,
             "title": c.title, "created_at": fmt_dt(c.created_at, "%Y-%m-%dT%H:%M:%S%z")}) for c in items]})

@@ -8,8 +8,9 @@ bound to the request it first came with.
   sorted: the same request however it was spaced or ordered) — is stored with the case. The same
   key with another body answers 422 and files nothing; with the same body, the first case (200).
 
-Callers are not authenticated yet (issue 24 item 5): every caller is "anonymous" until the API keys
-exist; `caller_of` is where the client's identity goes then.
+The caller is the authenticated one (webapp/auth.py puts it on `request.state.caller`): `key:<id>` for
+an API key, `staff:<email>` for a signed-in staff member. Two systems using the same key text file two
+cases; neither can fetch the other's case by guessing its key.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from tasks.intake import IntakeError
 ANONYMOUS = "anonymous"
 
 
-def caller_of(request: Request) -> str:  # noqa: ARG001 - the request carries the identity once there is one
-    return ANONYMOUS
+def caller_of(request: Request) -> str:
+    caller = getattr(request.state, "caller", None)
+    return caller.id if caller is not None else ANONYMOUS
 
 
 def scoped_key(endpoint: str, caller: str, key: str | None) -> str | None:

@@ -96,10 +96,25 @@ class Stack:
                 raise RuntimeError("kefu up exited:\n" + self.output()[-4000:])
             if b"ready" in (self.home / "kefu-up.out").read_bytes():
                 if not check_health or self.healthy():
+                    self.authorize()
                     return
             time.sleep(poll)
         self.stop()
         raise RuntimeError("kefu up did not become ready:\n" + self.output()[-4000:])
+
+    def authorize(self, scopes: str = "all") -> str:
+        """The client files and reads as a system does (issue 24): with an API key made as an operator
+        makes one, `kefu apikey create` (printed once, stored as its hash), sent as X-API-Key on every
+        request (Prefect's API ignores it). Decision links need no key: they are their own credential."""
+        if "X-API-Key" not in self.client.headers:
+            import json
+            import uuid
+
+            r = self.kefu("apikey", "create", "--name", f"e2e-{uuid.uuid4().hex[:8]}", "--scope", scopes,
+                          "--by", "tests/e2e/stack.py")
+            assert r.returncode == 0, f"kefu apikey create failed: {r.stdout}{r.stderr}"
+            self.client.headers["X-API-Key"] = json.loads(r.stdout)["key"]
+        return self.client.headers["X-API-Key"]
 
     @property
     def database_url(self) -> str:

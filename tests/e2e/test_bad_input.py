@@ -32,3 +32,40 @@ def test_sample_request_text_is_escaped_everywhere(stack):
     case_no, _ = new_request(stack, customer=PAYLOADS[1], reason=f"{PAYLOADS[0]} {PAYLOADS[3]}",
                              spec=SAMPLE["spec"] + PAYLOADS[2])
     check_everywhere(stack, stack.wait_mail(to=LEADER, subject=f"{case_no} 部门负责人审批")[0])
+
+
+def test_the_api_refuses_callers_without_a_live_key_and_staff_sign_in_with_a_password(stack):
+    """Issue 24 on the real stack: keys made, listed and revoked with `kefu apikey`, a staff member's
+    password set with `kefu user set-password`, the session cookie carried by the browser."""
+    import json
+    import subprocess
+
+    import httpx
+
+    from tests.e2e.stack import REPO
+    from tests.forms import form_fields
+
+    anonymous = httpx.Client(timeout=30)
+    before = stack.case(new_request(stack)[0])  # the stack's own client has its key (Stack.authorize)
+    assert anonymous.post(f"{stack.web}/api/sample-requests", json=SAMPLE).status_code == 401
+    assert anonymous.get(f"{stack.web}/api/cases/{before['case_no']}").status_code == 401
+    made = stack.kefu("apikey", "create", "--name", "crm-e2e", "--scope", "sample_requests")
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)["key"]
+    crm = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {key}"})
+    assert crm.post(f"{stack.web}/api/sample-requests", json=SAMPLE).status_code == 201
+    assert crm.get(f"{stack.web}/api/cases").status_code == 403  # no read scope
+    listed = stack.kefu("apikey", "list")
+    assert "crm-e2e" in listed.stdout and key not in listed.stdout
+    assert stack.kefu("apikey", "revoke", "crm-e2e").returncode == 0
+    assert crm.post(f"{stack.web}/api/sample-requests", json=SAMPLE).status_code == 401
+
+    r = subprocess.run([str(REPO / ".venv/bin/kefu"), "user", "set-password", LEADER, "--password-stdin"],
+                       env=stack.env, cwd=str(REPO), input="e2e password 2026\n", capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    browser = httpx.Client(timeout=30)
+    form = form_fields(browser.get(f"{stack.web}/login").text)
+    signed = browser.post(f"{stack.web}/login", data={**form, "email": LEADER, "password": "e2e password 2026"})
+    assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
+    assert browser.get(f"{stack.web}/api/me").json()["email"] == LEADER

@@ -112,6 +112,7 @@ def production(tmp_path_factory):
         web = f"http://127.0.0.1:{env['KEFU_WEB_PORT']}"
         procs.wait_http(f"{web}/healthz")
         stack = Stack(home=home, env=env, web=web, prefect_api=env["PREFECT_API_URL"])
+        stack.authorize()  # the intake's API key (issue 24), made with `kefu apikey create`
         yield stack, procs
     finally:
         procs.stop()

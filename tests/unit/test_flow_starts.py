@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
-from starlette.testclient import TestClient
 
 from models.settings import Settings
 from models.tables import Case, FlowStart
@@ -28,8 +27,7 @@ from tasks.mail import MemoryMailer
 from tasks.runtime import build_services
 from tasks.store import Store
 from tests.dbs import fresh_store
-from tests.fakes import NOW, SECRET, table_counts
-from webapp.app import create_app
+from tests.fakes import NOW, SECRET, api_client, table_counts
 
 ORG_FILE = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
 COMPLAINT = {"complainant": {"name": "王芳", "phone": "13812345678"}, "kind": "consumer", "channel": "phone",
@@ -72,7 +70,7 @@ def starts(svc) -> list[FlowStart]:
 
 # ---- intake ---------------------------------------------------------------------------------------
 def test_intake_stores_the_case_with_its_start_request_and_never_calls_prefect(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     body = post_complaint(client)
     assert body["flow_run_id"] is None  # answered before any run exists
     assert svc.flows.calls == []  # the request did not wait on Prefect's API
@@ -94,8 +92,8 @@ def test_the_case_and_its_start_request_are_one_transaction(svc):
     with svc.store.session() as s:
         s.add(FlowStart(case_no=f"TS-{NOW.year}-000001", deployment="x/x", run_name="x", tags=[], parameters={}))
         s.commit()
+    client = api_client(svc, raise_server_exceptions=False)
     before = table_counts(svc)
-    client = TestClient(create_app(svc), raise_server_exceptions=False)
     assert client.post("/api/complaints", json=COMPLAINT).status_code == 500
     assert table_counts(svc) == before
     with pytest.raises(IntegrityError):
@@ -107,7 +105,7 @@ def test_the_case_and_its_start_request_are_one_transaction(svc):
 
 
 def test_refused_input_stores_neither_case_nor_start_request(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     before = table_counts(svc)
     r = client.post("/api/complaints", json=COMPLAINT | {"received_by": "wang.jianguo@huajin.example"})
     assert r.status_code == 422 and "received_by" in r.text
@@ -117,7 +115,7 @@ def test_refused_input_stores_neither_case_nor_start_request(svc):
 
 
 def test_a_repeated_post_with_the_same_key_makes_one_case_and_one_start(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     first = client.post("/api/complaints", json=COMPLAINT, headers={"Idempotency-Key": "k1"})
     again = client.post("/api/complaints", json=COMPLAINT, headers={"Idempotency-Key": "k1"})
     assert (first.status_code, again.status_code) == (201, 200)
@@ -128,7 +126,7 @@ def test_a_repeated_post_with_the_same_key_makes_one_case_and_one_start(svc):
 
 
 def test_the_repeat_lookup_is_the_indexed_event_key(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     first = post_complaint(client)
     second = post_complaint(client)
     other = post_complaint(client, event={"time": "周二", "place": "园区店"})
@@ -141,7 +139,7 @@ def test_the_repeat_lookup_is_the_indexed_event_key(svc):
 # ---- the dispatcher ---------------------------------------------------------------------------------
 def test_dispatcher_retries_with_backoff_and_logs_the_real_error(svc, caplog):
     caplog.set_level(logging.WARNING, logger="kefu.flow_starts")
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     case_no = post_complaint(client)["case_no"]
     svc.flows.down = True
 
@@ -199,7 +197,7 @@ def test_prefect_errors_whose_text_is_none_are_described():
 def test_a_retried_start_makes_one_run(svc):
     """The run was made but its answer lost (a timeout, Prefect stopped mid-answer): the retry,
     with the same idempotency key, finds that run instead of making a second one."""
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     case_no = post_complaint(client)["case_no"]
     svc.flows.lose_answers = 1
     assert dispatch_flow_starts(svc)["failed"] == 1
@@ -212,7 +210,7 @@ def test_a_retried_start_makes_one_run(svc):
 
 
 def test_a_crashed_dispatchers_claim_expires_and_the_start_is_made_once(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     case_no = post_complaint(client)["case_no"]
     lease = timedelta(seconds=svc.settings.flow_start_lease_seconds)
     assert len(svc.store.claim_flow_starts(NOW, lease=lease)) == 1  # claimed, then the process died
@@ -232,7 +230,7 @@ class SlowFlowRuns(RecordingFlowRuns):
 
 def test_two_dispatchers_racing_start_each_request_once(tmp_path):
     svc = services(tmp_path, store=file_store(tmp_path), flows=SlowFlowRuns(), flow_start_batch=3)
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     cases = [post_complaint(client)["case_no"] for _ in range(30)]
     from concurrent.futures import ThreadPoolExecutor
 
@@ -257,7 +255,7 @@ def test_two_dispatchers_racing_start_each_request_once(tmp_path):
 def test_the_web_app_starts_the_run_right_after_the_intake(tmp_path):
     """The background dispatcher is woken by the intake: the run exists well before its poll."""
     svc = services(tmp_path, store=file_store(tmp_path), flow_start_in_web=True, flow_start_poll_seconds=60)
-    with TestClient(create_app(svc)) as client:
+    with api_client(svc) as client:
         case_no = post_complaint(client)["case_no"]
         deadline = time.monotonic() + 5
         while not client.get(f"/api/cases/{case_no}").json()["flow_run_id"] and time.monotonic() < deadline:
@@ -271,7 +269,7 @@ def test_the_dispatcher_thread_survives_an_outage_and_delivers_after_it(tmp_path
     svc = services(tmp_path, store=file_store(tmp_path), flows=RecordingFlowRuns(down=True),
                    flow_start_backoff_seconds=0.05, flow_start_poll_seconds=0.05)
     svc.clock = __import__("tasks.clock", fromlist=["SystemClock"]).SystemClock()
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     case_no = post_complaint(client)["case_no"]
     dispatcher = FlowStartDispatcher(svc)
     dispatcher.start()
@@ -292,7 +290,7 @@ def test_the_dispatcher_thread_survives_an_outage_and_delivers_after_it(tmp_path
 def test_the_watchdog_delivers_starts_when_the_web_app_is_down(svc):
     from tasks.watchdog import sla_check
 
-    client = TestClient(create_app(svc))  # the intake only: no dispatcher thread runs
+    client = api_client(svc)  # the intake only: no dispatcher thread runs
     case_no = post_complaint(client)["case_no"]
     # a case filed before start requests were stored with cases (revision 0006), still without a run
     old, _ = svc.store.create_case(procedure="sample_request", prefix="YP", year=2026, state="pending_leader",
@@ -314,7 +312,7 @@ def test_the_watchdog_delivers_starts_when_the_web_app_is_down(svc):
 def test_a_pass_that_does_not_talk_to_prefect_starts_nothing(svc):
     from tasks.watchdog import sla_check
 
-    post_complaint(TestClient(create_app(svc)))
+    post_complaint(api_client(svc))
     assert "started" not in sla_check(svc, NOW, resume=False) and svc.flows.calls == []
 
 
@@ -322,7 +320,7 @@ def test_pending_flow_starts_and_outbox_backlog_for_healthz(svc):
     assert svc.store.pending_flow_starts(NOW) == {"count": 0, "oldest_age_seconds": None, "failing": 0,
                                                   "oldest_last_error": None}
     assert svc.store.outbox_backlog() == (0, None)
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     post_complaint(client)
     svc.clock.advance(seconds=30)
     post_complaint(client)
@@ -344,7 +342,7 @@ def test_pending_flow_starts_and_outbox_backlog_for_healthz(svc):
 
 
 def test_one_run_of_a_bulk_start_fails_and_only_it_is_tried_again(svc):
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     cases = [post_complaint(client)["case_no"] for _ in range(3)]
     svc.flows.lose_answers = 1  # the first run of the batch: made, its answer lost
     assert dispatch_flow_starts(svc) == {"claimed": 3, "started": 2, "failed": 1}
@@ -367,7 +365,7 @@ class OneAtATime:
 def test_flow_runs_without_bulk_starts_are_started_one_by_one(tmp_path):
     flows = OneAtATime()
     svc = services(tmp_path, flows=flows)
-    client = TestClient(create_app(svc))
+    client = api_client(svc)
     cases = [post_complaint(client)["case_no"] for _ in range(2)]
     flows.inner.down = True
     assert dispatch_flow_starts(svc) == {"claimed": 2, "started": 0, "failed": 2}
@@ -408,5 +406,5 @@ def test_revision_0006_adds_flow_starts_and_the_event_key_of_complaints_filed_be
     assert store.first_complaint_with_event("abc123") == "TS-2026-000001"
     assert store.pending_flow_starts(NOW)["count"] == 0
     svc = services(tmp_path, store=store)
-    assert post_complaint(TestClient(create_app(svc)), event={"time": "x", "place": "y"})["case_no"] == "TS-2026-000002"
+    assert post_complaint(api_client(svc), event={"time": "x", "place": "y"})["case_no"] == "TS-2026-000002"
     assert store.pending_flow_starts(NOW)["count"] == 1

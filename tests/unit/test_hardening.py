@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from models.tokens import csrf_for
-from tests.fakes import SECRET, fake_services, open_task, table_counts, token_for
+from tests.fakes import SECRET, api_client, fake_services, open_task, table_counts, token_for
 from webapp.app import create_app
 
 LEADER = "zhou.min@huajin.example"
@@ -20,7 +20,7 @@ COMPLAINT = {"complainant": {"name": "王先生", "phone": "13800138000"}, "kind
 @pytest.fixture
 def web(tmp_path):
     svc = fake_services(tmp_path)
-    return svc, TestClient(create_app(svc), raise_server_exceptions=False)
+    return svc, api_client(svc, raise_server_exceptions=False)
 
 
 def fields_of(r) -> dict[str, str]:
@@ -82,8 +82,7 @@ def client_for(tmp_path, **settings) -> TestClient:
 
     s = Settings(secret_key=SECRET, home=tmp_path, mail_backend="memory", flow_backend="memory",
                  base_url="http://kefu.test", **settings)
-    return TestClient(create_app(build_services(s, store=fresh_store(), clock=FixedClock(NOW))),
-                      raise_server_exceptions=False)
+    return api_client(build_services(s, store=fresh_store(), clock=FixedClock(NOW)), raise_server_exceptions=False)
 
 
 def deliver_one_mail(tmp_path) -> None:

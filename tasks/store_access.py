@@ -1,0 +1,151 @@
+"""The access part of `Store` (mixed into it, issue 24): API keys, staff passwords and sessions, and the
+case list a staff member may see (C24 need-to-know).
+
+Secrets are never stored: an API key and a session id as their SHA-256, a password as its argon2id
+hash (hashed by the caller, webapp/passwords.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from models.access import key_hash
+from models.tables import ApiKey, Case, ComplaintFact, HumanTask, StaffPassword, StaffSession
+
+# a key's last use is written at most this often (not a database write per request)
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+class AccessError(ValueError):
+    """A request the access store refuses; the message is Chinese / English."""
+
+
+class AccessStoreMixin:
+    # ---- API keys ----------------------------------------------------------------------------------
+    def add_api_key(self, *, name: str, key: str, scopes: list[str], by: str, now: datetime) -> ApiKey:
+        row = ApiKey(name=name, key_hash=key_hash(key), hint=key[:9], scopes=list(scopes), created_by=by,
+                     created_at=now)
+        with self.session() as s:
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:
+                raise AccessError(f"已有名为 {name} 的密钥 / a key named {name} exists already") from None
+            s.refresh(row)
+            return row
+
+    def api_keys(self) -> list[ApiKey]:
+        with self.session() as s:
+            return list(s.exec(select(ApiKey).order_by(ApiKey.id)).all())
+
+    def revoke_api_key(self, name_or_id: str, now: datetime) -> ApiKey:
+        with self.session() as s:
+            cond = ApiKey.name == name_or_id
+            if name_or_id.isdigit() and len(name_or_id) < 10:
+                cond = or_(cond, ApiKey.id == int(name_or_id))
+            row = s.exec(select(ApiKey).where(cond)).first()
+            if row is None:
+                raise AccessError(f"没有此密钥 {name_or_id} / no such key {name_or_id}")
+            if row.revoked_at is None:
+                row.revoked_at = now
+                s.add(row)
+                s.commit()
+                s.refresh(row)
+            return row
+
+    def api_key_for(self, key: str, now: datetime) -> ApiKey | None:
+        """The live key with this value (its hash), noting when it was last used; None if unknown or revoked."""
+        with self.session() as s:
+            row = s.exec(select(ApiKey).where(ApiKey.key_hash == key_hash(key))).first()
+            if row is None or row.revoked_at is not None:
+                return None
+            if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+                row.last_used_at = now
+                s.add(row)
+                s.commit()
+                s.refresh(row)
+            return row
+
+    # ---- staff passwords ---------------------------------------------------------------------------
+    def set_password_hash(self, email: str, password_hash: str, now: datetime) -> int:
+        """Store a new password hash (unlocking the sign-in) and end the person's sessions; returns how many ended."""
+        with self.session() as s:
+            row = s.exec(select(StaffPassword).where(StaffPassword.email == email.lower())).first()
+            row = row or StaffPassword(email=email.lower(), password_hash="")
+            row.password_hash, row.set_at, row.failed_attempts, row.locked_until = password_hash, now, 0, None
+            s.add(row)
+            s.commit()
+        return self.end_sessions(email, now)
+
+    def password_of(self, email: str) -> StaffPassword | None:
+        with self.session() as s:
+            return s.exec(select(StaffPassword).where(StaffPassword.email == email.lower())).first()
+
+    def sign_in_result(self, email: str, ok: bool, now: datetime, *, max_failures: int,
+                       lock_for: timedelta) -> None:
+        """A success resets the failures; the `max_failures`-th failure in a row locks the sign-in for `lock_for`."""
+        with self.session() as s:
+            row = s.exec(select(StaffPassword).where(StaffPassword.email == email.lower())).first()
+            if row is None:
+                return
+            if ok:
+                row.failed_attempts, row.locked_until = 0, None
+            else:
+                row.failed_attempts += 1
+                if row.failed_attempts >= max_failures:
+                    row.failed_attempts, row.locked_until = 0, now + lock_for
+            s.add(row)
+            s.commit()
+
+    # ---- staff sessions ----------------------------------------------------------------------------
+    def start_session(self, email: str, sid: str, via: str, now: datetime, lifetime: timedelta) -> None:
+        with self.session() as s:
+            s.add(StaffSession(sid_hash=_sha(sid), email=email.lower(), via=via, created_at=now,
+                               expires_at=now + lifetime))
+            s.commit()
+
+    def session_email(self, sid: str, now: datetime) -> str | None:
+        with self.session() as s:
+            row = s.exec(select(StaffSession).where(StaffSession.sid_hash == _sha(sid))).first()
+            if row is None or row.ended_at is not None or row.expires_at <= now:
+                return None
+            return row.email
+
+    def end_session(self, sid: str, now: datetime) -> None:
+        with self.session() as s:
+            row = s.exec(select(StaffSession).where(StaffSession.sid_hash == _sha(sid))).first()
+            if row is not None and row.ended_at is None:
+                row.ended_at = now
+                s.add(row)
+                s.commit()
+
+    def end_sessions(self, email: str, now: datetime) -> int:
+        with self.session() as s:
+            rows = s.exec(select(StaffSession).where(StaffSession.email == email.lower(),
+                                                     StaffSession.ended_at.is_(None))).all()
+            for row in rows:
+                row.ended_at = now
+                s.add(row)
+            s.commit()
+            return len(rows)
+
+
+def on_case(people: Iterable[str]):  # noqa: ANN201 - a SQL condition on Case
+    """The cases any of `people` is on (C24): as requester, receiver or handler, or as a task's
+    assignee, escalation target or decider."""
+    people = sorted({p.lower() for p in people})
+    tasks = select(HumanTask.case_no).where(or_(
+        func.lower(HumanTask.assignee).in_(people), func.lower(HumanTask.escalated_to).in_(people),
+        func.lower(HumanTask.decided_by).in_(people)))
+    facts = select(ComplaintFact.case_no).where(or_(
+        func.lower(ComplaintFact.receiver).in_(people), func.lower(ComplaintFact.handler).in_(people)))
+    return or_(func.lower(Case.requested_by).in_(people), Case.case_no.in_(tasks), Case.case_no.in_(facts))
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

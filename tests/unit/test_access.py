@@ -1,0 +1,481 @@
+"""Identity on every door (issue 24, item 5): the API keys of the systems that file cases, staff
+sign-in (password and OIDC), C24 need-to-know on the case and archive reads, Idempotency-Key per
+caller, backfilling only with the permission. In-process: the real web app and store on the fakes."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.fakes import NOW, SECRET, add_api_key, fake_services, open_task, snapshot, table_counts, token_for
+from webapp.app import create_app
+
+SAMPLE = {"customer": "苏州锦华", "product": "涤纶", "spec": "150D", "size_class": "half", "quantity": 2,
+          "reason": "客户试样"}
+COMPLAINT = {"complainant": {"name": "王先生", "phone": "13800138000"}, "kind": "consumer", "channel": "phone",
+             "category": "服务行为", "description": "态度差", "received_by": "li.na@huajin.example"}
+RETURN = {"kind": "return", "customer": "杭州某纺织品公司", "product_code": "YN-3201", "product_name": "32S 棉纱",
+          "amount": "12800.00", "quantity": {"value": 100, "unit": "箱"}, "reason": "色差", "invoice_no": "No.0012",
+          "handling": "退货重处理", "basis": "质检报告", "salesperson": "lin.tao@huajin.example"}
+INTAKE = [("/api/sample-requests", SAMPLE, "sample_requests"), ("/api/complaints", COMPLAINT, "complaints"),
+          ("/api/returns", RETURN, "returns"), ("/api/archive-corrections", {}, "archive_corrections"),
+          ("/api/new-customer-applications", {}, "new_customers")]
+PASSWORD = "correct horse battery staple"
+ALL_INTAKE = "complaints,sample_requests,returns,archive_corrections,new_customers"
+
+
+@pytest.fixture
+def svc(tmp_path):
+    return fake_services(tmp_path)
+
+
+@pytest.fixture
+def app(svc):
+    return create_app(svc)
+
+
+def client(app, key: str | None = None, bearer: bool = False) -> TestClient:
+    headers = {} if key is None else ({"Authorization": f"Bearer {key}"} if bearer else {"X-API-Key": key})
+    return TestClient(app, headers=headers, raise_server_exceptions=False)
+
+
+def refused(r, status: int, *words: str) -> None:
+    assert r.status_code == status, r.text
+    msg = r.json()["error"]
+    assert " / " in msg and all(w in msg for w in words), msg
+
+
+# ---- API keys --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path,body,scope", INTAKE)
+def test_intake_without_a_credential_is_401_and_stores_nothing(svc, app, path, body, scope):
+    before = snapshot(svc)
+    r = client(app).post(path, json=body)
+    refused(r, 401, "登录", "API key")
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert snapshot(svc) == before
+
+
+@pytest.mark.parametrize("path,body,scope", INTAKE)
+def test_a_key_without_the_endpoints_scope_is_403_and_stores_nothing(svc, app, path, body, scope):
+    other = "sample_requests" if scope != "sample_requests" else "complaints"
+    c = client(app, add_api_key(svc, f"{other},read_cases"))
+    before = table_counts(svc)
+    refused(c.post(path, json=body), 403, scope)
+    assert table_counts(svc) == before
+
+
+def test_a_key_with_the_scope_files_by_either_header(svc, app):
+    key = add_api_key(svc, "sample_requests,complaints")
+    assert client(app, key).post("/api/sample-requests", json=SAMPLE).status_code == 201
+    assert client(app, key, bearer=True).post("/api/complaints", json=COMPLAINT).status_code == 201
+
+
+@pytest.mark.parametrize("key", ["kefu_" + "A" * 43, "not-a-key", "", "kefu_short"])
+def test_an_unknown_or_malformed_key_is_401_never_anonymous(svc, app, key):
+    before = table_counts(svc)
+    refused(client(app, key).post("/api/sample-requests", json=SAMPLE), 401, "API")
+    refused(client(app, key, bearer=True).get("/api/cases"), 401)
+    assert table_counts(svc) == before
+
+
+def test_a_revoked_key_is_401_at_once(svc, app):
+    key = add_api_key(svc, "sample_requests", name="crm")
+    c = client(app, key)
+    assert c.post("/api/sample-requests", json=SAMPLE).status_code == 201
+    svc.store.revoke_api_key("crm", NOW)
+    before = table_counts(svc)
+    refused(c.post("/api/sample-requests", json=SAMPLE), 401, "吊销", "revoked")
+    assert table_counts(svc) == before
+
+
+def test_the_key_is_stored_as_its_hash_only(svc, app):
+    key = add_api_key(svc, "sample_requests", name="crm")
+    assert client(app, key).post("/api/sample-requests", json=SAMPLE).status_code == 201
+    stored = repr(snapshot(svc))
+    assert key not in stored and key[5:] not in stored and key[9:30] not in stored
+    import hashlib
+
+    assert hashlib.sha256(key.encode()).hexdigest() in stored
+    row = svc.store.api_keys()[0]
+    assert row.hint == key[:9] and row.last_used_at == NOW and row.scopes == ["sample_requests"]
+
+
+def test_scopes_parse_strictly():
+    from models.access import BACKFILL, ScopeError, parse_scopes
+
+    assert parse_scopes("complaints, sample_requests") == ["complaints", "sample_requests"]
+    assert BACKFILL not in parse_scopes("all") and "read_cases" in parse_scopes("all")
+    for bad in ("", "complaint", "all,x", ","):
+        with pytest.raises(ScopeError):
+            parse_scopes(bad)
+
+
+def test_reads_need_a_credential_and_a_read_scope(svc, app):
+    case_no = client(app, add_api_key(svc)).post("/api/sample-requests", json=SAMPLE).json()["case_no"]
+    for path in ("/api/cases", f"/api/cases/{case_no}", "/api/customers/DA-2026-000001"):
+        refused(client(app).get(path), 401)
+        refused(client(app, add_api_key(svc, ALL_INTAKE)).get(path), 403, "read_")
+    reader = client(app, add_api_key(svc, "read_cases"))
+    assert reader.get(f"/api/cases/{case_no}").status_code == 200
+    assert reader.get("/api/cases").json()["total"] == 1
+
+
+# ---- staff sign-in ---------------------------------------------------------------------------------
+def set_password(svc, email: str, password: str = PASSWORD) -> None:
+    from webapp.passwords import hash_password
+
+    svc.store.set_password_hash(email, hash_password(password), NOW)
+
+
+def sign_in(app, email: str, password: str = PASSWORD) -> tuple[TestClient, object]:
+    c = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    page = c.get("/login")
+    from tests.forms import form_fields
+
+    form = form_fields(page.text)
+    r = c.post("/login", data={**form, "email": email, "password": password})
+    return c, r
+
+
+def test_staff_sign_in_sets_a_signed_httponly_lax_session(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    c, r = sign_in(app, "li.na@huajin.example")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"].lower()
+    assert cookie.startswith("kefu_session=") and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # env=test on http: no Secure (prod: test below)
+    me = c.get("/api/me").json()
+    assert me["email"] == "li.na@huajin.example" and "l1_handler" in me["roles"]
+    assert c.post("/api/complaints", json=COMPLAINT).status_code == 201  # staff file cases too
+    # the password is stored as an argon2id hash, never as given
+    assert PASSWORD not in repr(snapshot(svc)) and "$argon2id$" in repr(snapshot(svc))
+
+
+def test_session_cookie_is_secure_in_prod(tmp_path):
+    from models.settings import Settings
+
+    assert Settings(env="prod", secret_key=SECRET, home=tmp_path).secure_cookies
+    assert Settings(env="test", secret_key=SECRET, home=tmp_path, base_url="https://kefu.example").secure_cookies
+    assert not Settings(env="test", secret_key=SECRET, home=tmp_path).secure_cookies
+    svc = fake_services(tmp_path)
+    svc.settings.session_cookie_secure = True
+    set_password(svc, "li.na@huajin.example")
+    _, r = sign_in(create_app(svc), "li.na@huajin.example")
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_wrong_password_unknown_person_and_a_forged_cookie_are_refused_alike(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    for email, password in (("li.na@huajin.example", "wrong password!!"), ("nobody@huajin.example", PASSWORD),
+                            ("chen.jing@huajin.example", PASSWORD)):  # chen.jing has no password
+        c, r = sign_in(app, email, password)
+        assert r.status_code == 401 and "邮箱或密码错误" in r.text and "wrong email or password" in r.text
+        refused(c.get("/api/me"), 401)
+    forged = TestClient(app, raise_server_exceptions=False, cookies={"kefu_session": "eyJzaWQiOiAieCJ9.x.y"})
+    refused(forged.get("/api/cases"), 401)
+
+
+def test_a_sign_in_without_the_forms_csrf_field_is_refused(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    c = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    r = c.post("/login", data={"email": "li.na@huajin.example", "password": PASSWORD})
+    assert r.status_code == 403
+    refused(c.get("/api/me"), 401)
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in_for_a_while(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    for _ in range(svc.settings.sign_in_max_failures):
+        assert sign_in(app, "li.na@huajin.example", "wrong password!!")[1].status_code == 401
+    _, r = sign_in(app, "li.na@huajin.example")  # the right password, but locked
+    assert r.status_code == 401 and "尝试次数过多" in r.text
+    svc.clock.advance(minutes=svc.settings.sign_in_lock_minutes + 1)
+    assert sign_in(app, "li.na@huajin.example")[1].status_code == 303  # unlocked once the time is over
+
+
+def test_sign_out_and_a_new_password_end_the_session_on_the_server(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    c, _ = sign_in(app, "li.na@huajin.example")
+    cookie = c.cookies.get("kefu_session")
+    from tests.forms import form_fields
+
+    csrf = form_fields(c.get("/login").text)["csrf"]
+    assert c.post("/logout", data={"csrf": csrf}).status_code == 303
+    replay = TestClient(app, raise_server_exceptions=False, cookies={"kefu_session": cookie})
+    refused(replay.get("/api/me"), 401)  # the old cookie is still validly signed, but its session ended
+    c2, _ = sign_in(app, "li.na@huajin.example")
+    assert c2.get("/api/me").status_code == 200
+    set_password(svc, "li.na@huajin.example", "another password 2026")
+    refused(c2.get("/api/me"), 401)
+
+
+def test_next_is_a_path_on_this_site_only(svc, app):
+    set_password(svc, "li.na@huajin.example")
+    for nxt, where in (("/api/cases", "/api/cases"), ("https://evil.example/", "/"), ("//evil.example", "/"),
+                       ("/\\evil.example", "/")):
+        c = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+        from tests.forms import form_fields
+
+        form = form_fields(c.get("/login", params={"next": nxt}).text)
+        r = c.post("/login", data={**form, "email": "li.na@huajin.example", "password": PASSWORD})
+        assert r.headers["location"] == where
+
+
+def test_the_login_page_is_chinese_and_escapes_what_it_echoes(svc, app):
+    r = TestClient(app).get("/login", params={"next": '/"><script>x</script>'})
+    assert r.status_code == 200 and "员工登录" in r.text and "<script>x" not in r.text
+
+
+# ---- C24 need-to-know ------------------------------------------------------------------------------
+def staff(app, svc, email: str) -> TestClient:
+    set_password(svc, email)
+    c, r = sign_in(app, email)
+    assert r.status_code == 303, r.text
+    return c
+
+
+@pytest.fixture
+def sample_case(svc):
+    """A sample request by yang.mei (marketing), its approval with jiang.hua (marketing leader)."""
+    case, _ = svc.store.create_case(procedure="sample_request", prefix="YP", year=2026, state="pending_leader",
+                                    title="苏州锦华 涤纶 取样", data={"requested_by": "yang.mei@huajin.example"},
+                                    requested_by="yang.mei@huajin.example", now=NOW)
+    open_task(svc, case.case_no, "leader-approval", "jiang.hua@huajin.example",
+              requested_by="yang.mei@huajin.example")
+    return case.case_no
+
+
+@pytest.mark.parametrize("email,status", [
+    ("yang.mei@huajin.example", 200),   # the requester
+    ("jiang.hua@huajin.example", 200),  # the approver (and head of marketing)
+    ("wang.jianguo@huajin.example", 200),  # the GM: full reads
+    ("zhou.min@huajin.example", 200),   # the CS manager: full reads
+    ("he.ping@huajin.example", 403),    # on no step of it
+    ("li.na@huajin.example", 403),
+    ("shen.bo@huajin.example", 403),    # head of another department
+])
+def test_a_staff_member_reads_a_case_only_when_on_it(svc, app, sample_case, email, status):
+    r = staff(app, svc, email).get(f"/api/cases/{sample_case}")
+    assert r.status_code == status, r.text
+    if status == 403:
+        refused(r, 403, "need-to-know")
+        assert "苏州锦华" not in r.text
+
+
+def test_the_escalation_target_and_the_department_head_read_it_too(svc, app, sample_case):
+    svc.store.create_case(procedure="return", prefix="TH", year=2026, state="pending", title="退货",
+                          data={}, requested_by="lin.tao@huajin.example", now=NOW)
+    assert staff(app, svc, "sun.qiang@huajin.example").get("/api/cases/TH-2026-000001").status_code == 200  # head of biz
+    assert staff(app, svc, "guo.xin@huajin.example").get("/api/cases/TH-2026-000001").status_code == 403  # a colleague
+    open_task(svc, "TH-2026-000001", "approve", "he.ping@huajin.example", escalated_to="zhao.lei@huajin.example")
+    assert staff(app, svc, "zhao.lei@huajin.example").get("/api/cases/TH-2026-000001").status_code == 200
+
+
+def test_the_person_complained_about_never_reads_the_complaint(svc, app):
+    key = add_api_key(svc, "complaints")
+    r = client(app, key).post("/api/complaints", json={**COMPLAINT, "persons_involved": ["陈静"]})
+    case_no = r.json()["case_no"]
+    assert staff(app, svc, "li.na@huajin.example").get(f"/api/cases/{case_no}").status_code == 200  # the receiver
+    assert staff(app, svc, "chen.jing@huajin.example").get(f"/api/cases/{case_no}").status_code == 403
+
+
+def test_the_case_list_is_filtered_to_the_cases_one_is_on(svc, app, sample_case):
+    svc.store.create_case(procedure="return", prefix="TH", year=2026, state="pending", title="退货",
+                          data={}, requested_by="lin.tao@huajin.example", now=NOW)
+    listed = {e: {c["case_no"] for c in staff(app, svc, e).get("/api/cases").json()["items"]}
+              for e in ("yang.mei@huajin.example", "lin.tao@huajin.example", "he.ping@huajin.example",
+                        "wang.jianguo@huajin.example")}
+    assert listed == {"yang.mei@huajin.example": {sample_case}, "lin.tao@huajin.example": {"TH-2026-000001"},
+                      "he.ping@huajin.example": set(),
+                      "wang.jianguo@huajin.example": {sample_case, "TH-2026-000001"}}
+    assert staff(app, svc, "he.ping@huajin.example").get("/api/cases").json()["total"] == 0
+
+
+def test_archive_reads_for_archive_roles_and_the_customers_salesperson(svc, app):
+    from models.archive import CustomerIn
+
+    svc.store.import_customers([CustomerIn(archive_no="DA-2026-000001", name="苏州锦华", customer_class="enterprise",
+                                           phone="13812345678", salesperson="lin.tao@huajin.example")],
+                               by="import", now=NOW)
+    for email, status in (("huang.li@huajin.example", 200), ("lin.tao@huajin.example", 200),
+                          ("guo.xin@huajin.example", 403), ("han.xue@huajin.example", 403)):
+        r = staff(app, svc, email).get("/api/customers/DA-2026-000001")
+        assert r.status_code == status, (email, r.text)
+        assert "13812345678" not in r.text  # masked, as before
+    assert client(app, add_api_key(svc, "read_customers")).get("/api/customers/DA-2026-000001").status_code == 200
+
+
+def test_decision_links_stay_their_own_credential(svc, app, sample_case):
+    from models.tokens import csrf_for
+
+    task = svc.store.find_task(sample_case, "leader-approval")
+    token = token_for(svc, task, "jiang.hua@huajin.example")
+    anonymous = TestClient(app, raise_server_exceptions=False)
+    assert anonymous.get(f"/t/{token}").status_code == 200
+    r = anonymous.post(f"/t/{token}", data={"csrf": csrf_for(SECRET, token), "choice": "approve"})
+    assert r.status_code == 200 and svc.store.get_task(task.id).decided_by == "jiang.hua@huajin.example"
+
+
+# ---- Idempotency-Key per caller; backfill only with the permission ---------------------------------
+def test_the_same_idempotency_key_from_two_callers_is_two_requests(svc, app):
+    a, b = client(app, add_api_key(svc, "sample_requests")), client(app, add_api_key(svc, "sample_requests"))
+    h = {"Idempotency-Key": "order-1"}
+    first = a.post("/api/sample-requests", json=SAMPLE, headers=h)
+    assert first.status_code == 201
+    assert a.post("/api/sample-requests", json=SAMPLE, headers=h).json() == first.json()  # a repeat: 200
+    other = b.post("/api/sample-requests", json=SAMPLE, headers=h)
+    assert other.status_code == 201 and other.json()["case_no"] != first.json()["case_no"]
+    staff_member = staff(app, svc, "yang.mei@huajin.example")
+    assert staff_member.post("/api/sample-requests", json=SAMPLE, headers=h).status_code == 201
+
+
+def test_received_at_before_the_window_only_for_a_caller_allowed_to_backfill(svc, app):
+    old = {**COMPLAINT, "received_at": "2026-06-01T09:00:00+08:00"}  # 177 days before NOW, window 30
+    before = table_counts(svc)
+    r = client(app, add_api_key(svc, "complaints")).post("/api/complaints", json=old)
+    assert r.status_code == 422 and "backfill" in r.text
+    r = staff(app, svc, "li.na@huajin.example").post("/api/complaints", json=old)
+    assert r.status_code == 422
+    assert table_counts(svc)["cases"] == before["cases"]
+    r = client(app, add_api_key(svc, "complaints,backfill")).post("/api/complaints", json=old)
+    assert r.status_code == 201, r.text
+    assert r.json()["case_no"].startswith("TS-2026-")
+    assert staff(app, svc, "zhou.min@huajin.example").post("/api/complaints", json=old).status_code == 201  # cs_manager
+    # never before 2000, never in the future, whoever asks
+    backfiller = client(app, add_api_key(svc, "complaints,backfill"))
+    for when in ("1900-01-01T00:00:00+08:00", "2026-11-26T10:00:00+08:00"):
+        assert backfiller.post("/api/complaints", json={**COMPLAINT, "received_at": when}).status_code == 422
+
+
+# ---- Prefect behind its own auth in production -----------------------------------------------------
+def test_the_prefect_auth_string_reaches_the_server_and_every_client(tmp_path):
+    from deployments.cli import prefect_env
+    from models.settings import Settings
+
+    s = Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_auth_string="kefu:s3cret-s3cret")
+    env = prefect_env(s)
+    assert env["PREFECT_SERVER_API_AUTH_STRING"] == env["PREFECT_API_AUTH_STRING"] == "kefu:s3cret-s3cret"
+    assert env["PREFECT_SERVER_API_HOST"] == "127.0.0.1"
+    assert "PREFECT_API_AUTH_STRING" not in prefect_env(Settings(env="test", secret_key=SECRET, home=tmp_path))
+    assert "s3cret" not in repr(s)  # a secret, not printed with the settings
+
+
+def test_prod_refuses_a_remote_prefect_without_its_auth_string(tmp_path):
+    from models.settings import Settings
+
+    prod = {"env": "prod", "secret_key": SECRET, "home": tmp_path}
+    with pytest.raises(ValueError, match="KEFU_PREFECT_API_AUTH_STRING"):
+        Settings(**prod, prefect_api_url="http://prefect.internal:4200/api").check_for_start()
+    Settings(**prod, prefect_api_url="http://prefect.internal:4200/api",
+             prefect_api_auth_string="kefu:s3cret-s3cret").check_for_start()
+    Settings(**prod, prefect_api_url="http://127.0.0.1:4200/api").check_for_start()
+    Settings(**prod).check_for_start()  # kefu up's own server, bound to 127.0.0.1
+    with pytest.raises(ValueError, match="KEFU_OIDC_CLIENT_ID"):
+        Settings(**prod, oidc_metadata_url="https://idp.example/.well-known/openid-configuration").check_for_start()
+
+
+# ---- OIDC single sign-on, against a fake IdP in-process (tests/oidc_idp.py) -----------------------
+@pytest.fixture
+def idp_app(tmp_path):
+    from tests.oidc_idp import CLIENT_ID, CLIENT_SECRET, FakeIdP
+
+    idp = FakeIdP()
+    svc = fake_services(tmp_path)
+    svc.settings.oidc_metadata_url = idp.metadata_url
+    svc.settings.oidc_client_id = CLIENT_ID
+    from pydantic import SecretStr
+
+    svc.settings.oidc_client_secret = SecretStr(CLIENT_SECRET)
+    return idp, svc, create_app(svc, oidc_client_kwargs=idp.client_kwargs())
+
+
+def oidc_sign_in(idp, app, email: str, **claims) -> tuple[TestClient, object]:
+    c = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    assert "企业账号登录" in c.get("/login").text
+    r = c.get("/auth/oidc/login", params={"next": "/api/me"})
+    assert r.status_code == 302 and r.headers["location"].startswith("https://idp.example/authorize?")
+    back = idp.approve(r.headers["location"], email, **claims)
+    assert back.startswith("http://kefu.test/auth/oidc/callback?")
+    return c, c.get(back.removeprefix("http://kefu.test"))
+
+
+def test_oidc_sign_in_makes_a_staff_session_for_a_person_of_the_org_directory(idp_app):
+    idp, svc, app = idp_app
+    c, r = oidc_sign_in(idp, app, "jiang.hua@huajin.example")
+    assert r.status_code == 303 and r.headers["location"] == "/api/me", r.text
+    assert c.get("/api/me").json()["email"] == "jiang.hua@huajin.example"
+    assert idp.token_requests and idp.token_requests[0]["grant_type"] == "authorization_code"
+    with svc.store.session() as s:
+        from sqlmodel import select
+
+        from models.tables import StaffSession
+
+        assert [x.via for x in s.exec(select(StaffSession)).all()] == ["oidc"]
+
+
+@pytest.mark.parametrize("email,claims,status", [
+    ("stranger@other.example", {}, 403),                         # signed in at the IdP, not in the org file
+    ("jiang.hua@huajin.example", {"email_verified": False}, 403),  # the IdP has not verified the address
+    ("jiang.hua@huajin.example", {"wrong_audience": True}, 401),   # an ID token made for another client
+])
+def test_oidc_refuses_who_is_not_ours_and_tokens_not_for_us(idp_app, email, claims, status):
+    idp, svc, app = idp_app
+    c, r = oidc_sign_in(idp, app, email, **claims)
+    assert r.status_code == status, r.text
+    refused(c.get("/api/me"), 401)
+
+
+def test_oidc_callback_with_a_forged_state_or_code_signs_nobody_in(idp_app):
+    idp, svc, app = idp_app
+    c = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    r = c.get("/auth/oidc/login")
+    back = idp.approve(r.headers["location"], "jiang.hua@huajin.example")
+    forged_state = back.split("&state=")[0] + "&state=forged"
+    assert c.get(forged_state.removeprefix("http://kefu.test")).status_code == 401
+    other = TestClient(app, raise_server_exceptions=False)  # the redirect replayed in another browser
+    assert other.get(back.removeprefix("http://kefu.test")).status_code == 401
+    refused(other.get("/api/me"), 401)
+
+
+def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
+    """PrefectFlowRuns' direct API calls (health, filters, set_state, restart) send Prefect's basic
+    auth as Prefect's client does: a server with PREFECT_SERVER_API_AUTH_STRING would refuse them otherwise."""
+    import base64
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from models.settings import Settings
+    from tasks.flow_runs import build_flow_runs
+
+    seen: list[str | None] = []
+
+    class Prefect(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({} if self.path.endswith("/health") else []).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *_a) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Prefect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"http://127.0.0.1:{server.server_port}/api"
+        flows = build_flow_runs(Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_url=api,
+                                         prefect_api_auth_string="kefu:s3cret-s3cret"))
+        flows.ping()
+        flows.run_states(["00000000-0000-0000-0000-000000000001"])
+        flows.served_deployments(("complaint/complaint",))
+        build_flow_runs(Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_url=api)).ping()
+    finally:
+        server.shutdown()
+    basic = "Basic " + base64.b64encode(b"kefu:s3cret-s3cret").decode()
+    assert seen == [basic, basic, basic, None]
