@@ -321,3 +321,21 @@ def grievance(case_no: str) -> str:
     record_state(case_no, "closed", "grievance_closed", closed=True)
     publish_grievance_form(case_no)
     return "closed"
+
+
+def route_complaint(case_no: str, ask: Any, form: dict[str, Any], summary: dict[str, Any]) -> str:
+    """C15's reading: a category-产品质量 complaint naming an order (`order_no`) is handled as a
+    grievance — a salesperson fills the 《客户抱怨处理表》 from it, the grievance is filed linked to
+    the complaint, and the complaint closes as routed (the grievance's chain replaces C6)."""
+    from tasks.complaints import close_case
+    from tasks.grievance import open_grievance_from_complaint
+
+    products = form.get("products") or [{}]
+    f = ask("grievance-form", "填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", "salesperson", "GrievanceForm",
+            summary=summary, defaults={"order_no": form["order_no"], "item_no": products[0].get("code", ""),
+                                       "customer": form["complainant"]["name"], "description": form["description"],
+                                       "demand": form.get("demand", "")})
+    body = f.to_form(f.decided_by, complaint_case_no=case_no, foreign=bool(form.get("foreign")))
+    grievance_no = open_grievance_from_complaint(case_no, body.model_dump(mode="json"))
+    close_case(case_no, "routed", "complaint_routed_to_grievance")
+    return f"routed:{grievance_no}"

@@ -14,7 +14,7 @@ is not part of the resume form: what a resume says there is not trusted."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field, model_validator
@@ -574,3 +574,56 @@ class GmRuling(Answer):
     """总经理裁定（C16 多次退回后上报）：维持原稿继续流转，或撤销本案 / the GM's ruling on repeated returns."""
 
     decision: Literal["upheld", "withdrawn"] = Field(description="upheld 维持原稿继续 / withdrawn 撤销本案")
+
+
+FIELD_LABELS.update({"abnormality_no": "异常编号", "order_no": "订单编号", "item_no": "料号", "customer": "客户",
+                     "quantity_shipped": "交运数量", "ship_date": "交运日期（YYYY-MM-DD）", "defective_quantity": "不良数量",
+                     "demand": "客户要求", "return_quantity": "退换数量（0 = 客户加工中未确定）",
+                     "grievance_class": "类别", "sample_attached": "附不良样品"})
+
+
+@register_answer
+class GrievanceForm(Answer):
+    """业务员就产品质量投诉填写《客户抱怨处理表》（C15）/ the salesperson fills the grievance form for a
+    product-quality complaint naming an order."""
+
+    multiline = Answer.multiline | {"description", "demand", "opinion"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    abnormality_no: str = Field(min_length=1, max_length=50, description="异常编号")
+    order_no: str = Field(min_length=1, max_length=50, description="订单编号")
+    item_no: str = Field(min_length=1, max_length=50, description="料号")
+    customer: str = Field(min_length=1, max_length=100, description="客户名称")
+    quantity_shipped: int = Field(gt=0, le=10_000_000, description="交运数量")
+    unit: str = Field("kg", min_length=1, max_length=10, description="单位")
+    ship_date: str = Field(min_length=10, max_length=10, description="交运日期 YYYY-MM-DD", examples=["2026-11-02"])
+    defective_quantity: int = Field(gt=0, le=10_000_000, description="不良数量")
+    description: str = Field(min_length=1, max_length=4000, description="异常情况")
+    demand: str = Field(min_length=1, max_length=2000, description="客户要求；数量未定填「客户加工中未确定」")
+    return_quantity: int = Field(0, ge=0, le=10_000_000, description="退换数量；0 = 客户加工中未确定")
+    grievance_class: Literal["quality", "non_quality"] = Field(description="quality 品质异常 / non_quality 非品质（人为）")
+    sample_attached: bool = Field(False, description="附不良样品")
+    opinion: str = Field(min_length=1, max_length=2000, description="业务员意见")
+
+    def to_form(self, salesperson: str, **extra: Any) -> Any:
+        """The 《客户抱怨处理表》 as POST /api/grievances takes it (validated there by the same rules)."""
+        from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
+
+        pending = self.return_quantity == 0
+        return GrievanceIn.model_validate({
+            "abnormality_no": self.abnormality_no, "order_no": self.order_no, "item_no": self.item_no,
+            "customer": self.customer, "quantity_shipped": {"value": self.quantity_shipped, "unit": self.unit},
+            "ship_date": self.ship_date, "defective_quantity": {"value": self.defective_quantity, "unit": self.unit},
+            "description": self.description, "demand": QUANTITY_PENDING_TEXT if pending else self.demand,
+            "return_quantity": None if pending else {"value": self.return_quantity, "unit": self.unit},
+            "grievance_class": self.grievance_class, "sample_attached": self.sample_attached,
+            "opinion": self.opinion, "salesperson": salesperson, **extra})
+
+    @model_validator(mode="after")
+    def _valid_form(self) -> "GrievanceForm":
+        from pydantic import ValidationError
+
+        try:
+            self.to_form("salesperson@example.com")
+        except ValidationError as exc:
+            raise ValueError("；".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+        return self

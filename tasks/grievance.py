@@ -150,3 +150,37 @@ def grievance_register(svc: Services, now: datetime) -> list[dict[str, Any]]:
                      "逾期天数": days_overdue(t.due_at, now) if t else 0,
                      "结案时间": case.closed_at.isoformat() if case.closed_at else "—"})
     return rows
+
+
+REGISTER_COLUMNS = (("编号", "text", 16), ("客户", "text", 24), ("料号", "text", 12), ("状态", "text", 14),
+                    ("当前环节", "text", 36), ("经办人", "text", 26), ("起始时间", "text", 20), ("逾期天数", "int", 10),
+                    ("结案时间", "text", 20))
+
+
+def register_workbook(rows: list[dict[str, Any]]) -> bytes:
+    """C14: the register as an Excel workbook (the report writer's typed cells and widths)."""
+    import tempfile
+
+    from tasks.report_output import Column, Table, write_workbook
+
+    table = Table(key="grievance_register", title="客户抱怨案件登记追踪表",
+                  columns=[Column(k, k, t, w) for k, t, w in REGISTER_COLUMNS], rows=lambda: iter(rows))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "register.xlsx"
+        write_workbook(path, "客户抱怨案件登记追踪表", [table])
+        return path.read_bytes()
+
+
+@task(name="转客户抱怨处理 open the grievance of a complaint", **IO_TASK)
+def open_grievance_from_complaint(complaint_case_no: str, form: dict[str, Any]) -> str:
+    """C15: a product-quality complaint naming an order becomes a grievance, linked to the complaint
+    (one per complaint, re-run safe); its run is started here or by the dispatchers."""
+    from tasks.flow_starts import start_now
+
+    svc = services()
+    case, _ = file_grievance(svc, GrievanceIn.model_validate(form), f"complaint:{complaint_case_no}")
+    svc.store.add_event(complaint_case_no, "routed_to_grievance", actor="system", now=svc.clock.now(),
+                        data={"case_no": case.case_no})
+    if not case.flow_run_id:
+        start_now(svc, case.case_no)
+    return case.case_no

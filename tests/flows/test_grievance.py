@@ -257,3 +257,27 @@ def test_overdue_close_deadline_sends_an_urge_notice(office):
     counts = office.watchdog()
     assert counts["grievance_urge_notices"] == 1
     assert [m for m in office.mailer.sent if "催办单" in m.subject and GM_OFFICE in m.to]
+
+
+def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
+    from flows.complaint import complaint
+    from models.answers import ComplaintIntake, GrievanceForm
+
+    case_no = office.complaint(category="产品质量", order_no="XS-20261102-07",
+                               products=[{"name": "精梳棉纱 40S", "code": "CY-40S"}])
+    assert office.svc.store.get_case(case_no).data["route"] == "grievance"
+    run = office.run(complaint, case_no, {
+        "intake": ComplaintIntake(decision="stands", level=2),
+        "grievance-form": GrievanceForm(abnormality_no="YC-1", order_no="XS-20261102-07", item_no="CY-40S",
+                                        customer="张女士", quantity_shipped=2000, ship_date="2026-11-02",
+                                        defective_quantity=300, description="条干不匀", demand="客户加工中未确定",
+                                        grievance_class="quality", opinion="属实")})
+    assert run.result.startswith("routed:KS-2026-") and run.case.state == "routed"
+    assert run.step("grievance-form").assignee == SALESPERSON
+    grievance_no = run.result.split(":", 1)[1]
+    g = office.svc.store.get_case(grievance_no)
+    assert g.parent_case_no == case_no and g.data["quantity_pending"] is True
+    assert g.data["form"]["complaint_case_no"] == case_no
+    assert grievance_no in office.flows.calls  # its run started at once
+    # a product complaint without an order, or another category, stays a complaint
+    assert office.svc.store.get_case(office.complaint(category="产品质量")).data["route"] == "complaint"
