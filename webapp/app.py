@@ -318,7 +318,7 @@ def create_app(svc: Services) -> FastAPI:
 
     from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
 
-    app.include_router(grievance_router(svc, _file_and_start, FILED, IDEMPOTENCY_KEY))
+    app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -15,8 +15,11 @@ from tasks.runtime import Services
 from webapp.idempotency import once
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]], JSONResponse],
-                     filed: dict, idempotency_key_header: Any) -> APIRouter:
+                     filed: dict, invalid: dict, idempotency_key_header: Any) -> APIRouter:
     router = APIRouter(tags=["grievances"])
 
     @router.post("/api/grievances", status_code=201, responses=filed,
@@ -35,14 +38,17 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
 
     @router.get("/api/grievances/register", summary="《客户抱怨案件登记追踪表》 / the grievance register (C14)",
                 description="Every product complaint: current step, holder, since when, days overdue. "
-                            "`?format=xlsx` gives the Excel workbook.")
-    def register(format: str = "json") -> Response:  # noqa: A002 - the query parameter's name
+                            "`?format=xlsx` gives the Excel workbook.",
+                responses={200: {"description": "the register", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
+                        "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **invalid})
+    def register(format: Literal["json", "xlsx"] = "json") -> Response:  # noqa: A002 - the query parameter's name
         rows = grievance_register(svc, svc.clock.now())
         if format == "xlsx":
             from tasks.grievance import register_workbook
 
-            return Response(register_workbook(rows), media_type="application/vnd.openxmlformats-officedocument."
-                                                                "spreadsheetml.sheet",
+            return Response(register_workbook(rows), media_type=XLSX,
                             headers={"Content-Disposition": 'attachment; filename="grievance-register.xlsx"'})
         return JSONResponse({"total": len(rows), "items": rows})
 
