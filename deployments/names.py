@@ -9,6 +9,7 @@ ALLOWANCE = "allowance/allowance"
 RETURN = "return/return"
 ARCHIVE_CORRECTION = "archive-correction/archive-correction"
 NEW_CUSTOMER = "new-customer/new-customer"
+GRIEVANCE = "grievance/grievance"
 
 ARCHIVE_BACKUP = "archive-backup/archive-backup"
 SLA_WATCHDOG = "sla-watchdog/sla-watchdog"
@@ -18,7 +19,7 @@ WEEKLY_REPORT = "weekly-report/weekly-report"
 ANALYSIS_REPORT = "analysis-report/analysis-report"
 
 # started per case by the intake
-PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER)
+PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER, GRIEVANCE)
 # run by their schedules
 SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT)
 DEPLOYMENTS = PROCEDURES + SCHEDULED

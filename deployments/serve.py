@@ -21,6 +21,7 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     from flows.archive_correction import archive_correction
     from flows.backup import archive_backup
     from flows.complaint import complaint
+    from flows.grievance import grievance
     from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
@@ -43,6 +44,7 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         (archive_correction, {"name": name(names.ARCHIVE_CORRECTION), "tags": ["procedure:archive-correction"]}),
         (archive_backup, {"name": name(names.ARCHIVE_BACKUP), **cron("0 2 * * *")}),
         (new_customer, {"name": name(names.NEW_CUSTOMER), "tags": ["procedure:new-customer"]}),
+        (grievance, {"name": name(names.GRIEVANCE), "tags": ["procedure:grievance"]}),
         (sla_watchdog, {"name": name(names.SLA_WATCHDOG), "schedules": [
             Interval(timedelta(seconds=settings.watchdog_interval_seconds), timezone=TZ)]}),
         (sample_month_totals_flow, {"name": name(names.SAMPLE_MONTH_TOTALS), **cron("0 8 1 * *")}),

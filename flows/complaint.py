@@ -25,6 +25,7 @@ from models.complaints import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_
 from models.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
+from flows.grievance import route_complaint
 from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
@@ -64,6 +65,8 @@ def complaint(case_no: str) -> str:
         level = intake.level
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
         tag_run(level, form["kind"], form["category"])
+        if data.get("route") == "grievance":  # C15: routed by the intake to a grievance (§7)
+            return route_complaint(case_no, ask, form, complaint_summary(load_case(case_no)))
     summary = complaint_summary(load_case(case_no))
     route = routing(level)
     handler_role = route.handler

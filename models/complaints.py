@@ -133,6 +133,8 @@ class ComplaintIn(Guarded):
                                     description="涉及产品及编码 products and product codes")
     demand: str = Field("", max_length=2000, description="客户诉求 the customer's demand")
     foreign: bool = Field(False, description="国外客户（产品投诉 20 天结案） foreign customer (20-day product deadline)")
+    order_no: str = Field("", max_length=50, description="订单编号：产品质量投诉注明订单的，转《客户抱怨处理表》（C15） "
+                                                         "order no.: a product-quality complaint naming one becomes a grievance")
     received_by: EmailStr | None = Field(None, description="受理人邮箱 who received it (email)")
     received_at: datetime | None = Field(
         None, description="受理时间：ISO-8601 文本，须含时区，不晚于现在、不早于允许的回溯期（默认 30 天） "

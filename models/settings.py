@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     calendar_file: Path | None = Field(None, description="holiday / workday overrides (YAML)")
     authority_file: Path = Field(REPO_ROOT / "deployments" / "approval_authority.yaml",
                                  description="approval authority bands and over-acceptance ratios (R2, R5)")
+    loss_basis_file: Path = Field(REPO_ROOT / "deployments" / "loss_basis.yaml",
+                                  description="客诉损失金额核算基准, the loss basis of product complaints (C18)")
+    penalty_basis_file: Path = Field(REPO_ROOT / "deployments" / "penalty_basis.yaml",
+                                     description="客诉罚扣判定基准, the penalty basis of product complaints (C18)")
     watchdog_interval_seconds: int = 60
     backup_dir: Path | None = Field(None, description="where backups go; default $KEFU_HOME/backups")
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")

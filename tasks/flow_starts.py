@@ -55,6 +55,13 @@ def _new_customer(case: Case) -> FlowStart:
                      tags=["procedure:new-customer", f"class:{customer_class}"])
 
 
+def _grievance(case: Case) -> FlowStart:
+    form = case.data["form"]
+    return FlowStart(deployment="grievance/grievance", run_name=f"grievance-{case.case_no}",
+                     tags=["procedure:grievance", f"level:{case.level or 2}", "category:产品质量",
+                           f"class:{form['grievance_class']}"])
+
+
 STARTS: dict[str, Callable[[Case], FlowStart]] = {
     "complaint": _complaint,
     "sample_request": _sample_request,
@@ -62,6 +69,7 @@ STARTS: dict[str, Callable[[Case], FlowStart]] = {
     "return": _return_or_allowance,
     "archive_correction": _archive_correction,
     "new_customer": _new_customer,
+    "grievance": _grievance,
 }
 
 

@@ -92,6 +92,7 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
     older than the window only with `backfill` (a caller allowed to: webapp/auth.py)."""
     from models.business_days import TZ
     from models.complaints import KIND_LABELS, complaint_deadlines, propose_level, recused_people
+    from models.grievance import routed_from_complaint
 
     receiver = body.received_by or svc.org.first_for_role("l1_handler").email
     if not svc.org.find(receiver) or not svc.org.has_role(receiver, "l1_handler"):
@@ -115,7 +116,9 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
                                     lambda s: (svc.org.find(s).email if svc.org.find(s) else None)))
     data = {"form": body.model_dump(mode="json"), "received_by": receiver, "proposed_level": level,
             "level_reasons": reasons, "deadlines": deadlines, "recused": recused, "event_key": key,
-            "repeat_of": repeat, "close_rule": dl.close_rule}
+            "repeat_of": repeat, "close_rule": dl.close_rule,
+            # C15's reading: a product-quality complaint naming an order is handled as a grievance (§7)
+            "route": "grievance" if routed_from_complaint(body.category, body.order_no) else "complaint"}
     return svc.store.create_case(
         procedure="complaint", prefix="TS", year=received_at.astimezone(TZ).year, state="received",
         title=f"{KIND_LABELS[body.kind]} · {body.category} · {body.complainant.name}", data=data, level=level,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasks.complaint_watch import complaint_checks
+from tasks.grievance_watch import grievance_checks
 from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
 from tasks.resume import resume_task_run
@@ -25,7 +26,7 @@ from tasks.waiting import publish_waiting
 log = logging.getLogger("kefu.watchdog")
 
 ExtraCheck = Callable[[Services, datetime], dict[str, int]]
-PROCEDURE_CHECKS: list[ExtraCheck] = [complaint_checks]
+PROCEDURE_CHECKS: list[ExtraCheck] = [complaint_checks, grievance_checks]
 
 
 def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001

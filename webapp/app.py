@@ -349,6 +349,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
                                    svc, body, key, request_fingerprint=fp)))
 
+    from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
+
+    app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
+
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:
         case = svc.store.get_case(case_no)

@@ -54,9 +54,11 @@ def test_every_answer_page_posted_back_as_rendered_is_accepted(env, model_name):
     assert {"csrf", "choice", "comment", *extra_fields(model)} <= set(names), names  # every field is on the page
     form = form_fields(html)
     form.setdefault("choice", choices_of(model)[0])  # the person clicks a choice
+    needed = set(getattr(model, "needed", ()))  # required with the choice made (e.g. submitted, not returned)
     for name in extra_fields(model):
-        if model.model_fields[name].is_required() and form.get(name, "") == "":
-            form[name] = typed(model, name)
+        f = model.model_fields[name]
+        if (f.is_required() or name in needed or f.examples) and form.get(name, "") == "":
+            form[name] = str(f.examples[0]) if f.examples else typed(model, name)
     r = client.post(f"/t/{token}", data=form)
     assert r.status_code == 200, r.text
     decided = svc.store.get_task(task.id)

@@ -1,0 +1,88 @@
+"""POST /api/grievances (C15): filed with its start request, 422 per field in Chinese and English with
+nothing stored, Idempotency-Key; the register (C14) as JSON and Excel."""
+
+import io
+
+import pytest
+from starlette.testclient import TestClient
+
+from models.grievance import QUANTITY_PENDING_TEXT
+from tests.fakes import fake_services, table_counts
+from webapp.app import create_app
+
+FORM = {"abnormality_no": "YC-2026-031", "order_no": "XS-20261102-07", "item_no": "CY-40S", "customer": "无锡华美服饰有限公司",
+        "quantity_shipped": {"value": 2000, "unit": "kg"}, "ship_date": "2026-11-02",
+        "defective_quantity": {"value": 300, "unit": "kg"}, "description": "条干不匀", "demand": "退货 300 kg",
+        "return_quantity": {"value": 300, "unit": "kg"}, "grievance_class": "quality", "sample_attached": True,
+        "opinion": "属实", "salesperson": "lin.tao@huajin.example"}
+
+
+@pytest.fixture
+def env(tmp_path):
+    svc = fake_services(tmp_path)
+    return svc, TestClient(create_app(svc), raise_server_exceptions=False)
+
+
+def test_a_form_is_filed_with_its_start_request(env):
+    svc, client = env
+    r = client.post("/api/grievances", json=FORM)
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case_no"]
+    assert case_no.startswith("KS-2026-")
+    case = svc.store.get_case(case_no)
+    assert case.procedure == "grievance" and case.requested_by == "lin.tao@huajin.example"
+    assert case.data["deadlines"]["close"].startswith("2026-12-10")  # 15 days from receipt (domestic)
+    start = svc.store.flow_start_of(case_no)
+    assert start.deployment == "grievance/grievance" and start.run_name == f"grievance-{case_no}"
+    assert {"procedure:grievance", "level:2", "category:产品质量", "class:quality"} <= set(start.tags)
+
+
+def test_quantity_pending_is_accepted_and_stored(env):
+    svc, client = env
+    r = client.post("/api/grievances", json=FORM | {"demand": QUANTITY_PENDING_TEXT, "return_quantity": None})
+    assert r.status_code == 201, r.text
+    assert svc.store.get_case(r.json()["case_no"]).data["quantity_pending"] is True
+
+
+@pytest.mark.parametrize("over,field,zh", [
+    ({"order_no": ""}, "order_no", "不能少于"),
+    ({"ship_date": "2026-13-01"}, "ship_date", "无效"),
+    ({"grievance_class": "other"}, "grievance_class", "必须是"),
+    ({"sample_attached": None}, "sample_attached", "sample_attached："),
+    ({"salesperson": "feng.tao@huajin.example"}, "salesperson", "不是业务员"),
+    ({"ship_date": "2030-01-01"}, "ship_date", "不能晚于今天"),
+    ({"return_quantity": None}, "body", QUANTITY_PENDING_TEXT),
+    ({"complaint_case_no": "TS-2026-999999"}, "complaint_case_no", "不存在"),
+])
+def test_bad_input_is_refused_per_field_in_both_languages_and_nothing_is_stored(env, over, field, zh):
+    svc, client = env
+    before = table_counts(svc)
+    r = client.post("/api/grievances", json=FORM | over)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert any(d["field"] == field or d["field"].startswith(field) for d in detail), detail
+    assert any(zh in d["message"] and " / " in d["message"] for d in detail), detail
+    assert table_counts(svc) == before
+
+
+def test_the_same_idempotency_key_makes_one_case(env):
+    svc, client = env
+    h = {"Idempotency-Key": "grv-1"}
+    a = client.post("/api/grievances", json=FORM, headers=h)
+    b = client.post("/api/grievances", json=FORM, headers=h)
+    assert (a.status_code, b.status_code) == (201, 200) and a.json()["case_no"] == b.json()["case_no"]
+    c = client.post("/api/grievances", json=FORM | {"opinion": "另一份"}, headers=h)
+    assert c.status_code == 422
+
+
+def test_the_register_as_json_and_excel(env):
+    from openpyxl import load_workbook
+
+    svc, client = env
+    case_no = client.post("/api/grievances", json=FORM).json()["case_no"]
+    r = client.get("/api/grievances/register")
+    assert r.status_code == 200 and r.json()["items"][0]["编号"] == case_no
+    x = client.get("/api/grievances/register?format=xlsx")
+    assert x.status_code == 200 and "spreadsheetml" in x.headers["content-type"]
+    ws = load_workbook(io.BytesIO(x.content)).active
+    assert ws.title == "客户抱怨案件登记追踪表" and ws["A1"].value == "编号" and ws["A2"].value == case_no
