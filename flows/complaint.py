@@ -27,10 +27,12 @@ from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
 from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
+from models.complaint_hours import is_major
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
-                              open_linked_case, pass_on, publish_complaint_form, record_outcome,
-                              record_routing_violation, rejection_notes, start_return_credit_procedure, tag_run,
-                              until_approved)
+                              open_linked_case, pass_on, process_outline, publish_complaint_form, record_hour_steps,
+                              record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
+                              send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
+                              until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
 
@@ -49,6 +51,10 @@ def complaint(case_no: str) -> str:
         return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
                                             recused=recused, answer_model=model, **kw))
 
+    # C21: a major complaint is reported within 10 minutes — on the level the rules propose at receipt
+    if is_major(data["proposed_level"]) or case["parent"]:
+        report_major_complaint(case_no, case["level"] if case["parent"] else data["proposed_level"])
+
     # C2 validity and C3 level, decided by the receiver (an escalated case arrives with its level)
     level = case["level"]
     if not case["parent"]:
@@ -64,6 +70,8 @@ def complaint(case_no: str) -> str:
         level = intake.level
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
         tag_run(level, form["kind"], form["category"])
+        if is_major(level) and level > data["proposed_level"]:  # C21: and again on a higher level confirmed
+            report_major_complaint(case_no, level)
     summary = complaint_summary(load_case(case_no))
     route = routing(level)
     handler_role = route.handler
@@ -77,18 +85,27 @@ def complaint(case_no: str) -> str:
                 f"{LEVEL_LABELS[level]}：《投诉处理单》{case_no} 转交处理。", f"pass-on-l{level}")
         deliver_mail(case_no, return_state=True)
 
-    # C4: first contact within one business day (late: ¥30 violation, C12)
+    # C4: first contact within one business day (late: ¥30 violation, C12); C20: the customer is told the
+    # process, each step's time and the handler's direct contact (受理告知) — the handler says how
     if not case["parent"]:
-        ask("first-contact", "首次联系客户并填写《投诉处理单》", "l1_handler", "FirstContact", assignee=receiver,
-            due_at=_due(data, "first_contact"))
+        contact = ask("first-contact", "首次联系客户、告知受理流程并填写《投诉处理单》", "l1_handler", "FirstContact",
+                      assignee=receiver, due_at=_due(data, "first_contact"),
+                      summary={**summary, "受理告知（请告知客户）": process_outline(case_no)})
         check_first_contact(case_no)
+        tell_process(case_no, contact.process_notice_via, contact.decided_by)
         publish_complaint_form(case_no)
+    else:  # C20: an escalated case has a new level and handler: the customer gets the updated outline
+        update_process_notice(case_no, f"投诉升级为{LEVEL_LABELS[level]}，处理人变更")
 
     # C6: the handler names the department complained about; its head states responsibility and a plan
     # within a day; the quality lead and the manager approve it before it is carried out (nothing is
     # promised before); the investigation report goes to the GM, whose 批示 is due within 3 business days
     writer = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
-    plan = plan_until_approved(case_no, ask, route, writer, summary, due=_due(data, "plan"))
+    # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
+    analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
+    plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due)
+    record_hour_steps(case_no, plan.first_agreement)
     instruction = ask("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", route.gm_report_to, "GmInstruction",
                       summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
     record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
@@ -102,6 +119,7 @@ def complaint(case_no: str) -> str:
     # R2 / 000 «13» 第九条五: an outcome with an amount is decided by the approvers of its authority band
     outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
+    record_hour_steps(case_no, True)  # C21: the handling is agreed at the latest with the outcome
     publish_complaint_form(case_no)
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler

@@ -120,6 +120,7 @@ FIELD_LABELS.update({
     "result": "回访结果", "told_via": "告知方式（电话/短信）", "note": "告知内容与客户反应",
     "department": "被投诉部门", "instruction": "总经理批示", "satisfaction_check": "客户核实满意度",
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
+    "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
 })
 
 
@@ -154,6 +155,9 @@ class FirstContact(Answer):
 
     decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
     contact_note: str = Field(min_length=1, max_length=2000, description="了解到的原因与经过 / cause and course")
+    # C20: how the customer was told the process, each step's time and the handler's contact (受理告知)
+    process_notice_via: Literal["read_out", "email", "sms"] = Field(
+        "read_out", description="受理告知方式：read_out 已当面/电话告知 / email 发送邮件 / sms 已短信告知")
 
 
 @register_answer

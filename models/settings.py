@@ -7,6 +7,7 @@ for configuration; pass a :class:`Settings` (or what it builds) to whoever needs
 from __future__ import annotations
 
 import hashlib
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -109,6 +110,9 @@ class Settings(BaseSettings):
                                    "dead-lettered (an event on its case, counted in /healthz), never retried")
     received_at_window_days: int = Field(30, ge=0, description="a complaint's received_at may be at most this "
                                          "many days in the past (and never in the future)")
+    # ---- procedures §7 (issue 21) ----------------------------------------------------------------
+    office_opens: time = Field(time(8, 30), description="C21 office hours (business days): opening, e.g. 08:30")
+    office_closes: time = Field(time(17, 30), description="C21 office hours (business days): closing, e.g. 17:30")
 
     # which databases live on the embedded PostgreSQL server (their URL was derived, not given)
     _embedded: tuple[str, ...] = PrivateAttr(())

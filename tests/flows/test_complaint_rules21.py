@@ -1,0 +1,148 @@
+"""What the complaint procedure owes the regulations beyond C1–C13 (procedures §7.1, issue 21), run
+in-process with scripted answers: C20 the customer told the process, C21 the hour deadlines of seed
+001, C28 forwarded complaints."""
+
+from datetime import datetime, timedelta
+
+from flows.complaint import complaint
+from models.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
+from models.business_days import TZ
+from tasks.statistics import monthly_figures
+from tests.flows.harness import (CUSTOMER, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
+                                 RECEIVER, answer)
+from tests.flows.test_complaint import PLAN, handled
+
+FORWARDED = {"forwarder": "government", "forwarder_name": "苏州工业园区市场监督管理局", "reference": "园市监转〔2026〕88号",
+             "company_received_at": "2026-11-25T09:00:00+08:00"}
+
+
+def _on_time(office) -> dict[str, tuple[int, int]]:
+    with office.svc.store.session() as s:
+        return {x["deadline"]: (x["due"], x["on_time"]) for x in monthly_figures(s, "2026-11")["on_time"]}
+
+
+# ---- C28 ---------------------------------------------------------------------------------------
+def test_a_complaint_forwarded_by_a_government_body_counts_from_the_companys_receipt_at_level_3(office):
+    case_no = office.complaint(channel="forwarded", forwarded=FORWARDED)
+    case = office.svc.store.get_case(case_no)
+    assert case.data["deadlines"]["received_at"] == "2026-11-25T09:00:00+08:00"  # not the filing time (10:00)
+    assert case.data["proposed_level"] == 3 and any("政府机关转来" in r for r in case.data["level_reasons"])
+    run = office.run(complaint, case_no, {"intake": PENDING})
+    summary = run.step("intake").summary
+    assert summary["渠道"] == "转来" and "园市监转〔2026〕88号" in summary["转来单位"]
+    # … and goes straight to the L2 handler (专门负责人): the major complaint's report (C21)
+    assert run.mails_to(L2_HANDLER, "重大投诉上报")
+
+
+# ---- C20 ---------------------------------------------------------------------------------------
+def test_at_first_contact_the_customer_is_sent_the_process_each_steps_time_and_the_handlers_contact(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "first-contact": answer(FirstContact(contact_note="已致歉", process_notice_via="email"), hours=2)})
+    (notice,) = run.mails_to(CUSTOMER, "受理告知")
+    assert "李娜" in notice.text and RECEIVER in notice.text  # the handler's name and direct email
+    assert "首次联系，了解原因与经过：2026-11-26 10:00" in notice.text and "向您反馈处理安排：2026-11-26 10:00" in notice.text
+    given = run.case.data["process_notice"]
+    assert given["via"] == "email" and given["at"].startswith("2026-11-25T12:00") and given["versions"] == 1
+    assert "process_notice_given" in run.event_kinds
+    # the outline was on the first-contact page for the handler to read out
+    assert "首次联系，了解原因与经过" in run.step("first-contact").summary["受理告知（请告知客户）"]
+
+
+def test_a_notice_read_out_is_recorded_and_no_email_goes_to_the_customer(office):
+    run = office.run(complaint, office.complaint(), handled(1))
+    assert not run.mails_to(CUSTOMER, "受理告知")
+    assert run.case.data["process_notice"]["via"] == "read_out"
+
+
+def test_an_escalation_sends_the_customer_the_updated_outline(office):
+    first = office.run(complaint, office.complaint(), handled(1, score=4) | {
+        "first-contact": answer(FirstContact(contact_note="已致歉", process_notice_via="email"), hours=2)})
+    child = first.result.removeprefix("escalated:")
+    run = office.run(complaint, child, {"responsible-department": PENDING})
+    (update,) = run.mails_to(CUSTOMER, "处理安排更新")
+    assert "二级" in update.text and "周敏" in update.text  # the new level and the new handler
+    assert run.case.data["process_notice"]["versions"] == 2
+
+
+# ---- C21 ---------------------------------------------------------------------------------------
+def test_a_major_complaint_is_reported_within_ten_minutes_level3_to_both_directors(office):
+    run = office.run(complaint, office.complaint(media=True), {"intake": PENDING})
+    for person in (L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "重大投诉上报")
+    rec = run.case.data["c21_major_report"]
+    assert rec["due"].startswith("2026-11-25T10:10") and rec["done"].startswith("2026-11-25T10:00")
+    minor = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), {"intake": PENDING})
+    assert not minor.mails_to(L2_HANDLER, "重大投诉上报") and "c21_major_report" not in minor.case.data
+
+
+def test_a_major_complaint_whose_run_has_not_reported_is_reported_by_the_watchdog(office):
+    case_no = office.complaint(category="服务行为")  # level 2 proposed; its run has not started
+    office.later(minutes=6)
+    office.watchdog()
+    case = office.svc.store.get_case(case_no)
+    assert case.data["c21_major_report"]["done"].startswith("2026-11-25T10:06")
+    assert any(L2_HANDLER in m.to and "重大投诉上报" in m.subject for m in office.mailer.sent)
+
+
+def test_a_department_outside_cs_gets_a_liaison_letter_and_one_office_hour(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {"plan-1": PENDING})
+    (letter,) = run.mails_to(PRODUCTION_HEAD, "工作联系函")
+    assert "客户诉求" in letter.text and "2026-11-25 13:00" in letter.text  # named at 12:00, due an hour later
+    assert run.task("plan-1").due_at.astimezone(TZ) == datetime(2026, 11, 25, 13, 0, tzinfo=TZ)
+
+
+def test_a_cs_department_gets_no_liaison_letter(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="综合服务部"), "plan-1": PENDING})
+    assert not [m for m in run.mails if "工作联系函" in m.subject]
+    assert "c21_dept_analysis" not in run.case.data
+
+
+def test_hour_deadlines_count_in_s1_on_time_rates(office):
+    # level 1 (received 10:00): feedback by the notice at first contact (12:00: in time); the department,
+    # named at 12:00, analyses at 15:00 (late)
+    assert office.run(complaint, office.complaint(), handled(1)).result == "closed"
+    # level 2 (received 15:00): reported at once (in time); the department, named at 17:00, analyses at
+    # 20:00 — in time: its office hour ends at 09:00 the next morning; the solution agreed with the
+    # outcome, the next day (late)
+    late = handled(2) | {"gm-instruction": answer(handled(2)["gm-instruction"], hours=20)}
+    other = {"time": "2026-11-21", "place": "另一事件"}
+    assert office.run(complaint, office.complaint(category="服务行为", event=other), late).result == "closed"
+    on_time = _on_time(office)
+    assert on_time["feedback"] == (1, 1)
+    assert on_time["dept_analysis"] == (2, 1)
+    assert on_time["major_report"] == (1, 1)
+    assert on_time["solution"] == (1, 0)
+
+
+def test_no_feedback_in_24_hours_tells_the_handler_and_the_l2_handler(office):
+    run = office.run(complaint, office.complaint(), {"intake": ComplaintIntake(decision="stands", level=1),
+                                                     "first-contact": PENDING})
+    office.later(hours=23)
+    office.watchdog()
+    assert not [m for m in office.mailer.sent if "24小时内未向客户反馈" in m.subject]
+    office.later(hours=2)
+    office.watchdog()
+    office.watchdog()
+    missed = [m for m in office.mailer.sent if "24小时内未向客户反馈" in m.subject]
+    assert len(missed) == 1 and set(missed[0].to) == {RECEIVER, L2_HANDLER}
+    assert office.svc.store.get_case(run.case_no).data["c21_feedback"]["due"].startswith("2026-11-26T10:00")
+
+
+def test_no_solution_in_12_hours_reports_the_obstacle_to_the_l3_director(office):
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": PENDING})
+    office.later(hours=9)  # received 10:00, now 21:00
+    office.watchdog()
+    assert not [m for m in office.mailer.sent if "12小时内未达成解决方案" in m.subject]
+    office.later(hours=2)
+    office.watchdog()
+    (report,) = [m for m in office.mailer.sent if "12小时内未达成解决方案" in m.subject]
+    assert L3_SALES_DIRECTOR in report.to and L2_HANDLER in report.to
+    assert office.svc.store.get_case(run.case_no).data["c21_solution"]["reported_at"]
+
+
+def test_a_plan_agreed_with_the_customer_in_time_meets_the_12_hours(office):
+    agreed = PLAN.model_copy(update={"first_agreement": True})
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": answer(agreed, hours=3)})
+    rec = run.case.data["c21_solution"]
+    assert datetime.fromisoformat(rec["done"]) <= datetime.fromisoformat(rec["due"]) - timedelta(hours=6)
