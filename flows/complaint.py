@@ -21,7 +21,7 @@ from prefect import flow
 from models.answers import InvestigationPlan
 from models.complaints import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
                                return_visit_due, return_visit_role, routing, satisfaction_outcome,
-                               validity_next_step)
+                               validity_next_step, visit_action, visit_unsatisfactory)
 from models.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
@@ -29,7 +29,7 @@ from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from models.complaint_hours import is_major
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
-                              open_linked_case, pass_on, process_outline, publish_complaint_form, record_hour_steps,
+                              open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
                               record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
                               send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
                               until_approved, update_process_notice)
@@ -140,6 +140,13 @@ def complaint(case_no: str) -> str:
                 due_at=return_visit_due(resolved_at(case_no)), assignee=receiver if visit_role == "l1_handler" else None)
     # C12: the visit asks whether the customer was asked their satisfaction (not asked, or faked: a violation)
     check_satisfaction_asked(case_no, visit.satisfaction_check, visit.result)
+    # C22: what the visit found is recorded; an unsatisfactory visit goes to the L2 handler and back to the
+    # department with a 《工作联系函》 and a deadline; a process or result rated 4–5 also escalates (C9)
+    record_return_visit(case_no, visit.model_dump(mode="json"))
+    if visit_unsatisfactory((visit.service_quality, visit.service_attitude, visit.process_satisfaction,
+                             visit.result_satisfaction), visit.shortcoming_unresolved):
+        send_back_to_department(case_no, ask, summary, visit.shortcomings or visit.result)
+        action = visit_action(action, visit.process_satisfaction, visit.result_satisfaction, level)
 
     if action == "escalate":
         child = open_linked_case(case_no, escalated_level(level))
@@ -220,6 +227,22 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
         return write(round_no + 1, rejection_notes(rejections))
 
     return until_approved(write(1), approve, revise)
+
+
+def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> None:  # noqa: ANN001
+    """C22: the L2 handler is told; the department's head gets the 《工作联系函》 as a step with a deadline
+    (1 business day) and records what was done."""
+    from tasks.runtime import services
+
+    case = load_case(case_no)
+    l2 = _people("l2_handler")
+    notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
+           event="return_visit_unsatisfactory")
+    head = case["data"].get("plan_writer") or l2[0]
+    role = "department_head" if services().org.has_role(head, "department_head") else services().org.roles_of(head)[0]
+    ask("visit-follow-up", "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role, "DepartmentFeedback",
+        assignee=head, due_business_days=1,
+        summary={**summary, "责任部门": case["data"].get("responsible_department", "—"), "回访发现": finding})
 
 
 def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:

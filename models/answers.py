@@ -121,6 +121,10 @@ FIELD_LABELS.update({
     "department": "被投诉部门", "instruction": "总经理批示", "satisfaction_check": "客户核实满意度",
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
     "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
+    "method": "回访方式", "service_quality": "服务质量（1–5）", "service_attitude": "服务态度（1–5）",
+    "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
+    "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
+    "suggestions": "建议", "repair_quality": "维修质量与速度", "signature": "验证人签名",
 })
 
 
@@ -229,6 +233,26 @@ class ReturnVisit(Answer):
     result: str = Field(min_length=1, max_length=2000, description="回访结果")
     satisfaction_check: Literal["confirmed", "not_asked", "faked"] = Field(
         "confirmed", description="客户核实满意度：confirmed 曾被询问且评价属实 / not_asked 未被询问 / faked 评价非客户所作")
+    # C22 (001 篇2 四(2)1, 4, 5): what a return visit records (the visitor is who answers)
+    method: Literal["phone", "letter", "wechat", "in_person"] = Field(
+        "phone", description="回访方式：phone 电话 / letter 信函 / wechat 微信 / in_person 上门")
+    service_quality: int | None = Field(None, ge=1, le=5, description="服务质量评价（1 非常满意 … 5 很不满意）")
+    service_attitude: int | None = Field(None, ge=1, le=5, description="服务态度评价（1 非常满意 … 5 很不满意）")
+    fee_as_agreed: Literal["yes", "no", "no_fee"] = Field(
+        "no_fee", description="收费价格核实：yes 按约定收费 / no 与约定不符 / no_fee 未收费")
+    process_satisfaction: int | None = Field(None, ge=1, le=5, description="对处理过程的满意度（1–5）")
+    result_satisfaction: int | None = Field(None, ge=1, le=5, description="对处理结果的满意度（1–5）")
+    shortcomings: str = Field("", max_length=2000, description="客户指出的不足")
+    shortcoming_unresolved: bool = Field(False, description="不足之处尚未解决")
+    suggestions: str = Field("", max_length=2000, description="客户建议")
+    repair_quality: str = Field("", max_length=500, description="维修质量与速度（维修类）")
+    signature: str = Field("", max_length=50, description="验证人签名（上门回访必填）")
+
+    @model_validator(mode="after")
+    def _signed_in_person(self) -> "ReturnVisit":
+        if self.method == "in_person" and not self.signature.strip():
+            raise ValueError("上门回访须有验证人签名 / an in-person visit needs the verifier's signature")
+        return self
 
 
 @register_answer

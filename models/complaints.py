@@ -527,6 +527,22 @@ def return_visit_role(level: int) -> str:
     return "l1_handler" if _check_level(level) == 1 else "area_manager"
 
 
+def visit_unsatisfactory(ratings: Iterable[int | None], shortcoming_unresolved: bool) -> bool:
+    """C22: a return visit is unsatisfactory when any rating (service quality and attitude, the
+    process, the result; C9's scale) is 4–5, or a shortcoming is unresolved."""
+    return shortcoming_unresolved or any(r is not None and r >= 4 for r in ratings)
+
+
+def visit_action(action: SatisfactionAction, process: int | None, result: int | None,
+                 level: int) -> SatisfactionAction:
+    """C22: a visit rating the handling process or result 4–5 also escalates (C9), even after a 1–3
+    survey answer; otherwise the survey's action stands."""
+    worst = max((r for r in (process, result) if r is not None), default=None)
+    if action == "close" and worst is not None and worst >= 4:
+        return satisfaction_outcome(worst, level)
+    return action
+
+
 # ---- C11: outcome --------------------------------------------------------------------------
 # The outcome's typed form (handling, responsibility, loss) is models.answers.ComplaintOutcome.
 
@@ -647,5 +663,5 @@ __all__ = [
     "next_progress_contact", "overdue_notices", "previous_business_moment",
     "progress_interval_business_days", "propose_level", "recused_people", "retention_until",
     "return_visit_due", "return_visit_role", "routing", "routing_penalty", "satisfaction_outcome",
-    "starts_return_flow", "validity_next_step",
+    "starts_return_flow", "validity_next_step", "visit_action", "visit_unsatisfactory",
 ]

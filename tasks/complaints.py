@@ -202,6 +202,20 @@ def record_outcome(case_no: str, outcome: dict[str, Any]) -> None:
                           now=svc.clock.now(), state="resolved", data={"outcome": record}, event_data=record)
 
 
+@replayed("skip")
+@task(name="记录回访 record the return visit", **IO_TASK)
+def record_return_visit(case_no: str, visit: dict[str, Any]) -> None:
+    """C22: the visit's method, visitor, ratings, fee check, satisfaction with process and result,
+    shortcomings, suggestions, a repair's quality and speed, and (in person) the signature."""
+    svc = services()
+    keep = ("method", "service_quality", "service_attitude", "fee_as_agreed", "process_satisfaction",
+            "result_satisfaction", "shortcomings", "shortcoming_unresolved", "suggestions", "repair_quality",
+            "signature", "result")
+    record = {k: visit.get(k) for k in keep} | {"visitor": visit.get("decided_by")}
+    svc.store.update_case(case_no, actor=visit.get("decided_by"), kind="return_visit_recorded", now=svc.clock.now(),
+                          data={"return_visit": record}, event_data=record)
+
+
 @task(name="转退货与销货折让程序 start return/credit", **IO_TASK)
 def start_return_credit_procedure(case_no: str, summary: dict[str, Any]) -> str | None:
     """R1: a closed complaint whose decided handling is allowance or return starts §4 (copy 3 of the

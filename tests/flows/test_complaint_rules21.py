@@ -146,3 +146,49 @@ def test_a_plan_agreed_with_the_customer_in_time_meets_the_12_hours(office):
     run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": answer(agreed, hours=3)})
     rec = run.case.data["c21_solution"]
     assert datetime.fromisoformat(rec["done"]) <= datetime.fromisoformat(rec["due"]) - timedelta(hours=6)
+
+
+# ---- C22 ---------------------------------------------------------------------------------------
+def test_the_return_visit_records_what_001_asks(office):
+    from models.answers import ReturnVisit
+
+    visit = ReturnVisit(result="客户认可", method="in_person", signature="张三", service_quality=1, service_attitude=2,
+                        fee_as_agreed="yes", process_satisfaction=2, result_satisfaction=1, suggestions="希望提前电话预约",
+                        repair_quality="一次修好，当天完成")
+    run = office.run(complaint, office.complaint(), handled(1) | {"return-visit": visit})
+    rec = run.case.data["return_visit"]
+    assert rec["method"] == "in_person" and rec["signature"] == "张三" and rec["visitor"] == RECEIVER
+    assert rec["fee_as_agreed"] == "yes" and rec["suggestions"] == "希望提前电话预约" and rec["service_attitude"] == 2
+    assert run.result == "closed" and "visit-follow-up" not in run.steps
+
+
+def test_an_in_person_visit_needs_the_signature():
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import ReturnVisit
+
+    with pytest.raises(ValidationError, match="验证人签名"):
+        ReturnVisit(result="x", method="in_person")
+
+
+def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_escalates(office):
+    from models.answers import DepartmentFeedback, ReturnVisit
+
+    visit = ReturnVisit(result="客户仍有意见", result_satisfaction=4, shortcomings="更换的纱线色差仍在", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新配色并送样")})
+    assert run.mails_to(L2_HANDLER, "回访不满意")
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == PRODUCTION_HEAD and "色差仍在" in follow.summary["回访发现"]
+    assert run.task("visit-follow-up").due_at is not None
+    assert run.result.startswith("escalated:")  # 4 on the result escalates though the survey said 2 (C9)
+
+
+def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
+    from models.answers import DepartmentFeedback, ReturnVisit
+
+    visit = ReturnVisit(result="基本满意", result_satisfaction=2, shortcomings="上门迟到", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
+    assert "visit-follow-up" in run.steps and run.result == "closed"
