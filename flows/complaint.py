@@ -104,8 +104,19 @@ def complaint(case_no: str) -> str:
     # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
     analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
     plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
-    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due)
+    # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
+    # then the GM and the chairman — nothing is carried out or promised before they approve
+    flags = load_case(case_no)["data"]
+    if flags.get("in_legal_process"):
+        tell_legal_process(case_no, summary)
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due,
+                               legal=bool(flags.get("in_legal_process")))
     record_hour_steps(case_no, plan.first_agreement)
+    # C25: every level-3 case and any matter of principle goes on the GM meeting's agenda, which decides
+    # the handling plan and whether to notify the authorities
+    if level == 3 or flags.get("matter_of_principle"):
+        meeting = gm_meeting(case_no, ask, plan_summary(summary, plan))
+        summary = {**summary, "总经理例会决定": meeting.handling_plan}
     instruction = ask("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", route.gm_report_to, "GmInstruction",
                       summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
     record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
@@ -190,22 +201,28 @@ def name_responsible_department(case_no: str, ask, handler_role: str, handler: s
         dept = responsible_department(org, named.department)
         if dept is not None:
             writer = plan_writer(org, dept, set(recused))
+            flags = {k: True for k in ("matter_of_principle", "in_legal_process") if getattr(named, k)}
             record_state(case_no, "accepted", "responsible_department_named", actor=named.decided_by,
-                         data={"responsible_department": dept.name, "plan_writer": writer.email},
-                         event_data={"department": dept.name, "head": writer.email})
+                         data={"responsible_department": dept.name, "plan_writer": writer.email, **flags},
+                         event_data={"department": dept.name, "head": writer.email, **flags})
             return dept, writer
         unknown = named.department
     raise AssertionError("unreachable")
 
 
+LEGAL_CHAIN = ("l3_admin_director", "legal_counsel", "general_manager", "chairman")
+
+
 def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Department, Person],  # noqa: ANN001
-                        summary: dict, due: datetime) -> InvestigationPlan:
+                        summary: dict, due: datetime, legal: bool = False) -> InvestigationPlan:
     """C6: the department's head writes the plan (1 day); the solution approvers approve it, or it goes
     back to the head with their comments and they approve the revised plan — as often as it takes."""
     from tasks.runtime import services
 
     dept, head = writer
     roles = services().org.roles_of(head.email)
+    approvers = route.solution_approvers + (tuple(r for r in LEGAL_CHAIN if r not in route.solution_approvers)
+                                            if legal else ())
     role = "department_head" if "department_head" in roles else roles[0]
 
     def write(round_no: int, rejected: str = "") -> InvestigationPlan:
@@ -220,7 +237,7 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
 
     def approve(plan: InvestigationPlan, round_no: int) -> list:
         return [ask(f"solution-{r.replace('_', '-')}-{round_no}", "处理方案审批", r, requested_by=head.email,
-                    summary=plan_summary(summary, plan)) for r in route.solution_approvers]
+                    summary=plan_summary(summary, plan)) for r in approvers]
 
     def revise(_plan: InvestigationPlan, round_no: int, rejections: list) -> InvestigationPlan:
         publish_complaint_form(case_no)
@@ -243,6 +260,29 @@ def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> N
     ask("visit-follow-up", "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role, "DepartmentFeedback",
         assignee=head, due_business_days=1,
         summary={**summary, "责任部门": case["data"].get("responsible_department", "—"), "回访发现": finding})
+
+
+def gm_meeting(case_no: str, ask, summary: dict):  # noqa: ANN001, ANN201
+    """C25: the case goes on the next GM regular meeting's agenda (总经理例会); the GM office records its
+    decision — the handling plan, whether the authorities are notified (which, by whom)."""
+    notice(case_no, "gm-meeting-agenda", _people("general_manager") + _people("gm_office"), "列入总经理例会：三级投诉/原则性问题",
+           f"投诉 {case_no} 列入下次总经理例会议题（三级投诉或原则性问题），请例会决定处理方案及是否通报主管部门。",
+           summary, event="gm_meeting_agenda")
+    meeting = ask("gm-meeting", "总经理例会：决定处理方案、是否通报主管部门", "gm_office", "GmMeetingDecision",
+                  summary=summary)
+    record_state(case_no, "accepted", "gm_meeting_decided", actor=meeting.decided_by,
+                 data={"gm_meeting": meeting.model_dump(include={"handling_plan", "interim_confirmed",
+                                                                 "notify_authorities", "authority", "notified_by"})})
+    return meeting
+
+
+def tell_legal_process(case_no: str, summary: dict) -> None:
+    """C27: the GM, the chairman, both L3 directors and the legal counsel are told at once."""
+    to = sorted({e for r in ("general_manager", "chairman", "l3_sales_director", "l3_admin_director", "legal_counsel")
+                 for e in _people(r)})
+    notice(case_no, "legal-process", to, "投诉涉及司法程序",
+           f"投诉 {case_no} 涉及司法程序（诉讼/仲裁），处理方案须经行政管理中心、法律顾问审核，总经理、董事长批准后方可实施。",
+           summary, event="in_legal_process_flagged")
 
 
 def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:

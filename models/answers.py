@@ -110,7 +110,7 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
-    "named": "已指定", "instructed": "已批示",
+    "named": "已指定", "instructed": "已批示", "decided": "已决定",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -125,6 +125,9 @@ FIELD_LABELS.update({
     "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
     "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
     "suggestions": "建议", "repair_quality": "维修质量与速度", "signature": "验证人签名",
+    "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
+    "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
+    "authority": "通报部门", "notified_by": "通报人",
 })
 
 
@@ -182,6 +185,30 @@ class ResponsibleDepartment(Answer):
     decision: Literal["named"] = Field("named", description="named 已指定")
     department: str = Field(min_length=1, max_length=100,
                             description="被投诉部门（组织架构中的部门名称或代码，如 生产部 / production）")
+    # C25: a matter of principle goes on the GM meeting's agenda; C27: a lawsuit or arbitration filed or
+    # threatened in writing, or a court/arbitration document received
+    matter_of_principle: bool = Field(False, description="原则性问题（提交总经理例会）")
+    in_legal_process: bool = Field(False, description="涉及司法程序（诉讼、仲裁已提起或书面威胁，或收到法院/仲裁文书）")
+
+
+@register_answer
+class GmMeetingDecision(Answer):
+    """总经理例会决定（C25）：处理方案、是否通报主管部门 / the GM meeting's decision on a major matter."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"handling_plan"}
+    decision: Literal["decided"] = Field("decided", description="decided 已决定")
+    handling_plan: str = Field(min_length=1, max_length=4000, description="例会决定的处理方案")
+    interim_confirmed: bool = Field(True, description="确认三级受理人已批准的紧急临时处理（如有）")
+    notify_authorities: bool = Field(False, description="是否通报主管部门")
+    authority: str = Field("", max_length=200, description="通报哪个部门")
+    notified_by: str = Field("", max_length=100, description="由谁通报")
+
+    @model_validator(mode="after")
+    def _who_and_whom(self) -> "GmMeetingDecision":
+        if self.notify_authorities and not (self.authority.strip() and self.notified_by.strip()):
+            raise ValueError("通报主管部门时须写明通报哪个部门、由谁通报 / "
+                             "notifying the authorities needs which authority and by whom")
+        return self
 
 
 @register_answer
@@ -247,6 +274,7 @@ class ReturnVisit(Answer):
     suggestions: str = Field("", max_length=2000, description="客户建议")
     repair_quality: str = Field("", max_length=500, description="维修质量与速度（维修类）")
     signature: str = Field("", max_length=50, description="验证人签名（上门回访必填）")
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"shortcomings", "suggestions"}
 
     @model_validator(mode="after")
     def _signed_in_person(self) -> "ReturnVisit":

@@ -156,8 +156,10 @@ def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
         # C8: reminder before the close deadline, 《催办单》 after it
         for notice in overdue_notices(_dt(d["close"]), now, None, remind_at=_dt(d["remind_before_close"])):
             if notice == "reminder":
+                legal = [p.email for p in svc.org.people_for_role("legal_counsel")] \
+                    if case.data.get("in_legal_process") else []  # C27: the legal counsel too
                 counts["close_reminders"] += _queue(
-                    svc, case, "close-reminder", [_handler(svc, case)], "结案期限提醒",
+                    svc, case, "close-reminder", sorted({_handler(svc, case), *legal}), "结案期限提醒",
                     f"投诉 {case.case_no} 将于 {d['close'][:16].replace('T', ' ')} 到期，请抓紧处理。",
                     "close_reminder", now)
             else:

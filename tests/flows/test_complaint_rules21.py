@@ -8,9 +8,13 @@ from flows.complaint import complaint
 from models.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from models.business_days import TZ
 from tasks.statistics import monthly_figures
-from tests.flows.harness import (CUSTOMER, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
+from tests.flows.harness import (CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
                                  RECEIVER, answer)
-from tests.flows.test_complaint import PLAN, handled
+from tests.flows.test_complaint import APPROVE, PLAN, handled
+
+# §7's roles (deployments/org.yaml)
+GM_OFFICE, LEGAL_COUNSEL, CHAIRMAN = "xu.wen@huajin.example", "tang.lv@huajin.example", "dong.cheng@huajin.example"
+GATE_GUARD, STOREKEEPER = "gu.wei@huajin.example", "tao.ran@huajin.example"
 
 FORWARDED = {"forwarder": "government", "forwarder_name": "苏州工业园区市场监督管理局", "reference": "园市监转〔2026〕88号",
              "company_received_at": "2026-11-25T09:00:00+08:00"}
@@ -192,3 +196,79 @@ def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
     run = office.run(complaint, office.complaint(), handled(1) | {
         "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
     assert "visit-follow-up" in run.steps and run.result == "closed"
+
+
+# ---- C25 / C27 ---------------------------------------------------------------------------------
+def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision(office):
+    from models.answers import GmMeetingDecision
+
+    decision = GmMeetingDecision(handling_plan="总监上门致歉并赔偿", notify_authorities=True, authority="区市场监管局",
+                                 notified_by="行政管理中心总监")
+    run = office.run(complaint, office.complaint(media=True), handled(3) | {"gm-meeting": decision})
+    assert run.steps.index("gm-meeting") < run.steps.index("gm-instruction")
+    assert run.step("gm-meeting").assignee == GM_OFFICE and run.mails_to(GM, "列入总经理例会")
+    assert run.case.data["gm_meeting"] == {"handling_plan": "总监上门致歉并赔偿", "interim_confirmed": True,
+                                           "notify_authorities": True, "authority": "区市场监管局",
+                                           "notified_by": "行政管理中心总监"}
+    assert run.step("gm-instruction").summary["总经理例会决定"] == "总监上门致歉并赔偿"
+
+
+def test_a_matter_of_principle_at_level_1_goes_on_the_agenda_too(office):
+    from models.answers import GmMeetingDecision
+
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="生产部", matter_of_principle=True),
+        "gm-meeting": GmMeetingDecision(handling_plan="按方案处理")})
+    assert "gm-meeting" in run.steps and run.result == "closed"
+    plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
+    assert "gm-meeting" not in plain.steps
+
+
+def test_notifying_the_authorities_needs_which_and_by_whom():
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import GmMeetingDecision
+
+    with pytest.raises(ValidationError, match="由谁通报"):
+        GmMeetingDecision(handling_plan="x", notify_authorities=True)
+
+
+def test_a_complaint_in_legal_process_needs_legal_counsel_gm_and_chairman_before_anything_is_done(office):
+    from models.answers import Decision
+
+    reject = Decision(decision="reject", comment="赔偿金额须与诉讼请求协调")
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="生产部", in_legal_process=True),
+        "solution-legal-counsel-1": reject, "plan-2": PLAN,
+        **{f"solution-{r}-{n}": APPROVE for r in ("l3-admin-director", "general-manager", "chairman") for n in (1, 2)},
+        **{f"solution-{r}-2": APPROVE for r in ("quality-lead", "l2-handler", "legal-counsel")}})
+    assert run.steps[3:9] == ["plan-1", "solution-quality-lead-1", "solution-l2-handler-1",
+                              "solution-l3-admin-director-1", "solution-legal-counsel-1", "solution-general-manager-1"]
+    assert "solution-chairman-1" in run.steps and "plan-2" in run.steps  # the rejection went back to its author
+    assert run.steps.index("solution-chairman-2") < run.steps.index("gm-instruction")
+    assert run.step("solution-legal-counsel-1").assignee == LEGAL_COUNSEL
+    assert run.step("solution-chairman-2").assignee == CHAIRMAN
+    for person in (GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "投诉涉及司法程序")
+    assert run.case.data["in_legal_process"] is True and run.result == "closed"
+
+
+def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
+    """An org file from before §7 (no gm_office) loads; the level-3 case stops at the meeting, naming the role."""
+    import dataclasses
+    from pathlib import Path
+
+    import pytest
+
+    from models.org import RoleNotHeld, load_org
+
+    shipped = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
+    older = tmp_path / "org.yaml"
+    older.write_text("".join(line for line in shipped.read_text(encoding="utf-8").splitlines(keepends=True)
+                             if not line.startswith("  gm_office:")), encoding="utf-8")
+    office.svc = dataclasses.replace(office.svc, org=load_org(older))
+    with pytest.raises(Exception) as e:
+        office.run(complaint, office.complaint(media=True), handled(3))
+    assert isinstance(e.value, RoleNotHeld) or "gm_office" in str(e.value)
+    assert "总经理例会" in str(e.value)
