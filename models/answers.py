@@ -85,9 +85,22 @@ class SampleIssue(Answer):
     quantity: int = Field(gt=0, le=100000, description="实发数量 / quantity given")
 
 
+class GateCheck(Answer):
+    """门卫核验出门证（P4）/ the gate guard checks the goods against the gate pass."""
+
+    decision: Literal["released", "refused"] = Field(description="released 放行 / refused 不予放行")
+    pass_code: str = Field(min_length=1, max_length=20, description="出门证编码（出门证上的一次性编码）")
+    product_matches: bool = Field(False, description="品名与出门证一致")
+    spec_matches: bool = Field(False, description="规格与出门证一致")
+    size_class_matches: bool = Field(False, description="规格类别（整纱/半纱/小纱）与出门证一致")
+    quantity_matches: bool = Field(False, description="数量与出门证一致")
+    note: str = Field("", max_length=500, description="备注")
+
+
 ANSWER_MODELS: dict[str, type[RunInput]] = {
     "Decision": Decision,
     "SampleIssue": SampleIssue,
+    "GateCheck": GateCheck,
 }
 
 
@@ -110,7 +123,7 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
-    "named": "已指定", "instructed": "已批示", "decided": "已决定",
+    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -121,6 +134,8 @@ FIELD_LABELS.update({
     "department": "被投诉部门", "instruction": "总经理批示", "satisfaction_check": "客户核实满意度",
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
     "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
+    "pass_code": "出门证编码", "product_matches": "品名一致", "spec_matches": "规格一致",
+    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致",
     "method": "回访方式", "service_quality": "服务质量（1–5）", "service_attitude": "服务态度（1–5）",
     "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
     "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
