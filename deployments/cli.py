@@ -104,8 +104,12 @@ def _check_start(settings) -> None:  # noqa: ANN001
 
     try:
         settings.check_for_start()
-        load_org(settings.org_file)
+        org = load_org(settings.org_file)
         BusinessCalendar.from_file(settings.calendar_file)
+        from models.org import RoleNotHeld
+
+        for role in org.roles_not_held():  # an older org file loads; the steps needing the role refuse
+            typer.echo(f"警告 / warning: {RoleNotHeld(role)}", err=True)
         from models.org import ROLES
         from models.returns import load_authority
 

@@ -21,17 +21,19 @@ from prefect import flow
 from models.answers import InvestigationPlan
 from models.complaints import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
                                return_visit_due, return_visit_role, routing, satisfaction_outcome,
-                               validity_next_step)
+                               validity_next_step, visit_action, visit_unsatisfactory)
 from models.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
 from flows.grievance import route_complaint
 from tasks.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
+from models.complaint_hours import is_major
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
-                              open_linked_case, pass_on, publish_complaint_form, record_outcome,
-                              record_routing_violation, rejection_notes, start_return_credit_procedure, tag_run,
-                              until_approved)
+                              open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
+                              record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
+                              send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
+                              until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
 
@@ -50,6 +52,10 @@ def complaint(case_no: str) -> str:
         return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
                                             recused=recused, answer_model=model, **kw))
 
+    # C21: a major complaint is reported within 10 minutes — on the level the rules propose at receipt
+    if is_major(data["proposed_level"]) or case["parent"]:
+        report_major_complaint(case_no, case["level"] if case["parent"] else data["proposed_level"])
+
     # C2 validity and C3 level, decided by the receiver (an escalated case arrives with its level)
     level = case["level"]
     if not case["parent"]:
@@ -65,6 +71,8 @@ def complaint(case_no: str) -> str:
         level = intake.level
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
         tag_run(level, form["kind"], form["category"])
+        if is_major(level) and level > data["proposed_level"]:  # C21: and again on a higher level confirmed
+            report_major_complaint(case_no, level)
         if data.get("route") == "grievance":  # C15: routed by the intake to a grievance (§7)
             return route_complaint(case_no, ask, form, complaint_summary(load_case(case_no)))
     summary = complaint_summary(load_case(case_no))
@@ -80,18 +88,38 @@ def complaint(case_no: str) -> str:
                 f"{LEVEL_LABELS[level]}：《投诉处理单》{case_no} 转交处理。", f"pass-on-l{level}")
         deliver_mail(case_no, return_state=True)
 
-    # C4: first contact within one business day (late: ¥30 violation, C12)
+    # C4: first contact within one business day (late: ¥30 violation, C12); C20: the customer is told the
+    # process, each step's time and the handler's direct contact (受理告知) — the handler says how
     if not case["parent"]:
-        ask("first-contact", "首次联系客户并填写《投诉处理单》", "l1_handler", "FirstContact", assignee=receiver,
-            due_at=_due(data, "first_contact"))
+        contact = ask("first-contact", "首次联系客户、告知受理流程并填写《投诉处理单》", "l1_handler", "FirstContact",
+                      assignee=receiver, due_at=_due(data, "first_contact"),
+                      summary={**summary, "受理告知（请告知客户）": process_outline(case_no)})
         check_first_contact(case_no)
+        tell_process(case_no, contact.process_notice_via, contact.decided_by)
         publish_complaint_form(case_no)
+    else:  # C20: an escalated case has a new level and handler: the customer gets the updated outline
+        update_process_notice(case_no, f"投诉升级为{LEVEL_LABELS[level]}，处理人变更")
 
     # C6: the handler names the department complained about; its head states responsibility and a plan
     # within a day; the quality lead and the manager approve it before it is carried out (nothing is
     # promised before); the investigation report goes to the GM, whose 批示 is due within 3 business days
     writer = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
-    plan = plan_until_approved(case_no, ask, route, writer, summary, due=_due(data, "plan"))
+    # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
+    analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
+    plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
+    # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
+    # then the GM and the chairman — nothing is carried out or promised before they approve
+    flags = load_case(case_no)["data"]
+    if flags.get("in_legal_process"):
+        tell_legal_process(case_no, summary)
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due,
+                               legal=bool(flags.get("in_legal_process")))
+    record_hour_steps(case_no, plan.first_agreement)
+    # C25: every level-3 case and any matter of principle goes on the GM meeting's agenda, which decides
+    # the handling plan and whether to notify the authorities
+    if level == 3 or flags.get("matter_of_principle"):
+        meeting = gm_meeting(case_no, ask, plan_summary(summary, plan))
+        summary = {**summary, "总经理例会决定": meeting.handling_plan}
     instruction = ask("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", route.gm_report_to, "GmInstruction",
                       summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
     record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
@@ -105,6 +133,7 @@ def complaint(case_no: str) -> str:
     # R2 / 000 «13» 第九条五: an outcome with an amount is decided by the approvers of its authority band
     outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
+    record_hour_steps(case_no, True)  # C21: the handling is agreed at the latest with the outcome
     publish_complaint_form(case_no)
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler
@@ -125,6 +154,13 @@ def complaint(case_no: str) -> str:
                 due_at=return_visit_due(resolved_at(case_no)), assignee=receiver if visit_role == "l1_handler" else None)
     # C12: the visit asks whether the customer was asked their satisfaction (not asked, or faked: a violation)
     check_satisfaction_asked(case_no, visit.satisfaction_check, visit.result)
+    # C22: what the visit found is recorded; an unsatisfactory visit goes to the L2 handler and back to the
+    # department with a 《工作联系函》 and a deadline; a process or result rated 4–5 also escalates (C9)
+    record_return_visit(case_no, visit.model_dump(mode="json"))
+    if visit_unsatisfactory((visit.service_quality, visit.service_attitude, visit.process_satisfaction,
+                             visit.result_satisfaction), visit.shortcoming_unresolved):
+        send_back_to_department(case_no, ask, summary, visit.shortcomings or visit.result)
+        action = visit_action(action, visit.process_satisfaction, visit.result_satisfaction, level)
 
     if action == "escalate":
         child = open_linked_case(case_no, escalated_level(level))
@@ -168,22 +204,28 @@ def name_responsible_department(case_no: str, ask, handler_role: str, handler: s
         dept = responsible_department(org, named.department)
         if dept is not None:
             writer = plan_writer(org, dept, set(recused))
+            flags = {k: True for k in ("matter_of_principle", "in_legal_process") if getattr(named, k)}
             record_state(case_no, "accepted", "responsible_department_named", actor=named.decided_by,
-                         data={"responsible_department": dept.name, "plan_writer": writer.email},
-                         event_data={"department": dept.name, "head": writer.email})
+                         data={"responsible_department": dept.name, "plan_writer": writer.email, **flags},
+                         event_data={"department": dept.name, "head": writer.email, **flags})
             return dept, writer
         unknown = named.department
     raise AssertionError("unreachable")
 
 
+LEGAL_CHAIN = ("l3_admin_director", "legal_counsel", "general_manager", "chairman")
+
+
 def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Department, Person],  # noqa: ANN001
-                        summary: dict, due: datetime) -> InvestigationPlan:
+                        summary: dict, due: datetime, legal: bool = False) -> InvestigationPlan:
     """C6: the department's head writes the plan (1 day); the solution approvers approve it, or it goes
     back to the head with their comments and they approve the revised plan — as often as it takes."""
     from tasks.runtime import services
 
     dept, head = writer
     roles = services().org.roles_of(head.email)
+    approvers = route.solution_approvers + (tuple(r for r in LEGAL_CHAIN if r not in route.solution_approvers)
+                                            if legal else ())
     role = "department_head" if "department_head" in roles else roles[0]
 
     def write(round_no: int, rejected: str = "") -> InvestigationPlan:
@@ -198,13 +240,52 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
 
     def approve(plan: InvestigationPlan, round_no: int) -> list:
         return [ask(f"solution-{r.replace('_', '-')}-{round_no}", "处理方案审批", r, requested_by=head.email,
-                    summary=plan_summary(summary, plan)) for r in route.solution_approvers]
+                    summary=plan_summary(summary, plan)) for r in approvers]
 
     def revise(_plan: InvestigationPlan, round_no: int, rejections: list) -> InvestigationPlan:
         publish_complaint_form(case_no)
         return write(round_no + 1, rejection_notes(rejections))
 
     return until_approved(write(1), approve, revise)
+
+
+def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> None:  # noqa: ANN001
+    """C22: the L2 handler is told; the department's head gets the 《工作联系函》 as a step with a deadline
+    (1 business day) and records what was done."""
+    from tasks.runtime import services
+
+    case = load_case(case_no)
+    l2 = _people("l2_handler")
+    notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
+           event="return_visit_unsatisfactory")
+    head = case["data"].get("plan_writer") or l2[0]
+    role = "department_head" if services().org.has_role(head, "department_head") else services().org.roles_of(head)[0]
+    ask("visit-follow-up", "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role, "DepartmentFeedback",
+        assignee=head, due_business_days=1,
+        summary={**summary, "责任部门": case["data"].get("responsible_department", "—"), "回访发现": finding})
+
+
+def gm_meeting(case_no: str, ask, summary: dict):  # noqa: ANN001, ANN201
+    """C25: the case goes on the next GM regular meeting's agenda (总经理例会); the GM office records its
+    decision — the handling plan, whether the authorities are notified (which, by whom)."""
+    notice(case_no, "gm-meeting-agenda", _people("general_manager") + _people("gm_office"), "列入总经理例会：三级投诉/原则性问题",
+           f"投诉 {case_no} 列入下次总经理例会议题（三级投诉或原则性问题），请例会决定处理方案及是否通报主管部门。",
+           summary, event="gm_meeting_agenda")
+    meeting = ask("gm-meeting", "总经理例会：决定处理方案、是否通报主管部门", "gm_office", "GmMeetingDecision",
+                  summary=summary)
+    record_state(case_no, "accepted", "gm_meeting_decided", actor=meeting.decided_by,
+                 data={"gm_meeting": meeting.model_dump(include={"handling_plan", "interim_confirmed",
+                                                                 "notify_authorities", "authority", "notified_by"})})
+    return meeting
+
+
+def tell_legal_process(case_no: str, summary: dict) -> None:
+    """C27: the GM, the chairman, both L3 directors and the legal counsel are told at once."""
+    to = sorted({e for r in ("general_manager", "chairman", "l3_sales_director", "l3_admin_director", "legal_counsel")
+                 for e in _people(r)})
+    notice(case_no, "legal-process", to, "投诉涉及司法程序",
+           f"投诉 {case_no} 涉及司法程序（诉讼/仲裁），处理方案须经行政管理中心、法律顾问审核，总经理、董事长批准后方可实施。",
+           summary, event="in_legal_process_flagged")
 
 
 def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:

@@ -7,13 +7,16 @@ reason sent to the requester."""
 
 from __future__ import annotations
 
+from itertools import count
+
 from prefect import flow
 
 from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
-from tasks.notify import notify
-from tasks.samples import record_sample_issue, slip_context
+from models.corrections import step_key as round_key
+from tasks.notify import deliver_mail, notify
+from tasks.samples import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
 
 
 def sample_summary(case: dict) -> dict:
@@ -46,10 +49,12 @@ def sample_request(case_no: str) -> str:
                     "summary": summary})
             return "rejected"
 
-    # P3: the valid slip goes to production.
+    # P3: the valid slip goes to production; P4: issued as three copies, the third the gate pass.
     record_state(case_no, "approved", "sample_approved")
     slip = slip_context(case_no)
     notify(case_no, "slip", "sample_slip", slip.pop("recipients"), slip)
+    issue_slip_copies(case_no)
+    deliver_mail(case_no, return_state=True)
 
     issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
                                          role="production", requested_by=case["requested_by"],
@@ -57,5 +62,21 @@ def sample_request(case_no: str) -> str:
                                          due_business_days=2))
     record_sample_issue(case_no, issue.taker, issue.quantity, issue.decided_by)
     record_state(case_no, "issued", "sample_issued", actor=issue.decided_by,
-                 event_data={"taker": issue.taker, "quantity": issue.quantity}, closed=True)
+                 event_data={"taker": issue.taker, "quantity": issue.quantity})
+
+    # P4: the gate guard checks the goods against the pass; a used or invalid code is refused (and the
+    # guard checks again), goods not matching the pass are refused
+    result = check_at_gate(case_no, case["requested_by"], summary)
+    record_state(case_no, "issued", "sample_gate_done", event_data={"gate": result}, closed=True)
     return "issued"
+
+
+def check_at_gate(case_no: str, requested_by: str, summary: dict) -> str:
+    for n in count(1):
+        check = request_decision(StepRequest(case_no=case_no, step_key=round_key("gate-check", n), title="门卫核验出门证",
+                                             role="gate_guard", requested_by=requested_by, summary=summary,
+                                             answer_model="GateCheck", due_business_days=1))
+        result, reason = record_gate_check(case_no, round_key("gate-check", n), check.model_dump(mode="json"))
+        if result == "released" or reason != "出门证编码无效":
+            return result
+    raise AssertionError("unreachable")

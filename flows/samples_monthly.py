@@ -35,6 +35,7 @@ def sample_month_totals_flow(month: str | None = None) -> dict:
     summary["与审批单数量不符"] = "；".join(f"{d['case_no']} 批 {d['approved']} 发 {d['issued']}"
                                     for d in totals["differences"]) or "无"
     summary["已批未发"] = "、".join(totals["unissued"]) or "无"
+    summary["已发放未经门卫核验放行（P4）"] = "、".join(totals["no_gate_check"]) or "无"
     notify(f"SAMPLES-{totals['month']}", "month-totals", "notice",
            [p.email for p in svc.org.people_for_role("accounting")],
            {"case_no": f"样品月报 {totals['month']}", "title": f"{totals['month']} 样品出门汇总（计入销售费用）",

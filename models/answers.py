@@ -85,9 +85,22 @@ class SampleIssue(Answer):
     quantity: int = Field(gt=0, le=100000, description="实发数量 / quantity given")
 
 
+class GateCheck(Answer):
+    """门卫核验出门证（P4）/ the gate guard checks the goods against the gate pass."""
+
+    decision: Literal["released", "refused"] = Field(description="released 放行 / refused 不予放行")
+    pass_code: str = Field(min_length=1, max_length=20, description="出门证编码（出门证上的一次性编码）")
+    product_matches: bool = Field(False, description="品名与出门证一致")
+    spec_matches: bool = Field(False, description="规格与出门证一致")
+    size_class_matches: bool = Field(False, description="规格类别（整纱/半纱/小纱）与出门证一致")
+    quantity_matches: bool = Field(False, description="数量与出门证一致")
+    note: str = Field("", max_length=500, description="备注")
+
+
 ANSWER_MODELS: dict[str, type[RunInput]] = {
     "Decision": Decision,
     "SampleIssue": SampleIssue,
+    "GateCheck": GateCheck,
 }
 
 
@@ -110,7 +123,7 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
-    "named": "已指定", "instructed": "已批示",
+    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -120,6 +133,16 @@ FIELD_LABELS.update({
     "result": "回访结果", "told_via": "告知方式（电话/短信）", "note": "告知内容与客户反应",
     "department": "被投诉部门", "instruction": "总经理批示", "satisfaction_check": "客户核实满意度",
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
+    "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
+    "pass_code": "出门证编码", "product_matches": "品名一致", "spec_matches": "规格一致",
+    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致",
+    "method": "回访方式", "service_quality": "服务质量（1–5）", "service_attitude": "服务态度（1–5）",
+    "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
+    "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
+    "suggestions": "建议", "repair_quality": "维修质量与速度", "signature": "验证人签名",
+    "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
+    "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
+    "authority": "通报部门", "notified_by": "通报人",
 })
 
 
@@ -154,6 +177,9 @@ class FirstContact(Answer):
 
     decision: Literal["contacted"] = Field("contacted", description="contacted 已联系")
     contact_note: str = Field(min_length=1, max_length=2000, description="了解到的原因与经过 / cause and course")
+    # C20: how the customer was told the process, each step's time and the handler's contact (受理告知)
+    process_notice_via: Literal["read_out", "email", "sms"] = Field(
+        "read_out", description="受理告知方式：read_out 已当面/电话告知 / email 发送邮件 / sms 已短信告知")
 
 
 @register_answer
@@ -174,6 +200,30 @@ class ResponsibleDepartment(Answer):
     decision: Literal["named"] = Field("named", description="named 已指定")
     department: str = Field(min_length=1, max_length=100,
                             description="被投诉部门（组织架构中的部门名称或代码，如 生产部 / production）")
+    # C25: a matter of principle goes on the GM meeting's agenda; C27: a lawsuit or arbitration filed or
+    # threatened in writing, or a court/arbitration document received
+    matter_of_principle: bool = Field(False, description="原则性问题（提交总经理例会）")
+    in_legal_process: bool = Field(False, description="涉及司法程序（诉讼、仲裁已提起或书面威胁，或收到法院/仲裁文书）")
+
+
+@register_answer
+class GmMeetingDecision(Answer):
+    """总经理例会决定（C25）：处理方案、是否通报主管部门 / the GM meeting's decision on a major matter."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"handling_plan"}
+    decision: Literal["decided"] = Field("decided", description="decided 已决定")
+    handling_plan: str = Field(min_length=1, max_length=4000, description="例会决定的处理方案")
+    interim_confirmed: bool = Field(True, description="确认三级受理人已批准的紧急临时处理（如有）")
+    notify_authorities: bool = Field(False, description="是否通报主管部门")
+    authority: str = Field("", max_length=200, description="通报哪个部门")
+    notified_by: str = Field("", max_length=100, description="由谁通报")
+
+    @model_validator(mode="after")
+    def _who_and_whom(self) -> "GmMeetingDecision":
+        if self.notify_authorities and not (self.authority.strip() and self.notified_by.strip()):
+            raise ValueError("通报主管部门时须写明通报哪个部门、由谁通报 / "
+                             "notifying the authorities needs which authority and by whom")
+        return self
 
 
 @register_answer
@@ -225,6 +275,27 @@ class ReturnVisit(Answer):
     result: str = Field(min_length=1, max_length=2000, description="回访结果")
     satisfaction_check: Literal["confirmed", "not_asked", "faked"] = Field(
         "confirmed", description="客户核实满意度：confirmed 曾被询问且评价属实 / not_asked 未被询问 / faked 评价非客户所作")
+    # C22 (001 篇2 四(2)1, 4, 5): what a return visit records (the visitor is who answers)
+    method: Literal["phone", "letter", "wechat", "in_person"] = Field(
+        "phone", description="回访方式：phone 电话 / letter 信函 / wechat 微信 / in_person 上门")
+    service_quality: int | None = Field(None, ge=1, le=5, description="服务质量评价（1 非常满意 … 5 很不满意）")
+    service_attitude: int | None = Field(None, ge=1, le=5, description="服务态度评价（1 非常满意 … 5 很不满意）")
+    fee_as_agreed: Literal["yes", "no", "no_fee"] = Field(
+        "no_fee", description="收费价格核实：yes 按约定收费 / no 与约定不符 / no_fee 未收费")
+    process_satisfaction: int | None = Field(None, ge=1, le=5, description="对处理过程的满意度（1–5）")
+    result_satisfaction: int | None = Field(None, ge=1, le=5, description="对处理结果的满意度（1–5）")
+    shortcomings: str = Field("", max_length=2000, description="客户指出的不足")
+    shortcoming_unresolved: bool = Field(False, description="不足之处尚未解决")
+    suggestions: str = Field("", max_length=2000, description="客户建议")
+    repair_quality: str = Field("", max_length=500, description="维修质量与速度（维修类）")
+    signature: str = Field("", max_length=50, description="验证人签名（上门回访必填）")
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"shortcomings", "suggestions"}
+
+    @model_validator(mode="after")
+    def _signed_in_person(self) -> "ReturnVisit":
+        if self.method == "in_person" and not self.signature.strip():
+            raise ValueError("上门回访须有验证人签名 / an in-person visit needs the verifier's signature")
+        return self
 
 
 @register_answer

@@ -39,7 +39,10 @@ from models.business_days import (TZ, BusinessCalendar, add_business_days,
 
 # ---- vocabularies (C1) ---------------------------------------------------------------------
 Kind = Literal["consumer", "franchisee"]
-Channel = Literal["phone", "sms", "letter", "fax", "web", "onsite", "written"]
+Channel = Literal["phone", "sms", "letter", "fax", "web", "onsite", "written", "forwarded"]
+# C28: who forwarded a complaint (转来)
+Forwarder = Literal["sales_showroom", "property_management", "government", "judicial_administration",
+                    "lawyers_association", "other"]
 Category = Literal["工程质量", "规划设计", "销售管理", "物业管理", "服务行为", "维修服务", "外部环境",
                    "产品质量", "货运", "政策"]
 Handling = Literal["explanation", "repair", "replacement", "allowance", "return"]
@@ -52,7 +55,12 @@ PRODUCT_CATEGORY = "产品质量"
 
 KIND_LABELS: dict[str, str] = {"consumer": "消费者投诉", "franchisee": "加盟商投诉"}
 CHANNEL_LABELS: dict[str, str] = {"phone": "电话", "sms": "短信", "letter": "信件", "fax": "传真",
-                                  "web": "网络平台", "onsite": "现场", "written": "书面"}
+                                  "web": "网络平台", "onsite": "现场", "written": "书面", "forwarded": "转来"}
+FORWARDER_LABELS: dict[str, str] = {"sales_showroom": "销售展示中心", "property_management": "物管公司",
+                                    "government": "政府机关", "judicial_administration": "司法行政机关",
+                                    "lawyers_association": "律师协会", "other": "其他"}
+# C28: forwarded by a government or judicial body: straight to the L2 handler, level 3 suggested (as 12315)
+AUTHORITY_FORWARDERS = frozenset({"government", "judicial_administration"})
 LEVEL_LABELS: dict[int, str] = {1: "一级（普通投诉）", 2: "二级（较严重投诉）", 3: "三级（非常严重投诉）"}
 SATISFACTION_LABELS: dict[int, str] = {1: "非常满意", 2: "满意", 3: "可理解/接受", 4: "不满意",
                                        5: "很不满意"}
@@ -112,6 +120,51 @@ class Product(Guarded):
     code: str = Field("", max_length=50, description="产品编码/料号 product code")
 
 
+class Forwarding(Guarded):
+    """C28 转来: who forwarded the complaint, their reference, and when the company received it (the
+    deadlines count from then)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    forwarder: Forwarder = Field(description="转来单位类别：sales_showroom 销售展示中心 / property_management 物管公司 / "
+                                             "government 政府机关 / judicial_administration 司法行政机关 / "
+                                             "lawyers_association 律师协会 / other 其他 forwarder")
+    forwarder_name: str = Field(min_length=1, max_length=100, description="转来单位名称 the forwarder's name")
+    reference: str = Field(min_length=1, max_length=100, description="转来单位的文号/编号 the forwarder's reference")
+    company_received_at: datetime = Field(
+        description="公司收到转来投诉的时间（ISO-8601，须含时区；各期限由此起算） when the company received it")
+
+    @field_validator("company_received_at", mode="before")
+    @classmethod
+    def _iso_text(cls, v: object) -> object:
+        return _iso_with_zone(v)
+
+    @field_validator("company_received_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return _aware_in_range(v)
+
+
+def _iso_with_zone(v: object) -> object:
+    """ISO-8601 text with a time zone only: no epoch numbers (JSON or numeric text), no dates alone."""
+    if v is None or isinstance(v, datetime):
+        return v
+    if not isinstance(v, str) or not _ISO_WITH_ZONE.fullmatch(v.strip()):
+        raise PydanticCustomError("iso_datetime_with_zone", "must be ISO-8601 text with a time zone, "
+                                  "e.g. 2026-11-25T10:00:00+08:00")
+    return v.strip()
+
+
+def _aware_in_range(v: datetime | None) -> datetime | None:
+    if v is not None and (v.tzinfo is None or v.utcoffset() is None):
+        raise ValueError("must include a time zone (e.g. +08:00) / 必须包含时区")
+    if v is not None:
+        try:  # 0001-01-01T00:00:00+14:00 is before the first instant a datetime can hold in UTC
+            v.astimezone(TZ)
+        except (OverflowError, ValueError):
+            raise PydanticCustomError("datetime_out_of_range", "is out of range") from None
+    return v
+
+
 class ComplaintIn(Guarded):
     """The 《投诉处理单》 as the receiver records it (C1), with the flags that drive the level (C3)."""
 
@@ -119,7 +172,10 @@ class ComplaintIn(Guarded):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     complainant: Complainant = Field(description="投诉人及联系方式 complainant and contact")
     kind: Kind = Field(description="投诉类型：consumer 消费者投诉 / franchisee 加盟商投诉 complaint kind")
-    channel: Channel = Field(description="投诉渠道：电话、短信、信件、传真、网络平台、现场、书面 channel")
+    channel: Channel = Field(description="投诉渠道：电话、短信、信件、传真、网络平台、现场、书面、转来（forwarded，须填 "
+                                         "forwarded） channel")
+    forwarded: Forwarding | None = Field(None, description="转来投诉（C28）：转来单位、文号、公司收到时间 "
+                                                           "forwarded complaint: forwarder, reference, date received")
     category: Category = Field(description="投诉类别（004） complaint category")
     description: str = Field(min_length=1, max_length=5000,
                              description="投诉内容与事件起因 the complaint and the event's cause")
@@ -153,25 +209,30 @@ class ComplaintIn(Guarded):
     @field_validator("received_at", mode="before")
     @classmethod
     def _iso_text(cls, v: object) -> object:
-        """ISO-8601 text with a time zone only: no epoch numbers (JSON or numeric text), no dates alone."""
-        if v is None or isinstance(v, datetime):
-            return v
-        if not isinstance(v, str) or not _ISO_WITH_ZONE.fullmatch(v.strip()):
-            raise PydanticCustomError("iso_datetime_with_zone", "must be ISO-8601 text with a time zone, "
-                                      "e.g. 2026-11-25T10:00:00+08:00")
-        return v.strip()
+        return _iso_with_zone(v)
 
     @field_validator("received_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and (v.tzinfo is None or v.utcoffset() is None):
-            raise ValueError("must include a time zone (e.g. +08:00) / 必须包含时区")
-        if v is not None:
-            try:  # 0001-01-01T00:00:00+14:00 is before the first instant a datetime can hold in UTC
-                v.astimezone(TZ)
-            except (OverflowError, ValueError):
-                raise PydanticCustomError("datetime_out_of_range", "is out of range") from None
-        return v
+        return _aware_in_range(v)
+
+    @model_validator(mode="after")
+    def _forwarded(self) -> "ComplaintIn":
+        """C28: channel `forwarded` and the forwarding record go together; the deadlines count from the
+        company's receipt, so `received_at` is that moment (given once, or equal)."""
+        if self.channel == "forwarded" and self.forwarded is None:
+            raise ValueError("转来的投诉须填写转来单位、文号和公司收到时间（forwarded） / "
+                             "a forwarded complaint needs forwarded: forwarder, reference and date received")
+        if self.channel != "forwarded" and self.forwarded is not None:
+            raise ValueError("只有渠道为「转来」（forwarded）的投诉才填写 forwarded / "
+                             "forwarded is only for channel forwarded")
+        if self.forwarded is not None:
+            at = self.forwarded.company_received_at
+            if self.received_at is not None and self.received_at != at:
+                raise ValueError("received_at 须与 forwarded.company_received_at 相同（期限自公司收到之日起算） / "
+                                 "received_at must equal forwarded.company_received_at (deadlines count from it)")
+            self.received_at = at
+        return self
 
     @field_validator("repeat_event_ref")
     @classmethod
@@ -229,6 +290,8 @@ def propose_level(c: ComplaintIn, *, same_customer_same_event: bool = False) -> 
         l3.append("新品质量批量投诉")
     if c.department_failed_to_act:
         l3.append("投诉职能部门不作为")
+    if c.forwarded is not None and c.forwarded.forwarder in AUTHORITY_FORWARDERS:
+        l3.append(f"{FORWARDER_LABELS[c.forwarded.forwarder]}转来（{c.forwarded.forwarder_name}）")
     l2: list[str] = []
     if same_customer_same_event or c.repeat_event_ref:
         ref = f"（前次投诉 {c.repeat_event_ref}）" if c.repeat_event_ref else ""
@@ -466,6 +529,22 @@ def return_visit_role(level: int) -> str:
     return "l1_handler" if _check_level(level) == 1 else "area_manager"
 
 
+def visit_unsatisfactory(ratings: Iterable[int | None], shortcoming_unresolved: bool) -> bool:
+    """C22: a return visit is unsatisfactory when any rating (service quality and attitude, the
+    process, the result; C9's scale) is 4–5, or a shortcoming is unresolved."""
+    return shortcoming_unresolved or any(r is not None and r >= 4 for r in ratings)
+
+
+def visit_action(action: SatisfactionAction, process: int | None, result: int | None,
+                 level: int) -> SatisfactionAction:
+    """C22: a visit rating the handling process or result 4–5 also escalates (C9), even after a 1–3
+    survey answer; otherwise the survey's action stands."""
+    worst = max((r for r in (process, result) if r is not None), default=None)
+    if action == "close" and worst is not None and worst >= 4:
+        return satisfaction_outcome(worst, level)
+    return action
+
+
 # ---- C11: outcome --------------------------------------------------------------------------
 # The outcome's typed form (handling, responsibility, loss) is models.answers.ComplaintOutcome.
 
@@ -577,7 +656,8 @@ def retention_until(closed_at: datetime | date) -> date:
 
 __all__ = [
     "CATEGORIES", "CHANNEL_LABELS", "Category", "Channel", "Complainant", "ComplaintIn", "Deadlines",
-    "Event", "GM_MEETING_SUBMITTER", "Handling", "KIND_LABELS", "Kind", "LEVEL_LABELS", "NOTICE_LABELS",
+    "AUTHORITY_FORWARDERS", "Event", "FORWARDER_LABELS", "Forwarding",
+    "GM_MEETING_SUBMITTER", "Handling", "KIND_LABELS", "Kind", "LEVEL_LABELS", "NOTICE_LABELS",
     "Notice", "OUTCOME_LABELS", "PENALTY_LABELS", "PENALTY_RANGES", "Penalty", "Product",
     "RETENTION_YEARS", "Routing", "SATISFACTION_ACTION_LABELS", "SATISFACTION_LABELS", "TZ",
     "VALIDITY_LABELS", "close_reminder_at", "closing_without_satisfaction_penalty",
@@ -585,5 +665,5 @@ __all__ = [
     "next_progress_contact", "overdue_notices", "previous_business_moment",
     "progress_interval_business_days", "propose_level", "recused_people", "retention_until",
     "return_visit_due", "return_visit_role", "routing", "routing_penalty", "satisfaction_outcome",
-    "starts_return_flow", "validity_next_step",
+    "starts_return_flow", "validity_next_step", "visit_action", "visit_unsatisfactory",
 ]

@@ -38,10 +38,31 @@ ROLE_LABELS: dict[str, str] = {
     "gm_office": "总经理室（生产管理组）",
     "rd": "研发部",
 }
+# Roles added by procedures §7 (issue 21). An org file written before them still loads: a role nobody
+# holds is refused only where a procedure needs it (`RoleNotHeld`, naming the role and the procedure),
+# and /healthz lists them (`roles_not_held`).
+NEW_ROLE_LABELS: dict[str, str] = {
+    "gm_office": "总经理室（生产管理组）",
+    "rd": "研发部",
+    "legal_counsel": "法律顾问",
+    "chairman": "董事长",
+    "gate_guard": "门卫",
+    "storekeeper": "司库员",
+}
+# What each of them does, for the message when nobody holds it (中文 / English).
+ROLE_NEEDED_BY: dict[str, tuple[str, str]] = {
+    "gm_office": ("客户投诉处理：总经理例会议题（C25）", "complaint handling: the GM meeting's agenda (C25)"),
+    "rd": ("客户抱怨处理：研发部意见（C16）", "product complaints: R&D's opinion (C16)"),
+    "legal_counsel": ("涉及司法程序的投诉：法律顾问审核处理方案（C27）",
+                      "complaints in legal process: the legal counsel reviews the plan (C27)"),
+    "chairman": ("涉及司法程序的投诉：董事长审批处理方案（C27）",
+                 "complaints in legal process: the chairman approves the plan (C27)"),
+    "gate_guard": ("样品出门：门卫核验出门证（P4）", "samples: the gate guard checks the gate pass (P4)"),
+    "storekeeper": ("库存取样：司库员登记仓库台账（P5）", "samples from stock: the storekeeper's ledger (P5)"),
+}
+REQUIRED_ROLES = frozenset(ROLE_LABELS)  # every org file holds these (the roles before §7)
+ROLE_LABELS.update(NEW_ROLE_LABELS)
 ROLES = frozenset(ROLE_LABELS)
-# roles an older org file may lack: the procedures that need them find no holder (NoEligiblePerson)
-OPTIONAL_ROLES = frozenset({"gm_office", "rd"})
-REQUIRED_ROLES = ROLES - OPTIONAL_ROLES
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -58,6 +79,18 @@ class UnknownPerson(KeyError):
 class UnknownRole(KeyError):
     def __str__(self) -> str:
         return f"未知角色 {self.args[0]} / unknown role: {self.args[0]}"
+
+
+class RoleNotHeld(UnknownRole):
+    """A known role that nobody holds in this org file (one written before the role existed), at the
+    point a procedure needs it."""
+
+    def __str__(self) -> str:
+        role = self.args[0]
+        zh, en = ROLE_NEEDED_BY.get(role, ("", ""))
+        return (f"组织架构中没有人担任角色 {role}（{ROLE_LABELS.get(role, role)}）" + (f"，{zh}需要此角色" if zh else "")
+                + "，请在 org.yaml 的 roles 中添加 / nobody holds the role " + role
+                + (f", which {en} needs" if en else "") + "; add it under roles in org.yaml")
 
 
 class Department(BaseModel):
@@ -96,13 +129,15 @@ class OrgDirectory(BaseModel):
 
     def people_for_role(self, role: str) -> list[Person]:
         if role not in self.roles:
-            if role in OPTIONAL_ROLES:  # an org file without it: nobody holds it
-                return []
-            raise UnknownRole(role)
+            raise RoleNotHeld(role) if role in ROLES else UnknownRole(role)
         return [self.person(e) for e in self.roles[role]]
 
     def first_for_role(self, role: str) -> Person:
         return self.people_for_role(role)[0]
+
+    def roles_not_held(self) -> list[str]:
+        """The known roles nobody holds (an org file written before §7's roles)."""
+        return sorted(ROLES - set(self.roles))
 
     def superior_of(self, email: str) -> Person | None:
         p = self.person(email)

@@ -42,3 +42,36 @@ def previous_month(today: date) -> tuple[date, date]:
     first_this = today.replace(day=1)
     last_prev = first_this.fromordinal(first_this.toordinal() - 1)
     return last_prev.replace(day=1), first_this
+
+
+# ---- P4: three copies and the gate pass (000 «4» 二1, 6) ---------------------------------------------
+SLIP_COPIES: dict[int, tuple[str, str]] = {1: ("留存", "营销部"), 2: ("生产部", "生产部"), 3: ("出门证", "门卫凭此放行")}
+GATE_ITEMS: dict[str, str] = {"product_matches": "品名", "spec_matches": "规格", "size_class_matches": "规格类别",
+                              "quantity_matches": "数量"}
+
+
+def gate_pass_code(secret: str, case_no: str) -> str:
+    """The gate pass's one-time code: an HMAC of the slip number under the system's secret (8 characters,
+    no 0/O/1/I), so a re-run issues the same pass and nobody can make one up."""
+    import base64
+    import hashlib
+    import hmac
+
+    digest = hmac.new(secret.encode(), f"gate-pass:{case_no}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:8].translate(str.maketrans("01OI", "89XY"))
+
+
+def gate_decision(expected_code: str, given_code: str, used: bool, matches: dict[str, bool],
+                  guard_decision: Literal["released", "refused"], note: str = "") -> tuple[str, str]:
+    """P4: what the gate records. A code not this pass's, or a pass already used, is refused; goods not
+    matching the pass (product, specification, size class, quantity) are refused; else the guard's word."""
+    if (given_code or "").strip().upper() != expected_code:
+        return "refused", "出门证编码无效"
+    if used:
+        return "refused", "出门证已使用（一次有效）"
+    wrong = [label for key, label in GATE_ITEMS.items() if not matches.get(key)]
+    if wrong:
+        return "refused", "货物与出门证不符：" + "、".join(wrong)
+    if guard_decision == "refused":
+        return "refused", note or "门卫拒绝放行"
+    return "released", note or "核对无误，放行"

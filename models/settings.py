@@ -7,6 +7,7 @@ for configuration; pass a :class:`Settings` (or what it builds) to whoever needs
 from __future__ import annotations
 
 import hashlib
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -136,6 +137,10 @@ class Settings(BaseSettings):
         None, description="Prefect's own API basic auth (user:password): PREFECT_SERVER_API_AUTH_STRING for the "
         "server, PREFECT_API_AUTH_STRING for the web app, runners and workers; required in prod with a Prefect "
         "server not on this machine")
+
+    # ---- procedures §7 (issue 21) ----------------------------------------------------------------
+    office_opens: time = Field(time(8, 30), description="C21 office hours (business days): opening, e.g. 08:30")
+    office_closes: time = Field(time(17, 30), description="C21 office hours (business days): closing, e.g. 17:30")
 
     # which databases live on the embedded PostgreSQL server (their URL was derived, not given)
     _embedded: tuple[str, ...] = PrivateAttr(())

@@ -33,7 +33,11 @@ TREND_MONTHS = 6
 CLOSING_STATE_LABELS: dict[str, str] = {"closed": "结案", "not_established": "不成立", "escalated": "升级",
                                         "gm_meeting": "提交总经理例会"}
 DEADLINE_LABELS: dict[str, str] = {"first_contact": "首次联系（1个工作日）", "plan": "调查与处理方案（1日）",
-                                   "close": "结案期限（7/15/20天）"}
+                                   "close": "结案期限（7/15/20天）",
+                                   # C21 (001), clock time except the department's office hour
+                                   "major_report": "重大投诉上报（10分钟）", "dept_analysis": "部门分析（1小时）",
+                                   "feedback": "一般投诉反馈（24小时）", "solution": "重大投诉解决方案（12小时）"}
+HOUR_DEADLINES = ("major_report", "dept_analysis", "feedback", "solution")
 FAULT_LABELS: dict[str, str] = {"true": "我方责任", "false": "非我方责任", "none": "未认定"}
 RETURN_KIND_LABELS: dict[str, str] = {"allowance": "销货折让", "return": "成品退货"}
 
@@ -171,11 +175,21 @@ def complaint_fact_values(case_no: str, state: str, level: int | None, parent_ca
         "close_due": _when(dl.get("close")),
         "closed_at": closed_at,
         "event_key": data.get("event_key"),
+        **_hour_facts(data),
     }
 
 
+def _hour_facts(data: dict[str, Any]) -> dict[str, Any]:
+    """C21: each hour deadline's due and done (`c21_<name>` on the case)."""
+    out: dict[str, Any] = {}
+    for name in HOUR_DEADLINES:
+        rec = data.get(f"c21_{name}") or {}
+        out[f"{name}_due"], out[f"{name}_at"] = _when(rec.get("due")), _when(rec.get("done"))
+    return out
+
+
 __all__ = [
-    "CLOSING_STATE_LABELS", "DEADLINE_LABELS", "FAULT_LABELS", "REPORT_IDS", "REPORT_TITLES",
+    "CLOSING_STATE_LABELS", "DEADLINE_LABELS", "FAULT_LABELS", "HOUR_DEADLINES", "REPORT_IDS", "REPORT_TITLES",
     "RETURN_KIND_LABELS", "SCHEDULES", "TREND_MONTHS", "complaint_fact_values", "current_month_key",
     "default_period", "money", "month_key", "month_period", "months_back", "percent", "period_bounds",
     "previous_month_key", "previous_week_key", "ratio", "week_period", "with_shares",

@@ -365,6 +365,15 @@ class ComplaintFact(SQLModel, table=True):
     closed_at: Optional[datetime] = _dt(nullable=True, index=True)
     urge_notice_at: Optional[datetime] = _dt(nullable=True)
     inquiry_notice_at: Optional[datetime] = _dt(nullable=True)
+    # C21 hour deadlines (001): due and done, for S1's on-time rates (revision 0009_rules21)
+    major_report_due: Optional[datetime] = _dt(nullable=True)
+    major_report_at: Optional[datetime] = _dt(nullable=True)
+    dept_analysis_due: Optional[datetime] = _dt(nullable=True)
+    dept_analysis_at: Optional[datetime] = _dt(nullable=True)
+    feedback_due: Optional[datetime] = _dt(nullable=True)
+    feedback_at: Optional[datetime] = _dt(nullable=True)
+    solution_due: Optional[datetime] = _dt(nullable=True)
+    solution_at: Optional[datetime] = _dt(nullable=True)
     # C3 "same customer, same event": the intake's repeat lookup is this index, not a scan of the JSON
     event_key: Optional[str] = Field(default=None, index=True, max_length=32)
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.business_days import TZ
-from models.complaints import (CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
+from models.complaints import (CHANNEL_LABELS, FORWARDER_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
                                SATISFACTION_LABELS, Penalty, closing_without_satisfaction_penalty,
                                first_contact_penalty, retention_until, routing_penalty, starts_return_flow)
 from models.privacy import mask_data
@@ -64,6 +64,10 @@ def complaint_summary(case: dict[str, Any]) -> dict[str, Any]:
         "投诉内容": f["description"],
         "客户诉求": f.get("demand") or "—",
     }
+    if f.get("forwarded"):  # C28
+        fw = f["forwarded"]
+        out["转来单位"] = f"{FORWARDER_LABELS[fw['forwarder']]}：{fw['forwarder_name']}（文号 {fw['reference']}）"
+        out["公司收到时间"] = fw["company_received_at"][:16].replace("T", " ")
     if case.get("parent"):
         out["关联案件"] = f"由 {case['parent']} 升级"
     if d.get("close"):
@@ -75,7 +79,7 @@ def _case_markdown(svc: Services, case_no: str) -> str:
     case = svc.store.get_case(case_no)
     return render("forms/complaint_form.md.j2", case=case, data=mask_data(case.data),
                   events=svc.store.events(case_no), tasks=svc.store.tasks_of(case_no),
-                  labels={"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "level": LEVEL_LABELS,
+                  labels={"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "forwarder": FORWARDER_LABELS, "level": LEVEL_LABELS,
                           "outcome": OUTCOME_LABELS, "satisfaction": SATISFACTION_LABELS})
 
 
@@ -198,6 +202,20 @@ def record_outcome(case_no: str, outcome: dict[str, Any]) -> None:
                           now=svc.clock.now(), state="resolved", data={"outcome": record}, event_data=record)
 
 
+@replayed("skip")
+@task(name="记录回访 record the return visit", **IO_TASK)
+def record_return_visit(case_no: str, visit: dict[str, Any]) -> None:
+    """C22: the visit's method, visitor, ratings, fee check, satisfaction with process and result,
+    shortcomings, suggestions, a repair's quality and speed, and (in person) the signature."""
+    svc = services()
+    keep = ("method", "service_quality", "service_attitude", "fee_as_agreed", "process_satisfaction",
+            "result_satisfaction", "shortcomings", "shortcoming_unresolved", "suggestions", "repair_quality",
+            "signature", "result")
+    record = {k: visit.get(k) for k in keep} | {"visitor": visit.get("decided_by")}
+    svc.store.update_case(case_no, actor=visit.get("decided_by"), kind="return_visit_recorded", now=svc.clock.now(),
+                          data={"return_visit": record}, event_data=record)
+
+
 @task(name="转退货与销货折让程序 start return/credit", **IO_TASK)
 def start_return_credit_procedure(case_no: str, summary: dict[str, Any]) -> str | None:
     """R1: a closed complaint whose decided handling is allowance or return starts §4 (copy 3 of the
@@ -307,3 +325,182 @@ def notice(case_no: str, key: str, to: list[str], title: str, message: str, summ
     """Render, queue and deliver a notice (re-run safe)."""
     notify(case_no, key, "notice", to, {"case_no": case_no, "title": title, "message": message,
                                          "summary": summary}, event=event)
+
+
+# ---- C21 hour deadlines (001 篇2 四(1)2.4–2.5) and C20 the customer's process notice ---------------
+def hour_record(svc: Services, case_no: str, name: str, *, due: datetime | None = None,
+                done: datetime | None = None, **extra: Any) -> dict[str, Any]:
+    """A C21 deadline's record on the case (`c21_<name>`: due, done and what else the step noted). The
+    first `done` stays (a re-run or the watchdog never moves it)."""
+    key = f"c21_{name}"
+    current = dict(svc.store.get_case(case_no).data.get(key) or {})
+    new = dict(current)
+    if due is not None and "due" not in current:
+        new["due"] = due.astimezone(TZ).isoformat()
+    if done is not None and not current.get("done"):
+        new["done"] = done.astimezone(TZ).isoformat()
+    new.update({k: v for k, v in extra.items() if k not in current})
+    if new != current:
+        svc.store.update_case(case_no, actor="system", kind=f"{name}_deadline_recorded", now=svc.clock.now(),
+                              data={key: new}, event_data={key: new})
+    return new
+
+
+def report_major(svc: Services, case_no: str, level: int, *, by: str = "system") -> bool:
+    """C21 10 min: a major complaint is reported to the L2 handler (level 3: also both L3 directors, C5)
+    at once; late if more than 10 min after receipt (or escalation). Once per case and level."""
+    from models.complaint_hours import major_report_due, met
+
+    case = svc.store.get_case(case_no)
+    start = datetime.fromisoformat(case.data["deadlines"]["received_at"]) if not case.parent_case_no \
+        else case.created_at
+    roles = ["l2_handler", "l3_sales_director", "l3_admin_director"] if level == 3 else ["l2_handler"]
+    to = sorted({p.email for r in roles for p in svc.org.people_for_role(r)})
+    now = svc.clock.now()
+    due = major_report_due(start)
+    summary = complaint_summary({"case_no": case_no, "data": case.data, "level": level, "parent": case.parent_case_no})
+    _notice(svc, case_no, f"major-report-l{level}", to, f"重大投诉上报（{LEVEL_LABELS[level]}）",
+            f"{LEVEL_LABELS[level]} {case_no} 已受理，按规定于受理后10分钟内上报。" + ("（系统自动上报）" if by != "flow" else ""),
+            summary, event="major_complaint_reported")
+    rec = hour_record(svc, case_no, "major_report", due=due, done=now, to=to)
+    return bool(met(rec["due"], rec["done"]))
+
+
+@replayed("skip")
+@task(name="重大投诉10分钟上报 report a major complaint", **IO_TASK)
+def report_major_complaint(case_no: str, level: int) -> bool:
+    """C21: the report goes out when the level is set — the level the rules propose at receipt, and
+    again if the receiver confirms a higher one."""
+    return report_major(services(), case_no, level, by="flow")
+
+
+def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
+    """C20: what the customer is told — the outline for the level with each step's time (from the
+    computed deadlines) and the handler's direct contact."""
+    from models.complaint_hours import hour_deadlines, process_steps
+
+    level = case.level or case.data["proposed_level"]
+    deadlines = case.data["deadlines"]
+    start = case.created_at if case.parent_case_no else datetime.fromisoformat(deadlines["received_at"])
+    hours = {k: v.isoformat() for k, v in hour_deadlines(start, level).items()}
+    handler = svc.org.find(case.data.get("handler") or case.data["received_by"])
+    return {"case_no": case.case_no, "customer_name": case.data["form"]["complainant"]["name"],
+            "level_label": LEVEL_LABELS[level], "steps": process_steps(level, deadlines, hours),
+            "handler": {"name": handler.name, "email": handler.email, "phone": handler.phone}}
+
+
+def _notice_digest(ctx: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    keep = {k: ctx[k] for k in ("level_label", "steps", "handler")}
+    return hashlib.sha256(json.dumps(keep, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def send_process_notice(svc: Services, case_no: str, via: str, *, update: str = "", actor: str = "system") -> bool:
+    """C20: render the process notice, then send it — by email when the customer has one and the handler
+    chose email (or it is an update), else the handler tells the customer (read out / SMS) and it is
+    recorded. A change of level, handler or deadline sends an update; an unchanged notice nothing.
+    Returns whether a notice was given now."""
+    case = svc.store.get_case(case_no)
+    ctx = process_notice_context(svc, case) | {"update": update}
+    digest = _notice_digest(ctx)
+    given = case.data.get("process_notice") or {}
+    if given.get("digest") == digest:
+        return False
+    if update and not given:
+        return False  # not told yet: the first contact tells the current outline
+    now = svc.clock.now()
+    email = case.data["form"]["complainant"].get("email")
+    handler = ctx["handler"]["email"]
+    by_email = bool(email) and (via == "email" or bool(update))
+    if by_email:
+        from tasks.render import render_mail
+
+        svc.store.queue_mail(f"notice:{case_no}:process-notice-{digest}", case_no,
+                             render_mail("process_notice", [email], **ctx), now,
+                             event=("process_notice_sent", {"to": [email], "digest": digest, "update": update}))
+    elif update:  # no email: the handler tells the customer the new outline
+        _notice(svc, case_no, f"process-notice-{digest}", [handler], "受理告知更新：请告知客户",
+                f"投诉 {case_no} 的处理安排有更新（{update}），请电话或短信告知客户以下安排。",
+                {"投诉编号": case_no, **{s["step"]: s["by"] for s in ctx["steps"]}}, event="process_notice_update_to_handler")
+    record = {"digest": digest, "via": "email" if by_email else via, "at": now.astimezone(TZ).isoformat(),
+              "level": ctx["level_label"], "handler": handler, "steps": ctx["steps"],
+              "versions": int(given.get("versions", 0)) + 1}
+    svc.store.update_case(case_no, actor=actor, kind="process_notice_given" if not update else "process_notice_updated",
+                          now=now, data={"process_notice": record},
+                          event_data={"via": record["via"], "digest": digest, "update": update})
+    if case.level == 1 and not case.parent_case_no:  # C21: a minor complaint's 24 h feedback — the notice counts
+        from models.complaint_hours import minor_feedback_due
+
+        hour_record(svc, case_no, "feedback", due=minor_feedback_due(datetime.fromisoformat(case.data["deadlines"]["received_at"])),
+                    done=now)
+    return True
+
+
+@replayed("skip")
+@task(name="受理告知 tell the customer the process", **IO_TASK)
+def tell_process(case_no: str, via: str, actor: str) -> bool:
+    """C20 at first contact: the handler confirmed how the customer was told (email, SMS, read out)."""
+    return send_process_notice(services(), case_no, via, actor=actor)
+
+
+@replayed("skip")
+@task(name="受理告知更新 update the process notice", **IO_TASK)
+def update_process_notice(case_no: str, reason: str) -> bool:
+    """C20: a change of level, handler or deadline sends the customer the updated outline."""
+    return send_process_notice(services(), case_no, "email", update=reason)
+
+
+def process_outline(case_no: str) -> str:
+    """C20: the outline the handler tells the customer (shown on the first-contact page)."""
+    svc = services()
+    ctx = process_notice_context(svc, svc.store.get_case(case_no))
+    steps = "；".join(f"{i}. {s['step']}：{s['by']}" for i, s in enumerate(ctx["steps"], 1))
+    h = ctx["handler"]
+    return f"{ctx['level_label']}。{steps}。处理人 {h['name']}，电话 {h['phone'] or '—'}，邮箱 {h['email']}"
+
+
+@replayed("read")
+@task(name="发送工作联系函 send the liaison letter", **IO_TASK)
+def send_liaison_letter(case_no: str, department: str, head: str, summary: dict[str, Any]) -> str | None:
+    """C21: a case handed to a department outside CS goes with a 《工作联系函》 (event, demand, deadline);
+    its head enters the analysis and handling method within 1 office hour. Returns that deadline (ISO)."""
+    from models.complaint_hours import department_analysis_due
+
+    svc = services()
+    cs = svc.org.department_of(svc.org.first_for_role("l2_handler").email).code
+    if department == cs:
+        return None
+    case = svc.store.get_case(case_no)
+    current = case.data.get("c21_dept_analysis") or {}
+    if current.get("due"):
+        return current["due"]
+    now = svc.clock.now()
+    due = department_analysis_due(now, svc.calendar, opens=svc.settings.office_opens,
+                                  closes=svc.settings.office_closes)
+    form = case.data["form"]
+    _notice(svc, case_no, f"liaison-letter-{department}", [head], "《工作联系函》",
+            f"投诉 {case_no} 转交贵部门处理。请于 {due.astimezone(TZ):%Y-%m-%d %H:%M} 前（1小时内，工作时间）"
+            "由部门负责人提交原因分析与处理方法。",
+            {**summary, "事件": form["description"], "客户诉求": form.get("demand") or "—",
+             "回复期限": f"{due.astimezone(TZ):%Y-%m-%d %H:%M}"}, event="liaison_letter_sent")
+    return hour_record(svc, case_no, "dept_analysis", due=due, handed_over_at=now.astimezone(TZ).isoformat(),
+                       department=department, head=head)["due"]
+
+
+@replayed("skip")
+@task(name="记录小时时限 record the hour deadlines met", **IO_TASK)
+def record_hour_steps(case_no: str, agreed: bool) -> None:
+    """C21: the department's analysis is in (the plan); a major complaint's solution is agreed with the
+    customer (a plan with a first agreement, at the latest the recorded outcome)."""
+    from models.complaint_hours import major_solution_due
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    now = svc.clock.now()
+    if case.data.get("c21_dept_analysis"):
+        hour_record(svc, case_no, "dept_analysis", done=now)
+    if agreed and case.level and case.level >= 2:
+        start = case.created_at if case.parent_case_no else datetime.fromisoformat(case.data["deadlines"]["received_at"])
+        hour_record(svc, case_no, "solution", due=major_solution_due(start), done=now)

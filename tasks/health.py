@@ -61,6 +61,8 @@ class Health(BaseModel):
     starts: StartsHealth | None = None
     watchdog: WatchdogHealth | None = None
     flagged_cases: list[str] = []  # open cases whose run the watchdog gave up restarting (tasks/run_audit.py)
+    # roles of procedures §7 nobody holds (an org file written before them): the steps needing them refuse
+    roles_not_held: list[str] = []
 
 
 def _error(exc: Exception) -> str:
@@ -71,7 +73,7 @@ def check_health(svc: Services, now: datetime, started_at: datetime) -> Health:
     """One look at every part. `started_at`: when this web app started (a watchdog that never ran
     is `pending` for its first 3 intervals, then `degraded`)."""
     late = timedelta(seconds=3 * svc.settings.watchdog_interval_seconds)
-    parts: dict[str, Any] = {"database": "ok", "prefect": "ok"}
+    parts: dict[str, Any] = {"database": "ok", "prefect": "ok", "roles_not_held": svc.org.roles_not_held()}
     try:
         count, oldest = svc.store.outbox_backlog()
         age = (now - oldest).total_seconds() if oldest else None

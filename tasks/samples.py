@@ -60,6 +60,85 @@ def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: st
             s.rollback()
 
 
+def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
+    """P4: one copy of the valid slip, rendered (templates/forms/sample_slip_copy.txt.j2)."""
+    from models.samples import SLIP_COPIES
+    from tasks.render import render
+
+    name, for_whom = SLIP_COPIES[copy_no]
+    return render("forms/sample_slip_copy.txt.j2", copy_no_cn="一二三"[copy_no - 1], copy_name=name, copy_for=for_whom,
+                  code=code, **{k: slip[k] for k in ("case_no", "form", "requester", "signatures")})
+
+
+def text_pdf(text: str) -> bytes:
+    """A one-page PDF of the text (A5 at 150 dpi, Noto Sans SC): drawn with Pillow, saved as PDF."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from tasks.charts import font
+
+    im = Image.new("RGB", (874, 1240), "white")
+    d = ImageDraw.Draw(im)
+    y = 60
+    for i, line in enumerate(text.splitlines()):
+        d.text((60, y), line, font=font(30 if i == 0 else 24), fill=(0, 0, 0))
+        y += 46 if i == 0 else 38
+    out = io.BytesIO()
+    im.save(out, format="PDF", resolution=150.0)
+    return out.getvalue()
+
+
+@task(name="出具三联单 issue the slip's three copies", **IO_TASK)
+def issue_slip_copies(case_no: str) -> list[str]:
+    """P4: the valid slip as three PDFs marked with copy and slip number — 留存 to marketing, 生产部 to
+    production, 出门证 (with its one-time code) to the requester, who carries it to the gate. Each
+    delivery is logged (event `slip_copy_sent`), once."""
+    from models.samples import SLIP_COPIES, gate_pass_code
+    from tasks.mail import Attachment
+    from tasks.render import render_mail
+
+    svc = services()
+    slip = slip_context.fn(case_no)
+    requester = slip["requester"]
+    to = {1: [requester], 2: slip["recipients"], 3: [requester]}
+    code = gate_pass_code(svc.settings.secret_key, case_no)
+    sent = []
+    for copy_no, (name, _for) in SLIP_COPIES.items():
+        text = slip_copy_text(slip, copy_no, code if copy_no == 3 else "")
+        mail = render_mail("notice", to[copy_no], case_no=case_no, title=f"《取样出门审批单》第{'一二三'[copy_no - 1]}联 {name}",
+                           message=text, summary={})
+        mail.attachments = [Attachment.from_bytes(f"{case_no}-{copy_no}-{name}.pdf", text_pdf(text), "application/pdf")]
+        if svc.store.queue_mail(f"notice:{case_no}:slip-copy-{copy_no}", case_no, mail, svc.clock.now(),
+                                event=("slip_copy_sent", {"copy": copy_no, "name": name, "to": to[copy_no]})):
+            sent.append(name)
+    return sent
+
+
+@task(name="记录门卫核验 record the gate check", **IO_TASK)
+def record_gate_check(case_no: str, step: str, check: dict[str, Any]) -> tuple[str, str]:
+    """P4: the gate's result for one check (`step`) — released (the pass is used from then on) or refused
+    with the reason. A check already recorded is returned as it was (a re-run decides nothing again)."""
+    from models.samples import GATE_ITEMS, gate_decision, gate_pass_code
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    checks = dict(case.data.get("gate_checks") or {})
+    if step in checks:
+        return checks[step]["result"], checks[step]["reason"]
+    used = bool((case.data.get("gate_pass") or {}).get("used_at"))
+    result, reason = gate_decision(gate_pass_code(svc.settings.secret_key, case_no), check["pass_code"], used,
+                                   {k: bool(check.get(k)) for k in GATE_ITEMS}, check["decision"], check.get("note", ""))
+    now = svc.clock.now()
+    record = {"result": result, "reason": reason, "by": check.get("decided_by"), "at": now.astimezone(TZ).isoformat()}
+    data = {"gate_check": record, "gate_checks": {**checks, step: record}}
+    if result == "released":
+        data["gate_pass"] = {"used_at": record["at"], "by": record["by"]}
+    svc.store.update_case(case_no, actor=check.get("decided_by"), kind=f"gate_{result}", now=now, data=data,
+                          event_data=record)
+    return result, reason
+
+
 def month_bounds(first: date) -> tuple[datetime, datetime]:
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return (datetime.combine(first, time(), TZ), datetime.combine(nxt, time(), TZ))
@@ -92,6 +171,9 @@ def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
     differences = [{"case_no": c.case_no, "approved": c.data["quantity"], "issued": issued[c.case_no].quantity}
                    for c in slips if c.case_no in issued and issued[c.case_no].quantity != c.data["quantity"]]
     unissued = [c.case_no for c in slips if c.case_no not in issued]
+    # P4: an issue whose pass was never released at the gate is an exception
+    no_gate_check = [c.case_no for c in slips if c.case_no in issued and not (c.data.get("gate_pass") or {}).get("used_at")]
     return {"month": first.strftime("%Y-%m"), "lines": lines, "differences": differences, "unissued": unissued,
+            "no_gate_check": no_gate_check,
             "issues": sum(x["issues"] for x in lines), "quantity": sum(x["quantity"] for x in lines),
             "weight_kg": str(sum((Decimal(x["weight_kg"]) for x in lines), Decimal("0.000")))}

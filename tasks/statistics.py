@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models.business_days import TZ
 from models.complaints import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS, PENALTY_LABELS,
                                SATISFACTION_LABELS)
-from models.statistics import (CLOSING_STATE_LABELS, DEADLINE_LABELS, FAULT_LABELS, REPORT_IDS, REPORT_TITLES,
+from models.statistics import (CLOSING_STATE_LABELS, DEADLINE_LABELS, FAULT_LABELS, HOUR_DEADLINES, REPORT_IDS, REPORT_TITLES,
                                RETURN_KIND_LABELS, TREND_MONTHS, money, month_period, months_back,
                                period_bounds, ratio, with_shares)
 from models.privacy import mask_text
@@ -72,13 +72,14 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
     fig["by_fault"] = with_shares([{"our_fault": v, "label": FAULT_LABELS[k], "count": counts.get(k, 0)}
                                    for k, v in (("true", True), ("false", False), ("none", None))], total)
     # on-time rate per deadline: due = cases with that deadline, on_time = done at or before it
-    row = s.execute(select(
-        func.count(F.first_contact_due), _on_time(F.first_contact_at, F.first_contact_due),
-        func.count(F.plan_due), _on_time(F.plan_at, F.plan_due),
-        func.count(F.close_due), _on_time(F.closed_at, F.close_due)).where(closed)).one()
+    # (C21's hour deadlines of 001 among them: a deadline counts where the case had it)
+    pairs = [(F.first_contact_at, F.first_contact_due), (F.plan_at, F.plan_due), (F.closed_at, F.close_due),
+             *((getattr(F, f"{k}_at"), getattr(F, f"{k}_due")) for k in HOUR_DEADLINES)]
+    row = s.execute(select(*(c for done, due in pairs for c in (func.count(due), _on_time(done, due))))
+                    .where(closed)).one()
     fig["on_time"] = [{"deadline": k, "label": DEADLINE_LABELS[k], "due": int(row[2 * i] or 0),
                        "on_time": int(row[2 * i + 1] or 0), "rate": ratio(int(row[2 * i + 1] or 0), int(row[2 * i] or 0))}
-                      for i, k in enumerate(("first_contact", "plan", "close"))]
+                      for i, k in enumerate(("first_contact", "plan", "close", *HOUR_DEADLINES))]
     # escalations (C9): closed by escalation, to the GM's meeting, and the cases opened by escalation
     esc = dict(s.execute(select(F.state, func.count()).where(closed, F.state.in_(("escalated", "gm_meeting")))
                          .group_by(F.state)).all())

@@ -148,6 +148,8 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
            responsibility="处理不当", plan="总监上门致歉")
     answer(stack, child, R["quality_lead"], "处理方案审批", "approve")
     answer(stack, child, R["general_manager"], "处理方案审批", "approve")
+    # C25: a level-3 case is on the GM meeting's agenda; the GM office records its decision
+    answer(stack, child, R["gm_office"], "总经理例会：", "decided", handling_plan="同意总监上门致歉")
     answer(stack, child, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意")
     answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
            responsibility_department="生产部", our_fault="true", loss_amount="500")

@@ -71,7 +71,8 @@ def test_approved_by_both_then_issued(stack):
 
     stack.wait_state(case_no, "approved")
     mail_for(stack, case_no, PRODUCTION, "")
-    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]]
+    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]
+             and "第二联" not in m["subject"]]  # P4: copy 2 is its own mail (a PDF)
     assert len(slips) == 1 and "0.8" in slips[0]["text"] and "1.600" in slips[0]["text"]
 
     issue = stack.wait_mail(to=PRODUCTION, subject=f"{case_no} 样品发放登记")[0]
@@ -92,8 +93,18 @@ def test_approved_by_both_then_issued(stack):
     again = stack.submit(stack.link(ask, "approve"))
     assert again.status_code == 200 and "已处理" in again.text
     assert [e["kind"] for e in stack.case(case_no)["events"]] == kinds
-    no_duplicates(stack, case_no)
+    # P4: the gate guard checks the goods against the gate pass (copy 3, with its one-time code)
+    import re
+
+    gate_pass = stack.wait_mail(to=REQUESTER, subject=f"{case_no} 《取样出门审批单》第三联 出门证")[0]
+    code = re.search(r"出门证编码（一次有效）：(\w+)", gate_pass["text"]).group(1)
+    check = stack.wait_mail(to=ORG.first_for_role("gate_guard").email, subject=f"{case_no} 门卫核验出门证")[0]
+    r = stack.submit(stack.link(check, "released"), pass_code=code, product_matches="true", spec_matches="true",
+                     size_class_matches="true", quantity_matches="true")
+    assert r.status_code == 200, r.text
     stack.wait_run(run_id, "COMPLETED")
+    assert stack.case(case_no)["closed_at"]
+    no_duplicates(stack, case_no)
 
 
 def test_rejected_by_gm(stack):
@@ -252,7 +263,8 @@ def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
     stack.wait_state(case_no, "approved")
     assert any(e["kind"] == "sample_approved" for e in stack.case(case_no)["events"])
     stack.wait_mail(to=PRODUCTION, subject=case_no)
-    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]]
+    slips = [m for m in stack.mails(PRODUCTION) if "取样出门审批单" in m["subject"] and case_no in m["subject"]
+             and "第二联" not in m["subject"]]  # P4: copy 2 is its own mail (a PDF)
     assert len(slips) == 1
     no_duplicates(stack, case_no)
     # the codes are in the emails only: not in the run's logs nor its artifacts in Prefect

@@ -7,7 +7,7 @@ import pytest
 
 from flows.complaint import complaint
 from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, Decision, Done, FirstContact, GmInstruction,
-                            InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
+                            GmMeetingDecision, InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
 from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
                                  L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
                                  RECEIVER, answer)
@@ -16,6 +16,7 @@ APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comm
 PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
                          plan="为客户更换同批次纱线并上门致歉")
 INSTRUCTION = GmInstruction(instruction="同意方案，三日内完成更换并回访")
+MEETING = GmMeetingDecision(handling_plan="同意处理方案，不通报主管部门")
 OUTCOME = ComplaintOutcome(handling="replacement", responsibility_department="生产部", our_fault=True)
 
 # the steps of each level, as routed by C5/C6 (handler, solution approvers, return visitor, reviewer)
@@ -33,6 +34,7 @@ def handled(level: int, *, score: int = 2, **over) -> dict:
         "responsible-department": ResponsibleDepartment(department="生产部"),
         "plan-1": answer(PLAN, hours=3),
         **{f"solution-{a}-1": APPROVE for a in APPROVERS[level]},
+        **({"gm-meeting": MEETING} if level == 3 else {}),  # C25: every level-3 case
         "gm-instruction": INSTRUCTION,
         "outcome": OUTCOME,
         "satisfaction": Satisfaction(score=score),
@@ -50,7 +52,8 @@ def test_an_established_complaint_is_handled_at_its_level_to_the_archive(office,
 
     assert run.result == "closed" and run.case.state == "closed" and run.case.level == level
     assert run.steps == ["intake", "first-contact", "responsible-department", "plan-1",
-                         *(f"solution-{a}-1" for a in APPROVERS[level]), "gm-instruction", "outcome", "satisfaction",
+                         *(f"solution-{a}-1" for a in APPROVERS[level]), *(["gm-meeting"] if level == 3 else []),
+                         "gm-instruction", "outcome", "satisfaction",
                          "return-visit", f"review-{REVIEWER[level]}", "archive"]
     # C2/C3 by the receiver; C4 first contact by the receiver; C6 the level's handler names the department
     # complained about, whose head writes the plan

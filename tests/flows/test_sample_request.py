@@ -2,19 +2,25 @@
 production, who hands the sample out and records it in the workshop ledger."""
 
 from flows.sample_request import sample_request
-from models.answers import Decision, SampleIssue
+from models.answers import Decision, GateCheck, SampleIssue
+from models.samples import gate_pass_code
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PRODUCTION
+
+GATE_GUARD = "gu.wei@huajin.example"
 
 APPROVE = Decision(decision="approve")
 
 
 def test_a_sample_slip_signed_by_leader_then_gm_goes_to_production_and_is_issued(office):
-    run = office.run(sample_request, office.sample_request(), {
+    case_no = office.sample_request()
+    run = office.run(sample_request, case_no, {
         "leader-approval": APPROVE, "gm-approval": APPROVE,
-        "sample-issue": SampleIssue(taker="王师傅", quantity=6)})
-    assert run.result == "issued" and run.case.state == "issued"
+        "sample-issue": SampleIssue(taker="王师傅", quantity=6),
+        "gate-check": GateCheck(decision="released", pass_code=gate_pass_code(office.svc.settings.secret_key, case_no),
+                                product_matches=True, spec_matches=True, size_class_matches=True, quantity_matches=True)})
+    assert run.result == "issued" and run.case.state == "issued" and run.case.closed_at is not None
     assert [(a.step, a.assignee) for a in run.asked] == [
-        ("leader-approval", MARKETING_LEADER), ("gm-approval", GM), ("sample-issue", PRODUCTION)]
+        ("leader-approval", MARKETING_LEADER), ("gm-approval", GM), ("sample-issue", PRODUCTION), ("gate-check", GATE_GUARD)]
     assert run.mails_to(PRODUCTION, "取样出门审批单")
     from sqlmodel import select
 

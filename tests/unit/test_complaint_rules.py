@@ -73,7 +73,7 @@ def test_c1_vocabularies_match_the_spec():
     assert set(CATEGORIES) == {"工程质量", "规划设计", "销售管理", "物业管理", "服务行为", "维修服务",
                                "外部环境", "产品质量", "货运", "政策"}
     assert set(CHANNEL_LABELS) == set(typing.get_args(Channel)) == {
-        "phone", "sms", "letter", "fax", "web", "onsite", "written"}
+        "phone", "sms", "letter", "fax", "web", "onsite", "written", "forwarded"}  # C28 转来
     assert set(KIND_LABELS) == set(typing.get_args(Kind)) == {"consumer", "franchisee"}
     assert KIND_LABELS["consumer"] == "消费者投诉" and KIND_LABELS["franchisee"] == "加盟商投诉"
     assert LEVEL_LABELS == {1: "一级（普通投诉）", 2: "二级（较严重投诉）", 3: "三级（非常严重投诉）"}
@@ -84,7 +84,9 @@ def test_c1_vocabularies_match_the_spec():
 
 @pytest.mark.parametrize("channel", sorted(CHANNEL_LABELS))
 def test_c1_every_channel_accepted(channel):
-    assert complaint(channel=channel).channel == channel
+    forwarded = {"forwarded": {"forwarder": "other", "forwarder_name": "甲", "reference": "1",
+                               "company_received_at": "2026-03-09T10:00:00+08:00"}} if channel == "forwarded" else {}
+    assert complaint(channel=channel, **forwarded).channel == channel
 
 
 @pytest.mark.parametrize("category", CATEGORIES)

@@ -4,21 +4,26 @@ from pathlib import Path
 
 import pytest
 
-from models.org import REQUIRED_ROLES, OrgFileError, UnknownPerson, load_org
+from models.org import NEW_ROLE_LABELS, REQUIRED_ROLES, ROLES, OrgFileError, RoleNotHeld, UnknownPerson, load_org
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
 
 
 def test_shipped_file_holds_every_role():
     org = load_org(SHIPPED)
-    for role in REQUIRED_ROLES:
+    for role in ROLES:  # §7's roles included: gm_office, rd, legal_counsel, chairman, gate_guard, storekeeper
         assert org.people_for_role(role)
+    assert org.roles_not_held() == []
 
 
 def test_superior_chain_reaches_the_gm():
     org = load_org(SHIPPED)
     gm = org.first_for_role("general_manager").email
+    chairman = org.first_for_role("chairman").email  # above the GM in the company, not in its escalation chain
     for p in org.people:
+        if p.email == chairman:
+            assert p.superior is None
+            continue
         cur, steps = p, 0
         while cur.superior:
             cur = org.superior_of(cur.email)
@@ -86,3 +91,27 @@ def test_unknown_role_and_unknown_member_and_missing_role(tmp_path):
     with pytest.raises(OrgFileError) as e:
         load_org(_write(tmp_path, BASE + "  l1_handler: [a@x.example]\n", all_roles=False))
     assert "missing roles" in str(e.value)
+
+
+def test_an_org_file_written_before_the_new_roles_still_loads(tmp_path):
+    """Issue 21: a file holding only the earlier roles loads; a step needing a new role refuses with a
+    message naming the role and the procedure, in Chinese and English."""
+    assert set(NEW_ROLE_LABELS) == {"gm_office", "rd", "legal_counsel", "chairman", "gate_guard", "storekeeper"}
+    assert not set(NEW_ROLE_LABELS) & REQUIRED_ROLES
+    org = load_org(_write(tmp_path, BASE))
+    assert org.roles_not_held() == sorted(NEW_ROLE_LABELS)
+    assert org.people_for_role("l1_handler")
+    with pytest.raises(RoleNotHeld) as e:
+        org.people_for_role("gate_guard")
+    msg = str(e.value)
+    assert "gate_guard" in msg and "门卫" in msg and "出门证" in msg and "nobody holds the role gate_guard" in msg
+    with pytest.raises(RoleNotHeld, match="legal_counsel.*法律顾问"):
+        org.first_for_role("legal_counsel")
+
+
+def test_a_new_role_can_be_held_and_is_checked_like_the_others(tmp_path):
+    org = load_org(_write(tmp_path, BASE + "  storekeeper: [b@x.example]\n"))
+    assert [p.email for p in org.people_for_role("storekeeper")] == ["b@x.example"]
+    assert "storekeeper" not in org.roles_not_held()
+    with pytest.raises(OrgFileError, match="ghost@x.example"):
+        load_org(_write(tmp_path, BASE + "  chairman: [ghost@x.example]\n"))

@@ -45,3 +45,17 @@ def test_reconciliation_with_the_approved_slips():
     t = sample_month_totals(store, date(2026, 10, 1))
     assert t["differences"] == [{"case_no": "YP-2026-000002", "approved": 3, "issued": 2}]
     assert t["unissued"] == ["YP-2026-000003"]
+
+
+def test_p4_gate_pass_code_is_stable_secret_and_one_time():
+    from models.samples import gate_decision, gate_pass_code
+
+    code = gate_pass_code("secret-a", "YP-2026-000001")
+    assert code == gate_pass_code("secret-a", "YP-2026-000001") and len(code) == 8
+    assert code != gate_pass_code("secret-b", "YP-2026-000001") != gate_pass_code("secret-a", "YP-2026-000002")
+    ok = {"product_matches": True, "spec_matches": True, "size_class_matches": True, "quantity_matches": True}
+    assert gate_decision(code, f" {code.lower()} ", False, ok, "released") == ("released", "核对无误，放行")
+    assert gate_decision(code, "X" * 8, False, ok, "released") == ("refused", "出门证编码无效")
+    assert gate_decision(code, code, True, ok, "released") == ("refused", "出门证已使用（一次有效）")
+    assert gate_decision(code, code, False, ok | {"spec_matches": False}, "released") == ("refused", "货物与出门证不符：规格")
+    assert gate_decision(code, code, False, ok, "refused", "无人签收") == ("refused", "无人签收")

@@ -1,0 +1,274 @@
+"""What the complaint procedure owes the regulations beyond C1–C13 (procedures §7.1, issue 21), run
+in-process with scripted answers: C20 the customer told the process, C21 the hour deadlines of seed
+001, C28 forwarded complaints."""
+
+from datetime import datetime, timedelta
+
+from flows.complaint import complaint
+from models.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
+from models.business_days import TZ
+from tasks.statistics import monthly_figures
+from tests.flows.harness import (CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
+                                 RECEIVER, answer)
+from tests.flows.test_complaint import APPROVE, PLAN, handled
+
+# §7's roles (deployments/org.yaml)
+GM_OFFICE, LEGAL_COUNSEL, CHAIRMAN = "xie.ning@huajin.example", "tang.lv@huajin.example", "dong.cheng@huajin.example"
+GATE_GUARD, STOREKEEPER = "gu.wei@huajin.example", "tao.ran@huajin.example"
+
+FORWARDED = {"forwarder": "government", "forwarder_name": "苏州工业园区市场监督管理局", "reference": "园市监转〔2026〕88号",
+             "company_received_at": "2026-11-25T09:00:00+08:00"}
+
+
+def _on_time(office) -> dict[str, tuple[int, int]]:
+    with office.svc.store.session() as s:
+        return {x["deadline"]: (x["due"], x["on_time"]) for x in monthly_figures(s, "2026-11")["on_time"]}
+
+
+# ---- C28 ---------------------------------------------------------------------------------------
+def test_a_complaint_forwarded_by_a_government_body_counts_from_the_companys_receipt_at_level_3(office):
+    case_no = office.complaint(channel="forwarded", forwarded=FORWARDED)
+    case = office.svc.store.get_case(case_no)
+    assert case.data["deadlines"]["received_at"] == "2026-11-25T09:00:00+08:00"  # not the filing time (10:00)
+    assert case.data["proposed_level"] == 3 and any("政府机关转来" in r for r in case.data["level_reasons"])
+    run = office.run(complaint, case_no, {"intake": PENDING})
+    summary = run.step("intake").summary
+    assert summary["渠道"] == "转来" and "园市监转〔2026〕88号" in summary["转来单位"]
+    # … and goes straight to the L2 handler (专门负责人): the major complaint's report (C21)
+    assert run.mails_to(L2_HANDLER, "重大投诉上报")
+
+
+# ---- C20 ---------------------------------------------------------------------------------------
+def test_at_first_contact_the_customer_is_sent_the_process_each_steps_time_and_the_handlers_contact(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "first-contact": answer(FirstContact(contact_note="已致歉", process_notice_via="email"), hours=2)})
+    (notice,) = run.mails_to(CUSTOMER, "受理告知")
+    assert "李娜" in notice.text and RECEIVER in notice.text  # the handler's name and direct email
+    assert "首次联系，了解原因与经过：2026-11-26 10:00" in notice.text and "向您反馈处理安排：2026-11-26 10:00" in notice.text
+    given = run.case.data["process_notice"]
+    assert given["via"] == "email" and given["at"].startswith("2026-11-25T12:00") and given["versions"] == 1
+    assert "process_notice_given" in run.event_kinds
+    # the outline was on the first-contact page for the handler to read out
+    assert "首次联系，了解原因与经过" in run.step("first-contact").summary["受理告知（请告知客户）"]
+
+
+def test_a_notice_read_out_is_recorded_and_no_email_goes_to_the_customer(office):
+    run = office.run(complaint, office.complaint(), handled(1))
+    assert not run.mails_to(CUSTOMER, "受理告知")
+    assert run.case.data["process_notice"]["via"] == "read_out"
+
+
+def test_an_escalation_sends_the_customer_the_updated_outline(office):
+    first = office.run(complaint, office.complaint(), handled(1, score=4) | {
+        "first-contact": answer(FirstContact(contact_note="已致歉", process_notice_via="email"), hours=2)})
+    child = first.result.removeprefix("escalated:")
+    run = office.run(complaint, child, {"responsible-department": PENDING})
+    (update,) = run.mails_to(CUSTOMER, "处理安排更新")
+    assert "二级" in update.text and "周敏" in update.text  # the new level and the new handler
+    assert run.case.data["process_notice"]["versions"] == 2
+
+
+# ---- C21 ---------------------------------------------------------------------------------------
+def test_a_major_complaint_is_reported_within_ten_minutes_level3_to_both_directors(office):
+    run = office.run(complaint, office.complaint(media=True), {"intake": PENDING})
+    for person in (L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "重大投诉上报")
+    rec = run.case.data["c21_major_report"]
+    assert rec["due"].startswith("2026-11-25T10:10") and rec["done"].startswith("2026-11-25T10:00")
+    minor = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), {"intake": PENDING})
+    assert not minor.mails_to(L2_HANDLER, "重大投诉上报") and "c21_major_report" not in minor.case.data
+
+
+def test_a_major_complaint_whose_run_has_not_reported_is_reported_by_the_watchdog(office):
+    case_no = office.complaint(category="服务行为")  # level 2 proposed; its run has not started
+    office.later(minutes=6)
+    office.watchdog()
+    case = office.svc.store.get_case(case_no)
+    assert case.data["c21_major_report"]["done"].startswith("2026-11-25T10:06")
+    assert any(L2_HANDLER in m.to and "重大投诉上报" in m.subject for m in office.mailer.sent)
+
+
+def test_a_department_outside_cs_gets_a_liaison_letter_and_one_office_hour(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {"plan-1": PENDING})
+    (letter,) = run.mails_to(PRODUCTION_HEAD, "工作联系函")
+    assert "客户诉求" in letter.text and "2026-11-25 13:00" in letter.text  # named at 12:00, due an hour later
+    assert run.task("plan-1").due_at.astimezone(TZ) == datetime(2026, 11, 25, 13, 0, tzinfo=TZ)
+
+
+def test_a_cs_department_gets_no_liaison_letter(office):
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="综合服务部"), "plan-1": PENDING})
+    assert not [m for m in run.mails if "工作联系函" in m.subject]
+    assert "c21_dept_analysis" not in run.case.data
+
+
+def test_hour_deadlines_count_in_s1_on_time_rates(office):
+    # level 1 (received 10:00): feedback by the notice at first contact (12:00: in time); the department,
+    # named at 12:00, analyses at 15:00 (late)
+    assert office.run(complaint, office.complaint(), handled(1)).result == "closed"
+    # level 2 (received 15:00): reported at once (in time); the department, named at 17:00, analyses at
+    # 20:00 — in time: its office hour ends at 09:00 the next morning; the solution agreed with the
+    # outcome, the next day (late)
+    late = handled(2) | {"gm-instruction": answer(handled(2)["gm-instruction"], hours=20)}
+    other = {"time": "2026-11-21", "place": "另一事件"}
+    assert office.run(complaint, office.complaint(category="服务行为", event=other), late).result == "closed"
+    on_time = _on_time(office)
+    assert on_time["feedback"] == (1, 1)
+    assert on_time["dept_analysis"] == (2, 1)
+    assert on_time["major_report"] == (1, 1)
+    assert on_time["solution"] == (1, 0)
+
+
+def test_no_feedback_in_24_hours_tells_the_handler_and_the_l2_handler(office):
+    run = office.run(complaint, office.complaint(), {"intake": ComplaintIntake(decision="stands", level=1),
+                                                     "first-contact": PENDING})
+    office.later(hours=23)
+    office.watchdog()
+    assert not [m for m in office.mailer.sent if "24小时内未向客户反馈" in m.subject]
+    office.later(hours=2)
+    office.watchdog()
+    office.watchdog()
+    missed = [m for m in office.mailer.sent if "24小时内未向客户反馈" in m.subject]
+    assert len(missed) == 1 and set(missed[0].to) == {RECEIVER, L2_HANDLER}
+    assert office.svc.store.get_case(run.case_no).data["c21_feedback"]["due"].startswith("2026-11-26T10:00")
+
+
+def test_no_solution_in_12_hours_reports_the_obstacle_to_the_l3_director(office):
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": PENDING})
+    office.later(hours=9)  # received 10:00, now 21:00
+    office.watchdog()
+    assert not [m for m in office.mailer.sent if "12小时内未达成解决方案" in m.subject]
+    office.later(hours=2)
+    office.watchdog()
+    (report,) = [m for m in office.mailer.sent if "12小时内未达成解决方案" in m.subject]
+    assert L3_SALES_DIRECTOR in report.to and L2_HANDLER in report.to
+    assert office.svc.store.get_case(run.case_no).data["c21_solution"]["reported_at"]
+
+
+def test_a_plan_agreed_with_the_customer_in_time_meets_the_12_hours(office):
+    agreed = PLAN.model_copy(update={"first_agreement": True})
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": answer(agreed, hours=3)})
+    rec = run.case.data["c21_solution"]
+    assert datetime.fromisoformat(rec["done"]) <= datetime.fromisoformat(rec["due"]) - timedelta(hours=6)
+
+
+# ---- C22 ---------------------------------------------------------------------------------------
+def test_the_return_visit_records_what_001_asks(office):
+    from models.answers import ReturnVisit
+
+    visit = ReturnVisit(result="客户认可", method="in_person", signature="张三", service_quality=1, service_attitude=2,
+                        fee_as_agreed="yes", process_satisfaction=2, result_satisfaction=1, suggestions="希望提前电话预约",
+                        repair_quality="一次修好，当天完成")
+    run = office.run(complaint, office.complaint(), handled(1) | {"return-visit": visit})
+    rec = run.case.data["return_visit"]
+    assert rec["method"] == "in_person" and rec["signature"] == "张三" and rec["visitor"] == RECEIVER
+    assert rec["fee_as_agreed"] == "yes" and rec["suggestions"] == "希望提前电话预约" and rec["service_attitude"] == 2
+    assert run.result == "closed" and "visit-follow-up" not in run.steps
+
+
+def test_an_in_person_visit_needs_the_signature():
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import ReturnVisit
+
+    with pytest.raises(ValidationError, match="验证人签名"):
+        ReturnVisit(result="x", method="in_person")
+
+
+def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_escalates(office):
+    from models.answers import DepartmentFeedback, ReturnVisit
+
+    visit = ReturnVisit(result="客户仍有意见", result_satisfaction=4, shortcomings="更换的纱线色差仍在", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新配色并送样")})
+    assert run.mails_to(L2_HANDLER, "回访不满意")
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == PRODUCTION_HEAD and "色差仍在" in follow.summary["回访发现"]
+    assert run.task("visit-follow-up").due_at is not None
+    assert run.result.startswith("escalated:")  # 4 on the result escalates though the survey said 2 (C9)
+
+
+def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
+    from models.answers import DepartmentFeedback, ReturnVisit
+
+    visit = ReturnVisit(result="基本满意", result_satisfaction=2, shortcomings="上门迟到", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
+    assert "visit-follow-up" in run.steps and run.result == "closed"
+
+
+# ---- C25 / C27 ---------------------------------------------------------------------------------
+def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision(office):
+    from models.answers import GmMeetingDecision
+
+    decision = GmMeetingDecision(handling_plan="总监上门致歉并赔偿", notify_authorities=True, authority="区市场监管局",
+                                 notified_by="行政管理中心总监")
+    run = office.run(complaint, office.complaint(media=True), handled(3) | {"gm-meeting": decision})
+    assert run.steps.index("gm-meeting") < run.steps.index("gm-instruction")
+    assert run.step("gm-meeting").assignee == GM_OFFICE and run.mails_to(GM, "列入总经理例会")
+    assert run.case.data["gm_meeting"] == {"handling_plan": "总监上门致歉并赔偿", "interim_confirmed": True,
+                                           "notify_authorities": True, "authority": "区市场监管局",
+                                           "notified_by": "行政管理中心总监"}
+    assert run.step("gm-instruction").summary["总经理例会决定"] == "总监上门致歉并赔偿"
+
+
+def test_a_matter_of_principle_at_level_1_goes_on_the_agenda_too(office):
+    from models.answers import GmMeetingDecision
+
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="生产部", matter_of_principle=True),
+        "gm-meeting": GmMeetingDecision(handling_plan="按方案处理")})
+    assert "gm-meeting" in run.steps and run.result == "closed"
+    plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
+    assert "gm-meeting" not in plain.steps
+
+
+def test_notifying_the_authorities_needs_which_and_by_whom():
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import GmMeetingDecision
+
+    with pytest.raises(ValidationError, match="由谁通报"):
+        GmMeetingDecision(handling_plan="x", notify_authorities=True)
+
+
+def test_a_complaint_in_legal_process_needs_legal_counsel_gm_and_chairman_before_anything_is_done(office):
+    from models.answers import Decision
+
+    reject = Decision(decision="reject", comment="赔偿金额须与诉讼请求协调")
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="生产部", in_legal_process=True),
+        "solution-legal-counsel-1": reject, "plan-2": PLAN,
+        **{f"solution-{r}-{n}": APPROVE for r in ("l3-admin-director", "general-manager", "chairman") for n in (1, 2)},
+        **{f"solution-{r}-2": APPROVE for r in ("quality-lead", "l2-handler", "legal-counsel")}})
+    assert run.steps[3:9] == ["plan-1", "solution-quality-lead-1", "solution-l2-handler-1",
+                              "solution-l3-admin-director-1", "solution-legal-counsel-1", "solution-general-manager-1"]
+    assert "solution-chairman-1" in run.steps and "plan-2" in run.steps  # the rejection went back to its author
+    assert run.steps.index("solution-chairman-2") < run.steps.index("gm-instruction")
+    assert run.step("solution-legal-counsel-1").assignee == LEGAL_COUNSEL
+    assert run.step("solution-chairman-2").assignee == CHAIRMAN
+    for person in (GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
+        assert run.mails_to(person, "投诉涉及司法程序")
+    assert run.case.data["in_legal_process"] is True and run.result == "closed"
+
+
+def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
+    """An org file from before §7 (no gm_office) loads; the level-3 case stops at the meeting, naming the role."""
+    import dataclasses
+    from pathlib import Path
+
+    import pytest
+
+    from models.org import RoleNotHeld, load_org
+
+    shipped = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"
+    older = tmp_path / "org.yaml"
+    older.write_text("".join(line for line in shipped.read_text(encoding="utf-8").splitlines(keepends=True)
+                             if not line.startswith("  gm_office:")), encoding="utf-8")
+    office.svc = dataclasses.replace(office.svc, org=load_org(older))
+    with pytest.raises(Exception) as e:
+        office.run(complaint, office.complaint(media=True), handled(3))
+    assert isinstance(e.value, RoleNotHeld) or "gm_office" in str(e.value)
+    assert "总经理例会" in str(e.value)

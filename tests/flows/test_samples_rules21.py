@@ -1,0 +1,62 @@
+"""What the free-sample procedure owes the regulations beyond P1–P3 (procedures §7.6, issue 21): P4 the
+slip's three copies and the one-time gate pass checked at the gate."""
+
+from flows.sample_request import sample_request
+from models.answers import Decision, GateCheck, SampleIssue
+from models.samples import gate_pass_code
+from tasks.samples import sample_month_totals
+from tests.flows.harness import MARKETING, PENDING, PRODUCTION
+
+APPROVE = Decision(decision="approve")
+GATE_GUARD = "gu.wei@huajin.example"
+ALL_MATCH = {"product_matches": True, "spec_matches": True, "size_class_matches": True, "quantity_matches": True}
+
+
+def approved_and_issued(**gate) -> dict:
+    return {"leader-approval": APPROVE, "gm-approval": APPROVE, "sample-issue": SampleIssue(taker="王师傅", quantity=6),
+            **gate}
+
+
+def test_a_valid_slip_is_issued_as_three_pdf_copies_the_third_the_gate_pass(office):
+    case_no = office.sample_request()
+    run = office.run(sample_request, case_no, approved_and_issued(**{"gate-check": PENDING}))
+    code = gate_pass_code(office.svc.settings.secret_key, case_no)
+    copies = {m.attachments[0].filename: m for m in run.mails if m.attachments}
+    assert sorted(copies) == [f"{case_no}-1-留存.pdf", f"{case_no}-2-生产部.pdf", f"{case_no}-3-出门证.pdf"]
+    assert MARKETING in copies[f"{case_no}-1-留存.pdf"].to and PRODUCTION in copies[f"{case_no}-2-生产部.pdf"].to
+    gate_pass = copies[f"{case_no}-3-出门证.pdf"]
+    assert MARKETING in gate_pass.to and code in gate_pass.text and "第三联 出门证" in gate_pass.text
+    import base64
+
+    for m in copies.values():
+        assert base64.b64decode(m.attachments[0].content_b64).startswith(b"%PDF")
+    assert code not in copies[f"{case_no}-2-生产部.pdf"].text  # only the pass carries the code
+    assert [e.data["copy"] for e in run.events("slip_copy_sent")] == [1, 2, 3]
+    assert run.waiting_on == "gate-check" and run.step("gate-check").assignee == GATE_GUARD
+
+
+def test_an_invalid_code_is_refused_and_the_guard_checks_again_then_the_pass_is_used(office):
+    case_no = office.sample_request()
+    code = gate_pass_code(office.svc.settings.secret_key, case_no)
+    run = office.run(sample_request, case_no, approved_and_issued(**{
+        "gate-check": GateCheck(decision="released", pass_code="WRONG123", **ALL_MATCH),
+        "gate-check-2": GateCheck(decision="released", pass_code=code.lower(), **ALL_MATCH)}))
+    assert run.steps[-2:] == ["gate-check", "gate-check-2"]
+    assert [e.kind for e in run.events() if e.kind.startswith("gate_")] == ["gate_refused", "gate_released"]
+    assert run.case.data["gate_checks"]["gate-check"]["reason"] == "出门证编码无效"
+    assert run.case.data["gate_pass"]["by"] == GATE_GUARD and run.case.closed_at is not None
+
+
+def test_goods_not_matching_the_pass_are_refused_and_listed_at_month_end(office):
+    case_no = office.sample_request()
+    code = gate_pass_code(office.svc.settings.secret_key, case_no)
+    run = office.run(sample_request, case_no, approved_and_issued(**{
+        "gate-check": GateCheck(decision="released", pass_code=code, **(ALL_MATCH | {"quantity_matches": False}))}))
+    assert run.case.data["gate_check"]["result"] == "refused"
+    assert "数量" in run.case.data["gate_check"]["reason"] and "gate_pass" not in run.case.data
+    from datetime import date
+
+    totals = sample_month_totals(office.svc.store, date(2026, 11, 1))
+    assert totals["no_gate_check"] == [case_no]
+
+
