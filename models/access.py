@@ -25,9 +25,10 @@ INTAKE_SCOPES = {
     "returns": "POST /api/returns",
     "archive_corrections": "POST /api/archive-corrections",
     "new_customers": "POST /api/new-customer-applications",
+    "grievances": "POST /api/grievances",
 }
 READ_SCOPES = {
-    "read_cases": "GET /api/cases, GET /api/cases/{case_no} (every case)",
+    "read_cases": "GET /api/cases, GET /api/cases/{case_no}, GET /api/grievances/register (every case)",
     "read_customers": "GET /api/customers/{archive_no} (masked)",
 }
 # a complaint's received_at older than KEFU_RECEIVED_AT_WINDOW_DAYS (a backfill of old paper forms)
@@ -98,6 +99,14 @@ def department_members(org: OrgDirectory, head: str) -> set[str]:
 
 def reads_every_case(org: OrgDirectory, email: str) -> bool:
     return bool(CASE_FULL_READ_ROLES & set(org.roles_of(email)))
+
+
+# the product-complaint register (C14) is kept by the GM office (总经理室生产管理组) and read by management
+GRIEVANCE_REGISTER_ROLES = CASE_FULL_READ_ROLES | {"gm_office", "deputy_gm"}
+
+
+def reads_grievance_register(org: OrgDirectory, email: str) -> bool:
+    return bool(GRIEVANCE_REGISTER_ROLES & set(org.roles_of(email)))
 
 
 def may_read_case(org: OrgDirectory, email: str, people: set[str], recused: Iterable[str] = ()) -> bool:

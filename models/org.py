@@ -34,9 +34,6 @@ ROLE_LABELS: dict[str, str] = {
     "production": "生产部",
     "area_manager": "区域经理",
     "department_head": "部门负责人（执行与反馈）",
-    # 客户抱怨处理（C16）/ product complaints
-    "gm_office": "总经理室（生产管理组）",
-    "rd": "研发部",
 }
 # Roles added by procedures §7 (issue 21). An org file written before them still loads: a role nobody
 # holds is refused only where a procedure needs it (`RoleNotHeld`, naming the role and the procedure),

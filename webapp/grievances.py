@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
 from tasks.grievance import file_grievance, grievance_register
 from tasks.runtime import Services
+from models.access import reads_grievance_register
+from webapp.auth import AuthError, Caller, require
 from webapp.idempotency import once
 
 
@@ -31,8 +33,8 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
                              f"「{QUANTITY_PENDING_TEXT}」 and `return_quantity` stays empty (R9). Starts "
                              "`grievance-{case_no}`. Invalid input answers 422 with one message per field in Chinese "
                              "and English and stores nothing; the same `Idempotency-Key` makes one case.")
-    def create_grievance(body: GrievanceIn, request: Request,
-                         idempotency_key: str | None = idempotency_key_header) -> JSONResponse:
+    def create_grievance(body: GrievanceIn, request: Request, idempotency_key: str | None = idempotency_key_header,
+                         _caller: Caller = Depends(require("grievances"))) -> JSONResponse:
         return file_and_start(once(request, body, idempotency_key, lambda key, fp: file_grievance(
             svc, body, key, request_fingerprint=fp)))
 
@@ -43,7 +45,10 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
                     "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
                         "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
                     XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **invalid})
-    def register(format: Literal["json", "xlsx"] = "json") -> Response:  # noqa: A002 - the query parameter's name
+    def register(format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
+                 caller: Caller = Depends(require("read_cases"))) -> Response:
+        if caller.kind == "staff" and not reads_grievance_register(svc.org, caller.name):
+            raise AuthError(403, "无权查阅客户抱怨登记表", "you may not read the grievance register")
         rows = grievance_register(svc, svc.clock.now())
         if format == "xlsx":
             from tasks.grievance import register_workbook

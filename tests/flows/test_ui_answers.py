@@ -5,10 +5,12 @@ followed by exactly the bookkeeping a link's answer gets; anything else is refus
 refused, and the step keeps waiting (the run waits again on the same step, under the next key)."""
 
 from flows.sample_request import sample_request
-from models.answers import Decision, SampleIssue
+from models.answers import Decision, GateCheck, SampleIssue
+from models.samples import gate_pass_code
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PENDING, PRODUCTION, answer, ui
 
 APPROVE = Decision(decision="approve")
+ALL_MATCH = {"product_matches": True, "spec_matches": True, "size_class_matches": True, "quantity_matches": True}
 
 
 def test_ui_answers_with_the_emailed_code_do_the_same_bookkeeping_as_links(office):
@@ -28,9 +30,12 @@ def test_ui_answers_with_the_emailed_code_do_the_same_bookkeeping_as_links(offic
 
     run = office.run(sample_request, run.case_no, {
         "leader-approval": APPROVE, "gm-approval": APPROVE,
-        "sample-issue": ui(SampleIssue(taker="王师傅", quantity=6))})
+        "sample-issue": ui(SampleIssue(taker="王师傅", quantity=6)),
+        "gate-check": ui(GateCheck(decision="released", pass_code=gate_pass_code(office.svc.settings.secret_key,
+                                                                                 run.case_no), **ALL_MATCH))})
     assert run.result == "issued" and run.case.state == "issued"
     assert run.task("sample-issue").decided_by == PRODUCTION
+    assert run.task("gate-check").decided_via == "ui"  # P4 (issue 21): the gate guard's answer, by UI too
 
 
 def test_the_same_case_answered_by_links_ends_in_the_same_state_and_events(office, tmp_path):

@@ -4,12 +4,11 @@ the company's receipt as the start of every deadline; bad input refused in Chine
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from models.business_days import TZ
 from models.complaints import CHANNEL_LABELS, ComplaintIn, propose_level
-from tests.fakes import fake_services, table_counts
+from tests.fakes import api_client, fake_services, table_counts
 
 BODY = {"complainant": {"name": "王芳", "phone": "13812345678"}, "kind": "consumer", "category": "维修服务",
         "description": "空调安装后漏水"}
@@ -46,10 +45,8 @@ def test_bad_forwarding_is_refused(over, needle):
 
 
 def test_the_api_refuses_a_forward_without_its_record_and_stores_nothing(tmp_path):
-    from webapp.app import create_app
-
     svc = fake_services(tmp_path)
-    client = TestClient(create_app(svc))
+    client = api_client(svc, "complaints")
     before = table_counts(svc)
     r = client.post("/api/complaints", json=BODY | {"channel": "forwarded"})
     assert r.status_code == 422

@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from models.grievance import QUANTITY_PENDING_TEXT
-from tests.fakes import fake_services, table_counts
+from tests.fakes import api_client, fake_services, table_counts
 from webapp.app import create_app
 
 FORM = {"abnormality_no": "YC-2026-031", "order_no": "XS-20261102-07", "item_no": "CY-40S", "customer": "无锡华美服饰有限公司",
@@ -20,7 +20,7 @@ FORM = {"abnormality_no": "YC-2026-031", "order_no": "XS-20261102-07", "item_no"
 @pytest.fixture
 def env(tmp_path):
     svc = fake_services(tmp_path)
-    return svc, TestClient(create_app(svc), raise_server_exceptions=False)
+    return svc, api_client(svc, "grievances,read_cases", raise_server_exceptions=False)
 
 
 def test_a_form_is_filed_with_its_start_request(env):
@@ -86,3 +86,17 @@ def test_the_register_as_json_and_excel(env):
     assert x.status_code == 200 and "spreadsheetml" in x.headers["content-type"]
     ws = load_workbook(io.BytesIO(x.content)).active
     assert ws.title == "客户抱怨案件登记追踪表" and ws["A1"].value == "编号" and ws["A2"].value == case_no
+
+
+def test_the_grievance_routes_need_a_key_with_their_scope(tmp_path):
+    """Issue 24 on the new doors: no credentials 401, a key without the scope 403, nothing stored;
+    the register is read by management only (need-to-know, C24)."""
+    svc = fake_services(tmp_path)
+    anonymous = TestClient(create_app(svc))
+    wrong = api_client(svc, "complaints")
+    before = table_counts(svc)
+    assert anonymous.post("/api/grievances", json=FORM).status_code == 401
+    assert anonymous.get("/api/grievances/register").status_code == 401
+    assert wrong.post("/api/grievances", json=FORM).status_code == 403
+    assert wrong.get("/api/grievances/register").status_code == 403
+    assert table_counts(svc) == before
