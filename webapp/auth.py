@@ -16,6 +16,7 @@ nothing read or stored. Route dependencies run before the body is validated or a
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from models.access import BACKFILL, looks_like_key, may_backfill
 from tasks.render import render
 
+log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
 _SESSION_SALT = b"kefu.staff-session.v1"
 
@@ -84,6 +86,7 @@ def identify(request: Request) -> Caller | None:
     if key is not None:
         row = svc.store.api_key_for(key, now) if looks_like_key(key) else None
         if row is None:
+            log.warning("API key refused (unknown, malformed or revoked) for %s %s", request.method, request.url.path)
             raise AuthError(401, "API 密钥无效或已吊销", "the API key is invalid or revoked")
         return Caller("api_key", row.name, row.id, frozenset(row.scopes))
     sid = request.session.get("sid") if "session" in request.scope else None
@@ -135,6 +138,7 @@ def _new_session(request: Request, svc, email: str, via: str) -> None:  # noqa: 
     sid = secrets.token_urlsafe(32)
     svc.store.start_session(email, sid, via, svc.clock.now(), timedelta(hours=svc.settings.session_hours))
     request.session["sid"] = sid
+    log.info("signed in: %s (%s)", email, via)
 
 
 def _form_csrf(request: Request) -> str:
@@ -207,6 +211,7 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
         person = svc.org.find(email) if "@" in email else None
         reason = _password_sign_in(svc, person.email if person else email, password)
         if reason or person is None:
+            log.warning("sign-in refused for %r: %s", email[:200], reason or "not in the org directory")
             return page(request, 401, next=nxt, email=email,
                         errors=[reason or "邮箱或密码错误 / wrong email or password"])
         _new_session(request, svc, person.email, "password")
@@ -260,6 +265,7 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
             email = str(claims.get(settings.oidc_email_claim) or "")
             person = svc.org.find(email) if "@" in email else None
             if person is None or claims.get("email_verified") is False:
+                log.warning("single sign-on refused for %r (not in the org directory or not verified)", email[:200])
                 return page(request, 403, errors=[f"{email or '?'} 不在组织架构中，无权登录 / "
                                                   f"{email or '?'} is not in the org directory"])
             nxt = _safe_next(request.session.get("next"))
