@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from models.access import BACKFILL, looks_like_key, may_backfill
@@ -98,11 +99,17 @@ def identify(request: Request) -> Caller | None:
     return None
 
 
+# declared so the OpenAPI document (and /docs' Authorize button) shows how a system authenticates; the
+# headers are read by `identify` (auto_error off: a staff session needs neither)
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key (kefu apikey create)")
+_BEARER = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+
 def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
     """A route dependency: an API key with `scope`, or a signed-in staff member (whose reads are
     narrowed by the route, need-to-know). The caller is kept on `request.state.caller`."""
 
-    def dependency(request: Request) -> Caller:
+    def dependency(request: Request, _key: Any = Security(_API_KEY), _bearer: Any = Security(_BEARER)) -> Caller:
         caller = identify(request)
         if caller is None:
             raise AuthError(401, "需要登录或 API 密钥", "sign in or present an API key "
