@@ -136,7 +136,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack.start(Path(tmp))
-        stack.client = httpx.Client(timeout=60)
+        stack.client = httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()})
         try:
             run(stack, args)
         finally:
@@ -153,7 +153,7 @@ def run(stack, args) -> None:  # noqa: ANN001
     from tasks.runtime import services
 
     svc = services()
-    http = httpx.Client(timeout=60)
+    http = httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()})  # the API key (issue 24)
     web = stack.web
     # warm up, then the footprint with nothing waiting
     timed_gets(http, [f"{web}/api/cases?limit=1", f"{web}/dev/mail"] * 5)

@@ -146,14 +146,16 @@ def one_stack(n: int, database: str, burst: int, clients: int, bound: float, kee
         res.failure = f"start failed: {str(exc)[-300:]}"
         return res
     res.ready_s = time.monotonic() - t0
-    stack.client = httpx.Client(timeout=120)  # not the e2e client, which keeps every response
+    # not the e2e client, which keeps every response; the same API key
+    stack.client = httpx.Client(timeout=120, headers={"X-API-Key": stack.authorize()})
     sampler = MemorySampler(stack.proc.pid)
     threading.Thread(target=sampler.run, daemon=True).start()
     pss = PssSampler(stack.proc.pid, res)
     pss.start()
     prober = Prober(stack.prefect_api, res)
     prober.start()
-    client = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=clients * 2))
+    client = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=clients * 2),
+                          headers={"X-API-Key": stack.authorize()})  # the intake's API key (issue 24)
     start = time.monotonic()
 
     def post(i: int) -> None:

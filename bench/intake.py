@@ -65,7 +65,7 @@ def run(stack, args) -> bool:  # noqa: ANN001
     go = threading.Event()
 
     def client_loop(n: int) -> None:
-        with httpx.Client(timeout=60) as http:
+        with httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()}) as http:
             http.get(f"{stack.web}/healthz")  # connect before the burst
             go.wait()
             i = 0

@@ -250,7 +250,7 @@ class Report:
 
 
 def run_burst(stack: Stack, n: int, concurrency: int = 16, timeout: float = 3600, stall: float = 240) -> Report:
-    client = httpx.Client(timeout=60)
+    client = httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()})  # the intake's key (issue 24)
     sampler = MemorySampler(stack.proc.pid)
     threading.Thread(target=sampler.run, daemon=True).start()
     approvers = Approvers(stack.web, concurrency)
@@ -320,7 +320,8 @@ def start_stack(home: Path, serve_limit: int) -> Stack:
            "KEFU_PREFECT_DATABASE_URL": server.url(server.create_database("prefect"), "postgresql+asyncpg"),
            "KEFU_SERVE_LIMIT": str(serve_limit)}
     stack = Stack.start(home, extra_env=env, timeout=300)
-    stack.client = httpx.Client(timeout=60)  # not the e2e client, which keeps every response
+    # not the e2e client, which keeps every response; the same API key
+    stack.client = httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()})
     return stack
 
 

@@ -571,6 +571,7 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
     @app.get("/", response_class=PlainTextResponse, include_in_schema=False)
     def index() -> str:
         return ("客服流程 Kefu Flows\n" + ("/docs  API\n" if settings.serves_api_docs else "") + "/healthz\n"
+                + "/login  员工登录 staff sign-in\n"
                 + ("/dev/mail  开发邮箱 dev mailbox\n" if settings.serves_dev_mail else ""))
 
     return app

@@ -16,17 +16,20 @@ nothing read or stored. Route dependencies run before the body is validated or a
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from models.access import BACKFILL, looks_like_key, may_backfill
 from tasks.render import render
 
+log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
 _SESSION_SALT = b"kefu.staff-session.v1"
 
@@ -84,6 +87,7 @@ def identify(request: Request) -> Caller | None:
     if key is not None:
         row = svc.store.api_key_for(key, now) if looks_like_key(key) else None
         if row is None:
+            log.warning("API key refused (unknown, malformed or revoked) for %s %s", request.method, request.url.path)
             raise AuthError(401, "API 密钥无效或已吊销", "the API key is invalid or revoked")
         return Caller("api_key", row.name, row.id, frozenset(row.scopes))
     sid = request.session.get("sid") if "session" in request.scope else None
@@ -95,11 +99,17 @@ def identify(request: Request) -> Caller | None:
     return None
 
 
+# declared so the OpenAPI document (and /docs' Authorize button) shows how a system authenticates; the
+# headers are read by `identify` (auto_error off: a staff session needs neither)
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key (kefu apikey create)")
+_BEARER = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+
 def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
     """A route dependency: an API key with `scope`, or a signed-in staff member (whose reads are
     narrowed by the route, need-to-know). The caller is kept on `request.state.caller`."""
 
-    def dependency(request: Request) -> Caller:
+    def dependency(request: Request, _key: Any = Security(_API_KEY), _bearer: Any = Security(_BEARER)) -> Caller:
         caller = identify(request)
         if caller is None:
             raise AuthError(401, "需要登录或 API 密钥", "sign in or present an API key "
@@ -135,6 +145,7 @@ def _new_session(request: Request, svc, email: str, via: str) -> None:  # noqa: 
     sid = secrets.token_urlsafe(32)
     svc.store.start_session(email, sid, via, svc.clock.now(), timedelta(hours=svc.settings.session_hours))
     request.session["sid"] = sid
+    log.info("signed in: %s (%s)", email, via)
 
 
 def _form_csrf(request: Request) -> str:
@@ -207,6 +218,7 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
         person = svc.org.find(email) if "@" in email else None
         reason = _password_sign_in(svc, person.email if person else email, password)
         if reason or person is None:
+            log.warning("sign-in refused for %r: %s", email[:200], reason or "not in the org directory")
             return page(request, 401, next=nxt, email=email,
                         errors=[reason or "邮箱或密码错误 / wrong email or password"])
         _new_session(request, svc, person.email, "password")
@@ -260,6 +272,7 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
             email = str(claims.get(settings.oidc_email_claim) or "")
             person = svc.org.find(email) if "@" in email else None
             if person is None or claims.get("email_verified") is False:
+                log.warning("single sign-on refused for %r (not in the org directory or not verified)", email[:200])
                 return page(request, 403, errors=[f"{email or '?'} 不在组织架构中，无权登录 / "
                                                   f"{email or '?'} is not in the org directory"])
             nxt = _safe_next(request.session.get("next"))

@@ -233,6 +233,9 @@ class Stack:
     def prefect(self, method: str, path: str, **kw) -> httpx.Response:
         """Prefect's API, retried on 503 like Prefect's own client (its SQLite answers
         "database is locked" now and then)."""
+        auth = self.env.get("KEFU_PREFECT_API_AUTH_STRING")
+        if auth and "auth" not in kw:  # Prefect's own API auth, as its clients send it (issue 24)
+            kw["auth"] = tuple(auth.split(":", 1))
         for attempt in range(8):
             r = self.client.request(method, f"{self.prefect_api}{path}", **kw)
             if r.status_code != 503:

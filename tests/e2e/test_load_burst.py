@@ -34,7 +34,7 @@ def test_the_checks_find_what_is_missing_or_doubled(burst_stack):
     """The completeness checks can fail: a case that is not closed, a missing and a doubled email."""
     import httpx
 
-    client = httpx.Client(timeout=60)
+    client = httpx.Client(timeout=60, headers={"X-API-Key": burst_stack.authorize()})
     case_no = client.post(f"{burst_stack.web}/api/complaints", json=complaint(9999)).json()["case_no"]
     mails = [{"to": ["li.na@huajin.example"], "subject": f"【待办】{case_no} 受理确认", "links": []}] * 2
     problems = check(burst_stack, client, [case_no], mails, unsent=3)

@@ -479,3 +479,19 @@ def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
         server.shutdown()
     basic = "Basic " + base64.b64encode(b"kefu:s3cret-s3cret").decode()
     assert seen == [basic, basic, basic, None]
+
+
+def test_refusals_are_logged_without_the_secret(svc, app, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="kefu.auth")
+    key = add_api_key(svc, "complaints", name="crm")
+    svc.store.revoke_api_key("crm", NOW)
+    client(app, key).post("/api/complaints", json=COMPLAINT)
+    set_password(svc, "li.na@huajin.example")
+    sign_in(app, "li.na@huajin.example", "wrong password!!")
+    sign_in(app, "li.na@huajin.example")
+    text = caplog.text
+    assert "API key refused" in text and "sign-in refused for 'li.na@huajin.example'" in text
+    assert "signed in: li.na@huajin.example (password)" in text
+    assert key not in text and key[5:20] not in text and "wrong password" not in text and PASSWORD not in text
