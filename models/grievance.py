@@ -356,6 +356,13 @@ class CustomerAddressRefused(ValueError):
     """C17: no copy or attachment of a grievance_form ever goes to a customer address."""
 
 
+COPY_FILE_PREFIX = "客户抱怨处理表"  # every attachment of a grievance_form starts so (tasks/grievance.py)
+
+
+def is_grievance_form_file(filename: str) -> bool:
+    return filename.startswith(COPY_FILE_PREFIX)
+
+
 def check_copy_recipients(recipients: list[str], internal: set[str]) -> None:
     """Every recipient of a copy must be a person of the company's org directory (`internal`, lower
     case); anyone else is a customer address (or unknown) and is refused."""

@@ -2,9 +2,11 @@
 returns to the previous author, the GM's ruling, the abnormality report, R9's quantity, the copies,
 loss and penalty, supplier claims and tracked improvements."""
 
+import io
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from flows.grievance import grievance
 from models.answers import (CustomerNegotiation, Decision, EffectCheck, FormRevision, GmOfficeOpinion, GmRuling,
@@ -108,7 +110,10 @@ def test_the_five_copies_go_to_the_five_units_and_are_logged(office):
     marks = ["第一联", "第二联", "第三联", "第四联", "第五联"]
     for mark, person in zip(marks, [QUALITY_LEAD, PRODUCTION, SALESPERSON, ACCOUNTING, GM_OFFICE], strict=True):
         (mail,) = [m for m in run.mails_to(person, mark)]
-        assert mail.attachments and mark in mail.attachments[0].filename
+        (pdf,) = mail.attachments
+        assert pdf.filename == f"客户抱怨处理表-{run.case_no}-{mark}.pdf" and pdf.mime_type == "application/pdf"
+        text = "".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().replace("\x00", "").split())
+        assert f"{mark}（" in text and "客户抱怨处理表" in text and "10400.00" in text  # the decision is on it
     assert not [m for m in run.mails if any(not a.endswith("@huajin.example") for a in m.to)]
 
 
