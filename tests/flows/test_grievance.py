@@ -286,3 +286,23 @@ def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
     assert grievance_no in office.flows.calls  # its run started at once
     # a product complaint without an order, or another category, stays a complaint
     assert office.svc.store.get_case(office.complaint(category="产品质量")).data["route"] == "complaint"
+
+
+def test_the_monthly_statistics_gain_the_product_complaint_figures(office, tmp_path):
+    from tasks.reports import build_report
+
+    run = office.run(grievance, file(office), chain())
+    office.run(grievance, file(office), {"register": GrievanceRegistration(decision="abnormality_only", comment="无损失")})
+    assert run.result == "closed"
+    built = build_report(office.svc.store.engine, "monthly", "2026-11", tmp_path / "r")
+    import json
+
+    g = json.loads(built.json_path.read_text(encoding="utf-8"))["grievances"]
+    assert g["total"] == 2 and g["our_fault"] == 1 and g["loss_total"] == "10400.00"
+    assert (g["fines"], g["fines_amount"]) == (1, "500.00")
+    assert g["shares"] == [{"unit": "生产部", "cases": 1, "share_total": "100.00", "confirmed": 0, "unconfirmed": 1,
+                            "status": "未确认"}]
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(built.xlsx_path).sheetnames
+    assert "客户抱怨-责任比率" in sheets and "客户抱怨-责任原因" in sheets
