@@ -459,3 +459,36 @@ def month_figures(cases: list[tuple[str, dict]]) -> dict:
         "shares": [{**u, "share_total": str(u["share_total"].quantize(YUAN)),
                     "status": "已确认" if not u["unconfirmed"] else "未确认"} for u in units.values()],
     }
+
+
+# ---- S5 / S6 schedule: before the 10th ------------------------------------------------------------
+def first_business_day(year: int, month: int, calendar) -> date:  # noqa: ANN001 - BusinessCalendar
+    d = date(year, month, 1)
+    while not calendar.is_workday(d):
+        d += timedelta(days=1)
+    return d
+
+
+def confirmations_due(today: date, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+    """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
+    from models.business_days import TZ
+
+    d, left = date(today.year, today.month, 10), 2
+    while left:
+        d -= timedelta(days=1)
+        if calendar.is_workday(d):
+            left -= 1
+    return datetime(d.year, d.month, d.day, 17, 30, tzinfo=TZ)
+
+
+def units_with_fines(cases: list[tuple[str, dict]]) -> dict[str, list[dict]]:
+    """S6 (2): per responsible unit, the month's fines (case, party, amount, cause) for its 《奖罚通知单》;
+    a fine's party is the unit itself or a person of it, so the rows go to each unit named on the case."""
+    out: dict[str, list[dict]] = {}
+    for case_no, data in cases:
+        d = data.get("decision") or {}
+        for unit in responsible_units(d.get("responsible_units", "")):
+            for f in d.get("fines", []):
+                out.setdefault(unit, []).append({"case_no": case_no, "party": f["party"], "amount": f["amount"],
+                                                 "cause": d.get("cause_label", ""), "sanction": f.get("sanction", "")})
+    return out

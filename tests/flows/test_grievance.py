@@ -13,6 +13,7 @@ from models.answers import (CustomerNegotiation, Decision, EffectCheck, FormRevi
                             GrievanceConsolidation, GrievanceRegistration, HandlingProposal, ImprovementDone,
                             ManagerInstruction, ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion,
                             SupplierClaim)
+from models.business_days import TZ
 from models.grievance import QUANTITY_PENDING_TEXT
 from tests.flows.harness import (ACCOUNTING, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, PRODUCTION, QUALITY_LEAD,
                                  SALES_MANAGER, SALESPERSON, answer)
@@ -306,3 +307,60 @@ def test_the_monthly_statistics_gain_the_product_complaint_figures(office, tmp_p
 
     sheets = load_workbook(built.xlsx_path).sheetnames
     assert "客户抱怨-责任比率" in sheets and "客户抱怨-责任原因" in sheets
+
+
+PRODUCTION_HEAD_ = "shen.bo@huajin.example"
+
+
+def closed_in_november(office, **over) -> str:
+    case_no = file(office)
+    assert office.run(grievance, case_no, chain(**over)).result == "closed"
+    return case_no
+
+
+def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(office):
+    from flows.grievance_month import grievance_month
+    from models.answers import ShareConfirmation
+
+    negligence = CONSOLIDATED.model_copy(update={"cause": "human_negligence", "fines": "韩雪: 600"})
+    case_no = closed_in_november(office, consolidation=negligence)
+    office.later(days=6)  # Tuesday 1 December 2026, the first business day
+    run = office.run(grievance_month, None, {"notice-production": APPROVE,
+                                             "shares-production": ShareConfirmation(decision="confirmed",
+                                                                                     improvement_state="done")})
+    assert run.result["month"] == "2026-11" and run.result["confirmed"] == 1 and run.result["notices"] == 1
+    assert run.step("notice-production").assignee == GM and run.step("shares-production").assignee == PRODUCTION_HEAD_
+    t = office.svc.store.find_task(run.result["case_no"], "shares-production")
+    assert run.result["case_no"].startswith("KY-2026-")
+    assert t.due_at.astimezone(TZ).date().isoformat() == "2026-12-08"  # 2 business days before the 10th
+    assert f"{case_no} 无锡华美服饰有限公司：100.00%" in t.summary["案件与草拟比率"]
+    # S6 (1) the sanction published; (2) the approved notice in three copies
+    assert [m for m in run.mails if "人事公布单" in m.subject and PRODUCTION_HEAD_ in m.to]
+    (copy,) = [m for m in run.mails if m.subject.startswith("【通知】") and "奖罚通知单" in m.subject]
+    assert sorted(copy.to) == sorted([GM_OFFICE, ACCOUNTING, PRODUCTION_HEAD_]) and "600" in copy.text
+    # S5: the confirmed share is stored, and S1 counts it as confirmed
+    assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
+
+
+def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(office):
+    from flows.grievance_month import grievance_month
+    from models.answers import Done, ShareConfirmation
+
+    case_no = closed_in_november(office)
+    office.later(days=6)
+    run = office.run(grievance_month, None, {
+        "notice-production": Decision(decision="reject", comment="金额核对有误"),
+        "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任")})
+    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0
+    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
+    assert [m for m in run.mails if "责任比率待协调" in m.subject and GM_OFFICE in m.to]
+    assert office.svc.store.get_case(case_no).data.get("shares") is None  # still the draft: 未确认
+
+
+def test_the_monthly_run_does_nothing_on_another_day(office):
+    from flows.grievance_month import grievance_month
+
+    office.later(days=7)  # Wednesday 2 December
+    run = office.run(grievance_month, None, {})
+    assert "skipped" in run.result and run.steps == []

@@ -225,3 +225,18 @@ def test_month_figures_count_causes_losses_fines_and_shares():
     assert shares["生产部"]["cases"] == 2 and shares["生产部"]["share_total"] == "170.00"
     assert shares["生产部"]["status"] == "未确认" and shares["质量部"]["status"] == "已确认"
     assert [c["label"] for c in f["by_cause"] if not c["our_fault"]] == ["供应商或其他公司责任", "客户原因"]
+
+
+def test_before_the_10th_first_business_day_and_due_date():
+    from models.business_days import BusinessCalendar
+    from models.grievance import confirmations_due, first_business_day, units_with_fines
+
+    cal = BusinessCalendar()
+    assert first_business_day(2026, 11, cal) == date(2026, 11, 2)  # 1 Nov 2026 is a Sunday
+    assert first_business_day(2026, 10, cal) == date(2026, 10, 8)  # after the National Day holiday (1–7 Oct)
+    due = confirmations_due(date(2026, 12, 1), cal)  # 10 Dec 2026 is a Thursday: two business days before
+    assert (due.date(), due.hour, due.minute) == (date(2026, 12, 8), 17, 30)
+    rows = units_with_fines([("KS-1", {"decision": {"responsible_units": "生产部、质量部", "cause_label": "人为疏忽",
+                                                    "fines": [{"party": "韩雪", "amount": "500.00", "sanction": "书面警告"}]}}),
+                             ("KS-2", {"decision": {"responsible_units": "生产部", "fines": []}})])
+    assert list(rows) == ["生产部", "质量部"] and rows["生产部"][0]["case_no"] == "KS-1"
