@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.complaints import OUTCOME_LABELS
 from models.privacy import mask_text
 
 FONT = "NotoSansSC"
@@ -44,7 +45,7 @@ def copy_pdf(case_no: str, mark: str, unit: str, summary: dict[str, Any], decisi
     def table(rows: list[tuple[str, ...]], widths: tuple[int, ...], heading: bool = False) -> None:
         pdf.set_font(FONT, size=9)
         with pdf.table(col_widths=widths, first_row_as_headings=heading, headings_style=plain,
-                       line_height=5.5) as t:
+                       line_height=5.5, text_align="LEFT") as t:
             for r in rows:
                 row = t.row()
                 for c in r:
@@ -56,7 +57,8 @@ def copy_pdf(case_no: str, mark: str, unit: str, summary: dict[str, Any], decisi
         pdf.set_font(FONT, size=11)
         pdf.cell(0, 7, "核决与责任", new_x="LMARGIN", new_y="NEXT")
         fines = "；".join(f"{f['party']} {f['amount']} 元（{f['penalty_type']}）" for f in decision["fines"]) or "无"
-        table([("处理方式 / 单价 / 金额（元）", f"{decision['handling']} / {decision['unit_price']} / {decision['amount']}"),
+        handling = OUTCOME_LABELS.get(decision["handling"], decision["handling"])
+        table([("处理方式 / 单价 / 金额（元）", f"{handling} / {decision['unit_price']} / {decision['amount']}"),
                ("责任原因", decision["cause_label"]),
                ("责任单位 / 人员", f"{decision['responsible_units']} / {decision['responsible_persons'] or '—'}"),
                ("改善措施", decision["improvement_measure"] or "—"),
