@@ -22,6 +22,7 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     from flows.backup import archive_backup
     from flows.complaint import complaint
     from flows.grievance import grievance
+    from flows.grievance_month import grievance_month
     from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
@@ -51,6 +52,8 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         (monthly_statistics, {"name": name(names.MONTHLY_STATISTICS), **cron(SCHEDULES["monthly"])}),
         (weekly_report, {"name": name(names.WEEKLY_REPORT), **cron(SCHEDULES["weekly"])}),
         (analysis_report, {"name": name(names.ANALYSIS_REPORT), **cron(SCHEDULES["analysis"])}),
+        # S5/S6: days 1–7 at 09:00, the run on the first business day does the work
+        (grievance_month, {"name": name(names.GRIEVANCE_MONTH), **cron("0 9 1-7 * *")}),
     ]
 
 

@@ -19,6 +19,7 @@ problem's improvement is tracked to its due date and its effect checked by quali
 from __future__ import annotations
 
 from collections import Counter
+from itertools import count
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -177,7 +178,7 @@ def consolidation_by_bases(case: dict, answers: Answers) -> dict[str, Any]:
     to the GM office with the reason (as often as it takes; the answer model already refuses the seed's
     ¥200–1,500 violations)."""
     c = answers["consolidation"]
-    for n in range(2, 1000):
+    for n in count(2):
         try:
             return decision_record(c, handling_of(answers))
         except ValueError as exc:
@@ -261,7 +262,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
     owner = org.find(decision["improvement_owner"])
     due = datetime.combine(datetime.fromisoformat(decision["improvement_due"]).date(), time(17, 30), TZ)
     now = services().clock.now()
-    for n in range(1, 1000):
+    for n in count(1):
         done = _ask(case, step_key("improvement", n), "落实改善措施（列入追踪）", "production", "ImprovementDone",
                     assignee=owner.email if owner else None, requested_by=None,
                     due_at=due if due > now else None, due_business_days=1,
@@ -272,6 +273,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
                      event_data={"effective": check.decision == "effective"})
         if check.decision == "effective":
             return
+    raise AssertionError("unreachable")
 
 
 @flow(name="grievance", flow_run_name="grievance-{case_no}", log_prints=True)

@@ -698,3 +698,28 @@ class GrievanceForm(Answer):
         except ValidationError as exc:
             raise ValueError("；".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
         return self
+
+
+# ---- S5: the heads confirm the month's responsibility shares ------------------------------------------
+CHOICE_LABELS.update({"proposed": "提出其他比率"})
+FIELD_LABELS.update({"proposal": "建议比率（每行「编号: 比率」）", "improvement_state": "改善措施与结果状态"})
+
+
+@register_answer
+class ShareConfirmation(Answer):
+    """责任比率共同确认（S5）：确认草拟的比率，或提出其他比率并说明理由；并记录改善措施与结果的状态."""
+
+    multiline = Answer.multiline | {"proposal"}
+    decision: Literal["confirmed", "proposed"] = Field(description="confirmed 确认 / proposed 提出其他比率")
+    proposal: str = Field("", max_length=2000, description="建议比率，每行「编号: 比率」；确认时留空")
+    improvement_state: Literal["done", "in_progress", "ineffective"] = Field(
+        "in_progress", description="done 已完成 / in_progress 进行中 / ineffective 无效")
+
+    @model_validator(mode="after")
+    def _proposal_with_reason(self) -> "ShareConfirmation":
+        from models.grievance import parse_pairs
+
+        if self.decision == "proposed":
+            if not parse_pairs(self.proposal, "建议比率") or not self.comment.strip():
+                raise ValueError("提出其他比率须填写建议比率和理由（意见）/ a proposal needs the shares and the reason")
+        return self

@@ -356,6 +356,13 @@ class CustomerAddressRefused(ValueError):
     """C17: no copy or attachment of a grievance_form ever goes to a customer address."""
 
 
+COPY_FILE_PREFIX = "客户抱怨处理表"  # every attachment of a grievance_form starts so (tasks/grievance.py)
+
+
+def is_grievance_form_file(filename: str) -> bool:
+    return filename.startswith(COPY_FILE_PREFIX)
+
+
 def check_copy_recipients(recipients: list[str], internal: set[str]) -> None:
     """Every recipient of a copy must be a person of the company's org directory (`internal`, lower
     case); anyone else is a customer address (or unknown) and is refused."""
@@ -381,3 +388,107 @@ __all__ = [
     "load_loss_basis", "load_penalty_basis", "parse_pairs", "pending_amount", "quantity_pending",
     "quantity_reminder_due", "reapproval_roles", "routed_from_complaint",
 ]
+
+
+# ---- S5 shares and S1's product-complaint figures ------------------------------------------------
+def responsible_units(text: str) -> list[str]:
+    """The responsible units as the GM office wrote them (「生产部、质量部」), in order, each once."""
+    out: list[str] = []
+    for u in re.split(r"[、,，;；/\s]+", text or ""):
+        if u and u not in out:
+            out.append(u)
+    return out
+
+
+def draft_shares(units: list[str]) -> dict[str, Decimal]:
+    """S5: the GM office's draft — equal shares (比率, percent, 2 decimals) summing to exactly 100; the
+    rounding remainder goes to the first unit named."""
+    if not units:
+        return {}
+    each = (Decimal(100) / len(units)).quantize(YUAN, rounding="ROUND_DOWN")
+    shares = {u: each for u in units}
+    shares[units[0]] += Decimal(100) - each * len(units)
+    return shares
+
+
+def case_shares(data: dict) -> dict[str, dict]:
+    """The case's shares: confirmed by the heads (S5, stored in `data.shares`), else the draft, 未确认."""
+    stored = data.get("shares")
+    if stored:
+        return stored
+    units = responsible_units((data.get("decision") or {}).get("responsible_units", ""))
+    return {u: {"share": str(v), "confirmed": False} for u, v in draft_shares(units).items()}
+
+
+STATE_LABELS = {"closed": "结案", "withdrawn": "撤销", "abnormality_report": "异常处理单（无损失）",
+                "routed": "转客户抱怨处理"}
+
+
+def month_figures(cases: list[tuple[str, dict]]) -> dict:
+    """S1's product-complaint figures over the month's closed grievances (state, data): by closing state
+    and cause (supplier and customer causes are not our fault), loss and fines, supplier recoveries,
+    and each responsible unit's shares — confirmed or 未确认 (S5)."""
+    by_state: dict[str, int] = {}
+    by_cause: dict[str, int] = {c: 0 for c in CAUSE_LABELS}
+    loss, fines_amount, recovered, fines = Decimal("0"), Decimal("0"), Decimal("0"), 0
+    units: dict[str, dict] = {}
+    for state, data in cases:
+        by_state[state] = by_state.get(state, 0) + 1
+        d = data.get("decision")
+        if not d:
+            continue
+        by_cause[d["cause"]] += 1
+        loss += Decimal(d["loss_total"])
+        fines += len(d["fines"])
+        fines_amount += sum((Decimal(f["amount"]) for f in d["fines"]), Decimal("0"))
+        recovered += Decimal((data.get("supplier_claim") or {}).get("recovered", "0"))
+        for unit, s in case_shares(data).items():
+            u = units.setdefault(unit, {"unit": unit, "cases": 0, "share_total": Decimal("0"), "confirmed": 0,
+                                        "unconfirmed": 0})
+            u["cases"] += 1
+            u["share_total"] += Decimal(s["share"])
+            u["confirmed" if s["confirmed"] else "unconfirmed"] += 1
+    return {
+        "total": len(cases),
+        "by_state": [{"state": k, "label": STATE_LABELS.get(k, k), "count": n} for k, n in sorted(by_state.items())],
+        "by_cause": [{"cause": k, "label": CAUSE_LABELS[k], "our_fault": at_fault(k), "count": n}
+                     for k, n in by_cause.items()],
+        "our_fault": sum(n for k, n in by_cause.items() if at_fault(k)),
+        "loss_total": str(loss.quantize(YUAN)), "fines": fines, "fines_amount": str(fines_amount.quantize(YUAN)),
+        "supplier_recovered": str(recovered.quantize(YUAN)),
+        "shares": [{**u, "share_total": str(u["share_total"].quantize(YUAN)),
+                    "status": "已确认" if not u["unconfirmed"] else "未确认"} for u in units.values()],
+    }
+
+
+# ---- S5 / S6 schedule: before the 10th ------------------------------------------------------------
+def first_business_day(year: int, month: int, calendar) -> date:  # noqa: ANN001 - BusinessCalendar
+    d = date(year, month, 1)
+    while not calendar.is_workday(d):
+        d += timedelta(days=1)
+    return d
+
+
+def confirmations_due(today: date, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+    """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
+    from models.business_days import TZ
+
+    d, left = date(today.year, today.month, 10), 2
+    while left:
+        d -= timedelta(days=1)
+        if calendar.is_workday(d):
+            left -= 1
+    return datetime(d.year, d.month, d.day, 17, 30, tzinfo=TZ)
+
+
+def units_with_fines(cases: list[tuple[str, dict]]) -> dict[str, list[dict]]:
+    """S6 (2): per responsible unit, the month's fines (case, party, amount, cause) for its 《奖罚通知单》;
+    a fine's party is the unit itself or a person of it, so the rows go to each unit named on the case."""
+    out: dict[str, list[dict]] = {}
+    for case_no, data in cases:
+        d = data.get("decision") or {}
+        for unit in responsible_units(d.get("responsible_units", "")):
+            for f in d.get("fines", []):
+                out.setdefault(unit, []).append({"case_no": case_no, "party": f["party"], "amount": f["amount"],
+                                                 "cause": d.get("cause_label", ""), "sanction": f.get("sanction", "")})
+    return out

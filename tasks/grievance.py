@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect import task
 
-from models.grievance import (CLASS_LABELS, COPIES, QUANTITY_PENDING_TEXT, GrievanceIn, LossBasis, PenaltyBasis,
+from models.grievance import (CLASS_LABELS, COPIES, COPY_FILE_PREFIX, QUANTITY_PENDING_TEXT, GrievanceIn, LossBasis, PenaltyBasis,
                               check_copy_recipients, days_overdue, load_loss_basis, load_penalty_basis,
                               quantity_pending)
 from tasks.cases import publish_form
@@ -116,21 +116,26 @@ def issue_copies(case_no: str) -> list[dict[str, Any]]:
     """C17: on the decision, copies 1–5 to quality, production, sales (starts R1), accounting (the
     approved quantity for R5) and the GM office, each delivery logged; never to a customer address
     (refused before anything is queued)."""
+    from tasks.grievance_pdf import copy_pdf
     from tasks.mail import Attachment
     from tasks.notify import notify
+    from tasks.render import fmt_dt
 
     svc = services()
     case = svc.store.get_case(case_no)
     holders = copy_holders(svc, case.data["salesperson"])
     check_copy_recipients([to for _c, to in holders], {p.email.lower() for p in svc.org.people})
+    summary = grievance_summary({"case_no": case_no, "data": case.data})
+    steps = [(t.title, t.decided_by or t.assignee, t.decision or t.state, fmt_dt(t.decided_at or t.created_at))
+             for t in svc.store.tasks_of(case_no)]
     log = []
     for c, to in holders:
-        md = form_markdown(svc, case_no, copy=f"{c.mark}（{c.unit}）")
+        pdf = copy_pdf(case_no, c.mark, c.unit, summary, case.data.get("decision"), steps)
         notify(case_no, f"copy-{c.no}", "notice", [to],
                {"case_no": case_no, "title": f"《客户抱怨处理表》{c.mark}（{c.unit}）",
-                "message": f"客户抱怨 {case_no} 已核决，附《客户抱怨处理表》{c.mark}，请存查并按职责办理。",
+                "message": f"客户抱怨 {case_no} 已核决，附《客户抱怨处理表》{c.mark}（PDF），请存查并按职责办理。",
                 "summary": {"编号": case_no, "联次": f"{c.mark}（{c.unit}）"}},
-               attachments=[Attachment.from_bytes(f"{case_no}-{c.mark}.md", md.encode("utf-8"), "text/markdown")],
+               attachments=[Attachment.from_bytes(f"{COPY_FILE_PREFIX}-{case_no}-{c.mark}.pdf", pdf, "application/pdf")],
                event="copy_delivered")
         log.append({"copy": c.mark, "unit": c.unit, "to": to})
     return log

@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
+from models.grievance import check_copy_recipients, is_grievance_form_file
 from tasks.mail import Attachment, Mailer
 from tasks.render import render_mail
 from tasks.runtime import services
@@ -54,6 +55,8 @@ def queue_notice(case_no: str, key: str, template: str, to: list[str], context: 
                  attachments: list[Attachment] | None = None, event: str | None = None) -> bool:
     """Render and queue one notice, once per (case, key)."""
     svc = services()
+    if any(is_grievance_form_file(a.filename) for a in attachments or []):  # C17: never to a customer
+        check_copy_recipients(to, {p.email.lower() for p in svc.org.people})
     mail = render_mail(template, to, **context)
     if attachments:
         mail.attachments = attachments

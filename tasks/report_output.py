@@ -66,6 +66,7 @@ def monthly_tables(f: dict[str, Any], overdue: Callable[[], Iterator[dict]]) -> 
         {"item": "负激励金额（元）", "value": f["penalties"]["amount"]},
         {"item": "客诉损失金额（元）", "value": f["losses"]["total"]},
         {"item": "新客户认定（家）", "value": sum(r["count"] for r in f["new_customers"])},
+        *grievance_summary(f.get("grievances")),
     ]
     returns = [{**r, "approved_quantity": r.get("approved_quantity"), "received_quantity": r.get("received_quantity"),
                 "quantity_variance": r.get("quantity_variance")} for r in f["returns"]]
@@ -100,6 +101,31 @@ def monthly_tables(f: dict[str, Any], overdue: Callable[[], Iterator[dict]]) -> 
                                           ("quantity_variance", "差异", "int", 8)), _static(returns)),
         Table("new_customers", "新客户认定", _cols(("name", "业务员", "text", 10), ("salesperson", "邮箱", "text", 28),
                                             ("count", "认定家数", "int", 10)), _static(f["new_customers"])),
+        *grievance_tables(f.get("grievances")),
+    ]
+
+
+def grievance_summary(g: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """§7: the product complaints' lines of the summary (a report computed before them has none)."""
+    if not g:
+        return []
+    return [{"item": "客户抱怨（产品质量）结案件数", "value": g["total"]},
+            {"item": "客户抱怨：我方责任（件）", "value": g["our_fault"]},
+            {"item": "客户抱怨损失金额（元）", "value": g["loss_total"]},
+            {"item": "客户抱怨罚扣（笔 / 元）", "value": f"{g['fines']} / {g['fines_amount']}"},
+            {"item": "供应商索赔追回（元）", "value": g["supplier_recovered"]}]
+
+
+def grievance_tables(g: dict[str, Any] | None) -> list[Table]:
+    if not g:
+        return []
+    return [
+        Table("grievance_causes", "客户抱怨-责任原因", _cols(("label", "责任原因", "text", 22), ("count", "件数", "int", 8)),
+              _static(g["by_cause"])),
+        Table("grievance_shares", "客户抱怨-责任比率", _cols(
+            ("unit", "责任单位", "text", 16), ("cases", "件数", "int", 8), ("share_total", "比率合计（%）", "money", 14),
+            ("confirmed", "已确认", "int", 8), ("unconfirmed", "未确认", "int", 8), ("status", "状态", "text", 10)),
+              _static(g["shares"])),
     ]
 
 

@@ -109,7 +109,17 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
             .group_by(F.handling).order_by(F.handling)).all()]}
     fig["returns"] = return_figures(s, start, end)
     fig["new_customers"] = new_customer_figures(s, start, end, names)
+    fig["grievances"] = grievance_figures(s, start, end)
     return fig
+
+
+def grievance_figures(s: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """§7: the product complaints (客户抱怨) closed in the period — causes, loss, fines, shares (S5)."""
+    from models.grievance import month_figures
+
+    rows = s.execute(select(Case.state, Case.data).where(Case.procedure == "grievance", Case.closed_at >= start,
+                                                          Case.closed_at < end).order_by(Case.case_no)).all()
+    return month_figures([(state, data) for state, data in rows])
 
 
 VISITED_STATES = ("closed", "escalated", "gm_meeting")  # C10: every established case is visited

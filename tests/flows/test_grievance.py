@@ -2,15 +2,18 @@
 returns to the previous author, the GM's ruling, the abnormality report, R9's quantity, the copies,
 loss and penalty, supplier claims and tracked improvements."""
 
+import io
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from flows.grievance import grievance
 from models.answers import (CustomerNegotiation, Decision, EffectCheck, FormRevision, GmOfficeOpinion, GmRuling,
                             GrievanceConsolidation, GrievanceRegistration, HandlingProposal, ImprovementDone,
                             ManagerInstruction, ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion,
                             SupplierClaim)
+from models.business_days import TZ
 from models.grievance import QUANTITY_PENDING_TEXT
 from tests.flows.harness import (ACCOUNTING, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, PRODUCTION, QUALITY_LEAD,
                                  SALES_MANAGER, SALESPERSON, answer)
@@ -108,7 +111,10 @@ def test_the_five_copies_go_to_the_five_units_and_are_logged(office):
     marks = ["第一联", "第二联", "第三联", "第四联", "第五联"]
     for mark, person in zip(marks, [QUALITY_LEAD, PRODUCTION, SALESPERSON, ACCOUNTING, GM_OFFICE], strict=True):
         (mail,) = [m for m in run.mails_to(person, mark)]
-        assert mail.attachments and mark in mail.attachments[0].filename
+        (pdf,) = mail.attachments
+        assert pdf.filename == f"客户抱怨处理表-{run.case_no}-{mark}.pdf" and pdf.mime_type == "application/pdf"
+        text = "".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().replace("\x00", "").split())
+        assert f"{mark}（" in text and "客户抱怨处理表" in text and "10400.00" in text  # the decision is on it
     assert not [m for m in run.mails if any(not a.endswith("@huajin.example") for a in m.to)]
 
 
@@ -281,3 +287,80 @@ def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
     assert grievance_no in office.flows.calls  # its run started at once
     # a product complaint without an order, or another category, stays a complaint
     assert office.svc.store.get_case(office.complaint(category="产品质量")).data["route"] == "complaint"
+
+
+def test_the_monthly_statistics_gain_the_product_complaint_figures(office, tmp_path):
+    from tasks.reports import build_report
+
+    run = office.run(grievance, file(office), chain())
+    office.run(grievance, file(office), {"register": GrievanceRegistration(decision="abnormality_only", comment="无损失")})
+    assert run.result == "closed"
+    built = build_report(office.svc.store.engine, "monthly", "2026-11", tmp_path / "r")
+    import json
+
+    g = json.loads(built.json_path.read_text(encoding="utf-8"))["grievances"]
+    assert g["total"] == 2 and g["our_fault"] == 1 and g["loss_total"] == "10400.00"
+    assert (g["fines"], g["fines_amount"]) == (1, "500.00")
+    assert g["shares"] == [{"unit": "生产部", "cases": 1, "share_total": "100.00", "confirmed": 0, "unconfirmed": 1,
+                            "status": "未确认"}]
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(built.xlsx_path).sheetnames
+    assert "客户抱怨-责任比率" in sheets and "客户抱怨-责任原因" in sheets
+
+
+PRODUCTION_HEAD_ = "shen.bo@huajin.example"
+
+
+def closed_in_november(office, **over) -> str:
+    case_no = file(office)
+    assert office.run(grievance, case_no, chain(**over)).result == "closed"
+    return case_no
+
+
+def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(office):
+    from flows.grievance_month import grievance_month
+    from models.answers import ShareConfirmation
+
+    negligence = CONSOLIDATED.model_copy(update={"cause": "human_negligence", "fines": "韩雪: 600"})
+    case_no = closed_in_november(office, consolidation=negligence)
+    office.later(days=6)  # Tuesday 1 December 2026, the first business day
+    run = office.run(grievance_month, None, {"notice-production": APPROVE,
+                                             "shares-production": ShareConfirmation(decision="confirmed",
+                                                                                     improvement_state="done")})
+    assert run.result["month"] == "2026-11" and run.result["confirmed"] == 1 and run.result["notices"] == 1
+    assert run.step("notice-production").assignee == GM and run.step("shares-production").assignee == PRODUCTION_HEAD_
+    t = office.svc.store.find_task(run.result["case_no"], "shares-production")
+    assert run.result["case_no"].startswith("KY-2026-")
+    assert t.due_at.astimezone(TZ).date().isoformat() == "2026-12-08"  # 2 business days before the 10th
+    assert f"{case_no} 无锡华美服饰有限公司：100.00%" in t.summary["案件与草拟比率"]
+    # S6 (1) the sanction published; (2) the approved notice in three copies
+    assert [m for m in run.mails if "人事公布单" in m.subject and PRODUCTION_HEAD_ in m.to]
+    (copy,) = [m for m in run.mails if m.subject.startswith("【通知】") and "奖罚通知单" in m.subject]
+    assert sorted(copy.to) == sorted([GM_OFFICE, ACCOUNTING, PRODUCTION_HEAD_]) and "600" in copy.text
+    # S5: the confirmed share is stored, and S1 counts it as confirmed
+    assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
+
+
+def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(office):
+    from flows.grievance_month import grievance_month
+    from models.answers import Done, ShareConfirmation
+
+    case_no = closed_in_november(office)
+    office.later(days=6)
+    run = office.run(grievance_month, None, {
+        "notice-production": Decision(decision="reject", comment="金额核对有误"),
+        "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任")})
+    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0
+    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
+    assert [m for m in run.mails if "责任比率待协调" in m.subject and GM_OFFICE in m.to]
+    assert office.svc.store.get_case(case_no).data.get("shares") is None  # still the draft: 未确认
+
+
+def test_the_monthly_run_does_nothing_on_another_day(office):
+    from flows.grievance_month import grievance_month
+
+    office.later(days=7)  # Wednesday 2 December
+    run = office.run(grievance_month, None, {})
+    assert "skipped" in run.result and run.steps == []

@@ -100,3 +100,24 @@ def test_the_grievance_routes_need_a_key_with_their_scope(tmp_path):
     assert wrong.post("/api/grievances", json=FORM).status_code == 403
     assert wrong.get("/api/grievances/register").status_code == 403
     assert table_counts(svc) == before
+
+
+def test_no_grievance_form_copy_is_ever_queued_to_a_customer_address(env):
+    from models.grievance import CustomerAddressRefused
+    from tasks.mail import Attachment
+    from tasks.notify import queue_notice
+    from tasks.runtime import use_services
+
+    svc, _client = env
+    before = table_counts(svc)
+    pdf = Attachment.from_bytes("客户抱怨处理表-KS-2026-000001-第三联.pdf", b"%PDF-1.4", "application/pdf")
+    ctx = {"case_no": "KS-2026-000001", "title": "t", "message": "m", "summary": {}}
+    with use_services(svc), pytest.raises(CustomerAddressRefused, match="buyer@customer.example"):
+        queue_notice.fn("KS-2026-000001", "copy-3", "notice", ["lin.tao@huajin.example", "buyer@customer.example"],
+                        ctx, [pdf])
+    assert table_counts(svc) == before
+    # the same copy to the salesperson is queued; another attachment to a customer is not this rule's business
+    with use_services(svc):
+        assert queue_notice.fn("KS-2026-000001", "copy-3", "notice", ["lin.tao@huajin.example"], ctx, [pdf])
+        other = Attachment.from_bytes("销货折让证明单.pdf", b"%PDF-1.4", "application/pdf")
+        assert queue_notice.fn("KS-2026-000001", "other", "notice", ["buyer@customer.example"], ctx, [other])

@@ -197,3 +197,48 @@ def test_days_overdue():
     due = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
     assert days_overdue(None, due) == 0 and days_overdue(due, due) == 0
     assert days_overdue(due, due + timedelta(hours=1)) == 1 and days_overdue(due, due + timedelta(days=2)) == 2
+
+
+def test_draft_shares_sum_to_exactly_100():
+    from models.grievance import draft_shares, responsible_units
+
+    assert responsible_units("生产部、质量部，生产部 研发部") == ["生产部", "质量部", "研发部"]
+    shares = draft_shares(["生产部", "质量部", "研发部"])
+    assert shares == {"生产部": Decimal("33.34"), "质量部": Decimal("33.33"), "研发部": Decimal("33.33")}
+    assert sum(shares.values()) == 100 and draft_shares([]) == {} and draft_shares(["a"]) == {"a": Decimal("100.00")}
+
+
+def test_month_figures_count_causes_losses_fines_and_shares():
+    from models.grievance import month_figures
+
+    def decided(cause, loss, fines, units):
+        return {"decision": {"cause": cause, "loss_total": loss, "responsible_units": units,
+                             "fines": [{"amount": a} for a in fines]}}
+    cases = [("closed", decided("our_quality", "800.00", ["500.00"], "生产部")),
+             ("closed", decided("supplier", "1200.00", [], "采购部") | {"supplier_claim": {"recovered": "1000.00"}}),
+             ("closed", decided("human_negligence", "0.00", ["300.00", "200.00"], "生产部、质量部")
+              | {"shares": {"生产部": {"share": "70", "confirmed": True}, "质量部": {"share": "30", "confirmed": True}}}),
+             ("withdrawn", {}), ("abnormality_report", {})]
+    f = month_figures(cases)
+    assert f["total"] == 5 and f["our_fault"] == 2
+    assert {r["state"]: r["count"] for r in f["by_state"]} == {"closed": 3, "withdrawn": 1, "abnormality_report": 1}
+    assert (f["loss_total"], f["fines"], f["fines_amount"], f["supplier_recovered"]) == ("2000.00", 3, "1000.00", "1000.00")
+    shares = {s["unit"]: s for s in f["shares"]}
+    assert shares["生产部"]["cases"] == 2 and shares["生产部"]["share_total"] == "170.00"
+    assert shares["生产部"]["status"] == "未确认" and shares["质量部"]["status"] == "已确认"
+    assert [c["label"] for c in f["by_cause"] if not c["our_fault"]] == ["供应商或其他公司责任", "客户原因"]
+
+
+def test_before_the_10th_first_business_day_and_due_date():
+    from models.business_days import BusinessCalendar
+    from models.grievance import confirmations_due, first_business_day, units_with_fines
+
+    cal = BusinessCalendar()
+    assert first_business_day(2026, 11, cal) == date(2026, 11, 2)  # 1 Nov 2026 is a Sunday
+    assert first_business_day(2026, 10, cal) == date(2026, 10, 8)  # after the National Day holiday (1–7 Oct)
+    due = confirmations_due(date(2026, 12, 1), cal)  # 10 Dec 2026 is a Thursday: two business days before
+    assert (due.date(), due.hour, due.minute) == (date(2026, 12, 8), 17, 30)
+    rows = units_with_fines([("KS-1", {"decision": {"responsible_units": "生产部、质量部", "cause_label": "人为疏忽",
+                                                    "fines": [{"party": "韩雪", "amount": "500.00", "sanction": "书面警告"}]}}),
+                             ("KS-2", {"decision": {"responsible_units": "生产部", "fines": []}})])
+    assert list(rows) == ["生产部", "质量部"] and rows["生产部"][0]["case_no"] == "KS-1"
