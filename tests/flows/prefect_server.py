@@ -128,7 +128,8 @@ def client_settings(api_url: str) -> Iterator[None]:
     """This process's flow runs against `api_url`, quietly: no run logs shipped to the API, no
     Prefect events (nothing here reads them; sending them cost the client and the server a
     websocket message per task-run state), no heartbeat thread (it sleeps in whole seconds and the
-    engine joins it as the run ends: up to 1 s more per flow run)."""
+    engine joins it as the run ends: up to 1 s more per flow run), no CSRF token or server-version
+    handshake for each client the engine opens (four of a flow run's requests)."""
     import prefect.settings as ps
     from prefect.events.clients import NullEventsClient
     from prefect.events.worker import EventsWorker
@@ -137,7 +138,9 @@ def client_settings(api_url: str) -> Iterator[None]:
     try:
         with ps.temporary_settings(updates={ps.PREFECT_API_URL: api_url,
                                             ps.PREFECT_LOGGING_TO_API_ENABLED: False,
-                                            ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                                            ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                            ps.PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
+                                            ps.PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED: False}):
             yield
     finally:
         EventsWorker.set_client_override(None)
