@@ -225,28 +225,30 @@ def test_without_customer_email_the_handler_records_the_satisfaction(office):
     assert run.step("satisfaction").assignee == RECEIVER and run.result == "closed"
 
 
-def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
-    outcome = ComplaintOutcome(handling="allowance", responsibility_department="生产部", our_fault=True,
-                               loss_amount="1200.00")
+def closed_with(office, outcome: ComplaintOutcome):
+    """A level-1 complaint closed with `outcome` (its amount within the sales manager's authority):
+    the run and the §4 case it started."""
     run = office.run(complaint, office.complaint(), handled(1, outcome=outcome, **{"authority-sales-manager": APPROVE}))
     assert run.result == "closed"
     (started,) = office.flows.started
-    assert started.deployment == "allowance/allowance"
-    allowance = office.svc.store.get_case(started.case_no)
-    assert allowance.parent_case_no == run.case_no and allowance.data["amount"] == "1200.00"
+    child = office.svc.store.get_case(started.case_no)
+    assert child.parent_case_no == run.case_no and child.data["product_code"] == "CY-40S"
+    return run, started.deployment, child
+
+
+def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
+    run, deployment, allowance = closed_with(office, ComplaintOutcome(
+        handling="allowance", responsibility_department="生产部", our_fault=True, loss_amount="1200.00"))
+    assert deployment == "allowance/allowance" and allowance.data["amount"] == "1200.00"
 
 
 def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_closed(office):
     # C11/R1: 退货/重处理 goes to §4 as a return of the quantity decided, for the complaint's product
-    outcome = ComplaintOutcome(handling="return", responsibility_department="生产部", our_fault=True,
-                               loss_amount="4200.00", return_quantity=30, unit="筒")
-    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome, **{"authority-sales-manager": APPROVE}))
-    assert run.result == "closed"
-    (started,) = office.flows.started
-    assert started.deployment == "return/return"
-    ret = office.svc.store.get_case(started.case_no)
-    assert ret.parent_case_no == run.case_no and ret.data["amount"] == "4200.00"
-    assert ret.data["quantity"] == {"value": 30, "unit": "筒"} and ret.data["product_code"] == "CY-40S"
+    run, deployment, ret = closed_with(office, ComplaintOutcome(
+        handling="return", responsibility_department="生产部", our_fault=True, loss_amount="4200.00",
+        return_quantity=30, unit="筒"))
+    assert deployment == "return/return" and ret.data["amount"] == "4200.00"
+    assert ret.data["quantity"] == {"value": 30, "unit": "筒"}
     assert run.mails_to(SALES_MANAGER, "第三联")
 
 
