@@ -4,29 +4,52 @@ no deployment, no worker. The server keeps flow runs and
 their states only: its event, task-run and housekeeping services are off (nothing here reads them,
 and on SQLite their writes held the database while the next flow run was being created).
 
-Starting that server is most of the suite's time. Runs that come back many times (mutation testing)
-start it once — `python -m tests.flows.prefect_server` prints its URL — and pass it in:
-`KEFU_TEST_PREFECT_API_URL=http://127.0.0.1:PORT/api pytest tests/flows`."""
+Starting that server is the largest fixed cost of the suite, so it is begun as soon as this file is
+loaded — before the flows and Prefect are imported — and boots while pytest collects. Runs that come
+back many times (mutation testing) start it once — `python -m tests.flows.prefect_server` prints its
+URL — and pass it in: `KEFU_TEST_PREFECT_API_URL=http://127.0.0.1:PORT/api pytest tests/flows`.
 
+Prefect's own INFO logs of every task run ("Finished in state Completed()") are not made: formatting
+them for the console was a tenth of a flow run's time. `KEFU_TEST_FLOW_LOGS=1` keeps them; a test
+that reads logs sets its level itself (caplog.set_level(…, logger="prefect"))."""
+
+import atexit
 import os
 
 import pytest
 
-from tests.flows.harness import Office
-from tests.flows.prefect_server import quiet_server
+from tests.flows.prefect_server import ServerProcess, client_settings, quiet_server
+
+_given = os.environ.get("KEFU_TEST_PREFECT_API_URL")
+_early = None if _given else ServerProcess().start()
+if _early is not None:
+    atexit.register(_early.stop)
+
+from tests.flows.harness import Office  # noqa: E402 - imported while the server boots
+
+
+def pytest_unconfigure(config) -> None:  # noqa: ANN001, ARG001 - a server no test used
+    if _early is not None:
+        _early.stop()
 
 
 @pytest.fixture(scope="package", autouse=True)
 def prefect_server():
-    import prefect.settings
+    import logging
 
-    given = os.environ.get("KEFU_TEST_PREFECT_API_URL")
-    if given:
-        with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: given}):
-            yield
-        return
-    with quiet_server():
-        yield
+    prefect_logger = logging.getLogger("prefect")
+    level = prefect_logger.level
+    if not os.environ.get("KEFU_TEST_FLOW_LOGS"):
+        prefect_logger.setLevel(logging.WARNING)
+    try:
+        if _given:
+            with client_settings(_given):
+                yield
+        else:
+            with quiet_server(_early):
+                yield
+    finally:
+        prefect_logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

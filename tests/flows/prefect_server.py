@@ -1,17 +1,26 @@
 """The Prefect server the in-process flow tests talk to: Prefect's test harness, made quicker to start
 — a temporary SQLite database copied from a migrated template (made by the first session, kept in the
-temp directory per Prefect version; migrating a new database was half of the start), a server
-subprocess with the services the tests never read switched off.
+temp directory per Prefect version) and then not migrated again on start (Alembic's check of every
+revision was most of the start), a server subprocess with the services the tests never read switched
+off, started without importing Prefect so that it boots while pytest is still importing and collecting
+(`ServerProcess`, begun by tests/flows/conftest.py when it is loaded).
 
     python -m tests.flows.prefect_server     # prints the API URL, serves until interrupted"""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +37,7 @@ QUIET_SERVER = {
 
 
 def _template() -> Path:
-    import prefect
-
-    return Path(tempfile.gettempdir()) / f"kefu-prefect-test-{prefect.__version__}.db"
+    return Path(tempfile.gettempdir()) / f"kefu-prefect-test-{importlib.metadata.version('prefect')}.db"
 
 
 def _keep_as_template(db: Path, template: Path) -> None:
@@ -48,43 +55,112 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerProcess:
+    """A temporary Prefect server (uvicorn on Prefect's app factory, as Prefect's own
+    `SubprocessASGIServer` runs it) on a free port and its own database; `start()` returns at once,
+    `wait()` until it answers."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="kefu-prefect-test-"))
+        self.db, self.template = self.home / "prefect.db", _template()
+        self.port = _free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.proc: subprocess.Popen | None = None
+        self.migrated = False
+
+    def start(self) -> ServerProcess:
+        self.migrated = self.template.exists()
+        if self.migrated:
+            shutil.copy(self.template, self.db)
+        env = {**os.environ, **{k: str(v) for k, v in QUIET_SERVER.items()},
+               "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.db}",
+               "PREFECT_API_DATABASE_MIGRATE_ON_START": str(not self.migrated),
+               "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        env.pop("PREFECT_API_URL", None)
+        prefect_dir = Path(importlib.util.find_spec("prefect").origin).parent
+        self.log = (self.home / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect_dir.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, timeout: float = 180) -> str:
+        """Until /api/health answers 200; then (first session of this Prefect version) keep the
+        migrated database as the template. Returns the API URL."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the test Prefect server exited ({self.proc.returncode}):\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the test Prefect server did not answer in {timeout} s:\n{self.output()}")
+            time.sleep(0.1)
+        if not self.migrated and not self.template.exists():
+            _keep_as_template(self.db, self.template)
+        return self.api_url
+
+    def output(self) -> str:
+        return (self.home / "server.log").read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
 @contextmanager
-def quiet_server() -> Iterator[str]:
-    """A temporary Prefect server for this process's flow runs; yields the API URL."""
+def client_settings(api_url: str) -> Iterator[None]:
+    """This process's flow runs against `api_url`, quietly: no run logs shipped to the API, no
+    Prefect events (nothing here reads them; sending them cost the client and the server a
+    websocket message per task-run state), no heartbeat thread (it sleeps in whole seconds and the
+    engine joins it as the run ends: up to 1 s more per flow run), no CSRF token or server-version
+    handshake for each client the engine opens (four of a flow run's requests)."""
     import prefect.settings as ps
+    from prefect.events.clients import NullEventsClient
     from prefect.events.worker import EventsWorker
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.utilities.asyncutils import run_coro_as_sync
 
-    home = Path(tempfile.mkdtemp(prefix="kefu-prefect-test-"))
-    db, template = home / "prefect.db", _template()
-    if template.exists():
-        shutil.copy(template, db)
-    settings = {getattr(ps, name): value for name, value in QUIET_SERVER.items()}
-    settings[ps.PREFECT_SERVER_DATABASE_CONNECTION_URL] = f"sqlite+aiosqlite:///{db}"
-    server = SubprocessASGIServer(port=_free_port())
+    EventsWorker.set_client_override(NullEventsClient)
     try:
-        with ps.temporary_settings(updates=settings):
-            server.start(timeout=180)
-            if not template.exists():
-                _keep_as_template(db, template)
-            with ps.temporary_settings(updates={ps.PREFECT_API_URL: server.api_url}):
-                yield server.api_url
+        with ps.temporary_settings(updates={ps.PREFECT_API_URL: api_url,
+                                            ps.PREFECT_LOGGING_TO_API_ENABLED: False,
+                                            ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                            ps.PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
+                                            ps.PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED: False}):
+            yield
+    finally:
+        EventsWorker.set_client_override(None)
 
-                async def drain() -> None:
-                    result = EventsWorker.drain_all()
-                    if result is not None and hasattr(result, "__await__"):
-                        await result
 
-                run_coro_as_sync(drain())
+@contextmanager
+def quiet_server(server: ServerProcess | None = None) -> Iterator[str]:
+    """A temporary Prefect server (the one given, already starting, or a new one) for this process's
+    flow runs; yields the API URL."""
+    server = server or ServerProcess().start()
+    try:
+        url = server.wait()
+        with client_settings(url):
+            yield url
     finally:
         server.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
     import signal
-    import time
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill PID` stops the server subprocess too
     with quiet_server() as url:

@@ -3,7 +3,7 @@ the GM, executed by the departments, reported, the report reviewed and approved,
 
 from flows.archive_correction import archive_correction
 from models.answers import CorrectionReport, Decision, DepartmentFeedback, PlanRevision
-from tests.flows.harness import ACCOUNTING, CS_MANAGER, CS_STAFF, GM, L3_SALES_DIRECTOR
+from tests.flows.harness import ACCOUNTING, CS_MANAGER, CS_STAFF, GM, L3_SALES_DIRECTOR, PENDING
 
 APPROVE = Decision(decision="approve")
 
@@ -70,3 +70,25 @@ def test_a_withdrawn_plan_closes_the_case_without_touching_the_archive(office):
         "revise-cs-manager-review": PlanRevision(decision="withdrawn")}))
     assert run.result == "withdrawn" and run.case.state == "withdrawn"
     assert office.svc.store.get_customer("DA-2026-000001").phone == "13812345678"
+
+
+def test_each_department_executes_at_once_with_its_own_deadline(office):
+    # A2 step 5: in parallel, each named department with its own feedback deadline (sales 3, accounting 2
+    # business days from Wednesday 2026-11-25 10:00)
+    run = office.run(archive_correction, office.correction(), chain(**{"dept-accounting": PENDING}))
+    sales, accounting = run.step("dept-sales"), run.step("dept-accounting")
+    assert sales.at == accounting.at  # both asked at once, before either answered
+    assert (sales.due.isoformat(), accounting.due.isoformat()) == ("2026-11-30T02:00:00+00:00",
+                                                                   "2026-11-27T02:00:00+00:00")
+    assert run.waiting_on == "dept-accounting" and run.case.state == "executing"
+
+
+def test_a_gm_rejection_of_the_report_goes_back_to_cs_and_the_gm_decides_again(office):
+    run = office.run(archive_correction, office.correction(), chain(**{
+        "gm-report-approval": Decision(decision="reject", comment="报告未附客户来函"),
+        "revise-gm-report-approval": CorrectionReport(report="已附客户来函扫描件"),
+        "gm-report-approval-2": APPROVE}))
+    assert run.steps[-3:] == ["gm-report-approval", "revise-gm-report-approval", "gm-report-approval-2"]
+    assert run.step("revise-gm-report-approval").assignee == CS_STAFF
+    assert run.step("gm-report-approval-2").summary["更正报告"] == "已附客户来函扫描件"
+    assert run.result == "archived"

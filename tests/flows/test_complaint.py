@@ -10,7 +10,7 @@ from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, 
                             GmMeetingDecision, InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
 from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
                                  L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
-                                 RECEIVER, answer)
+                                 RECEIVER, SALES_MANAGER, answer)
 
 APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comment="方案未说明赔付标准")
 PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
@@ -228,15 +228,49 @@ def test_without_customer_email_the_handler_records_the_satisfaction(office):
     assert run.step("satisfaction").assignee == RECEIVER and run.result == "closed"
 
 
-def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
-    outcome = ComplaintOutcome(handling="allowance", responsibility_department="生产部", our_fault=True,
-                               loss_amount="1200.00")
+def closed_with(office, outcome: ComplaintOutcome):
+    """A level-1 complaint closed with `outcome` (its amount within the sales manager's authority):
+    the run and the §4 case it started."""
     run = office.run(complaint, office.complaint(), handled(1, outcome=outcome, **{"authority-sales-manager": APPROVE}))
     assert run.result == "closed"
     (started,) = office.flows.started
-    assert started.deployment == "allowance/allowance"
-    allowance = office.svc.store.get_case(started.case_no)
-    assert allowance.parent_case_no == run.case_no and allowance.data["amount"] == "1200.00"
+    child = office.svc.store.get_case(started.case_no)
+    assert child.parent_case_no == run.case_no and child.data["product_code"] == "CY-40S"
+    return run, started.deployment, child
+
+
+def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
+    run, deployment, allowance = closed_with(office, ComplaintOutcome(
+        handling="allowance", responsibility_department="生产部", our_fault=True, loss_amount="1200.00"))
+    assert deployment == "allowance/allowance" and allowance.data["amount"] == "1200.00"
+
+
+def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_closed(office):
+    # C11/R1: 退货/重处理 goes to §4 as a return of the quantity decided, for the complaint's product
+    run, deployment, ret = closed_with(office, ComplaintOutcome(
+        handling="return", responsibility_department="生产部", our_fault=True, loss_amount="4200.00",
+        return_quantity=30, unit="筒"))
+    assert deployment == "return/return" and ret.data["amount"] == "4200.00"
+    assert ret.data["quantity"] == {"value": 30, "unit": "筒"}
+    assert run.mails_to(SALES_MANAGER, "第三联")
+
+
+@pytest.mark.parametrize("handling", ["explanation", "repair", "replacement"])
+def test_an_outcome_without_allowance_or_return_starts_no_other_procedure(office, handling):
+    outcome = ComplaintOutcome(handling=handling, responsibility_department="生产部")
+    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome))
+    assert run.result == "closed" and office.flows.started == []
+    assert "return_credit_requested" not in run.event_kinds
+    assert not [s for s in run.steps if s.startswith("authority-")]  # no amount: no authority asked
+
+
+def test_the_receiver_may_raise_the_proposed_level(office):
+    # C3: the rules propose level 1 for a repair request; the receiver decides level 2 — handled at 2
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(2, **{"intake": ComplaintIntake(decision="stands", level=2)}))
+    assert run.step("intake").summary["系统建议级别"].startswith("一级")
+    assert run.case.level == 2 and run.step("responsible-department").assignee == L2_HANDLER
+    assert run.mails_to(L2_HANDLER, "转交") and run.result == "closed"
 
 
 def test_the_urge_notice_after_the_close_deadline_goes_to_the_responsible_department_too(office):

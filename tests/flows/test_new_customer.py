@@ -57,3 +57,16 @@ def test_a_sample_shipment_is_no_trade_and_the_market_branch_certifies(office):
     office.trade("YP-OLD-1", days_ago=300, kind="sample")
     run = office.run(new_customer, office.new_customer(), signed())
     assert run.result == "certified"
+
+
+def test_a_customer_name_other_than_the_invoicing_name_is_refused_automatically(office):
+    # N2: the customer name must equal the invoicing name (开票资料名称): refused before anyone is asked
+    form = {"name": "苏州新锦纺织有限公司", "invoicing_name": "苏州新锦纺织品贸易有限公司",
+            "customer_class": "enterprise", "contact_name": "陈先生", "phone": "13912345678",
+            "registration": {"credit_code": "91320500MA1XYZ1234"}, "address": "苏州工业园区"}
+    run = office.run(new_customer, office.new_customer(customer=form), signed())
+    assert run.result == "refused" and run.steps == []
+    refusal = run.case.data["refusal"]
+    assert refusal["auto"] is True and refusal["step"] == "submission-check" and "开票" in refusal["reason"]
+    (notice,) = run.mails_to(SALESPERSON, "不予认定")
+    assert "开票" in notice.text

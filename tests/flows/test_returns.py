@@ -84,6 +84,37 @@ def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
         "warehouse-receipt": GoodsReceived(received_quantity=110),
         "quantity-decision": QuantityDecision(decision="accept_actual")}))
     assert "quantity-decision" in run.steps and run.result == "booked"
+    assert run.step("quantity-decision").assignee == DEPUTY_SALES_MANAGER
+    assert run.case.data["received_quantity"] == 110  # the actual quantity is booked
+
+
+def test_a_difference_within_the_over_acceptance_ratio_is_booked_without_a_decision(office):
+    # R5: 99 received of 100 approved is within the company's default ratio (2 %): accounting books the actual
+    run = office.run(goods_return, office.allowance_or_return("return", "3000.00"), return_answers(**{
+        "warehouse-receipt": GoodsReceived(received_quantity=99)}))
+    assert run.result == "booked" and "quantity-decision" not in run.steps
+    assert run.case.data["received_quantity"] == 99
+
+
+def test_a_quantity_difference_rejected_by_the_deputy_manager_is_never_booked(office):
+    from models.answers import QuantityDecision
+
+    run = office.run(goods_return, office.allowance_or_return("return", "3000.00"), return_answers(**{
+        "warehouse-receipt": GoodsReceived(received_quantity=130),
+        "quantity-decision": QuantityDecision(decision="reject", comment="实退量与单据不符，退回重点")}))
+    assert run.result == "quantity_rejected" and run.case.state == "quantity_rejected"
+    assert "booking" not in run.steps
+    (notice,) = run.mails_to(SALESPERSON, "单据未获通过")
+    assert "退回重点" in notice.text
+
+
+def test_without_the_customers_email_the_salesperson_records_the_stamped_certificate(office):
+    # R3: the customer stamps the 《销货折让证明单》; without their email the salesperson records the stamped copy
+    case_no = office.allowance_or_return("allowance", "3000.00", customer_email=None)
+    run = office.run(allowance, case_no, allowance_answers())
+    confirmation = run.step("customer-confirmation")
+    assert confirmation.assignee == SALESPERSON and confirmation.requested_by is None
+    assert run.result == "booked" and not run.mails_to(CUSTOMER)
 
 
 @pytest.mark.parametrize("amount,approvers", [

@@ -37,3 +37,14 @@ def test_a_gm_rejection_ends_the_slip_with_the_reason_to_the_requester(office):
     (notice,) = run.mails_to(MARKETING, "未获批准")
     assert "本月样品已超量" in notice.text
     assert not run.mails_to(PRODUCTION)
+
+
+def test_a_leader_rejection_ends_the_slip_before_the_gm_is_asked(office):
+    # P2: the leader signs first; the GM is asked only once the leader has signed
+    run = office.run(sample_request, office.sample_request(), {
+        "leader-approval": Decision(decision="reject", comment="客户非目标客户")})
+    assert run.result == "rejected" and run.steps == ["leader-approval"]
+    assert run.events("sample_rejected")[0].data["step"] == "leader-approval"
+    (notice,) = run.mails_to(MARKETING, "未获批准")
+    assert "部门负责人" in notice.text and "客户非目标客户" in notice.text
+    assert not run.mails_to(GM, "总经理审批") and not run.mails_to(PRODUCTION)
