@@ -16,11 +16,14 @@ SAMPLE_MONTH_TOTALS = "sample-month-totals/sample-month-totals"
 MONTHLY_STATISTICS = "monthly-statistics/monthly-statistics"
 WEEKLY_REPORT = "weekly-report/weekly-report"
 ANALYSIS_REPORT = "analysis-report/analysis-report"
+ARCHIVE_CLEANUP = "archive-cleanup/archive-cleanup"   # A5, quarterly (issue 21)
+ARCHIVE_REPORT = "archive-report/archive-report"      # A6, monthly (issue 21)
 
 # started per case by the intake
 PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER)
 # run by their schedules
-SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT)
+SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT,
+             ARCHIVE_CLEANUP, ARCHIVE_REPORT)
 DEPLOYMENTS = PROCEDURES + SCHEDULED
 
 

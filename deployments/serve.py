@@ -19,6 +19,8 @@ TZ = "Asia/Shanghai"
 def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     """Every served flow with its deployment's name, tags and schedules."""
     from flows.archive_correction import archive_correction
+    from flows.archive_periodic import archive_cleanup, archive_report
+    from models.archive_periodic import MONTH_CRON, QUARTER_CRON
     from flows.backup import archive_backup
     from flows.complaint import complaint
     from flows.new_customer import new_customer
@@ -49,6 +51,9 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         (monthly_statistics, {"name": name(names.MONTHLY_STATISTICS), **cron(SCHEDULES["monthly"])}),
         (weekly_report, {"name": name(names.WEEKLY_REPORT), **cron(SCHEDULES["weekly"])}),
         (analysis_report, {"name": name(names.ANALYSIS_REPORT), **cron(SCHEDULES["analysis"])}),
+        # §7.2 (issue 21): A5 the quarterly archive clean-up, A6 the monthly archive report
+        (archive_cleanup, {"name": name(names.ARCHIVE_CLEANUP), **cron(QUARTER_CRON)}),
+        (archive_report, {"name": name(names.ARCHIVE_REPORT), **cron(MONTH_CRON)}),
     ]
 
 

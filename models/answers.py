@@ -428,3 +428,15 @@ class Certification(Answer):
     manager's instruction)."""
 
     decision: Literal["certify", "refuse"] = Field(description="certify 认定 / refuse 不予认定")
+
+
+# ---- customer archive, periodic (§7.2 A5) --------------------------------------------------------
+@register_answer
+class ArchiveCleanupProposals(Answer):
+    """定期清理处理建议（A5）/ the archive clerk's proposal per listed record."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"proposals", "paper_files"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    proposals: str = Field("{}", max_length=20000, description='处理建议 JSON，例如 {"DA-2026-000001": "deactivate", '
+                           '"DA-2026-000002": "merge:DA-2026-000003", "DA-2026-000004": "correct"}；未列出的保留（keep）')
+    paper_files: str = Field("", max_length=4000, description="纸质档案存放位置与状态（散放/装订/归档）")
