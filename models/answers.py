@@ -13,6 +13,7 @@ is not part of the resume form: what a resume says there is not trusted."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal, get_args
 
@@ -97,10 +98,37 @@ class GateCheck(Answer):
     note: str = Field("", max_length=500, description="备注")
 
 
+class StockWithdrawal(Answer):
+    """车间办理退库（P5）/ the workshop processes the withdrawal from stock."""
+
+    decision: Literal["withdrawn"] = Field("withdrawn", description="withdrawn 已办理退库")
+    note: str = Field("", max_length=500, description="退库单号/备注")
+
+
+class WarehouseLedger(Answer):
+    """司库员登记仓库台账（P5）/ the storekeeper records the sample taken in the warehouse ledger."""
+
+    decision: Literal["recorded"] = Field("recorded", description="recorded 已登记")
+    taker: str = Field(min_length=1, max_length=50, description="领取人姓名 / taker")
+    quantity: int = Field(gt=0, le=100000, description="取样数量 / quantity taken")
+    taken_on: date = Field(description="取样日期 / date taken (YYYY-MM-DD)")
+
+
+class SampleRequisition(Answer):
+    """营销部填写《领用单》（P5）/ marketing's requisition for the quantity taken from stock."""
+
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    quantity: int = Field(gt=0, le=100000, description="领用数量（与仓库台账一致）")
+    purpose: str = Field(min_length=1, max_length=500, description="领用用途")
+
+
 ANSWER_MODELS: dict[str, type[RunInput]] = {
     "Decision": Decision,
     "SampleIssue": SampleIssue,
     "GateCheck": GateCheck,
+    "StockWithdrawal": StockWithdrawal,
+    "WarehouseLedger": WarehouseLedger,
+    "SampleRequisition": SampleRequisition,
 }
 
 
@@ -123,7 +151,7 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
-    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行",
+    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行", "withdrawn": "已办理退库", "recorded": "已登记",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -135,7 +163,7 @@ FIELD_LABELS.update({
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
     "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
     "pass_code": "出门证编码", "product_matches": "品名一致", "spec_matches": "规格一致",
-    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致",
+    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致", "taken_on": "取样日期", "purpose": "领用用途",
     "method": "回访方式", "service_quality": "服务质量（1–5）", "service_attitude": "服务态度（1–5）",
     "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
     "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
