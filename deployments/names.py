@@ -9,6 +9,7 @@ ALLOWANCE = "allowance/allowance"
 RETURN = "return/return"
 ARCHIVE_CORRECTION = "archive-correction/archive-correction"
 NEW_CUSTOMER = "new-customer/new-customer"
+GROUP_COMPLAINT = "group-complaint/group-complaint"   # C26 (issue 21)
 
 ARCHIVE_BACKUP = "archive-backup/archive-backup"
 SLA_WATCHDOG = "sla-watchdog/sla-watchdog"
@@ -20,7 +21,7 @@ ARCHIVE_CLEANUP = "archive-cleanup/archive-cleanup"   # A5, quarterly (issue 21)
 ARCHIVE_REPORT = "archive-report/archive-report"      # A6, monthly (issue 21)
 
 # started per case by the intake
-PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER)
+PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER, GROUP_COMPLAINT)
 # run by their schedules
 SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT,
              ARCHIVE_CLEANUP, ARCHIVE_REPORT)

@@ -23,6 +23,7 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     from models.archive_periodic import MONTH_CRON, QUARTER_CRON
     from flows.backup import archive_backup
     from flows.complaint import complaint
+    from flows.group_complaint import group_complaint
     from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
@@ -51,6 +52,7 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         (monthly_statistics, {"name": name(names.MONTHLY_STATISTICS), **cron(SCHEDULES["monthly"])}),
         (weekly_report, {"name": name(names.WEEKLY_REPORT), **cron(SCHEDULES["weekly"])}),
         (analysis_report, {"name": name(names.ANALYSIS_REPORT), **cron(SCHEDULES["analysis"])}),
+        (group_complaint, {"name": name(names.GROUP_COMPLAINT), "tags": ["procedure:group-complaint"]}),
         # §7.2 (issue 21): A5 the quarterly archive clean-up, A6 the monthly archive report
         (archive_cleanup, {"name": name(names.ARCHIVE_CLEANUP), **cron(QUARTER_CRON)}),
         (archive_report, {"name": name(names.ARCHIVE_REPORT), **cron(MONTH_CRON)}),

@@ -152,6 +152,7 @@ CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
     "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行", "withdrawn": "已办理退库", "recorded": "已登记",
+    "confirm": "确认为群诉", "met": "已出面接待", "concluded": "已形成结论",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -171,6 +172,8 @@ FIELD_LABELS.update({
     "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
     "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
     "authority": "通报部门", "notified_by": "通报人",
+    "spokesperson": "发言人（邮箱）", "widespread": "牵涉面积广（专题研究）", "met_at": "接待时间", "place": "接待地点",
+    "attendees": "参加人员", "text": "统一答复内容", "conclusion": "专题研究结论",
 })
 
 
@@ -468,3 +471,41 @@ class ArchiveCleanupProposals(Answer):
     proposals: str = Field("{}", max_length=20000, description='处理建议 JSON，例如 {"DA-2026-000001": "deactivate", '
                            '"DA-2026-000002": "merge:DA-2026-000003", "DA-2026-000004": "correct"}；未列出的保留（keep）')
     paper_files: str = Field("", max_length=4000, description="纸质档案存放位置与状态（散放/装订/归档）")
+
+
+# ---- group complaints (§7.1 C26) -----------------------------------------------------------------
+@register_answer
+class GroupConfirm(Answer):
+    """群诉确认（C26）：系统建议，二级受理人确认 / the L2 handler confirms a suggested group complaint."""
+
+    decision: Literal["confirm", "reject"] = Field(description="confirm 确认为群诉 / reject 不是群诉")
+    spokesperson: str = Field("", max_length=200, description="统一答复的发言人（邮箱；默认二级受理人）")
+    widespread: bool = Field(False, description="牵涉面积广，需专题研究")
+
+
+@register_answer
+class GroupMeeting(Answer):
+    """第一时间出面接待（C26）/ the CS head met the complainants in person."""
+
+    decision: Literal["met"] = Field("met", description="met 已出面接待")
+    met_at: str = Field(min_length=1, max_length=50, description="时间")
+    place: str = Field(min_length=1, max_length=200, description="地点")
+    attendees: str = Field(min_length=1, max_length=1000, description="参加人员")
+
+
+@register_answer
+class GroupReply(Answer):
+    """统一口径答复（C26）/ the one text the spokesperson answers all members with."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"text"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    text: str = Field(min_length=1, max_length=4000, description="统一答复内容")
+
+
+@register_answer
+class SpecialStudy(Answer):
+    """专题研究（C26）/ a widespread issue's special study and its conclusion."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"conclusion"}
+    decision: Literal["concluded"] = Field("concluded", description="concluded 已形成结论")
+    conclusion: str = Field(min_length=1, max_length=4000, description="专题研究结论")

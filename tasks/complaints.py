@@ -504,3 +504,63 @@ def record_hour_steps(case_no: str, agreed: bool) -> None:
     if agreed and case.level and case.level >= 2:
         start = case.created_at if case.parent_case_no else datetime.fromisoformat(case.data["deadlines"]["received_at"])
         hour_record(svc, case_no, "solution", due=major_solution_due(start), done=now)
+
+
+# ---- C26 group complaints (群诉) -----------------------------------------------------------------
+def open_group_cases(svc: Services, now: datetime) -> int:
+    """C26: the watchdog suggests groups — ≥ 3 open complaints with one subject and category within 7 days
+    (models/group_complaints.py) — as a group case, whose flow asks the L2 handler to confirm. Once per
+    group (the idempotency key is its first member)."""
+    from models.group_complaints import suggest_groups
+    from tasks.flow_starts import start_request
+
+    _total, cases = svc.store.list_cases(procedure="complaint", limit=100000)
+    rows = [{"case_no": c.case_no, "subject": c.data["form"].get("subject", ""), "category": c.data["form"]["category"],
+             "received_at": datetime.fromisoformat(c.data["deadlines"]["received_at"]), "group": c.data.get("group_case")}
+            for c in cases if c.closed_at is None and "deadlines" in c.data]
+    _t, groups = svc.store.list_cases(procedure="group_complaint", limit=100000)
+    grouped = {m for g in groups if g.state != "not_group" for m in g.data["members"]}
+    opened = 0
+    for g in suggest_groups([r for r in rows if r["case_no"] not in grouped], now):
+        _case, created = svc.store.create_case(
+            procedure="group_complaint", prefix="QS", year=now.astimezone(TZ).year, state="suggested",
+            title=f"群诉 · {g['category']} · {g['subject']}", data=g, level=3,
+            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request)
+        opened += int(created)
+    return opened
+
+
+@replayed("skip")
+@task(name="群诉关联成员 link the group's members", **IO_TASK)
+def link_group_members(group_no: str, members: list[str]) -> None:
+    """C26: a confirmed group is level 3; each member is linked under the group case."""
+    svc = services()
+    now = svc.clock.now()
+    for no in members:
+        svc.store.update_case(no, actor="system", kind="joined_group_complaint", now=now, level=3,
+                              data={"group_case": group_no}, event_data={"group_case": group_no})
+
+
+@replayed("skip")
+@task(name="统一口径答复 answer every member", **IO_TASK)
+def answer_group_members(group_no: str, members: list[str], text: str, spokesperson: str) -> int:
+    """C26: one spokesperson answers all members with one approved text (口径一致): each complainant with
+    an email gets it; the others are listed for the spokesperson to call."""
+    svc = services()
+    phoned = []
+    for no in members:
+        form = svc.store.get_case(no).data["form"]
+        email = form["complainant"].get("email")
+        if email:
+            _notice(svc, no, f"group-reply-{group_no}", [email], "关于您的投诉的统一答复",
+                    f"尊敬的{form['complainant']['name']}：{text}", {"投诉编号": no}, event="group_reply_sent")
+        else:
+            phoned.append(f"{no} {form['complainant']['name']}（{form['complainant']['phone']}）")
+    if phoned:
+        _notice(svc, group_no, "group-reply-phone", [spokesperson], "统一答复：请电话告知以下投诉人",
+                text, {"待电话告知": "；".join(phoned)})
+    from tasks.notify import deliver_outbox
+
+    for no in [*members, group_no]:  # what fails stays in the outbox for the watchdog
+        deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=no)
+    return len(members) - len(phoned)
