@@ -31,6 +31,7 @@ from models.complaint_hours import is_major
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
                               open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
                               record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
+                              send_written_reply,
                               send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
                               until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
@@ -131,6 +132,8 @@ def complaint(case_no: str) -> str:
     outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
     record_hour_steps(case_no, True)  # C21: the handling is agreed at the latest with the outcome
+    # C24: the complainant gets the decision in writing (《投诉处理答复函》), kept as an original
+    send_written_reply(case_no, outcome.reply_via, outcome.reply_text, outcome.oral_reason)
     publish_complaint_form(case_no)
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler

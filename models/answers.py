@@ -46,7 +46,8 @@ class Answer(RunInput):
     fields named in `multiline` (models/guard.py); a number is never true/false."""
 
     multiline: ClassVar[frozenset[str]] = frozenset({
-        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction"})
+        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction",
+        "reply_text"})
     _guard_numbers, _guard_text = guard_validators()
 
     model_config = ConfigDict(json_schema_extra=lambda schema, cls: _require_code(schema))
@@ -172,6 +173,7 @@ FIELD_LABELS.update({
     "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
     "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
     "authority": "通报部门", "notified_by": "通报人",
+    "reply_via": "答复方式（《投诉处理答复函》）", "reply_text": "答复函：处理决定与后续安排", "oral_reason": "仅口头答复的原因",
     "spokesperson": "发言人（邮箱）", "widespread": "牵涉面积广（专题研究）", "met_at": "接待时间", "place": "接待地点",
     "attendees": "参加人员", "text": "统一答复内容", "conclusion": "专题研究结论",
 })
@@ -280,6 +282,19 @@ class ComplaintOutcome(Answer):
     product_code: str = Field("", max_length=50, description="料号（折让/退货）；默认投诉中的第一个产品")
     return_quantity: int = Field(0, ge=0, le=10_000_000, description="退货数量（退货/重处理必填）")
     unit: str = Field("件", min_length=1, max_length=10, description="单位")
+    # C24: the written reply to the complainant (《投诉处理答复函》): decision and next steps only
+    reply_via: Literal["email", "letter", "sms", "oral_only"] = Field(
+        "email", description="答复方式：email 邮件 / letter 信函 / sms 短信 / oral_only 仅口头（须说明原因）")
+    reply_text: str = Field("", max_length=2000, description="答复函中的处理决定与后续安排（不写责任人、罚款及其他客户）")
+    oral_reason: str = Field("", max_length=500, description="仅口头答复的原因")
+
+    @model_validator(mode="after")
+    def _written_reply(self) -> "ComplaintOutcome":
+        if self.reply_via == "oral_only" and not self.oral_reason.strip():
+            raise ValueError("仅口头答复须说明原因 / an oral-only reply needs the reason")
+        if "罚" in self.reply_text or (self.responsible_person.strip() and self.responsible_person.strip() in self.reply_text):
+            raise ValueError("答复函不得写责任人或罚款 / the written reply must not name the person responsible or fines")
+        return self
 
     @model_validator(mode="after")
     def _return_credit_needs_amounts(self) -> "ComplaintOutcome":

@@ -294,7 +294,8 @@ def close_case(case_no: str, state: str, kind: str) -> None:
     case = svc.store.get_case(case_no)
     if case.closed_at is None:
         case = svc.store.update_case(case_no, actor="system", kind=kind, now=now, state=state, closed=True,
-                                     data={"retain_until": retention_until(now).isoformat()})
+                                     data={"retain_until": retention_until(now).isoformat(),
+                                           "volume": f"{now.astimezone(TZ).year}年度案卷"})  # C24: yearly volumes
     svc.store.cancel_open_tasks(case_no, now, actor="system")  # e.g. a pending progress contact
     from tasks.complaint_watch import inquiry_if_late
 
@@ -564,3 +565,71 @@ def answer_group_members(group_no: str, members: list[str], text: str, spokesper
     for no in [*members, group_no]:  # what fails stays in the outbox for the watchdog
         deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=no)
     return len(members) - len(phoned)
+
+
+# ---- C24 written reply, originals, yearly volumes --------------------------------------------------
+def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dict[str, str]:
+    """C24: an original kept unchanged — written once under its SHA-256 ($KEFU_HOME/originals/<case>/), its
+    hash recorded on the case. Writing the same content again changes nothing."""
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    folder = svc.settings.home / "originals" / case_no
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest[:16]}-{name}"
+    if not path.exists():
+        path.write_bytes(content)
+        path.chmod(0o444)
+    return {"name": name, "sha256": digest, "file": str(path.relative_to(svc.settings.home))}
+
+
+def originals_intact(svc: Services, case_no: str) -> dict[str, bool]:
+    """C24: each original recorded on the case, checked against its hash."""
+    import hashlib
+
+    out = {}
+    for o in svc.store.get_case(case_no).data.get("originals", []):
+        path = svc.settings.home / o["file"]
+        out[o["name"]] = path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == o["sha256"]
+    return out
+
+
+@replayed("skip")
+@task(name="发出投诉处理答复函 send the written reply", **IO_TASK)
+def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> str:
+    """C24: the complainant gets the decision in writing (《投诉处理答复函》: decision and next steps — never
+    persons' responsibility, fines or other customers), by email, or by letter / SMS the handler sends;
+    an oral-only reply records why. The reply is kept as an original (content hash); sending is logged."""
+    from tasks.render import render_mail
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    if case.data.get("written_reply"):
+        return case.data["written_reply"]["via"]
+    now = svc.clock.now()
+    form = case.data["form"]
+    handler = svc.org.find(case.data.get("handler") or case.data["received_by"])
+    handling = (case.data.get("outcome") or {}).get("handling") or "explanation"
+    ctx = {"case_no": case_no, "customer_name": form["complainant"]["name"],
+           "received_on": case.data["deadlines"]["received_at"][:10], "handling_label": OUTCOME_LABELS[handling],
+           "reply_text": text, "handler_name": handler.name, "handler_email": handler.email,
+           "company": svc.org.company, "date": f"{now.astimezone(TZ):%Y-%m-%d}"}
+    email = form["complainant"].get("email")
+    record: dict[str, Any] = {"via": via, "at": now.astimezone(TZ).isoformat()}
+    if via == "oral_only":
+        record["oral_reason"] = oral_reason
+    else:
+        mail = render_mail("written_reply", [email] if email else [handler.email], **ctx)
+        record["original"] = keep_original(svc, case_no, "投诉处理答复函.txt", mail.text.encode())
+        if via == "email" and email:
+            svc.store.queue_mail(f"notice:{case_no}:written-reply", case_no, mail, now,
+                                 event=("written_reply_sent", {"to": [email], "sha256": record["original"]["sha256"]}))
+        else:  # by letter or SMS: the handler sends the rendered reply
+            record["via"] = "letter" if via == "email" else via
+            way = "短信" if via == "sms" else "信函"
+            _notice(svc, case_no, "written-reply-handler", [handler.email], f"请以{way}发出《投诉处理答复函》",
+                    mail.text, {"投诉编号": case_no}, event="written_reply_to_handler")
+    originals = [*case.data.get("originals", []), *([record["original"]] if "original" in record else [])]
+    svc.store.update_case(case_no, actor=handler.email, kind="written_reply_recorded", now=now,
+                          data={"written_reply": record, "originals": originals}, event_data=record)
+    return record["via"]

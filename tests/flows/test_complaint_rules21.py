@@ -272,3 +272,41 @@ def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
         office.run(complaint, office.complaint(media=True), handled(3))
     assert isinstance(e.value, RoleNotHeld) or "gm_office" in str(e.value)
     assert "总经理例会" in str(e.value)
+
+
+# ---- C24 ---------------------------------------------------------------------------------------
+def test_the_complainant_gets_the_written_reply_kept_unchanged_and_the_file_joins_its_years_volume(office):
+    from models.answers import ComplaintOutcome
+    from tasks.complaints import originals_intact
+
+    outcome = ComplaintOutcome(handling="replacement", responsibility_department="生产部", responsible_person="韩雪",
+                               our_fault=True, reply_text="我司将为您免费更换同批次纱线。")
+    run = office.run(complaint, office.complaint(), handled(1) | {"outcome": outcome})
+    (reply,) = run.mails_to(CUSTOMER, "投诉处理答复函")
+    assert "处理方式：更换" in reply.text and "免费更换同批次纱线" in reply.text
+    assert "韩雪" not in reply.text and "生产部" not in reply.text  # never persons' responsibility
+    written = run.case.data["written_reply"]
+    assert written["via"] == "email" and written["original"]["sha256"] == run.case.data["originals"][0]["sha256"]
+    assert originals_intact(office.svc, run.case_no) == {"投诉处理答复函.txt": True}
+    (office.svc.settings.home / written["original"]["file"]).chmod(0o644)
+    (office.svc.settings.home / written["original"]["file"]).write_text("改过的答复")
+    assert originals_intact(office.svc, run.case_no) == {"投诉处理答复函.txt": False}
+    assert run.case.data["volume"] == "2026年度案卷"
+
+
+def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(office):
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import ComplaintOutcome
+
+    with pytest.raises(ValidationError, match="仅口头答复须说明原因"):
+        ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_via="oral_only")
+    with pytest.raises(ValidationError, match="不得写责任人或罚款"):
+        ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_text="已对责任人罚款200元")
+    oral = ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_via="oral_only",
+                            oral_reason="客户拒绝留下地址和邮箱")
+    run = office.run(complaint, office.complaint(), handled(1) | {"outcome": oral})
+    assert run.case.data["written_reply"] == {"via": "oral_only", "at": run.case.data["written_reply"]["at"],
+                                              "oral_reason": "客户拒绝留下地址和邮箱"}
+    assert not run.mails_to(CUSTOMER, "投诉处理答复函")
