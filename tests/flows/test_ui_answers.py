@@ -28,7 +28,7 @@ def test_ui_answers_with_the_emailed_code_do_the_same_bookkeeping_as_links(offic
 
     run = office.run(sample_request, run.case_no, {
         "leader-approval": APPROVE, "gm-approval": APPROVE,
-        "sample-issue": ui(SampleIssue(taker="王师傅", quantity=6))})
+        "sample-issue": ui(SampleIssue(taker="王师傅", quantity=6)), "gate-check": ui(_released(office, run.case_no))})
     assert run.result == "issued" and run.case.state == "issued"
     assert run.task("sample-issue").decided_by == PRODUCTION
 
@@ -122,3 +122,12 @@ def test_guessing_is_bounded_after_ten_refusals_only_the_link_answers(office):
     assert reasons == ["wrong or missing answer code"] * MAX_UI_REFUSALS + [TOO_MANY]
     t = run.task("leader-approval")
     assert (t.decided_via, t.decided_by) == ("email", MARKETING_LEADER) and run.waiting_on == "gm-approval"
+
+
+def _released(office, case_no):
+    """P4: the gate guard's check of the pass (its one-time code) with the goods matching."""
+    from models.answers import GateCheck
+    from models.samples import gate_pass_code
+
+    return GateCheck(decision="released", pass_code=gate_pass_code(office.svc.settings.secret_key, case_no),
+                     product_matches=True, spec_matches=True, size_class_matches=True, quantity_matches=True)
