@@ -47,7 +47,7 @@ class Answer(RunInput):
 
     multiline: ClassVar[frozenset[str]] = frozenset({
         "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction",
-        "reply_text"})
+        "reply_text", "lessons", "improvement"})
     _guard_numbers, _guard_text = guard_validators()
 
     model_config = ConfigDict(json_schema_extra=lambda schema, cls: _require_code(schema))
@@ -173,6 +173,7 @@ FIELD_LABELS.update({
     "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
     "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
     "authority": "通报部门", "notified_by": "通报人",
+    "typical_case": "列为典型案例", "lessons": "经验教训", "improvement": "改进措施",
     "reply_via": "答复方式（《投诉处理答复函》）", "reply_text": "答复函：处理决定与后续安排", "oral_reason": "仅口头答复的原因",
     "spokesperson": "发言人（邮箱）", "widespread": "牵涉面积广（专题研究）", "met_at": "接待时间", "place": "接待地点",
     "attendees": "参加人员", "text": "统一答复内容", "conclusion": "专题研究结论",
@@ -352,6 +353,10 @@ class ComplaintReview(Answer):
     routing_penalty: Literal["0", "30", "50", "80", "100"] = Field(
         "0", description="未按受理权责及业务指引操作的负激励（元，0 为无）")
     routing_reason: str = Field("", max_length=500, description="负激励事由")
+    # C23: the reviewer may mark the case typical for the case library (典型案例库), with its lessons
+    typical_case: bool = Field(False, description="列为典型案例（匿名，经客服部经理审核后发布）")
+    lessons: str = Field("", max_length=2000, description="经验教训（典型案例）")
+    improvement: str = Field("", max_length=2000, description="改进措施（典型案例）")
 
 
 @register_answer

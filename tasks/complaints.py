@@ -633,3 +633,44 @@ def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> s
     svc.store.update_case(case_no, actor=handler.email, kind="written_reply_recorded", now=now,
                           data={"written_reply": record, "originals": originals}, event_data=record)
     return record["via"]
+
+
+# ---- C23 case library (典型案例库) ------------------------------------------------------------------
+@task(name="撰写典型案例 write the case library entry", **IO_TASK)
+def write_case_library_entry(case_no: str, lessons: str, improvement: str, by: str) -> dict[str, Any]:
+    """C23: the anonymised entry (no names, phone or ID numbers), a draft until the CS manager approves."""
+    from models.case_library import library_entry
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    staff = [p.name for p in svc.org.people]
+    handling = (case.data.get("outcome") or {}).get("handling")
+    entry = library_entry(case.data, handling_label=OUTCOME_LABELS.get(handling, "—"),
+                          outcome_label=SATISFACTION_LABELS.get(case.data.get("satisfaction") or 0, "—"),
+                          lessons=lessons, improvement=improvement, people=staff)
+    svc.store.update_case(case_no, actor=by, kind="case_library_drafted", now=svc.clock.now(),
+                          data={"case_library": {"state": "draft", "entry": entry, "by": by}}, event_data={"by": by})
+    return entry
+
+
+@task(name="发布典型案例 publish the case library entry", **IO_TASK)
+def publish_case_library_entry(case_no: str, approved: bool, reviewer: str, comment: str) -> None:
+    """C23: published to all handlers once the CS manager approves; else kept as not published, with why."""
+    svc = services()
+    now = svc.clock.now()
+    rec = dict(svc.store.get_case(case_no).data["case_library"])
+    rec |= {"state": "published" if approved else "not_published", "reviewed_by": reviewer,
+            "reviewed_at": now.astimezone(TZ).isoformat(), "review_comment": comment}
+    svc.store.update_case(case_no, actor=reviewer, kind="case_library_" + rec["state"], now=now,
+                          data={"case_library": rec}, event_data={"state": rec["state"]})
+
+
+def case_library(svc: Services, *, category: str | None = None, product: str | None = None,
+                 keyword: str | None = None) -> list[dict[str, Any]]:
+    """C23: the published entries, searchable by category, product and keyword (newest first)."""
+    from models.case_library import search
+
+    _n, cases = svc.store.list_cases(procedure="complaint", limit=100000)
+    entries = [{"case_no": c.case_no, "published_at": c.data["case_library"]["reviewed_at"], **c.data["case_library"]["entry"]}
+               for c in cases if (c.data.get("case_library") or {}).get("state") == "published"]
+    return search(entries, category=category, product=product, keyword=keyword)

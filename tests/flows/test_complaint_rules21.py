@@ -310,3 +310,37 @@ def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(offi
     assert run.case.data["written_reply"] == {"via": "oral_only", "at": run.case.data["written_reply"]["at"],
                                               "oral_reason": "客户拒绝留下地址和邮箱"}
     assert not run.mails_to(CUSTOMER, "投诉处理答复函")
+
+
+# ---- C23 ---------------------------------------------------------------------------------------
+def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_searchable(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.complaints import case_library
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="张女士来电 13812345678 后，李娜未及时转交",
+                             improvement="报修单当日派工")
+    case_no = office.complaint(description="报修后三天无人上门，联系电话 13812345678")
+    run = office.run(complaint, case_no, handled(1) | {"review-l2-handler": review,
+                                                       "case-library-review": Decision(decision="approve")})
+    assert run.steps[-2:] == ["case-library-review", "archive"] and run.result == "closed"
+    assert run.step("case-library-review").assignee == L2_HANDLER  # the CS manager (周敏 holds both roles)
+    rec = run.case.data["case_library"]
+    assert rec["state"] == "published" and rec["entry"]["category"] == "维修服务"
+    text = str(rec["entry"])
+    assert "张女士" not in text and "李娜" not in text and "1381234" not in text and "****" not in text
+    assert "报修单当日派工" in rec["entry"]["improvement"]
+    (found,) = case_library(office.svc, category="维修服务", keyword="派工")
+    assert found["case_no"] == case_no
+    assert case_library(office.svc, category="产品质量") == []
+
+
+def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.complaints import case_library
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "review-l2-handler": review, "case-library-review": Decision(decision="reject", comment="不具代表性")})
+    assert run.case.data["case_library"]["state"] == "not_published" and case_library(office.svc) == []
+    plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
+    assert "case-library-review" not in plain.steps and "case_library" not in plain.case.data
