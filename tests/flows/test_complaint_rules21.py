@@ -344,3 +344,17 @@ def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
     assert run.case.data["case_library"]["state"] == "not_published" and case_library(office.svc) == []
     plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
     assert "case-library-review" not in plain.steps and "case_library" not in plain.case.data
+
+
+def test_the_months_published_entries_are_s3s_typical_cases_first(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.statistics import typical_cases
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="及时派工")
+    ordinary = office.run(complaint, office.complaint(media=True), handled(3))  # level 3: typical by the old rule
+    marked = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1) | {
+        "review-l2-handler": review, "case-library-review": Decision(decision="approve")})
+    with office.svc.store.session() as s:
+        rows = list(typical_cases(s, "2026-11"))
+    assert [r["case_no"] for r in rows] == [marked.case_no, ordinary.case_no]
+    assert rows[0]["title"].startswith("典型案例：")
