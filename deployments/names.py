@@ -10,6 +10,7 @@ RETURN = "return/return"
 ARCHIVE_CORRECTION = "archive-correction/archive-correction"
 NEW_CUSTOMER = "new-customer/new-customer"
 GRIEVANCE = "grievance/grievance"
+GROUP_COMPLAINT = "group-complaint/group-complaint"   # C26 (issue 21)
 
 ARCHIVE_BACKUP = "archive-backup/archive-backup"
 SLA_WATCHDOG = "sla-watchdog/sla-watchdog"
@@ -18,12 +19,15 @@ MONTHLY_STATISTICS = "monthly-statistics/monthly-statistics"
 WEEKLY_REPORT = "weekly-report/weekly-report"
 ANALYSIS_REPORT = "analysis-report/analysis-report"
 GRIEVANCE_MONTH = "grievance-month/grievance-month"
+ARCHIVE_CLEANUP = "archive-cleanup/archive-cleanup"   # A5, quarterly (issue 21)
+ARCHIVE_REPORT = "archive-report/archive-report"      # A6, monthly (issue 21)
 
 # started per case by the intake
-PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER, GRIEVANCE)
+PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER, GRIEVANCE,
+              GROUP_COMPLAINT)
 # run by their schedules
 SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT,
-             GRIEVANCE_MONTH)
+             GRIEVANCE_MONTH, ARCHIVE_CLEANUP, ARCHIVE_REPORT)
 DEPLOYMENTS = PROCEDURES + SCHEDULED
 
 

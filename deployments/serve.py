@@ -19,10 +19,13 @@ TZ = "Asia/Shanghai"
 def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     """Every served flow with its deployment's name, tags and schedules."""
     from flows.archive_correction import archive_correction
+    from flows.archive_periodic import archive_cleanup, archive_report
+    from models.archive_periodic import MONTH_CRON, QUARTER_CRON
     from flows.backup import archive_backup
     from flows.complaint import complaint
     from flows.grievance import grievance
     from flows.grievance_month import grievance_month
+    from flows.group_complaint import group_complaint
     from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
     from flows.sample_request import sample_request
@@ -54,6 +57,10 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         (analysis_report, {"name": name(names.ANALYSIS_REPORT), **cron(SCHEDULES["analysis"])}),
         # S5/S6: days 1–7 at 09:00, the run on the first business day does the work
         (grievance_month, {"name": name(names.GRIEVANCE_MONTH), **cron("0 9 1-7 * *")}),
+        (group_complaint, {"name": name(names.GROUP_COMPLAINT), "tags": ["procedure:group-complaint"]}),
+        # §7.2 (issue 21): A5 the quarterly archive clean-up, A6 the monthly archive report
+        (archive_cleanup, {"name": name(names.ARCHIVE_CLEANUP), **cron(QUARTER_CRON)}),
+        (archive_report, {"name": name(names.ARCHIVE_REPORT), **cron(MONTH_CRON)}),
     ]
 
 

@@ -32,6 +32,7 @@ from models.complaint_hours import is_major
 from tasks.complaints import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
                               open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
                               record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
+                              publish_case_library_entry, send_written_reply, write_case_library_entry,
                               send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
                               until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
@@ -138,6 +139,8 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     outcome = decide_outcome_by_authority(ask, outcome, handler_role, handler, summary)
     record_outcome(case_no, outcome.model_dump(mode="json"))
     record_hour_steps(case_no, True)  # C21: the handling is agreed at the latest with the outcome
+    # C24: the complainant gets the decision in writing (《投诉处理答复函》), kept as an original
+    send_written_reply(case_no, outcome.reply_via, outcome.reply_text, outcome.oral_reason)
     publish_complaint_form(case_no)
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler
@@ -326,6 +329,8 @@ def review_step(case_no: str, ask, reviewer: str, handler_role: str, handler: st
                      "ComplaintReview")
         # C12: the reviewer records a handler who did not follow the routing and guidance (视情 ¥30–100)
         record_routing_violation(case_no, review.routing_penalty, review.routing_reason, review.decided_by)
+        if review.decision == "approve" and review.typical_case:  # C23: a typical case for the library
+            typical.append(review)
         return [review]
 
     def revise(_form: None, round_no: int, rejections: list) -> None:
@@ -333,7 +338,18 @@ def review_step(case_no: str, ask, reviewer: str, handler_role: str, handler: st
             summary={**summary, "审核意见": rejections[0].comment or "（未填写）"})
         publish_complaint_form(case_no)
 
+    typical: list = []
     until_approved(None, review, revise)
+    if typical:
+        case_library_review(case_no, ask, typical[-1])
+
+
+def case_library_review(case_no: str, ask, marked) -> None:  # noqa: ANN001
+    """C23: the anonymised entry is written and the CS manager reviews it before publication."""
+    entry = write_case_library_entry(case_no, marked.lessons, marked.improvement, marked.decided_by)
+    check = ask("case-library-review", "审核典型案例（发布前）", "cs_manager",
+                summary={"投诉编号": case_no, **{k: str(v) for k, v in entry.items()}})
+    publish_case_library_entry(case_no, check.decision == "approve", check.decided_by, check.comment)
 
 
 def resolved_at(case_no: str) -> datetime:

@@ -13,7 +13,7 @@ from prefect import flow
 
 from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
 from tasks.cases import load_case, record_state
-from tasks.human import StepRequest, request_decision
+from tasks.human import StepRequest, request_decision, request_decisions
 from models.corrections import step_key as round_key
 from tasks.notify import deliver_mail, notify
 from tasks.samples import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
@@ -60,10 +60,15 @@ def sample_request_steps(case_no: str) -> str:  # undecorated: mutation testing 
     issue_slip_copies(case_no)
     deliver_mail(case_no, return_state=True)
 
-    issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
-                                         role="production", requested_by=case["requested_by"],
-                                         summary=summary, answer_model="SampleIssue",
-                                         due_business_days=2))
+    if case["data"].get("from_stock"):
+        # P5: a product not in production comes from stock — 退库, the storekeeper's ledger, a GM-approved
+        # 《领用单》; only then are the stock issue and finance's booking opened
+        issue = sample_from_stock(case_no, case["requested_by"], summary)
+    else:
+        issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
+                                             role="production", requested_by=case["requested_by"],
+                                             summary=summary, answer_model="SampleIssue",
+                                             due_business_days=2))
     record_sample_issue(case_no, issue.taker, issue.quantity, issue.decided_by)
     record_state(case_no, "issued", "sample_issued", actor=issue.decided_by,
                  event_data={"taker": issue.taker, "quantity": issue.quantity})
@@ -73,6 +78,37 @@ def sample_request_steps(case_no: str) -> str:  # undecorated: mutation testing 
     result = check_at_gate(case_no, case["requested_by"], summary)
     record_state(case_no, "issued", "sample_gate_done", event_data={"gate": result}, closed=True)
     return "issued"
+
+
+def sample_from_stock(case_no: str, requested_by: str, summary: dict):  # noqa: ANN201
+    def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
+        kw.setdefault("summary", summary)
+        return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
+                                            requested_by=requested_by, answer_model=model, **kw))
+
+    withdrawal = ask("stock-withdrawal", "车间办理退库（非在机生产品种取样）", "production", "StockWithdrawal")
+    record_state(case_no, "approved", "stock_withdrawn", actor=withdrawal.decided_by, event_data={"note": withdrawal.note})
+    ledger = ask("warehouse-ledger", "司库员登记仓库台账（取样）", "storekeeper", "WarehouseLedger",
+                 defaults={"quantity": summary["数量（个）"]})
+    record_state(case_no, "approved", "warehouse_ledger_recorded", actor=ledger.decided_by,
+                 data={"warehouse_ledger": ledger.model_dump(mode="json", include={"taker", "quantity", "taken_on",
+                                                                                   "decided_by"})})
+    for n in count(1):
+        req = request_decision(StepRequest(
+            case_no=case_no, step_key=round_key("requisition", n), title="填写《领用单》", role="marketing",
+            assignee=requested_by, answer_model="SampleRequisition", defaults={"quantity": ledger.quantity},
+            summary={**summary, "仓库台账数量": ledger.quantity}))
+        approval = ask(round_key("requisition-gm-approval", n), "总经理审批《领用单》", "general_manager",
+                       summary={**summary, "领用数量": req.quantity, "用途": req.purpose, "仓库台账数量": ledger.quantity})
+        if approval.decision == "approve":
+            break
+    record_state(case_no, "approved", "requisition_approved", actor=approval.decided_by,
+                 data={"requisition": {"quantity": req.quantity, "purpose": req.purpose, "approved_by": approval.decided_by}})
+    request_decisions([StepRequest(case_no=case_no, step_key=key, title=title, role=role, requested_by=requested_by,
+                                   answer_model="Done", summary={**summary, "领用数量": req.quantity})
+                       for key, title, role in (("stock-issue", "仓库办理出库（《领用单》已批准）", "warehouse"),
+                                                ("sample-booking", "财务入账：销售费用及销售（《领用单》已批准）", "accounting"))])
+    return ledger
 
 
 def check_at_gate(case_no: str, requested_by: str, summary: dict) -> str:

@@ -13,6 +13,7 @@ is not part of the resume form: what a resume says there is not trusted."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, get_args
 
@@ -45,7 +46,8 @@ class Answer(RunInput):
     fields named in `multiline` (models/guard.py); a number is never true/false."""
 
     multiline: ClassVar[frozenset[str]] = frozenset({
-        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction"})
+        "comment", "contact_note", "responsibility", "plan", "result", "feedback", "report", "changes", "reason", "note", "instruction",
+        "reply_text", "lessons", "improvement"})
     _guard_numbers, _guard_text = guard_validators()
 
     model_config = ConfigDict(json_schema_extra=lambda schema, cls: _require_code(schema))
@@ -97,10 +99,37 @@ class GateCheck(Answer):
     note: str = Field("", max_length=500, description="备注")
 
 
+class StockWithdrawal(Answer):
+    """车间办理退库（P5）/ the workshop processes the withdrawal from stock."""
+
+    decision: Literal["withdrawn"] = Field("withdrawn", description="withdrawn 已办理退库")
+    note: str = Field("", max_length=500, description="退库单号/备注")
+
+
+class WarehouseLedger(Answer):
+    """司库员登记仓库台账（P5）/ the storekeeper records the sample taken in the warehouse ledger."""
+
+    decision: Literal["recorded"] = Field("recorded", description="recorded 已登记")
+    taker: str = Field(min_length=1, max_length=50, description="领取人姓名 / taker")
+    quantity: int = Field(gt=0, le=100000, description="取样数量 / quantity taken")
+    taken_on: date = Field(description="取样日期 / date taken (YYYY-MM-DD)")
+
+
+class SampleRequisition(Answer):
+    """营销部填写《领用单》（P5）/ marketing's requisition for the quantity taken from stock."""
+
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    quantity: int = Field(gt=0, le=100000, description="领用数量（与仓库台账一致）")
+    purpose: str = Field(min_length=1, max_length=500, description="领用用途")
+
+
 ANSWER_MODELS: dict[str, type[RunInput]] = {
     "Decision": Decision,
     "SampleIssue": SampleIssue,
     "GateCheck": GateCheck,
+    "StockWithdrawal": StockWithdrawal,
+    "WarehouseLedger": WarehouseLedger,
+    "SampleRequisition": SampleRequisition,
 }
 
 
@@ -123,7 +152,8 @@ def extra_fields(model: type[RunInput]) -> list[str]:
 CHOICE_LABELS.update({
     "stands": "投诉成立", "not_established": "投诉不成立", "contacted": "已联系客户",
     "submitted": "提交", "answered": "提交评价", "visited": "已回访", "told": "已告知客户",
-    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行",
+    "named": "已指定", "instructed": "已批示", "decided": "已决定", "released": "放行", "withdrawn": "已办理退库", "recorded": "已登记",
+    "confirm": "确认为群诉", "met": "已出面接待", "concluded": "已形成结论",
 })
 FIELD_LABELS.update({
     "level": "投诉级别（1/2/3）", "contact_note": "了解到的原因与经过", "responsibility_department": "责任部门",
@@ -135,7 +165,7 @@ FIELD_LABELS.update({
     "routing_penalty": "未按受理权责操作的负激励（元）", "routing_reason": "负激励事由",
     "process_notice_via": "受理告知方式（流程、时限、处理人联系方式）",
     "pass_code": "出门证编码", "product_matches": "品名一致", "spec_matches": "规格一致",
-    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致",
+    "size_class_matches": "规格类别一致", "quantity_matches": "数量一致", "taken_on": "取样日期", "purpose": "领用用途",
     "method": "回访方式", "service_quality": "服务质量（1–5）", "service_attitude": "服务态度（1–5）",
     "fee_as_agreed": "收费价格核实", "process_satisfaction": "处理过程满意度（1–5）",
     "result_satisfaction": "处理结果满意度（1–5）", "shortcomings": "不足之处", "shortcoming_unresolved": "不足尚未解决",
@@ -143,6 +173,10 @@ FIELD_LABELS.update({
     "matter_of_principle": "原则性问题（提交总经理例会）", "in_legal_process": "涉及司法程序",
     "handling_plan": "例会决定的处理方案", "interim_confirmed": "确认紧急临时处理", "notify_authorities": "通报主管部门",
     "authority": "通报部门", "notified_by": "通报人",
+    "typical_case": "列为典型案例", "lessons": "经验教训", "improvement": "改进措施",
+    "reply_via": "答复方式（《投诉处理答复函》）", "reply_text": "答复函：处理决定与后续安排", "oral_reason": "仅口头答复的原因",
+    "spokesperson": "发言人（邮箱）", "widespread": "牵涉面积广（专题研究）", "met_at": "接待时间", "place": "接待地点",
+    "attendees": "参加人员", "text": "统一答复内容", "conclusion": "专题研究结论",
 })
 
 
@@ -249,6 +283,19 @@ class ComplaintOutcome(Answer):
     product_code: str = Field("", max_length=50, description="料号（折让/退货）；默认投诉中的第一个产品")
     return_quantity: int = Field(0, ge=0, le=10_000_000, description="退货数量（退货/重处理必填）")
     unit: str = Field("件", min_length=1, max_length=10, description="单位")
+    # C24: the written reply to the complainant (《投诉处理答复函》): decision and next steps only
+    reply_via: Literal["email", "letter", "sms", "oral_only"] = Field(
+        "email", description="答复方式：email 邮件 / letter 信函 / sms 短信 / oral_only 仅口头（须说明原因）")
+    reply_text: str = Field("", max_length=2000, description="答复函中的处理决定与后续安排（不写责任人、罚款及其他客户）")
+    oral_reason: str = Field("", max_length=500, description="仅口头答复的原因")
+
+    @model_validator(mode="after")
+    def _written_reply(self) -> "ComplaintOutcome":
+        if self.reply_via == "oral_only" and not self.oral_reason.strip():
+            raise ValueError("仅口头答复须说明原因 / an oral-only reply needs the reason")
+        if "罚" in self.reply_text or (self.responsible_person.strip() and self.responsible_person.strip() in self.reply_text):
+            raise ValueError("答复函不得写责任人或罚款 / the written reply must not name the person responsible or fines")
+        return self
 
     @model_validator(mode="after")
     def _return_credit_needs_amounts(self) -> "ComplaintOutcome":
@@ -306,6 +353,10 @@ class ComplaintReview(Answer):
     routing_penalty: Literal["0", "30", "50", "80", "100"] = Field(
         "0", description="未按受理权责及业务指引操作的负激励（元，0 为无）")
     routing_reason: str = Field("", max_length=500, description="负激励事由")
+    # C23: the reviewer may mark the case typical for the case library (典型案例库), with its lessons
+    typical_case: bool = Field(False, description="列为典型案例（匿名，经客服部经理审核后发布）")
+    lessons: str = Field("", max_length=2000, description="经验教训（典型案例）")
+    improvement: str = Field("", max_length=2000, description="改进措施（典型案例）")
 
 
 @register_answer
@@ -723,3 +774,53 @@ class ShareConfirmation(Answer):
             if not parse_pairs(self.proposal, "建议比率") or not self.comment.strip():
                 raise ValueError("提出其他比率须填写建议比率和理由（意见）/ a proposal needs the shares and the reason")
         return self
+
+
+# ---- customer archive, periodic (§7.2 A5) --------------------------------------------------------
+@register_answer
+class ArchiveCleanupProposals(Answer):
+    """定期清理处理建议（A5）/ the archive clerk's proposal per listed record."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"proposals", "paper_files"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    proposals: str = Field("{}", max_length=20000, description='处理建议 JSON，例如 {"DA-2026-000001": "deactivate", '
+                           '"DA-2026-000002": "merge:DA-2026-000003", "DA-2026-000004": "correct"}；未列出的保留（keep）')
+    paper_files: str = Field("", max_length=4000, description="纸质档案存放位置与状态（散放/装订/归档）")
+
+
+# ---- group complaints (§7.1 C26) -----------------------------------------------------------------
+@register_answer
+class GroupConfirm(Answer):
+    """群诉确认（C26）：系统建议，二级受理人确认 / the L2 handler confirms a suggested group complaint."""
+
+    decision: Literal["confirm", "reject"] = Field(description="confirm 确认为群诉 / reject 不是群诉")
+    spokesperson: str = Field("", max_length=200, description="统一答复的发言人（邮箱；默认二级受理人）")
+    widespread: bool = Field(False, description="牵涉面积广，需专题研究")
+
+
+@register_answer
+class GroupMeeting(Answer):
+    """第一时间出面接待（C26）/ the CS head met the complainants in person."""
+
+    decision: Literal["met"] = Field("met", description="met 已出面接待")
+    met_at: str = Field(min_length=1, max_length=50, description="时间")
+    place: str = Field(min_length=1, max_length=200, description="地点")
+    attendees: str = Field(min_length=1, max_length=1000, description="参加人员")
+
+
+@register_answer
+class GroupReply(Answer):
+    """统一口径答复（C26）/ the one text the spokesperson answers all members with."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"text"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    text: str = Field(min_length=1, max_length=4000, description="统一答复内容")
+
+
+@register_answer
+class SpecialStudy(Answer):
+    """专题研究（C26）/ a widespread issue's special study and its conclusion."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"conclusion"}
+    decision: Literal["concluded"] = Field("concluded", description="concluded 已形成结论")
+    conclusion: str = Field(min_length=1, max_length=4000, description="专题研究结论")

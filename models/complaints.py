@@ -188,6 +188,8 @@ class ComplaintIn(Guarded):
     products: list[Product] = Field(default_factory=list, max_length=100,
                                     description="涉及产品及编码 products and product codes")
     demand: str = Field("", max_length=2000, description="客户诉求 the customer's demand")
+    subject: str = Field("", max_length=100, description="投诉对象：项目、楼栋或产品批次（群诉识别，C26） "
+                                                         "the subject: project, building or product batch")
     foreign: bool = Field(False, description="国外客户（产品投诉 20 天结案） foreign customer (20-day product deadline)")
     order_no: str = Field("", max_length=50, description="订单编号：产品质量投诉注明订单的，转《客户抱怨处理表》（C15） "
                                                          "order no.: a product-quality complaint naming one becomes a grievance")

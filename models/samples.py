@@ -28,6 +28,8 @@ class SampleRequestIn(Guarded):
     quantity: int = Field(gt=0, le=1000, description="数量（个） quantity")
     reason: str = Field(min_length=1, max_length=1000, description="事由 reason")
     requested_by: EmailStr | None = Field(None, description="申请人邮箱（营销部）; default: first marketing person")
+    from_stock: bool = Field(False, description="非在机生产品种，从库存取样（退库、仓库台账、领用单，P5） "
+                                                "a product not in production: the sample comes from stock")
 
 
 def sample_weight_kg(size_class: str, quantity: int) -> Decimal:

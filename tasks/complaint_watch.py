@@ -180,4 +180,8 @@ def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
             from tasks.complaints import send_process_notice
 
             send_process_notice(svc, case.case_no, "email", update="10天内未合理解决，转为重大投诉（二级）")  # C20
+    # C26: suggest group complaints (群诉) to the L2 handler
+    from tasks.complaints import open_group_cases
+
+    counts["group_suggestions"] = open_group_cases(svc, now)
     return counts

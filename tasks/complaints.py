@@ -294,7 +294,8 @@ def close_case(case_no: str, state: str, kind: str) -> None:
     case = svc.store.get_case(case_no)
     if case.closed_at is None:
         case = svc.store.update_case(case_no, actor="system", kind=kind, now=now, state=state, closed=True,
-                                     data={"retain_until": retention_until(now).isoformat()})
+                                     data={"retain_until": retention_until(now).isoformat(),
+                                           "volume": f"{now.astimezone(TZ).year}年度案卷"})  # C24: yearly volumes
     svc.store.cancel_open_tasks(case_no, now, actor="system")  # e.g. a pending progress contact
     from tasks.complaint_watch import inquiry_if_late
 
@@ -504,3 +505,172 @@ def record_hour_steps(case_no: str, agreed: bool) -> None:
     if agreed and case.level and case.level >= 2:
         start = case.created_at if case.parent_case_no else datetime.fromisoformat(case.data["deadlines"]["received_at"])
         hour_record(svc, case_no, "solution", due=major_solution_due(start), done=now)
+
+
+# ---- C26 group complaints (群诉) -----------------------------------------------------------------
+def open_group_cases(svc: Services, now: datetime) -> int:
+    """C26: the watchdog suggests groups — ≥ 3 open complaints with one subject and category within 7 days
+    (models/group_complaints.py) — as a group case, whose flow asks the L2 handler to confirm. Once per
+    group (the idempotency key is its first member)."""
+    from models.group_complaints import suggest_groups
+    from tasks.flow_starts import start_request
+
+    _total, cases = svc.store.list_cases(procedure="complaint", limit=100000)
+    rows = [{"case_no": c.case_no, "subject": c.data["form"].get("subject", ""), "category": c.data["form"]["category"],
+             "received_at": datetime.fromisoformat(c.data["deadlines"]["received_at"]), "group": c.data.get("group_case")}
+            for c in cases if c.closed_at is None and "deadlines" in c.data]
+    _t, groups = svc.store.list_cases(procedure="group_complaint", limit=100000)
+    grouped = {m for g in groups if g.state != "not_group" for m in g.data["members"]}
+    opened = 0
+    for g in suggest_groups([r for r in rows if r["case_no"] not in grouped], now):
+        _case, created = svc.store.create_case(
+            procedure="group_complaint", prefix="QS", year=now.astimezone(TZ).year, state="suggested",
+            title=f"群诉 · {g['category']} · {g['subject']}", data=g, level=3,
+            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request)
+        opened += int(created)
+    return opened
+
+
+@replayed("skip")
+@task(name="群诉关联成员 link the group's members", **IO_TASK)
+def link_group_members(group_no: str, members: list[str]) -> None:
+    """C26: a confirmed group is level 3; each member is linked under the group case."""
+    svc = services()
+    now = svc.clock.now()
+    for no in members:
+        svc.store.update_case(no, actor="system", kind="joined_group_complaint", now=now, level=3,
+                              data={"group_case": group_no}, event_data={"group_case": group_no})
+
+
+@replayed("skip")
+@task(name="统一口径答复 answer every member", **IO_TASK)
+def answer_group_members(group_no: str, members: list[str], text: str, spokesperson: str) -> int:
+    """C26: one spokesperson answers all members with one approved text (口径一致): each complainant with
+    an email gets it; the others are listed for the spokesperson to call."""
+    svc = services()
+    phoned = []
+    for no in members:
+        form = svc.store.get_case(no).data["form"]
+        email = form["complainant"].get("email")
+        if email:
+            _notice(svc, no, f"group-reply-{group_no}", [email], "关于您的投诉的统一答复",
+                    f"尊敬的{form['complainant']['name']}：{text}", {"投诉编号": no}, event="group_reply_sent")
+        else:
+            phoned.append(f"{no} {form['complainant']['name']}（{form['complainant']['phone']}）")
+    if phoned:
+        _notice(svc, group_no, "group-reply-phone", [spokesperson], "统一答复：请电话告知以下投诉人",
+                text, {"待电话告知": "；".join(phoned)})
+    from tasks.notify import deliver_outbox
+
+    for no in [*members, group_no]:  # what fails stays in the outbox for the watchdog
+        deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=no)
+    return len(members) - len(phoned)
+
+
+# ---- C24 written reply, originals, yearly volumes --------------------------------------------------
+def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dict[str, str]:
+    """C24: an original kept unchanged — written once under its SHA-256 ($KEFU_HOME/originals/<case>/), its
+    hash recorded on the case. Writing the same content again changes nothing."""
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    folder = svc.settings.home / "originals" / case_no
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest[:16]}-{name}"
+    if not path.exists():
+        path.write_bytes(content)
+        path.chmod(0o444)
+    return {"name": name, "sha256": digest, "file": str(path.relative_to(svc.settings.home))}
+
+
+def originals_intact(svc: Services, case_no: str) -> dict[str, bool]:
+    """C24: each original recorded on the case, checked against its hash."""
+    import hashlib
+
+    out = {}
+    for o in svc.store.get_case(case_no).data.get("originals", []):
+        path = svc.settings.home / o["file"]
+        out[o["name"]] = path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == o["sha256"]
+    return out
+
+
+@replayed("skip")
+@task(name="发出投诉处理答复函 send the written reply", **IO_TASK)
+def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> str:
+    """C24: the complainant gets the decision in writing (《投诉处理答复函》: decision and next steps — never
+    persons' responsibility, fines or other customers), by email, or by letter / SMS the handler sends;
+    an oral-only reply records why. The reply is kept as an original (content hash); sending is logged."""
+    from tasks.render import render_mail
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    if case.data.get("written_reply"):
+        return case.data["written_reply"]["via"]
+    now = svc.clock.now()
+    form = case.data["form"]
+    handler = svc.org.find(case.data.get("handler") or case.data["received_by"])
+    handling = (case.data.get("outcome") or {}).get("handling") or "explanation"
+    ctx = {"case_no": case_no, "customer_name": form["complainant"]["name"],
+           "received_on": case.data["deadlines"]["received_at"][:10], "handling_label": OUTCOME_LABELS[handling],
+           "reply_text": text, "handler_name": handler.name, "handler_email": handler.email,
+           "company": svc.org.company, "date": f"{now.astimezone(TZ):%Y-%m-%d}"}
+    email = form["complainant"].get("email")
+    record: dict[str, Any] = {"via": via, "at": now.astimezone(TZ).isoformat()}
+    if via == "oral_only":
+        record["oral_reason"] = oral_reason
+    else:
+        mail = render_mail("written_reply", [email] if email else [handler.email], **ctx)
+        record["original"] = keep_original(svc, case_no, "投诉处理答复函.txt", mail.text.encode())
+        if via == "email" and email:
+            svc.store.queue_mail(f"notice:{case_no}:written-reply", case_no, mail, now,
+                                 event=("written_reply_sent", {"to": [email], "sha256": record["original"]["sha256"]}))
+        else:  # by letter or SMS: the handler sends the rendered reply
+            record["via"] = "letter" if via == "email" else via
+            way = "短信" if via == "sms" else "信函"
+            _notice(svc, case_no, "written-reply-handler", [handler.email], f"请以{way}发出《投诉处理答复函》",
+                    mail.text, {"投诉编号": case_no}, event="written_reply_to_handler")
+    originals = [*case.data.get("originals", []), *([record["original"]] if "original" in record else [])]
+    svc.store.update_case(case_no, actor=handler.email, kind="written_reply_recorded", now=now,
+                          data={"written_reply": record, "originals": originals}, event_data=record)
+    return record["via"]
+
+
+# ---- C23 case library (典型案例库) ------------------------------------------------------------------
+@task(name="撰写典型案例 write the case library entry", **IO_TASK)
+def write_case_library_entry(case_no: str, lessons: str, improvement: str, by: str) -> dict[str, Any]:
+    """C23: the anonymised entry (no names, phone or ID numbers), a draft until the CS manager approves."""
+    from models.case_library import library_entry
+
+    svc = services()
+    case = svc.store.get_case(case_no)
+    staff = [p.name for p in svc.org.people]
+    handling = (case.data.get("outcome") or {}).get("handling")
+    entry = library_entry(case.data, handling_label=OUTCOME_LABELS.get(handling, "—"),
+                          outcome_label=SATISFACTION_LABELS.get(case.data.get("satisfaction") or 0, "—"),
+                          lessons=lessons, improvement=improvement, people=staff)
+    svc.store.update_case(case_no, actor=by, kind="case_library_drafted", now=svc.clock.now(),
+                          data={"case_library": {"state": "draft", "entry": entry, "by": by}}, event_data={"by": by})
+    return entry
+
+
+@task(name="发布典型案例 publish the case library entry", **IO_TASK)
+def publish_case_library_entry(case_no: str, approved: bool, reviewer: str, comment: str) -> None:
+    """C23: published to all handlers once the CS manager approves; else kept as not published, with why."""
+    svc = services()
+    now = svc.clock.now()
+    rec = dict(svc.store.get_case(case_no).data["case_library"])
+    rec |= {"state": "published" if approved else "not_published", "reviewed_by": reviewer,
+            "reviewed_at": now.astimezone(TZ).isoformat(), "review_comment": comment}
+    svc.store.update_case(case_no, actor=reviewer, kind="case_library_" + rec["state"], now=now,
+                          data={"case_library": rec}, event_data={"state": rec["state"]})
+
+
+def case_library(svc: Services, *, category: str | None = None, product: str | None = None,
+                 keyword: str | None = None) -> list[dict[str, Any]]:
+    """C23: the published entries, searchable by category, product and keyword (newest first)."""
+    from models.case_library import search
+
+    _n, cases = svc.store.list_cases(procedure="complaint", limit=100000)
+    entries = [{"case_no": c.case_no, "published_at": c.data["case_library"]["reviewed_at"], **c.data["case_library"]["entry"]}
+               for c in cases if (c.data.get("case_library") or {}).get("state") == "published"]
+    return search(entries, category=category, product=product, keyword=keyword)

@@ -62,7 +62,13 @@ def _grievance(case: Case) -> FlowStart:
                            f"class:{form['grievance_class']}"])
 
 
+def _group_complaint(case: Case) -> FlowStart:
+    return FlowStart(deployment="group-complaint/group-complaint", run_name=f"group-complaint-{case.case_no}",
+                     tags=["procedure:group-complaint", "level:3", f"category:{case.data['category']}"])
+
+
 STARTS: dict[str, Callable[[Case], FlowStart]] = {
+    "group_complaint": _group_complaint,
     "complaint": _complaint,
     "sample_request": _sample_request,
     "allowance": _return_or_allowance,

@@ -296,12 +296,30 @@ def analysis_figures(s: Session, month: str, names: Names = lambda e: e) -> dict
 
 
 def typical_cases(s: Session, month: str, limit: int = 10) -> Iterator[dict[str, Any]]:
-    """S3 typical cases: the month's level-3 cases and largest losses (at most `limit`)."""
+    """S3 typical cases: the case library's entries published in the month (C23, anonymised) first, then
+    the month's level-3 cases and largest losses (at most `limit` in all)."""
     start, end = month_period(month)
+    lib = Case.data["case_library"]
+    published = s.execute(
+        select(Case.case_no, lib, F.level, F.loss_amount, F.state).join(F, F.case_no == Case.case_no)
+        .where(Case.procedure == "complaint", lib["state"].as_string() == "published",
+               lib["reviewed_at"].as_string() >= start.isoformat(), lib["reviewed_at"].as_string() < end.isoformat())
+        .order_by(Case.case_no).limit(limit)).all()
+    for no, rec, level, loss, state in published:
+        e = rec["entry"]
+        yield {"case_no": no, "title": f"典型案例：{e['cause'][:60]}", "level": level, "category": e["category"],
+               "department": e["department"], "handling": e["handling"],
+               "loss_amount": money(loss) if loss is not None else None, "satisfaction": e["satisfaction"],
+               "state": CLOSING_STATE_LABELS.get(state, state)}
+    limit -= len(published)
+    if limit <= 0:
+        return
     q = (select(F.case_no, Case.title, F.level, F.category, F.responsible_department, F.handling, F.loss_amount,
                 F.satisfaction, F.state).join(Case, Case.case_no == F.case_no).where(_closed_in(start, end))
          .order_by((F.level == 3).desc(), F.loss_amount.desc().nulls_last(), F.case_no).limit(limit))
     for r in s.execute(q):
+        if r.case_no in {p[0] for p in published}:
+            continue
         yield {"case_no": r.case_no, "title": mask_text(r.title or ""), "level": r.level, "category": r.category,
                "department": r.responsible_department or "", "handling": OUTCOME_LABELS.get(r.handling, r.handling or ""),
                "loss_amount": money(r.loss_amount) if r.loss_amount is not None else None,

@@ -131,6 +131,8 @@ def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa
             options = [{"value": str(a), "label": OPTION_LABELS.get(str(a), str(a))} for a in get_args(ann)]
         elif ann is int:
             kind = "number"
+        elif getattr(ann, "__name__", "") == "date":  # e.g. P5's date taken
+            kind = "date"
         elif ann is bool:
             kind = "checkbox"
         elif getattr(ann, "__name__", "") in {"Decimal", "float"}:

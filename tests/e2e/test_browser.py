@@ -175,3 +175,35 @@ def test_typed_pages_in_chromium_outcome_of_a_repair_receipt_and_booking(stack, 
                       DESKTOP)
     case = stack.wait_state(th, "booked")
     assert case["data"]["booking"]["booked_quantity"] == 99 and case["data"]["booking"]["receivable_excluded"] == "0.00"
+
+
+def test_the_storekeepers_and_gate_guards_pages_on_a_phone(stack, browser):
+    """Issue 21 (P4, P5): the storekeeper records a sample from stock in the warehouse, the gate guard checks
+    the goods against the gate pass — both on a 390 px phone, no sideways scrolling."""
+    from tests.e2e.test_complaint import answer
+
+    r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE | {"from_stock": True})
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case_no"]
+    R = {role: ORG.first_for_role(role).email for role in ORG.roles}
+    answer(stack, case_no, R["marketing_leader"], "部门负责人审批", "approve")
+    answer(stack, case_no, R["general_manager"], "总经理审批《取样", "approve")
+    answer(stack, case_no, R["production"], "车间办理退库", "withdrawn")
+    ledger = stack.wait_mail(to=R["storekeeper"], subject=f"{case_no} 司库员登记仓库台账")[-1]
+    submit_in_browser(stack, browser, stack.link(ledger, "recorded"),
+                      {"taker": "王师傅", "quantity": "2", "taken_on": "2026-11-25"}, "phone-storekeeper")
+    requester = ORG.first_for_role("marketing").email
+    answer(stack, case_no, requester, "填写《领用单》", "submitted", quantity="2", purpose="客户试织")
+    answer(stack, case_no, R["general_manager"], "总经理审批《领用单》", "approve")
+    answer(stack, case_no, R["warehouse"], "仓库办理出库", "done")
+    answer(stack, case_no, R["accounting"], "财务入账", "done")
+    gate_pass = stack.wait_mail(to=requester, subject=f"{case_no} 《取样出门审批单》第三联 出门证")[0]
+    code = re.search(r"出门证编码（一次有效）：(\w+)", gate_pass["text"]).group(1)
+    check = stack.wait_mail(to=R["gate_guard"], subject=f"{case_no} 门卫核验出门证")[-1]
+    submit_in_browser(stack, browser, stack.link(check, "released"),
+                      {"pass_code": code, "product_matches": "true", "spec_matches": "true",
+                       "size_class_matches": "true", "quantity_matches": "true"}, "phone-gate-guard")
+    case = stack.wait_state(case_no, "issued")
+    assert case["data"]["warehouse_ledger"]["taken_on"] == "2026-11-25"
+    for n in ("phone-storekeeper-filled", "phone-gate-guard-filled"):
+        assert (SHOTS / f"{n}.png").stat().st_size > 5_000

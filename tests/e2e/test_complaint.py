@@ -73,7 +73,7 @@ def test_level_1_closed_satisfied(stack):
     answer(stack, case_no, receiver, "处理结果登记", "submitted", handling="allowance",
            responsibility_department="生产部", our_fault="true", loss_amount="120.50")
     answer(stack, case_no, R["sales_manager"], "处理结果核决", "approve")  # R2 / 第九条五: by authority
-    survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    survey = stack.wait_mail(to=CUSTOMER, subject=f"满意度调查】您的投诉 {case_no}")[0]
     # R1: the allowance waits for the complaint to close
     assert not [c for c in stack.case(case_no)["linked_cases"] if c.startswith("ZR-")]
     assert "满意度" in survey["subject"]
@@ -124,7 +124,7 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     answer(stack, case_no, R["general_manager"], "投诉调查处理报告", "instructed", instruction="同意")
     answer(stack, case_no, R["l2_handler"], "处理结果登记", "submitted", handling="explanation",
            responsibility_department="销售中心", our_fault="true")
-    survey = stack.wait_mail(to=CUSTOMER, subject=case_no)[0]
+    survey = stack.wait_mail(to=CUSTOMER, subject=f"满意度调查】您的投诉 {case_no}")[0]
     stack.submit(stack.link(survey, "answered"), score="5", comment="很不满意")
     # C10: the unsatisfied case is visited too (the area manager, in person) before it escalates
     answer(stack, case_no, R["area_manager"], "回访", "visited", result="客户仍不满意")
@@ -154,7 +154,7 @@ def test_level_2_unsatisfied_escalates_to_level_3_which_goes_to_the_gm_meeting(s
     answer(stack, child, R["l3_sales_director"], "处理结果登记", "submitted", handling="allowance",
            responsibility_department="生产部", our_fault="true", loss_amount="500")
     answer(stack, child, R["sales_manager"], "处理结果核决", "approve")  # R2 / 第九条五: by authority
-    survey = [m for m in stack.wait_mail(to=CUSTOMER, subject=child)][0]
+    survey = stack.wait_mail(to=CUSTOMER, subject=f"满意度调查】您的投诉 {child}")[0]
     stack.submit(stack.link(survey, "answered"), score="4")
     answer(stack, child, R["area_manager"], "回访", "visited", result="客户仍不满意，提交例会")
     stack.wait_state(child, "gm_meeting")

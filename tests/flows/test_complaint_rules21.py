@@ -272,3 +272,89 @@ def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
         office.run(complaint, office.complaint(media=True), handled(3))
     assert isinstance(e.value, RoleNotHeld) or "gm_office" in str(e.value)
     assert "总经理例会" in str(e.value)
+
+
+# ---- C24 ---------------------------------------------------------------------------------------
+def test_the_complainant_gets_the_written_reply_kept_unchanged_and_the_file_joins_its_years_volume(office):
+    from models.answers import ComplaintOutcome
+    from tasks.complaints import originals_intact
+
+    outcome = ComplaintOutcome(handling="replacement", responsibility_department="生产部", responsible_person="韩雪",
+                               our_fault=True, reply_text="我司将为您免费更换同批次纱线。")
+    run = office.run(complaint, office.complaint(), handled(1) | {"outcome": outcome})
+    (reply,) = run.mails_to(CUSTOMER, "投诉处理答复函")
+    assert "处理方式：更换" in reply.text and "免费更换同批次纱线" in reply.text
+    assert "韩雪" not in reply.text and "生产部" not in reply.text  # never persons' responsibility
+    written = run.case.data["written_reply"]
+    assert written["via"] == "email" and written["original"]["sha256"] == run.case.data["originals"][0]["sha256"]
+    assert originals_intact(office.svc, run.case_no) == {"投诉处理答复函.txt": True}
+    (office.svc.settings.home / written["original"]["file"]).chmod(0o644)
+    (office.svc.settings.home / written["original"]["file"]).write_text("改过的答复")
+    assert originals_intact(office.svc, run.case_no) == {"投诉处理答复函.txt": False}
+    assert run.case.data["volume"] == "2026年度案卷"
+
+
+def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(office):
+    import pytest
+    from pydantic import ValidationError
+
+    from models.answers import ComplaintOutcome
+
+    with pytest.raises(ValidationError, match="仅口头答复须说明原因"):
+        ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_via="oral_only")
+    with pytest.raises(ValidationError, match="不得写责任人或罚款"):
+        ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_text="已对责任人罚款200元")
+    oral = ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_via="oral_only",
+                            oral_reason="客户拒绝留下地址和邮箱")
+    run = office.run(complaint, office.complaint(), handled(1) | {"outcome": oral})
+    assert run.case.data["written_reply"] == {"via": "oral_only", "at": run.case.data["written_reply"]["at"],
+                                              "oral_reason": "客户拒绝留下地址和邮箱"}
+    assert not run.mails_to(CUSTOMER, "投诉处理答复函")
+
+
+# ---- C23 ---------------------------------------------------------------------------------------
+def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_searchable(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.complaints import case_library
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="张女士来电 13812345678 后，李娜未及时转交",
+                             improvement="报修单当日派工")
+    case_no = office.complaint(description="报修后三天无人上门，联系电话 13812345678")
+    run = office.run(complaint, case_no, handled(1) | {"review-l2-handler": review,
+                                                       "case-library-review": Decision(decision="approve")})
+    assert run.steps[-2:] == ["case-library-review", "archive"] and run.result == "closed"
+    assert run.step("case-library-review").assignee == L2_HANDLER  # the CS manager (周敏 holds both roles)
+    rec = run.case.data["case_library"]
+    assert rec["state"] == "published" and rec["entry"]["category"] == "维修服务"
+    text = str(rec["entry"])
+    assert "张女士" not in text and "李娜" not in text and "1381234" not in text and "****" not in text
+    assert "报修单当日派工" in rec["entry"]["improvement"]
+    (found,) = case_library(office.svc, category="维修服务", keyword="派工")
+    assert found["case_no"] == case_no
+    assert case_library(office.svc, category="产品质量") == []
+
+
+def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.complaints import case_library
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "review-l2-handler": review, "case-library-review": Decision(decision="reject", comment="不具代表性")})
+    assert run.case.data["case_library"]["state"] == "not_published" and case_library(office.svc) == []
+    plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
+    assert "case-library-review" not in plain.steps and "case_library" not in plain.case.data
+
+
+def test_the_months_published_entries_are_s3s_typical_cases_first(office):
+    from models.answers import ComplaintReview, Decision
+    from tasks.statistics import typical_cases
+
+    review = ComplaintReview(decision="approve", typical_case=True, lessons="及时派工")
+    ordinary = office.run(complaint, office.complaint(media=True), handled(3))  # level 3: typical by the old rule
+    marked = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1) | {
+        "review-l2-handler": review, "case-library-review": Decision(decision="approve")})
+    with office.svc.store.session() as s:
+        rows = list(typical_cases(s, "2026-11"))
+    assert [r["case_no"] for r in rows] == [marked.case_no, ordinary.case_no]
+    assert rows[0]["title"].startswith("典型案例：")

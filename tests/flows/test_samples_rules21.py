@@ -8,7 +8,7 @@ from tasks.samples import sample_month_totals
 from tests.flows.harness import MARKETING, PENDING, PRODUCTION
 
 APPROVE = Decision(decision="approve")
-GATE_GUARD = "gu.wei@huajin.example"
+GATE_GUARD, STOREKEEPER = "gu.wei@huajin.example", "tao.ran@huajin.example"
 ALL_MATCH = {"product_matches": True, "spec_matches": True, "size_class_matches": True, "quantity_matches": True}
 
 
@@ -60,3 +60,39 @@ def test_goods_not_matching_the_pass_are_refused_and_listed_at_month_end(office)
     assert totals["no_gate_check"] == [case_no]
 
 
+
+
+# ---- P5 ----------------------------------------------------------------------------------------
+def test_a_sample_from_stock_needs_withdrawal_ledger_and_a_gm_approved_requisition_before_issue_and_booking(office):
+    from datetime import date
+
+    from models.answers import Done, SampleRequisition, StockWithdrawal, WarehouseLedger
+    from tests.flows.harness import ACCOUNTING, GM, PRODUCTION, WAREHOUSE
+
+    case_no = office.sample_request(from_stock=True)
+    code = gate_pass_code(office.svc.settings.secret_key, case_no)
+    run = office.run(sample_request, case_no, {
+        "leader-approval": APPROVE, "gm-approval": APPROVE,
+        "stock-withdrawal": StockWithdrawal(note="退库单 TK-88"),
+        "warehouse-ledger": WarehouseLedger(taker="王师傅", quantity=6, taken_on=date(2026, 11, 25)),
+        "requisition": SampleRequisition(quantity=6, purpose="客户打样"),
+        "requisition-gm-approval": Decision(decision="reject", comment="用途写清客户"),
+        "requisition-2": SampleRequisition(quantity=6, purpose="无锡华美打样"),
+        "requisition-gm-approval-2": APPROVE,
+        "stock-issue": Done(), "sample-booking": Done(),
+        "gate-check": GateCheck(decision="released", pass_code=code, **ALL_MATCH)})
+    assert run.result == "issued" and "sample-issue" not in run.steps
+    assert run.steps[2:] == ["stock-withdrawal", "warehouse-ledger", "requisition", "requisition-gm-approval",
+                             "requisition-2", "requisition-gm-approval-2", "stock-issue", "sample-booking", "gate-check"]
+    who = {a.step: a.assignee for a in run.asked}
+    assert who["stock-withdrawal"] == PRODUCTION and who["warehouse-ledger"] == STOREKEEPER
+    assert who["requisition"] == MARKETING and who["requisition-gm-approval-2"] == GM
+    assert who["stock-issue"] == WAREHOUSE and who["sample-booking"] == ACCOUNTING
+    # the stock issue and the booking were opened only after the GM approved the requisition
+    opened = {t.step_key: t.created_at for t in office.svc.store.tasks_of(case_no)}
+    approved = run.task("requisition-gm-approval-2").decided_at
+    assert opened["stock-issue"] >= approved and opened["sample-booking"] >= approved
+    assert run.case.data["warehouse_ledger"]["taker"] == "王师傅"
+    assert run.case.data["requisition"] == {"quantity": 6, "purpose": "无锡华美打样", "approved_by": GM}
+    totals = sample_month_totals(office.svc.store, date(2026, 11, 1))
+    assert totals["quantity"] == 6 and totals["no_gate_check"] == []  # P3's month-end totals include it

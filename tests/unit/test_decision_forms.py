@@ -34,6 +34,8 @@ def typed(model, name: str) -> str:
         return "1"
     if ann is Decimal:
         return "1.00"
+    if getattr(ann, "__name__", "") == "date":
+        return "2026-11-25"
     return "已处理"
 
 

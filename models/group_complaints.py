@@ -1,0 +1,42 @@
+"""Group complaints (群诉, procedures §7.1 C26; 004 第二章5(1)–(2), 6(2)): pure rules, `now` passed in.
+
+≥ 3 (configurable) open complaints with the same subject (project, building, product batch) and
+category within 7 days are suggested as one group; the L2 handler confirms. A confirmed group is level 3
+(as C3's batch complaints), its members linked under one group case."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+GROUP_THRESHOLD = 3
+GROUP_DAYS = 7
+
+
+def subject_key(subject: str) -> str:
+    """Subjects compare after NFKC, case-folded, without spaces (「3号楼」 = 「３号 楼」)."""
+    return "".join(unicodedata.normalize("NFKC", subject or "").casefold().split())
+
+
+def suggest_groups(rows: list[dict[str, Any]], now: datetime, *, threshold: int = GROUP_THRESHOLD,
+                   days: int = GROUP_DAYS) -> list[dict[str, Any]]:
+    """The groups to suggest: open complaints (`rows`: case_no, subject, category, received_at, group)
+    not yet in a group, received within `days` before `now`, `threshold` or more with the same subject
+    and category. Members in case-number order; groups by their first member."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now: naive datetime, pass an aware datetime")
+    since = now - timedelta(days=days)
+    buckets: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        key = subject_key(r.get("subject") or "")
+        if not key or r.get("group") or r["received_at"] < since:
+            continue
+        buckets.setdefault((key, r["category"]), []).append(r)
+    out = [{"subject": members[0]["subject"], "category": category,
+            "members": sorted(m["case_no"] for m in members)}
+           for (_key, category), members in buckets.items() if len(members) >= threshold]
+    return sorted(out, key=lambda g: g["members"][0])
+
+
+__all__ = ["GROUP_DAYS", "GROUP_THRESHOLD", "subject_key", "suggest_groups"]

@@ -1,0 +1,36 @@
+"""C26 group complaints (群诉): which open complaints the system suggests as one group."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from models.business_days import TZ
+from models.group_complaints import subject_key, suggest_groups
+
+NOW = datetime(2026, 11, 25, 10, tzinfo=TZ)
+
+
+def row(no, subject="锦绣花园3号楼", category="工程质量", days_ago=1, group=None):
+    return {"case_no": f"TS-2026-{no:06d}", "subject": subject, "category": category,
+            "received_at": NOW - timedelta(days=days_ago), "group": group}
+
+
+def test_three_with_one_subject_and_category_within_7_days_are_suggested():
+    rows = [row(1), row(2, subject="锦绣花园 ３号楼"), row(3, days_ago=6), row(4, category="物业管理"), row(5, subject="")]
+    assert suggest_groups(rows, NOW) == [{"subject": "锦绣花园3号楼", "category": "工程质量",
+                                          "members": ["TS-2026-000001", "TS-2026-000002", "TS-2026-000003"]}]
+
+
+@pytest.mark.parametrize("rows", [
+    [row(1), row(2), row(3, days_ago=8)],           # one is older than 7 days
+    [row(1), row(2), row(3, group="QS-2026-000001")],  # one is already in a group
+    [row(1), row(2)],                               # two are not a group
+])
+def test_not_a_group(rows):
+    assert suggest_groups(rows, NOW) == []
+
+
+def test_threshold_and_window_are_configurable():
+    assert suggest_groups([row(1), row(2)], NOW, threshold=2)
+    assert suggest_groups([row(1), row(2), row(3, days_ago=8)], NOW, days=10)
+    assert subject_key(" Ａ栋 ") == subject_key("a栋")
