@@ -213,8 +213,9 @@ def test_invalid_complaints_are_refused_and_idempotency_key_makes_one_case(stack
     assert {d["field"] for d in r.json()["detail"]} == {"channel", "category", "extra"}
     assert stack.client.get(f"{stack.web}/api/cases").json()["total"] == total
     h = {"Idempotency-Key": "complaint-xyz-1"}
-    a = stack.client.post(f"{stack.web}/api/complaints", json=body(), headers=h)
-    b = stack.client.post(f"{stack.web}/api/complaints", json=body(), headers=h)
+    same = body()  # one body sent twice (body() names a new event each call)
+    a = stack.client.post(f"{stack.web}/api/complaints", json=same, headers=h)
+    b = stack.client.post(f"{stack.web}/api/complaints", json=same, headers=h)
     assert a.status_code == 201 and b.status_code == 200 and a.json()["case_no"] == b.json()["case_no"]
 
 
