@@ -108,13 +108,12 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     # C6: the handler names the department complained about; its head states responsibility and a plan
     # within a day; the quality lead and the manager approve it before it is carried out (nothing is
     # promised before); the investigation report goes to the GM, whose 批示 is due within 3 business days
-    writer = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
+    writer, flags = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
     # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
     analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
     plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
     # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
     # then the GM and the chairman — nothing is carried out or promised before they approve
-    flags = load_case(case_no)["data"]
     if flags.get("in_legal_process"):
         tell_legal_process(case_no, summary)
     plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due,
@@ -197,9 +196,10 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
 
 
 def name_responsible_department(case_no: str, ask, handler_role: str, handler: str,  # noqa: ANN001
-                                recused: list[str], summary: dict) -> tuple[Department, Person]:
+                                recused: list[str], summary: dict) -> tuple[tuple[Department, Person], dict]:
     """C6 被投诉部门: the handler names it (again, if the org directory has no such department with a
-    head); its head writes the plan."""
+    head); its head writes the plan. With the flags the handler set (C25 matter of principle, C27 legal
+    process)."""
     from tasks.runtime import services
 
     org, unknown = services().org, ""
@@ -215,7 +215,7 @@ def name_responsible_department(case_no: str, ask, handler_role: str, handler: s
             record_state(case_no, "accepted", "responsible_department_named", actor=named.decided_by,
                          data={"responsible_department": dept.name, "plan_writer": writer.email, **flags},
                          event_data={"department": dept.name, "head": writer.email, **flags})
-            return dept, writer
+            return (dept, writer), flags
         unknown = named.department
     raise AssertionError("unreachable")
 
@@ -261,15 +261,15 @@ def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> N
     (1 business day) and records what was done."""
     from tasks.runtime import services
 
-    case = load_case(case_no)
+    case_data = services().store.get_case(case_no).data  # the plan's writer, named after the flow read the case
     l2 = _people("l2_handler")
     notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
            event="return_visit_unsatisfactory")
-    head = case["data"].get("plan_writer") or l2[0]
+    head = case_data.get("plan_writer") or l2[0]
     role = "department_head" if services().org.has_role(head, "department_head") else services().org.roles_of(head)[0]
     ask("visit-follow-up", "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role, "DepartmentFeedback",
         assignee=head, due_business_days=1,
-        summary={**summary, "责任部门": case["data"].get("responsible_department", "—"), "回访发现": finding})
+        summary={**summary, "责任部门": case_data.get("responsible_department", "—"), "回访发现": finding})
 
 
 def gm_meeting(case_no: str, ask, summary: dict):  # noqa: ANN001, ANN201
