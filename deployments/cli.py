@@ -279,7 +279,7 @@ app.add_typer(user_app, name="user")
 @apikey_app.command("create")
 def apikey_create(name: str = typer.Option(..., "--name", help="the system's name, e.g. crm"),
                   scope: str = typer.Option(..., "--scope", help="comma-separated: complaints, sample_requests, "
-                                            "returns, archive_corrections, new_customers, read_cases, read_customers, "
+                                            "returns, archive_corrections, new_customers, grievances, read_cases, read_customers, "
                                             "backfill; all = every scope but backfill"),
                   by: str = typer.Option("", "--by", help="who creates it (for the record)")) -> None:
     """Make a key; it is printed once (only its SHA-256 is stored): give it to the system now."""

@@ -165,6 +165,9 @@ _PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Proble
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _REFUSED = {"application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}},
                                             "required": ["error"]}}}
+# the answers of every route that needs a credential (`require`)
+AUTH_RESPONSES = {401: {"description": "未登录或 API 密钥无效 / no valid credential (nothing stored)", "content": _REFUSED},
+                  403: {"description": "无权 / the credential may not (nothing stored)", "content": _REFUSED}}
 PAGE = {200: {"description": "登录页 / the sign-in page", "content": _HTML},
         422: {"description": "输入无效 / invalid input (a NUL character)", "content": _PROBLEM}}
 SIGNED_IN = {**PAGE, 303: {"description": "已登录：转到 next / signed in: to `next`"},

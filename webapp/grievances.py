@@ -13,7 +13,7 @@ from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
 from tasks.grievance import file_grievance, grievance_register
 from tasks.runtime import Services
 from models.access import reads_grievance_register
-from webapp.auth import AuthError, Caller, require
+from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
 from webapp.idempotency import once
 
 
@@ -44,7 +44,7 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
                 responses={200: {"description": "the register", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
                         "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **invalid})
+                    XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **invalid, **AUTH_RESPONSES})
     def register(format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
                  caller: Caller = Depends(require("read_cases"))) -> Response:
         if caller.kind == "staff" and not reads_grievance_register(svc.org, caller.name):
