@@ -6,7 +6,7 @@ from flows.group_complaint import group_complaint
 from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
 from tests.flows.harness import CS_MANAGER, L2_HANDLER, L3_SALES_DIRECTOR
 
-GM_OFFICE = "xu.wen@huajin.example"
+GM_OFFICE = "xie.ning@huajin.example"
 
 
 def suggested(office) -> list[str]:
