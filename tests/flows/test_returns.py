@@ -54,6 +54,30 @@ def test_an_allowance_rejected_by_the_second_approver_stops_there(office):
     assert "依据不足" in notice.text
 
 
+def outbox_keys(office, case_no: str) -> list[str]:
+    from sqlmodel import select
+
+    from models.tables import OutboxMessage
+
+    with office.svc.store.session() as s:
+        return [m.dedupe_key for m in s.exec(select(OutboxMessage).where(OutboxMessage.case_no == case_no))]
+
+
+@pytest.mark.parametrize("comment,reason", [("依据不足", "依据不足"), ("", "（未填写）")])
+def test_a_rejection_closes_the_form_recording_who_rejected_and_why(office, comment, reason):
+    # R2: the approver's rejection ends the form: closed, the approver and the reason in the audit trail,
+    # the salesperson told why (or that no reason was given)
+    case_no = office.allowance_or_return("allowance", "20000.00")
+    run = office.run(allowance, case_no, allowance_answers(**{
+        "approve-deputy-gm": Decision(decision="reject", comment=comment)}))
+    assert run.case.closed_at is not None and run.case.state == "rejected"
+    (event,) = run.events("allowance_rejected")
+    assert event.actor == DEPUTY_GM and event.data["reason"] == comment
+    (notice,) = run.mails_to(SALESPERSON)
+    assert notice.subject == f"【通知】{case_no} 单据未获通过" and f"理由：{reason}" in notice.text
+    assert f"notice:{case_no}:rejected" in outbox_keys(office, case_no)
+
+
 def test_the_customer_refusing_the_allowance_closes_it(office):
     run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
         "customer-confirmation": CustomerConfirmation(decision="refused", comment="金额不对")}))
