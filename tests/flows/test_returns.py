@@ -7,7 +7,7 @@ import pytest
 
 from flows.returns import allowance, goods_return
 from models.answers import (AllowanceBooking, CustomerConfirmation, Decision, GoodsReceived, ReturnBooking)
-from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, SALES_MANAGER,
+from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, SALES_MANAGER,
                                  SALESPERSON, WAREHOUSE)
 
 APPROVE = Decision(decision="approve")
@@ -63,19 +63,28 @@ def outbox_keys(office, case_no: str) -> list[str]:
         return [m.dedupe_key for m in s.exec(select(OutboxMessage).where(OutboxMessage.case_no == case_no))]
 
 
-@pytest.mark.parametrize("comment,reason", [("依据不足", "依据不足"), ("", "（未填写）")])
-def test_a_rejection_closes_the_form_recording_who_rejected_and_why(office, comment, reason):
+@pytest.mark.parametrize("kind,comment,reason", [("allowance", "依据不足", "依据不足"), ("allowance", "", "（未填写）"),
+                                                 ("return", "退货理由不成立", "退货理由不成立")])
+def test_a_rejection_closes_the_form_recording_who_rejected_and_why(office, kind, comment, reason):
     # R2: the approver's rejection ends the form: closed, the approver and the reason in the audit trail,
     # the salesperson told why (or that no reason was given)
-    case_no = office.allowance_or_return("allowance", "20000.00")
-    run = office.run(allowance, case_no, allowance_answers(**{
+    case_no = office.allowance_or_return(kind, "20000.00")
+    answers = allowance_answers if kind == "allowance" else return_answers
+    run = office.run(allowance if kind == "allowance" else goods_return, case_no, answers(**{
         "approve-deputy-gm": Decision(decision="reject", comment=comment)}))
     assert run.case.closed_at is not None and run.case.state == "rejected"
-    (event,) = run.events("allowance_rejected")
+    (event,) = run.events(f"{kind}_rejected")
     assert event.actor == DEPUTY_GM and event.data["reason"] == comment
     (notice,) = run.mails_to(SALESPERSON)
     assert notice.subject == f"【通知】{case_no} 单据未获通过" and f"理由：{reason}" in notice.text
     assert f"notice:{case_no}:rejected" in outbox_keys(office, case_no)
+
+
+def test_an_approved_return_waits_for_the_warehouse_as_approved(office):
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{"warehouse-receipt": PENDING}))
+    assert run.waiting_on == "warehouse-receipt" and run.case.state == "approved"
+    assert "return_approved" in run.event_kinds and run.step("approve-sales-manager").title == "审批《成品退货单》"
 
 
 def test_the_customer_refusing_the_allowance_closes_it(office):
