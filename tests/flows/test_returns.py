@@ -85,6 +85,18 @@ def test_an_approved_return_waits_for_the_warehouse_as_approved(office):
     run = office.run(goods_return, case_no, return_answers(**{"warehouse-receipt": PENDING}))
     assert run.waiting_on == "warehouse-receipt" and run.case.state == "approved"
     assert "return_approved" in run.event_kinds and run.step("approve-sales-manager").title == "审批《成品退货单》"
+    # R4: the warehouse's page offers the approved quantity, to be signed for as actually received
+    receipt = run.task("warehouse-receipt")
+    assert receipt.title == "仓库验收并签收实退量" and receipt.answer == {"received_quantity": 100}
+
+
+def test_the_warehouse_signs_for_the_quantity_actually_received(office):
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{
+        "warehouse-receipt": GoodsReceived(received_quantity=99), "booking": PENDING}))
+    assert run.waiting_on == "booking" and run.case.state == "received"
+    (event,) = run.events("goods_received")
+    assert event.actor == WAREHOUSE and (event.data["approved"], event.data["received"]) == (100, 99)
 
 
 def test_the_customer_refusing_the_allowance_closes_it(office):
