@@ -121,6 +121,17 @@ def test_a_return_approved_received_and_booked(office):
     assert run.case.data["received_quantity"] == 100
 
 
+def test_accounting_books_the_quantity_received_with_its_proof(office):
+    # R4–R6: accounting sees the quantity received and books it (the history gets the return, §3 N1)
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{"warehouse-receipt": GoodsReceived(received_quantity=99)}))
+    booking = run.step("booking")
+    assert booking.title == "会计科核对入账（退回证明）" and booking.summary["实退量"] == "99 件"
+    assert run.case.data["booking"]["booked_quantity"] == 99 and run.case.data["booking"]["proof"] == "return_certificate"
+    (event,) = run.events("booked")
+    assert event.actor == ACCOUNTING and run.case.closed_at is not None
+
+
 def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
     from models.answers import QuantityDecision
 
@@ -129,7 +140,9 @@ def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
         "warehouse-receipt": GoodsReceived(received_quantity=110),
         "quantity-decision": QuantityDecision(decision="accept_actual")}))
     assert "quantity-decision" in run.steps and run.result == "booked"
-    assert run.step("quantity-decision").assignee == DEPUTY_SALES_MANAGER
+    decision = run.step("quantity-decision")
+    assert decision.assignee == DEPUTY_SALES_MANAGER and decision.title == "退货数量差异超出允收比率"
+    assert (decision.summary["实退量"], decision.summary["允收比率"]) == ("110 件", "0.02")
     assert run.case.data["received_quantity"] == 110  # the actual quantity is booked
 
 
@@ -148,6 +161,8 @@ def test_a_quantity_difference_rejected_by_the_deputy_manager_is_never_booked(of
         "warehouse-receipt": GoodsReceived(received_quantity=130),
         "quantity-decision": QuantityDecision(decision="reject", comment="实退量与单据不符，退回重点")}))
     assert run.result == "quantity_rejected" and run.case.state == "quantity_rejected"
+    (event,) = run.events("return_quantity_rejected")
+    assert event.actor == DEPUTY_SALES_MANAGER
     assert "booking" not in run.steps
     (notice,) = run.mails_to(SALESPERSON, "单据未获通过")
     assert "退回重点" in notice.text
