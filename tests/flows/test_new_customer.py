@@ -70,3 +70,17 @@ def test_a_customer_name_other_than_the_invoicing_name_is_refused_automatically(
     assert refusal["auto"] is True and refusal["step"] == "submission-check" and "开票" in refusal["reason"]
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "开票" in notice.text
+
+
+def test_every_signer_gets_the_application_for_two_business_days_and_the_salesperson_never_signs(office):
+    # N4/N5: each signature is asked with the application (its own email), due in 2 business days
+    # (Wednesday 10:00 → Friday 10:00), and never of the salesperson who applied
+    run = office.run(new_customer, office.new_customer(), signed())
+    for step, person in (("sales-manager", SALES_MANAGER), ("market-branch", MARKET_BRANCH),
+                         ("back-office-archive", BACK_OFFICE)):
+        asked = run.step(step)
+        assert asked.requested_by == SALESPERSON
+        assert asked.due.isoformat() == "2026-11-27T02:00:00+00:00"
+        assert asked.summary["客户名称"] == "苏州新锦纺织有限公司"
+        (mail,) = [m for m in run.mails_to(person) if f"新客户认定 {run.case_no} 需要您处理" in m.text]
+        assert "苏州新锦纺织有限公司" in mail.text
