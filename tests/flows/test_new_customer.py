@@ -76,6 +76,8 @@ def test_every_signer_gets_the_application_for_two_business_days_and_the_salespe
     # N4/N5: each signature is asked with the application (its own email), due in 2 business days
     # (Wednesday 10:00 → Friday 10:00), and never of the salesperson who applied
     run = office.run(new_customer, office.new_customer(), signed())
+    assert [a.title for a in run.asked] == ["业务部经理认定《新客户开发申请表》", "市场分部核查三年交易记录并认定",
+                                           "内勤分部存档（建立客户档案）"]
     for step, person in (("sales-manager", SALES_MANAGER), ("market-branch", MARKET_BRANCH),
                          ("back-office-archive", BACK_OFFICE)):
         asked = run.step(step)
@@ -84,3 +86,13 @@ def test_every_signer_gets_the_application_for_two_business_days_and_the_salespe
         assert asked.summary["客户名称"] == "苏州新锦纺织有限公司"
         (mail,) = [m for m in run.mails_to(person) if f"新客户认定 {run.case_no} 需要您处理" in m.text]
         assert "苏州新锦纺织有限公司" in mail.text
+
+
+def test_a_late_application_under_another_name_is_refused_for_both_reasons(office):
+    form = {"name": "苏州新锦纺织有限公司", "invoicing_name": "苏州新锦贸易有限公司", "customer_class": "enterprise",
+            "contact_name": "陈先生", "phone": "13912345678", "registration": {"credit_code": "91320500MA1XYZ1234"},
+            "address": "苏州工业园区"}
+    run = office.run(new_customer, office.new_customer(
+        customer=form, first_transaction={"date": "2026-09-01", "amount": "100.00", "reference": "XS-LATE"}), signed())
+    reasons = run.case.data["refusal"]["reason"].split("；")
+    assert len(reasons) == 2 and any("开票" in r for r in reasons) and run.steps == []
