@@ -3,7 +3,7 @@ branch's check of the three-year history, the back office's archive record."""
 
 from flows.new_customer import new_customer
 from models.answers import Certification, Done
-from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, SALES_MANAGER, SALESPERSON
+from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, PENDING, SALES_MANAGER, SALESPERSON
 
 CERTIFY = Certification(decision="certify", comment="同意，重点跟进")
 
@@ -36,6 +36,24 @@ def test_the_manager_refusal_ends_it_before_the_market_branch(office):
     run = office.run(new_customer, office.new_customer(), signed(**{
         "sales-manager": Certification(decision="refuse", comment="客户资信不明")}))
     assert run.result == "refused" and run.steps == ["sales-manager"]
+    refusal = run.case.data["refusal"]
+    assert (refusal["step"], refusal["by"], refusal["reason"]) == ("sales-manager", SALES_MANAGER, "客户资信不明")
+
+
+def test_the_market_branch_refusal_ends_it_even_without_trades_found(office):
+    # N4: the market branch may refuse on its own judgement; its reason is the refusal's, nothing added
+    run = office.run(new_customer, office.new_customer(), signed(**{
+        "market-branch": Certification(decision="refuse", comment="客户与关联公司有往来")}))
+    assert run.result == "refused" and "back-office-archive" not in run.steps
+    refusal = run.case.data["refusal"]
+    assert (refusal["step"], refusal["by"], refusal["reason"]) == ("market-branch", MARKET_BRANCH, "客户与关联公司有往来")
+
+
+def test_the_manager_certification_is_recorded_with_the_instruction_before_the_market_branch(office):
+    run = office.run(new_customer, office.new_customer(), signed(**{"market-branch": PENDING}))
+    assert run.waiting_on == "market-branch" and run.case.state == "manager_certified"
+    (event,) = run.events("manager_certified")
+    assert event.actor == SALES_MANAGER and run.case.data["instruction"] == "同意，重点跟进"
 
 def test_a_late_application_is_refused_automatically_with_the_reason(office):
     run = office.run(new_customer, office.new_customer(
@@ -49,6 +67,7 @@ def test_found_trades_refuse_the_application_even_if_the_market_branch_signs(off
     run = office.run(new_customer, office.new_customer(), signed())
     assert run.result == "refused" and run.case.state == "refused"
     assert "XS-OLD-8" in run.case.data["refusal"]["reason"] and run.case.data["refusal"]["step"] == "market-branch"
+    assert run.case.data["refusal"]["reason"].startswith("三年内有业务往来，市场分部不能签字确认（N4）：")
     assert "back-office-archive" not in run.steps and "archive_no" not in run.case.data
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "XS-OLD-8" in notice.text
