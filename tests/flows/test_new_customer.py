@@ -3,7 +3,7 @@ branch's check of the three-year history, the back office's archive record."""
 
 from flows.new_customer import new_customer
 from models.answers import Certification, Done
-from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, SALES_MANAGER, SALESPERSON
+from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, PENDING, SALES_MANAGER, SALESPERSON
 
 CERTIFY = Certification(decision="certify", comment="同意，重点跟进")
 
@@ -36,6 +36,24 @@ def test_the_manager_refusal_ends_it_before_the_market_branch(office):
     run = office.run(new_customer, office.new_customer(), signed(**{
         "sales-manager": Certification(decision="refuse", comment="客户资信不明")}))
     assert run.result == "refused" and run.steps == ["sales-manager"]
+    refusal = run.case.data["refusal"]
+    assert (refusal["step"], refusal["by"], refusal["reason"]) == ("sales-manager", SALES_MANAGER, "客户资信不明")
+
+
+def test_the_market_branch_refusal_ends_it_even_without_trades_found(office):
+    # N4: the market branch may refuse on its own judgement; its reason is the refusal's, nothing added
+    run = office.run(new_customer, office.new_customer(), signed(**{
+        "market-branch": Certification(decision="refuse", comment="客户与关联公司有往来")}))
+    assert run.result == "refused" and "back-office-archive" not in run.steps
+    refusal = run.case.data["refusal"]
+    assert (refusal["step"], refusal["by"], refusal["reason"]) == ("market-branch", MARKET_BRANCH, "客户与关联公司有往来")
+
+
+def test_the_manager_certification_is_recorded_with_the_instruction_before_the_market_branch(office):
+    run = office.run(new_customer, office.new_customer(), signed(**{"market-branch": PENDING}))
+    assert run.waiting_on == "market-branch" and run.case.state == "manager_certified"
+    (event,) = run.events("manager_certified")
+    assert event.actor == SALES_MANAGER and run.case.data["instruction"] == "同意，重点跟进"
 
 def test_a_late_application_is_refused_automatically_with_the_reason(office):
     run = office.run(new_customer, office.new_customer(
@@ -49,6 +67,7 @@ def test_found_trades_refuse_the_application_even_if_the_market_branch_signs(off
     run = office.run(new_customer, office.new_customer(), signed())
     assert run.result == "refused" and run.case.state == "refused"
     assert "XS-OLD-8" in run.case.data["refusal"]["reason"] and run.case.data["refusal"]["step"] == "market-branch"
+    assert run.case.data["refusal"]["reason"].startswith("三年内有业务往来，市场分部不能签字确认（N4）：")
     assert "back-office-archive" not in run.steps and "archive_no" not in run.case.data
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "XS-OLD-8" in notice.text
@@ -70,3 +89,29 @@ def test_a_customer_name_other_than_the_invoicing_name_is_refused_automatically(
     assert refusal["auto"] is True and refusal["step"] == "submission-check" and "开票" in refusal["reason"]
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "开票" in notice.text
+
+
+def test_every_signer_gets_the_application_for_two_business_days_and_the_salesperson_never_signs(office):
+    # N4/N5: each signature is asked with the application (its own email), due in 2 business days
+    # (Wednesday 10:00 → Friday 10:00), and never of the salesperson who applied
+    run = office.run(new_customer, office.new_customer(), signed())
+    assert [a.title for a in run.asked] == ["业务部经理认定《新客户开发申请表》", "市场分部核查三年交易记录并认定",
+                                           "内勤分部存档（建立客户档案）"]
+    for step, person in (("sales-manager", SALES_MANAGER), ("market-branch", MARKET_BRANCH),
+                         ("back-office-archive", BACK_OFFICE)):
+        asked = run.step(step)
+        assert asked.requested_by == SALESPERSON
+        assert asked.due.isoformat() == "2026-11-27T02:00:00+00:00"
+        assert asked.summary["客户名称"] == "苏州新锦纺织有限公司"
+        (mail,) = [m for m in run.mails_to(person) if f"新客户认定 {run.case_no} 需要您处理" in m.text]
+        assert "苏州新锦纺织有限公司" in mail.text
+
+
+def test_a_late_application_under_another_name_is_refused_for_both_reasons(office):
+    form = {"name": "苏州新锦纺织有限公司", "invoicing_name": "苏州新锦贸易有限公司", "customer_class": "enterprise",
+            "contact_name": "陈先生", "phone": "13912345678", "registration": {"credit_code": "91320500MA1XYZ1234"},
+            "address": "苏州工业园区"}
+    run = office.run(new_customer, office.new_customer(
+        customer=form, first_transaction={"date": "2026-09-01", "amount": "100.00", "reference": "XS-LATE"}), signed())
+    reasons = run.case.data["refusal"]["reason"].split("；")
+    assert len(reasons) == 2 and any("开票" in r for r in reasons) and run.steps == []

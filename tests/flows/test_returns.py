@@ -7,7 +7,7 @@ import pytest
 
 from flows.returns import allowance, goods_return
 from models.answers import (AllowanceBooking, CustomerConfirmation, Decision, GoodsReceived, ReturnBooking)
-from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, SALES_MANAGER,
+from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, SALES_MANAGER,
                                  SALESPERSON, WAREHOUSE)
 
 APPROVE = Decision(decision="approve")
@@ -54,6 +54,51 @@ def test_an_allowance_rejected_by_the_second_approver_stops_there(office):
     assert "依据不足" in notice.text
 
 
+def outbox_keys(office, case_no: str) -> list[str]:
+    from sqlmodel import select
+
+    from models.tables import OutboxMessage
+
+    with office.svc.store.session() as s:
+        return [m.dedupe_key for m in s.exec(select(OutboxMessage).where(OutboxMessage.case_no == case_no))]
+
+
+@pytest.mark.parametrize("kind,comment,reason", [("allowance", "依据不足", "依据不足"), ("allowance", "", "（未填写）"),
+                                                 ("return", "退货理由不成立", "退货理由不成立")])
+def test_a_rejection_closes_the_form_recording_who_rejected_and_why(office, kind, comment, reason):
+    # R2: the approver's rejection ends the form: closed, the approver and the reason in the audit trail,
+    # the salesperson told why (or that no reason was given)
+    case_no = office.allowance_or_return(kind, "20000.00")
+    answers = allowance_answers if kind == "allowance" else return_answers
+    run = office.run(allowance if kind == "allowance" else goods_return, case_no, answers(**{
+        "approve-deputy-gm": Decision(decision="reject", comment=comment)}))
+    assert run.case.closed_at is not None and run.case.state == "rejected"
+    (event,) = run.events(f"{kind}_rejected")
+    assert event.actor == DEPUTY_GM and event.data["reason"] == comment
+    (notice,) = run.mails_to(SALESPERSON)
+    assert notice.subject == f"【通知】{case_no} 单据未获通过" and f"理由：{reason}" in notice.text
+    assert f"notice:{case_no}:rejected" in outbox_keys(office, case_no)
+
+
+def test_an_approved_return_waits_for_the_warehouse_as_approved(office):
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{"warehouse-receipt": PENDING}))
+    assert run.waiting_on == "warehouse-receipt" and run.case.state == "approved"
+    assert "return_approved" in run.event_kinds and run.step("approve-sales-manager").title == "审批《成品退货单》"
+    # R4: the warehouse's page offers the approved quantity, to be signed for as actually received
+    receipt = run.task("warehouse-receipt")
+    assert receipt.title == "仓库验收并签收实退量" and receipt.answer == {"received_quantity": 100}
+
+
+def test_the_warehouse_signs_for_the_quantity_actually_received(office):
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{
+        "warehouse-receipt": GoodsReceived(received_quantity=99), "booking": PENDING}))
+    assert run.waiting_on == "booking" and run.case.state == "received"
+    (event,) = run.events("goods_received")
+    assert event.actor == WAREHOUSE and (event.data["approved"], event.data["received"]) == (100, 99)
+
+
 def test_the_customer_refusing_the_allowance_closes_it(office):
     run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
         "customer-confirmation": CustomerConfirmation(decision="refused", comment="金额不对")}))
@@ -76,6 +121,17 @@ def test_a_return_approved_received_and_booked(office):
     assert run.case.data["received_quantity"] == 100
 
 
+def test_accounting_books_the_quantity_received_with_its_proof(office):
+    # R4–R6: accounting sees the quantity received and books it (the history gets the return, §3 N1)
+    case_no = office.allowance_or_return("return", "3000.00")
+    run = office.run(goods_return, case_no, return_answers(**{"warehouse-receipt": GoodsReceived(received_quantity=99)}))
+    booking = run.step("booking")
+    assert booking.title == "会计科核对入账（退回证明）" and booking.summary["实退量"] == "99 件"
+    assert run.case.data["booking"]["booked_quantity"] == 99 and run.case.data["booking"]["proof"] == "return_certificate"
+    (event,) = run.events("booked")
+    assert event.actor == ACCOUNTING and run.case.closed_at is not None
+
+
 def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
     from models.answers import QuantityDecision
 
@@ -84,7 +140,9 @@ def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
         "warehouse-receipt": GoodsReceived(received_quantity=110),
         "quantity-decision": QuantityDecision(decision="accept_actual")}))
     assert "quantity-decision" in run.steps and run.result == "booked"
-    assert run.step("quantity-decision").assignee == DEPUTY_SALES_MANAGER
+    decision = run.step("quantity-decision")
+    assert decision.assignee == DEPUTY_SALES_MANAGER and decision.title == "退货数量差异超出允收比率"
+    assert (decision.summary["实退量"], decision.summary["允收比率"]) == ("110 件", "0.02")
     assert run.case.data["received_quantity"] == 110  # the actual quantity is booked
 
 
@@ -103,6 +161,8 @@ def test_a_quantity_difference_rejected_by_the_deputy_manager_is_never_booked(of
         "warehouse-receipt": GoodsReceived(received_quantity=130),
         "quantity-decision": QuantityDecision(decision="reject", comment="实退量与单据不符，退回重点")}))
     assert run.result == "quantity_rejected" and run.case.state == "quantity_rejected"
+    (event,) = run.events("return_quantity_rejected")
+    assert event.actor == DEPUTY_SALES_MANAGER
     assert "booking" not in run.steps
     (notice,) = run.mails_to(SALESPERSON, "单据未获通过")
     assert "退回重点" in notice.text
