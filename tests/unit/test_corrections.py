@@ -98,3 +98,15 @@ def test_change_lines_show_structured_values_as_json_with_chinese_kept():
     assert both[0].endswith('：{"单位": "甲"} → {"单位": "乙"}')
     one = change_lines({}, {"registration": {"单位": "乙"}})
     assert one[0].endswith('"" → {"单位": "乙"}')
+
+
+def test_change_lines_name_an_unlabelled_field_by_its_key_and_an_emptied_value():
+    (line,) = change_lines({"wechat": "abc"}, {"wechat": ""})
+    assert line == "wechat：abc → （空）"
+
+
+@pytest.mark.parametrize("text", ["不是 JSON", "[1, 2]"])
+def test_revised_changes_that_are_not_a_json_object_are_refused_in_both_languages(text):
+    with pytest.raises(ValueError) as refused:
+        parse_revised_changes(text)
+    assert str(refused.value) == "更正字段须为 JSON 对象 / changes must be a JSON object"
