@@ -29,6 +29,7 @@ def test_the_market_branch_refusal_closes_the_case_naming_the_trades_found(offic
     assert "back-office-archive" not in run.steps and "archive_no" not in run.case.data
     refusal = run.case.data["refusal"]
     assert refusal["step"] == "market-branch" and refusal["by"] == MARKET_BRANCH and "XS-OLD-7" in refusal["reason"]
+    assert refusal["reason"].startswith("三年内有交易；")  # the market branch's reason, then the trades found
     (notice,) = run.mails_to(SALESPERSON, "不予认定")
     assert "XS-OLD-7" in notice.text
 
@@ -113,5 +114,6 @@ def test_a_late_application_under_another_name_is_refused_for_both_reasons(offic
             "address": "苏州工业园区"}
     run = office.run(new_customer, office.new_customer(
         customer=form, first_transaction={"date": "2026-09-01", "amount": "100.00", "reference": "XS-LATE"}), signed())
-    reasons = run.case.data["refusal"]["reason"].split("；")
+    reasons = run.case.data["submission_check"]["reasons"]
     assert len(reasons) == 2 and any("开票" in r for r in reasons) and run.steps == []
+    assert run.case.data["refusal"]["reason"] == "；".join(reasons)

@@ -246,6 +246,10 @@ def test_a_return_linked_to_an_established_complaint_stores_it_established(offic
     assert office.run(complaint, complaint_no, handled(1)).result == "closed"
     case_no = office.allowance_or_return("return", "3000.00", complaint_case_no=complaint_no)
     assert office.svc.store.get_case(case_no).data["complaint_established"] is True
+    # R7: booked, the product's receivable that accounting states is excluded
+    run = office.run(goods_return, case_no, return_answers(**{
+        "booking": ReturnBooking(proof="return_certificate", receivable_amount="56000.00")}))
+    assert run.case.data["booking"]["receivable_excluded"] == "56000.00"
 
 
 def test_the_products_receivable_is_excluded_once_per_complaint(office):

@@ -91,3 +91,22 @@ def test_change_lines_mask_id_cards_and_phones():
     lines = change_lines({"phone": "13812345678", "id_card": ""}, {"phone": "13987654321",
                                                                    "id_card": "11010519491231002X"})
     assert lines == ["联系电话：138****5678 → 139****4321", "身份证号码：（空） → 110105********002X"]
+
+
+def test_change_lines_show_structured_values_as_json_with_chinese_kept():
+    both = change_lines({"registration": {"单位": "甲"}}, {"registration": {"单位": "乙"}})
+    assert both[0].endswith('：{"单位": "甲"} → {"单位": "乙"}')
+    one = change_lines({}, {"registration": {"单位": "乙"}})
+    assert one[0].endswith('"" → {"单位": "乙"}')
+
+
+def test_change_lines_name_an_unlabelled_field_by_its_key_and_an_emptied_value():
+    (line,) = change_lines({"wechat": "abc"}, {"wechat": ""})
+    assert line == "wechat：abc → （空）"
+
+
+@pytest.mark.parametrize("text", ["不是 JSON", "[1, 2]"])
+def test_revised_changes_that_are_not_a_json_object_are_refused_in_both_languages(text):
+    with pytest.raises(ValueError) as refused:
+        parse_revised_changes(text)
+    assert str(refused.value) == "更正字段须为 JSON 对象 / changes must be a JSON object"

@@ -47,3 +47,4 @@ def test_csrf_is_bound_to_the_token():
     assert not check_csrf(SECRET, t1, "")
     assert not check_csrf(SECRET, t1, None)
     assert not check_csrf(SECRET, t1, "令牌" + csrf_for(SECRET, t1)[2:])  # non-ASCII: refused, no TypeError
+    assert len(csrf_for(SECRET, t1)) == 32  # the hidden field's 128 bits, as the page renders it
