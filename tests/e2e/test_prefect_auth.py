@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.e2e.test_sample_request import GM, LEADER, PRODUCTION, mail_for, new_request
+from tests.e2e.test_sample_request import GM, LEADER, PRODUCTION, mail_for, new_request, pass_the_gate
 
 pytestmark = pytest.mark.e2e
 AUTH = "kefu:e2e-prefect-auth-0123456789"
@@ -40,4 +40,5 @@ def test_prefect_refuses_callers_without_its_auth_and_the_stack_works_with_it(gu
     issue = stack.wait_mail(to=PRODUCTION, subject=f"{case_no} 样品发放登记")[0]
     assert stack.submit(stack.link(issue, "issued"), taker="陈师傅", quantity="2").status_code == 200
     stack.wait_state(case_no, "issued")
-    stack.wait_run(run_id, "COMPLETED", timeout=90)  # resumed three times through the guarded API
+    pass_the_gate(stack, case_no)  # P4
+    stack.wait_run(run_id, "COMPLETED", timeout=90)  # resumed four times through the guarded API

@@ -94,18 +94,23 @@ def test_approved_by_both_then_issued(stack):
     assert again.status_code == 200 and "已处理" in again.text
     after = [e["kind"] for e in stack.case(case_no)["events"]]  # the run goes on to the gate check meanwhile
     assert after[:len(kinds)] == kinds and after.count("task_decided") == kinds.count("task_decided")
-    # P4: the gate guard checks the goods against the gate pass (copy 3, with its one-time code)
-    import re
-
-    gate_pass = stack.wait_mail(to=REQUESTER, subject=f"{case_no} 《取样出门审批单》第三联 出门证")[0]
-    code = re.search(r"出门证编码（一次有效）：(\w+)", gate_pass["text"]).group(1)
-    check = stack.wait_mail(to=ORG.first_for_role("gate_guard").email, subject=f"{case_no} 门卫核验出门证")[0]
-    r = stack.submit(stack.link(check, "released"), pass_code=code, product_matches="true", spec_matches="true",
-                     size_class_matches="true", quantity_matches="true")
-    assert r.status_code == 200, r.text
+    pass_the_gate(stack, case_no)
     stack.wait_run(run_id, "COMPLETED")
     assert stack.case(case_no)["closed_at"]
     no_duplicates(stack, case_no)
+
+
+def pass_the_gate(stack, case_no: str, timeout: float = 90) -> None:
+    """P4: the gate guard checks the goods against the gate pass (copy 3, with its one-time code)."""
+    import re
+
+    gate_pass = stack.wait_mail(subject=f"{case_no} 《取样出门审批单》第三联 出门证", timeout=timeout)[0]  # to the requester
+    code = re.search(r"出门证编码（一次有效）：(\w+)", gate_pass["text"]).group(1)
+    check = stack.wait_mail(to=ORG.first_for_role("gate_guard").email, subject=f"{case_no} 门卫核验出门证",
+                            timeout=timeout)[0]
+    r = stack.submit(stack.link(check, "released"), pass_code=code, product_matches="true", spec_matches="true",
+                     size_class_matches="true", quantity_matches="true")
+    assert r.status_code == 200, r.text
 
 
 def test_rejected_by_gm(stack):

@@ -18,7 +18,7 @@ import pytest
 
 from tests import pg
 from tests.e2e.stack import REPO, SECRET, Stack, free_port
-from tests.e2e.test_sample_request import GM, LEADER, PRODUCTION, SAMPLE, no_duplicates
+from tests.e2e.test_sample_request import GM, LEADER, PRODUCTION, SAMPLE, no_duplicates, pass_the_gate
 
 pytestmark = [pytest.mark.e2e, *pg.only_in_make_test()]
 BIN = REPO / ".venv" / "bin"
@@ -151,8 +151,10 @@ def test_runs_spread_over_two_workers_and_every_case_completes(production):
         for case_no, _ in cases:
             mail = stack.wait_mail(to=who, subject=f"{case_no} {step}", timeout=180)[0]
             assert stack.submit(stack.link(mail, choice), **fields).status_code == 200
-    for case_no, run_id in cases:
+    for case_no, _ in cases:
         stack.wait_state(case_no, "issued", timeout=180)
+        pass_the_gate(stack, case_no, timeout=180)  # P4
+    for case_no, run_id in cases:
         stack.wait_run(run_id, "COMPLETED", timeout=180)
         no_duplicates(stack, case_no)
     ours = {run_id for _, run_id in cases}

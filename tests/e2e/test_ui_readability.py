@@ -10,6 +10,7 @@ import pytest
 from models.org import load_org
 from models.settings import REPO_ROOT
 from tests.e2e.test_complaint import file
+from tests.e2e.test_sample_request import pass_the_gate
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +19,7 @@ LEADER = ORG.first_for_role("marketing_leader")
 BOSS = ORG.superior_of(LEADER.email)
 GM = ORG.first_for_role("general_manager")
 PRODUCTION = ORG.first_for_role("production")
+GATE_GUARD = ORG.first_for_role("gate_guard")
 SAMPLE = {"customer": "无锡新纺织造", "product": "40S 精梳棉纱", "spec": "40S/1", "size_class": "small",
           "quantity": 4, "reason": "客户打样"}
 
@@ -93,9 +95,12 @@ def test_a_waiting_run_says_who_it_waits_for_as_the_step_changes(stack):
 
     issue = stack.wait_mail(to=PRODUCTION.email, subject=f"{case_no} 样品发放登记")[0]
     assert stack.submit(stack.link(issue, "issued"), taker="李师傅", quantity="4").status_code == 200
+    md = waiting(stack, case_no, run_id, "gate-check")  # P4: the gate guard is waited for next
+    assert "门卫核验出门证" in md and GATE_GUARD.name in md
+    pass_the_gate(stack, case_no)
     stack.wait_run(run_id, "COMPLETED")
     md = artifact(stack, case_no, run_id)
-    assert md.startswith(f"# 当前无待办 · {case_no}") and "样品发放登记" in md and PRODUCTION.name in md
+    assert md.startswith(f"# 当前无待办 · {case_no}") and "门卫核验出门证" in md and GATE_GUARD.name in md
 
 
 def test_a_complaint_run_reads_with_case_number_level_kind_form_and_whom_it_waits_for(stack):
