@@ -80,19 +80,6 @@ class RunNotCreated(RuntimeError):
 BULK_LIMIT = 50
 
 
-def prefect_auth_headers() -> dict[str, str]:
-    """The Authorization header Prefect's own client sends (its settings: auth string, else API key)."""
-
-    from prefect.settings import get_current_settings
-
-    api = get_current_settings().api
-    auth = api.auth_string.get_secret_value() if api.auth_string else None
-    if auth:
-        return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
-    key = api.key.get_secret_value() if api.key else None
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
 class PrefectFlowRuns:
     """Prefect 3: a flow run from the deployment with an idempotency key; resume through the API."""
 
@@ -108,13 +95,12 @@ class PrefectFlowRuns:
     def http(self) -> httpx.Client:
         """One HTTP client for this process's direct calls to Prefect's API (health, filters, state):
         a new client per call builds a TLS context each time (loads the CA bundle, ≈ 20–60 ms of CPU)
-        — that was /healthz's main cost. It carries Prefect's API auth: the one given, else Prefect's
-        settings (PREFECT_API_AUTH_STRING or PREFECT_API_KEY) as Prefect's own client does."""
+        — that was /healthz's main cost. It carries Prefect's API auth (KEFU_PREFECT_API_AUTH_STRING)."""
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
                     self._client = httpx.Client(base_url=self.api_url.rstrip("/") + "/",
-                                                headers=self.headers or prefect_auth_headers())
+                                                headers=self.headers)
         return self._client
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
