@@ -213,6 +213,7 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     from models.complaints import ComplaintIn
     from tasks.flow_starts import start_now
     from tasks.intake import IntakeError, file_and_start, file_complaint
+    from tasks.store_access import Filing
     from webapp.errors import describe_all
 
     try:
@@ -223,7 +224,8 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
         _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
     svc = _services()
     try:
-        case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key))
+        case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key,
+                                                                   filed=Filing(_operator(), "cli")))
     except IntakeError as exc:
         _fail(str(exc))
     if not case.flow_run_id:
@@ -276,12 +278,25 @@ user_app = typer.Typer(help="员工登录 staff sign-in (people from the org dir
 app.add_typer(user_app, name="user")
 
 
+def _operator() -> str:
+    """The operator at the command line, for a case's audit trail (filed_by, filed_via=cli)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return f"uid {os.getuid()}"
+
+
 @apikey_app.command("create")
 def apikey_create(name: str = typer.Option(..., "--name", help="the system's name, e.g. crm"),
                   scope: str = typer.Option(..., "--scope", help="comma-separated: complaints, sample_requests, "
                                             "returns, archive_corrections, new_customers, grievances, read_cases, read_customers, "
                                             "backfill; all = every scope but backfill"),
-                  by: str = typer.Option("", "--by", help="who creates it (for the record)")) -> None:
+                  by: str = typer.Option("", "--by", help="who creates it (for the record)"),
+                  person: Optional[str] = typer.Option(None, "--person", help="bind the key to a person of the org "
+                                                       "directory: it files as that person only (without: a system "
+                                                       "key, which may name any holder of the role)")) -> None:
     """Make a key; it is printed once (only its SHA-256 is stored): give it to the system now."""
     from models.access import ScopeError, new_api_key, parse_scopes
     from models.guard import ONE_LINE_FORBIDDEN
@@ -294,13 +309,18 @@ def apikey_create(name: str = typer.Option(..., "--name", help="the system's nam
     except ScopeError as exc:
         _fail(str(exc))
     svc = _services()
+    bound = svc.org.find(person) if person is not None and "@" in person else None
+    if person is not None and bound is None:
+        _fail(f"--person {person} 不在组织架构中 / --person {person} is not in the org directory")
     key = new_api_key()
     try:
-        row = svc.store.add_api_key(name=name.strip(), key=key, scopes=scopes, by=by, now=svc.clock.now())
+        row = svc.store.add_api_key(name=name.strip(), key=key, scopes=scopes, by=by, now=svc.clock.now(),
+                                    person=bound.email if bound else None)
     except AccessError as exc:
         _fail(str(exc))
     typer.echo("请立即保存此密钥，它不会再次显示 / store this key now: it is not shown again", err=True)
-    typer.echo(json.dumps({"id": row.id, "name": row.name, "scopes": row.scopes, "key": key}, ensure_ascii=False))
+    typer.echo(json.dumps({"id": row.id, "name": row.name, "scopes": row.scopes, "person": row.person, "key": key},
+                          ensure_ascii=False))
 
 
 @apikey_app.command("list")
@@ -308,7 +328,7 @@ def apikey_list() -> None:
     """Every key: id, name, scopes, its first characters, created, last used, revoked (never the key)."""
     svc = _services()
     for k in svc.store.api_keys():
-        typer.echo(json.dumps({"id": k.id, "name": k.name, "scopes": k.scopes, "hint": k.hint + "…",
+        typer.echo(json.dumps({"id": k.id, "name": k.name, "scopes": k.scopes, "person": k.person, "hint": k.hint + "…",
                                "created_at": k.created_at.isoformat(), "created_by": k.created_by,
                                "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
                                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None},

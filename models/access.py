@@ -45,6 +45,12 @@ ARCHIVE_READ_ROLES = FULL_READ_ROLES | {"cs_staff"}
 # may file a complaint received longer ago than the window (paper forms entered late)
 BACKFILL_ROLES = frozenset({"cs_manager", "l2_handler"})
 
+# may file a case naming another person as its filer (received_by, requested_by, salesperson, drafted_by):
+# the CS manager enters complaints and corrections taken by the L1 handlers and CS staff (phone, letter,
+# paper forms); the back office (业务内勤) enters the salespeople's and marketing's paper forms. Everyone
+# else files as themselves (webapp/auth.py `filer_for`); the named person must still hold the role.
+FILE_FOR_OTHERS_ROLES = frozenset({"cs_manager", "back_office"})
+
 KEY_PREFIX = "kefu_"
 _KEY = re.compile(r"^kefu_[A-Za-z0-9_-]{43}$")
 
@@ -127,3 +133,7 @@ def may_read_customer(org: OrgDirectory, email: str, salesperson: str | None) ->
 
 def may_backfill(org: OrgDirectory, email: str) -> bool:
     return bool(BACKFILL_ROLES & set(org.roles_of(email)))
+
+
+def may_file_for_others(org: OrgDirectory, email: str) -> bool:
+    return bool(FILE_FOR_OTHERS_ROLES & set(org.roles_of(email)))

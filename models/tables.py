@@ -136,6 +136,9 @@ class ApiKey(SQLModel, table=True):
     scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _dt(nullable=False, default=utcnow)
     created_by: str = Field(default="", max_length=200)
+    # a key bound to a person (`kefu apikey create --person`) files as that person only; None: a
+    # system key, which may name any holder of the endpoint's role (webapp/auth.py `filer_for`)
+    person: Optional[str] = Field(default=None, max_length=200)
     last_used_at: Optional[datetime] = _dt(nullable=True)
     revoked_at: Optional[datetime] = _dt(nullable=True)
 
@@ -163,7 +166,7 @@ class StaffSession(SQLModel, table=True):
     email: str = Field(index=True, max_length=200)
     via: str = Field(max_length=16)  # password / oidc
     created_at: datetime = _dt(nullable=False, default=utcnow)
-    expires_at: datetime = _dt(nullable=False)
+    expires_at: datetime = _dt(nullable=False, index=True)  # expired rows are deleted (remove_dead_sessions)
     ended_at: Optional[datetime] = _dt(nullable=True)
 
 

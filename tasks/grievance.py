@@ -35,7 +35,7 @@ def bases(svc: Services) -> tuple[LossBasis, PenaltyBasis]:
 
 # ---- intake ----------------------------------------------------------------------------------------
 def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None):
+                   request_fingerprint: str | None = None, filed=None):  # noqa: ANN001
     """C15: the salesperson's form, at once to the GM office; returns (case, created). The close
     deadline (C8: 15 / 20 days) counts from the company's receipt."""
     from models.business_days import TZ
@@ -72,7 +72,7 @@ def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *
         procedure=PROCEDURE, prefix=PREFIX, year=received_at.astimezone(TZ).year, state="filed",
         title=f"客户抱怨 · {body.customer} · {body.item_no}", data=data, level=2, requested_by=salesperson,
         parent_case_no=body.previous_case_no or body.complaint_case_no, idempotency_key=idempotency_key,
-        request_fingerprint=request_fingerprint, actor=salesperson, now=now, start=start_request)
+        request_fingerprint=request_fingerprint, actor=salesperson, now=now, start=start_request, filed=filed)
 
 
 # ---- what a person reads ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class IntakeError(ValueError):
 
 
 def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                        request_fingerprint: str | None = None):  # noqa: ANN201
+                        request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
     """P2: a complete 《取样出门审批单》 from marketing; returns (case, created)."""
     from models.business_days import TZ
 
@@ -58,7 +58,7 @@ def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noq
         procedure="sample_request", prefix="YP", year=now.astimezone(TZ).year, state="pending_leader",
         title=f"{body.customer} {body.product} 取样", data=body.model_dump(mode="json") | {"requested_by": requester},
         requested_by=requester, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, now=now,
-        start=start_request)
+        start=start_request, filed=filed)
     return case, created
 
 
@@ -87,7 +87,7 @@ BACKFILL_FLOOR_YEAR = 2000  # even a backfill: no complaint received before this
 
 
 def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None, backfill: bool = False):  # noqa: ANN201
+                   request_fingerprint: str | None = None, backfill: bool = False, filed=None):  # noqa: ANN001, ANN201
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines. `received_at`
     older than the window only with `backfill` (a caller allowed to: webapp/auth.py)."""
     from models.business_days import TZ
@@ -123,11 +123,11 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
         procedure="complaint", prefix="TS", year=received_at.astimezone(TZ).year, state="received",
         title=f"{KIND_LABELS[body.kind]} · {body.category} · {body.complainant.name}", data=data, level=level,
         idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=receiver, now=now,
-        start=start_request)
+        start=start_request, filed=filed)
 
 
 def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool | None = None,
-                request_fingerprint: str | None = None):  # noqa: ANN001, ANN201
+                request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
     """R1: an allowance or a return, from a closed complaint or decided outside the system. R8: a case
     linked to a complaint closed as not established stores `complaint_established=False` (its
     receivable is collected on the normal term); one without a linked complaint counts as established."""
@@ -156,12 +156,12 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
         procedure=body.kind, prefix=prefix, year=now.astimezone(TZ).year, state="pending_approval",
         title=f"{body.customer} {body.product_name or body.product_code} ¥{body.amount}", data=data,
         requested_by=salesperson, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-        parent_case_no=body.complaint_case_no, actor=salesperson, now=now, start=start_request)
+        parent_case_no=body.complaint_case_no, actor=salesperson, now=now, start=start_request, filed=filed)
 
 
 
 def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                    request_fingerprint: str | None = None):  # noqa: ANN201
+                    request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
     """A2 step 1: CS staff's remedy plan for an archive record; returns (case, created).
     The record must exist, every field change must be valid, the drafter must be CS staff and
     every department must exist with a head who can act. Nothing is stored otherwise."""
@@ -212,7 +212,7 @@ def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: A
         procedure="archive_correction", prefix="GZ", year=now.astimezone(TZ).year, state="drafted",
         title=f"客户信息更正 · {body.archive_no} · {customer.name}", data=data, requested_by=drafter,
         idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, actor=drafter, now=now,
-        start=start_request)
+        start=start_request, filed=filed)
 
 
 def _zh_en(exc: ValueError) -> tuple[str, str]:

@@ -27,7 +27,7 @@ PROCEDURE = "new_customer"
 
 # ---- intake ------------------------------------------------------------------------------------
 def file_new_customer_application(svc: Services, body, idempotency_key: str | None = None, *,
-                                  request_fingerprint: str | None = None):  # noqa: ANN001, ANN201
+                                  request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
     """N2/N3: the salesperson's 《新客户开发申请表》; returns (case, created). The N2 rules are the
     flow's first step, so a late application is still a case (refused, counted)."""
     given = str(body.salesperson)
@@ -43,7 +43,7 @@ def file_new_customer_application(svc: Services, body, idempotency_key: str | No
         procedure=PROCEDURE, prefix="XK", year=now.astimezone(TZ).year, state="submitted",
         title=f"新客户认定 · {body.customer.name}", data={"application": application, "salesperson": salesperson},
         requested_by=salesperson, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-        actor=salesperson, now=now, start=start_request)
+        actor=salesperson, now=now, start=start_request, filed=filed)
 
 
 # ---- the form -----------------------------------------------------------------------------------

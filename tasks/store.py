@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, select
 
 from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
 from tasks.mail import OutgoingMail
-from tasks.store_access import AccessStoreMixin, on_case
+from tasks.store_access import AccessStoreMixin, Filing, on_case
 from tasks.store_archive import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
@@ -73,13 +73,18 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
                     actor: str | None = None, now: datetime | None = None,
                     also: Callable[[Session, Case], None] | None = None,
                     request_fingerprint: str | None = None,
-                    start: Callable[[Case], FlowStart] | None = None) -> tuple[Case, bool]:
+                    start: Callable[[Case], FlowStart] | None = None,
+                    filed: Filing | None = None) -> tuple[Case, bool]:
         """Create a case with its first audit event and, with `start`, the request to start its
         flow run (delivered by tasks/flow_starts.py), in one transaction. Returns (case, created).
         With an idempotency key, a second call returns the first case and creates nothing (its
         `request_fingerprint`, stored with the first, lets the caller see whether the request was
-        the same: webapp/idempotency.py)."""
+        the same: webapp/idempotency.py). `filed`: who files it (in the first event); filed with an
+        API key, the key is checked live first, in this transaction (KeyRevoked: nothing filed or
+        returned)."""
         with self.session() as s:
+            if filed is not None and filed.api_key_id is not None:
+                self.check_key_in(s, filed.api_key_id, now or utcnow())
             if idempotency_key:
                 existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
                 if existing:
@@ -92,7 +97,8 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
             s.add(case)
             s.flush()
             s.add(Event(case_no=case.case_no, at=now, kind="case_created", actor=actor or requested_by,
-                        data={"state": state, "level": level, "parent": parent_case_no}))
+                        data={"state": state, "level": level, "parent": parent_case_no,
+                              **(filed.event_data() if filed else {})}))
             if also:
                 also(s, case)
             if start:

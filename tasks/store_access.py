@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -25,11 +26,31 @@ class AccessError(ValueError):
     """A request the access store refuses; the message is Chinese / English."""
 
 
+class KeyRevoked(Exception):
+    """The API key a case is filed with was revoked (or is gone): nothing is filed (webapp: 401)."""
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Who files a case, recorded in its first event (`filed_by`, `filed_via`): an API key's name
+    (`via="api_key"`, its id in `api_key_id`), a signed-in staff member (`via="staff"`), an operator
+    at the command line (`via="cli"`). With an `api_key_id` the key is checked live in the filing's
+    own transaction (`Store.create_case`): a key revoked a moment ago, by any process, files nothing."""
+    by: str
+    via: str
+    api_key_id: int | None = None
+
+    def event_data(self) -> dict[str, str]:
+        return {"filed_by": self.by, "filed_via": self.via}
+
+
 class AccessStoreMixin:
     # ---- API keys ----------------------------------------------------------------------------------
-    def add_api_key(self, *, name: str, key: str, scopes: list[str], by: str, now: datetime) -> ApiKey:
+    def add_api_key(self, *, name: str, key: str, scopes: list[str], by: str, now: datetime,
+                    person: str | None = None) -> ApiKey:
+        """A new key; with `person` (an org-directory email) it files as that person only."""
         row = ApiKey(name=name, key_hash=key_hash(key), hint=key[:9], scopes=list(scopes), created_by=by,
-                     created_at=now)
+                     created_at=now, person=person)
         with self.session() as s:
             s.add(row)
             try:
@@ -71,6 +92,17 @@ class AccessStoreMixin:
                 s.refresh(row)
             return row
 
+    def check_key_in(self, s, key_id: int, now: datetime) -> None:  # noqa: ANN001 - a Session
+        """Inside a caller's transaction (the intake's own: no connection, pre-ping or transaction of
+        its own): KeyRevoked unless the key is live; its last use noted at most every LAST_USED_EVERY."""
+        row = s.execute(select(ApiKey.revoked_at, ApiKey.last_used_at).where(ApiKey.id == key_id)).first()
+        if row is None or row.revoked_at is not None:
+            raise KeyRevoked(key_id)
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+            s.execute(update(ApiKey).where(ApiKey.id == key_id, or_(ApiKey.last_used_at.is_(None),
+                                                                    ApiKey.last_used_at <= now - LAST_USED_EVERY))
+                      .values(last_used_at=now))
+
     # ---- staff passwords ---------------------------------------------------------------------------
     def set_password_hash(self, email: str, password_hash: str, now: datetime) -> int:
         """Store a new password hash (unlocking the sign-in) and end the person's sessions; returns how many ended."""
@@ -104,7 +136,9 @@ class AccessStoreMixin:
 
     # ---- staff sessions ----------------------------------------------------------------------------
     def start_session(self, email: str, sid: str, via: str, now: datetime, lifetime: timedelta) -> None:
+        """A new session; the dead ones (expired or ended) are deleted in the same transaction."""
         with self.session() as s:
+            s.execute(_dead_sessions(now))
             s.add(StaffSession(sid_hash=_sha(sid), email=email.lower(), via=via, created_at=now,
                                expires_at=now + lifetime))
             s.commit()
@@ -124,6 +158,14 @@ class AccessStoreMixin:
                 s.add(row)
                 s.commit()
 
+    def remove_dead_sessions(self, now: datetime) -> int:
+        """Delete the sessions that expired or ended (one DELETE on an index; the watchdog and every
+        sign-in run it); returns how many."""
+        with self.session() as s:
+            n = s.execute(_dead_sessions(now)).rowcount
+            s.commit()
+            return int(n or 0)
+
     def end_sessions(self, email: str, now: datetime) -> int:
         with self.session() as s:
             rows = s.exec(select(StaffSession).where(StaffSession.email == email.lower(),
@@ -133,6 +175,10 @@ class AccessStoreMixin:
                 s.add(row)
             s.commit()
             return len(rows)
+
+
+def _dead_sessions(now: datetime):  # noqa: ANN202 - a DELETE statement
+    return delete(StaffSession).where(or_(StaffSession.expires_at <= now, StaffSession.ended_at.is_not(None)))
 
 
 def on_case(people: Iterable[str]):  # noqa: ANN201 - a SQL condition on Case

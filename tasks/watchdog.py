@@ -112,4 +112,6 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True,
             counts[k] = counts.get(k, 0) + v
     sent, failed = deliver_outbox(svc.store, svc.mailer, now, limit=500)
     counts["mail_sent"], counts["mail_failed"] = sent, failed
+    # staff sessions that expired or ended: one DELETE (a sign-in removes them too; issue 24)
+    counts["sessions_removed"] = svc.store.remove_dead_sessions(now)
     return counts

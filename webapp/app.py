@@ -41,8 +41,9 @@ from tasks.runtime import Services
 from tasks.store import CaseNotFound
 from tasks.store_archive import CustomerNotFound, record_of
 from models.access import department_members, may_read_case, may_read_customer, people_on_case, reads_every_case
-from webapp.auth import (SESSION_COOKIE, AuthError, Caller, auth_error_response, auth_router, caller_may_backfill,
-                         require, session_secret)
+from tasks.store_access import KeyRevoked
+from webapp.auth import (REFUSED_KEY, SESSION_COOKIE, AuthError, Caller, KeyCache, auth_error_response, auth_router,
+                         caller_may_backfill, filed_as, require, session_secret)
 from webapp.errors import describe_all, problem
 from webapp.idempotency import once
 from webapp.limits import BodyLimit
@@ -219,6 +220,7 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
         **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.svc = svc
+    app.state.api_keys = KeyCache()  # keys verified once (webapp/auth.py); revocation is read live
     # the staff session: a signed cookie (HttpOnly, SameSite=Lax, Secure in prod) with a server-side id
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.secret_key),
                        session_cookie=SESSION_COOKIE, max_age=int(settings.session_hours * 3600),
@@ -266,6 +268,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
             case, created = file_and_start(svc, file, wake=dispatcher.wake)
         except IntakeError as exc:
             return JSONResponse(problem(exc.details), status_code=422)
+        except KeyRevoked as exc:  # revoked since it was cached: found in the filing's own transaction
+            app.state.api_keys.forget(exc.args[0])
+            log.warning("API key %s refused (revoked)", exc.args[0])
+            raise AuthError(401, *REFUSED_KEY) from None
         return JSONResponse({"case_no": case.case_no, "flow_run_id": case.flow_run_id},
                             status_code=201 if created else 200)
 
@@ -273,9 +279,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
               summary="提交《取样出门审批单》 / file a free-sample request (P1–P3)")
     def create_sample_request(body: SampleRequestIn, request: Request,
                               idempotency_key: str | None = IDEMPOTENCY_KEY,
-                              _caller: Caller = Depends(require("sample_requests"))) -> JSONResponse:
+                              caller: Caller = Depends(require("sample_requests"))) -> JSONResponse:
+        body = filed_as(svc, caller, body, "requested_by")
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_sample_request(
-                                   svc, body, key, request_fingerprint=fp)))
+                                   svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
     @app.post("/api/complaints", status_code=201, tags=["complaints"], responses=FILED,
               summary="受理投诉 / file a complaint (C1)",
@@ -288,8 +295,9 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
                          idempotency_key: str | None = IDEMPOTENCY_KEY,
                          caller: Caller = Depends(require("complaints"))) -> JSONResponse:
         backfill = caller_may_backfill(svc, caller)
+        body = filed_as(svc, caller, body, "received_by")
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_complaint(
-                                   svc, body, key, request_fingerprint=fp, backfill=backfill)))
+                                   svc, body, key, request_fingerprint=fp, backfill=backfill, filed=caller.filing)))
 
     @app.post("/api/returns", status_code=201, tags=["returns"], responses=FILED,
               summary="退货 / 折让 / file a return or an allowance (R1)",
@@ -298,9 +306,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
                           "approval-authority table (R2).")
     def create_return(body: ReturnRequestIn, request: Request,
                       idempotency_key: str | None = IDEMPOTENCY_KEY,
-                      _caller: Caller = Depends(require("returns"))) -> JSONResponse:
+                      caller: Caller = Depends(require("returns"))) -> JSONResponse:
+        body = filed_as(svc, caller, body, "salesperson")
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_return(
-                                   svc, body, key, request_fingerprint=fp)))
+                                   svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
     @app.post("/api/archive-corrections", status_code=201, tags=["archive"], responses=FILED,
               summary="客户信息更正（补救处理方案）/ file an archive correction (A1–A2)",
@@ -311,9 +320,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
                           "and stores nothing; the same `Idempotency-Key` makes one case.")
     def create_correction(body: CorrectionIn, request: Request,
                           idempotency_key: str | None = IDEMPOTENCY_KEY,
-                          _caller: Caller = Depends(require("archive_corrections"))) -> JSONResponse:
+                          caller: Caller = Depends(require("archive_corrections"))) -> JSONResponse:
+        body = filed_as(svc, caller, body, "drafted_by")
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_correction(
-                                   svc, body, key, request_fingerprint=fp)))
+                                   svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
     @app.get("/api/customers/{archive_no}", tags=["archive"],
              summary="客户档案（脱敏）/ a customer archive record, masked, with its versions",
@@ -347,9 +357,10 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
     def create_new_customer_application(body: NewCustomerApplicationIn,
                                         request: Request,
                                         idempotency_key: str | None = IDEMPOTENCY_KEY,
-                                        _caller: Caller = Depends(require("new_customers"))) -> JSONResponse:
+                                        caller: Caller = Depends(require("new_customers"))) -> JSONResponse:
+        body = filed_as(svc, caller, body, "salesperson")
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
-                                   svc, body, key, request_fingerprint=fp)))
+                                   svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
     from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
 
@@ -366,10 +377,14 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
                 if t.escalated_to:
                     open_people.append(t.escalated_to)
         linked = svc.store.children_of(case_no)
+        events = svc.store.events(case_no)
+        first = next((e.data or {} for e in events if e.kind == "case_created"), {})
         return mask_data({
             "case_no": case.case_no, "procedure": case.procedure, "state": case.state,
             "level": case.level, "title": case.title, "requested_by": case.requested_by,
             "flow_run_id": case.flow_run_id,
+            # who filed it: an API key's name or a staff member (audit trail, issue 24)
+            "filed_by": first.get("filed_by"), "filed_via": first.get("filed_via"),
             "created_at": fmt_dt(case.created_at, "%Y-%m-%dT%H:%M:%S%z"),
             "closed_at": fmt_dt(case.closed_at, "%Y-%m-%dT%H:%M:%S%z") if case.closed_at else None,
             "assignees": sorted(set(open_people)),
@@ -382,7 +397,7 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
                        "remind_at": _iso(t.remind_at), "due_at": _iso(t.due_at)}
                       for t in tasks],
             "events": [{"at": fmt_dt(e.at, "%Y-%m-%dT%H:%M:%S%z"), "kind": e.kind, "actor": e.actor,
-                        "step_key": e.step_key, "data": e.data} for e in svc.store.events(case_no)],
+                        "step_key": e.step_key, "data": e.data} for e in events],
         })
 
     @app.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail",

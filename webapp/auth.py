@@ -10,6 +10,15 @@
   SHA-256 is stored (tasks/store_access.py): signing out, a new password or the session's end
   (KEFU_SESSION_HOURS) ends it whatever the cookie says.
 - Decision links stay their own credential (webapp/app.py `/t/{token}`): nothing here applies to them.
+- The filer follows from the credential (`filer_for`): a staff member files as themselves (another named
+  person only with a role of models/access.py FILE_FOR_OTHERS_ROLES), a key bound to a person
+  (`kefu apikey create --person`) as that person only, a system key as any holder of the role. The
+  filer (key name or staff email) goes into the case's first event (`filed_by`, `filed_via`).
+- The intake's key check costs no round trip of its own: a key once verified is kept in-process
+  (`KeyCache`: its name, scopes and person never change), and whether it is still live is read in the
+  intake's own transaction (tasks/store.py `create_case`, `Filing.api_key_id`), so a key revoked by any
+  process files nothing from its next request on. Reads and every other route check the key in the
+  database on each request, as before.
 
 Refusals: 401 without a (valid) credential, 403 with one that may not; `{"error": "中文 / English"}`,
 nothing read or stored. Route dependencies run before the body is validated or anything is filed."""
@@ -26,8 +35,9 @@ from fastapi import APIRouter, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from models.access import BACKFILL, looks_like_key, may_backfill
+from models.access import BACKFILL, INTAKE_SCOPES, key_hash, looks_like_key, may_backfill, may_file_for_others
 from tasks.render import render
+from tasks.store_access import Filing
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -41,6 +51,13 @@ class Caller:
     name: str  # the key's name, or the staff member's email
     key_id: int | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # the person who files: the staff member; a key's bound person; None for a system key
+    person: str | None = None
+
+    @property
+    def filing(self) -> Filing:
+        """Who files, for the case's first event; an API key is re-checked in the filing's transaction."""
+        return Filing(by=self.name, via=self.kind, api_key_id=self.key_id)
 
     @property
     def id(self) -> str:
@@ -78,25 +95,100 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def identify(request: Request) -> Caller | None:
+@dataclass(frozen=True)
+class KnownKey:
+    """What never changes of a verified key (its revocation is read live, never cached)."""
+    id: int
+    name: str
+    scopes: frozenset[str]
+    person: str | None
+
+
+class KeyCache:
+    """Keys verified in the database once, by their hash: only live keys that exist are kept (an
+    unknown key is looked up each time), so the cache is as small as the key table."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, KnownKey] = {}
+
+    def get(self, digest: str) -> KnownKey | None:
+        return self._keys.get(digest)
+
+    def put(self, digest: str, row) -> KnownKey:  # noqa: ANN001 - an ApiKey row
+        known = KnownKey(row.id, row.name, frozenset(row.scopes), row.person)
+        self._keys[digest] = known
+        return known
+
+    def forget(self, key_id: int) -> None:
+        for digest in [d for d, k in self._keys.items() if k.id == key_id]:
+            self._keys.pop(digest, None)
+
+
+REFUSED_KEY = ("API 密钥无效或已吊销", "the API key is invalid or revoked")
+
+
+def identify(request: Request, *, live: bool = True) -> Caller | None:
     """The caller, or None when no credential was presented. A presented but unknown, malformed or
-    revoked key is a 401 (never "anonymous")."""
+    revoked key is a 401 (never "anonymous"). `live=False` (the intake routes only): a key verified
+    before is taken from the in-process cache, and its revocation is checked in the filing's own
+    transaction instead (`Caller.filing`)."""
     svc = request.app.state.svc
     now = svc.clock.now()
     key = _presented_key(request)
     if key is not None:
-        row = svc.store.api_key_for(key, now) if looks_like_key(key) else None
-        if row is None:
-            log.warning("API key refused (unknown, malformed or revoked) for %s %s", request.method, request.url.path)
-            raise AuthError(401, "API 密钥无效或已吊销", "the API key is invalid or revoked")
-        return Caller("api_key", row.name, row.id, frozenset(row.scopes))
+        cache: KeyCache = request.app.state.api_keys
+        digest = key_hash(key) if looks_like_key(key) else None
+        known = cache.get(digest) if digest and not live else None
+        if known is None:
+            row = svc.store.api_key_for(key, now) if digest else None
+            if row is None:
+                log.warning("API key refused (unknown, malformed or revoked) for %s %s", request.method,
+                            request.url.path)
+                raise AuthError(401, *REFUSED_KEY)
+            known = cache.put(digest, row)
+        person = None
+        if known.person:
+            found = svc.org.find(known.person)
+            if found is None:  # a key bound to someone who left the org directory files nothing
+                log.warning("API key %s refused: its person is not in the org directory", known.name)
+                raise AuthError(401, "此 API 密钥所属人员已不在组织架构中", "the API key's person is no longer "
+                                                                     "in the org directory")
+            person = found.email
+        return Caller("api_key", known.name, known.id, known.scopes, person)
     sid = request.session.get("sid") if "session" in request.scope else None
     if isinstance(sid, str) and sid:
         email = svc.store.session_email(sid, now)
         person = svc.org.find(email) if email else None
         if person is not None:  # someone removed from the org directory is signed out
-            return Caller("staff", person.email)
+            return Caller("staff", person.email, person=person.email)
     return None
+
+
+def filer_for(svc, caller: Caller, named: str | None, field_name: str) -> str | None:  # noqa: ANN001
+    """The person a case is filed as (`received_by`, `requested_by`, `salesperson`, `drafted_by`), from
+    the credential: a system key → whoever it names (the intake checks the role; None: its default); a
+    staff member or a key bound to a person → that person, and naming someone else is a 403 — unless a
+    staff member with a role of FILE_FOR_OTHERS_ROLES names them."""
+    me = caller.person
+    if me is None:
+        return named
+    if not named:
+        return me
+    found = svc.org.find(str(named))
+    if found is not None and found.email.lower() == me.lower():
+        return me
+    if caller.kind == "staff" and may_file_for_others(svc.org, me):
+        return str(named)
+    raise AuthError(403, f"{field_name}：只能以本人（{me}）名义提交，不能填写他人（{named}）",
+                    f"{field_name}: you file as yourself ({me}), not as {named} "
+                    "(leave it out, or ask someone who may file for others)")
+
+
+def filed_as(svc, caller: Caller, body, field_name: str):  # noqa: ANN001, ANN201 - the request model
+    """The request with its filer field set by `filer_for` (the body as given when unchanged)."""
+    named = getattr(body, field_name)
+    person = filer_for(svc, caller, str(named) if named else None, field_name)
+    return body if person == named else body.model_copy(update={field_name: person})
 
 
 # declared so the OpenAPI document (and /docs' Authorize button) shows how a system authenticates; the
@@ -109,8 +201,11 @@ def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
     """A route dependency: an API key with `scope`, or a signed-in staff member (whose reads are
     narrowed by the route, need-to-know). The caller is kept on `request.state.caller`."""
 
+    # an intake route files in one transaction that also checks the key (tasks/store.py create_case)
+    live = scope not in INTAKE_SCOPES
+
     def dependency(request: Request, _key: Any = Security(_API_KEY), _bearer: Any = Security(_BEARER)) -> Caller:
-        caller = identify(request)
+        caller = identify(request, live=live)
         if caller is None:
             raise AuthError(401, "需要登录或 API 密钥", "sign in or present an API key "
                                                      "(Authorization: Bearer <key> or X-API-Key)")
@@ -245,7 +340,8 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
         if caller is None:
             raise AuthError(401, "未登录", "not signed in")
         if caller.kind == "api_key":
-            return JSONResponse({"kind": "api_key", "name": caller.name, "scopes": sorted(caller.scopes)})
+            return JSONResponse({"kind": "api_key", "name": caller.name, "scopes": sorted(caller.scopes),
+                                 "person": caller.person})
         person = svc.org.person(caller.name)
         return JSONResponse({"kind": "staff", "email": person.email, "name": person.name,
                              "roles": svc.org.roles_of(person.email)})

@@ -13,7 +13,7 @@ from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
 from tasks.grievance import file_grievance, grievance_register
 from tasks.runtime import Services
 from models.access import reads_grievance_register
-from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
+from webapp.auth import AUTH_RESPONSES, AuthError, Caller, filed_as, require
 from webapp.idempotency import once
 
 
@@ -34,9 +34,10 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
                              "`grievance-{case_no}`. Invalid input answers 422 with one message per field in Chinese "
                              "and English and stores nothing; the same `Idempotency-Key` makes one case.")
     def create_grievance(body: GrievanceIn, request: Request, idempotency_key: str | None = idempotency_key_header,
-                         _caller: Caller = Depends(require("grievances"))) -> JSONResponse:
+                         caller: Caller = Depends(require("grievances"))) -> JSONResponse:
+        body = filed_as(svc, caller, body, "salesperson")
         return file_and_start(once(request, body, idempotency_key, lambda key, fp: file_grievance(
-            svc, body, key, request_fingerprint=fp)))
+            svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
     @router.get("/api/grievances/register", summary="《客户抱怨案件登记追踪表》 / the grievance register (C14)",
                 description="Every product complaint: current step, holder, since when, days overdue. "

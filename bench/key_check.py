@@ -1,0 +1,98 @@
+"""The API-key check's share of an intake POST (issue 18 / issue 24), in-process: the real web app and
+store on the embedded PostgreSQL of tests/pg.py (the production engine: `models.db.make_engine`, its
+pool and pre-ping), mail and flow runs on the fakes, no Prefect, no HTTP server. `--n` sequential
+`POST /api/complaints` with an API key, each timed; and, for the floor, the same POSTs as a signed-in
+staff member (no key at all). Prints the medians in milliseconds.
+
+    .venv/bin/python bench/key_check.py [--n 500]
+
+Not a load test (bench/intake.py is, on a whole stack): one client, so the figures are the request's
+own work, database round trips included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import COMPLAINT, pct  # noqa: E402
+
+BODY = {**COMPLAINT, "received_by": "li.na@huajin.example"}
+
+
+def services(home: Path):  # noqa: ANN201
+    from models.db import make_engine, migrate
+    from models.settings import Settings
+    from tasks.clock import SystemClock
+    from tasks.runtime import build_services
+    from tasks.store import Store
+    from tests import pg
+
+    server = pg.server()
+    url = server.url(server.create_database("bench"))
+    migrate(url)
+    settings = Settings(env="test", secret_key="bench-secret-key-0123456789abcdef", home=home, mail_backend="memory",
+                        flow_backend="memory", base_url="http://kefu.test", flow_start_in_web=False)
+    return build_services(settings, store=Store(make_engine(url)), clock=SystemClock())
+
+
+def timed(client, n: int, headers: dict[str, str]) -> list[float]:  # noqa: ANN001
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = client.post("/api/complaints", json=BODY, headers=headers)
+        out.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 201, r.text
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=500)
+    args = ap.parse_args()
+    from starlette.testclient import TestClient
+
+    from models.access import new_api_key
+    from webapp.app import create_app
+    from webapp.passwords import hash_password
+
+    with tempfile.TemporaryDirectory() as home:
+        svc = services(Path(home))
+        key = new_api_key()
+        svc.store.add_api_key(name="bench", key=key, scopes=["complaints"], by="bench", now=svc.clock.now())
+        svc.store.set_password_hash("li.na@huajin.example", hash_password("bench password 2026"), svc.clock.now())
+        with TestClient(create_app(svc), raise_server_exceptions=True) as c:
+            page = c.get("/login")
+            from tests.forms import form_fields
+
+            c.post("/login", data={**form_fields(page.text), "email": "li.na@huajin.example",
+                                   "password": "bench password 2026"}, follow_redirects=False)
+            cookies = dict(c.cookies)
+            c.cookies.clear()
+            timed(c, 30, {"X-API-Key": key})  # warm-up
+            rounds: dict[str, list[float]] = {"api key": [], "staff session": []}
+            for _ in range(5):  # interleaved, so both see the same machine load
+                rounds["api key"] += timed(c, args.n // 5, {"X-API-Key": key})
+                c.cookies.update(cookies)
+                rounds["staff session"] += timed(c, args.n // 5, {})
+                c.cookies.clear()
+            now = svc.clock.now()
+            lookups = []
+            for _ in range(args.n):
+                t0 = time.perf_counter()
+                svc.store.api_key_for(key, now)
+                lookups.append((time.perf_counter() - t0) * 1000)
+            rounds["key lookup alone (store.api_key_for)"] = lookups
+        for name, xs in rounds.items():
+            print(f"{name:38s} n={len(xs)} median={statistics.median(xs):.2f} ms p90={pct(xs, 90):.2f} ms "
+                  f"min={min(xs):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
