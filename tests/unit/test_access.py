@@ -495,3 +495,265 @@ def test_refusals_are_logged_without_the_secret(svc, app, caplog):
     assert "API key refused" in text and "sign-in refused for 'li.na@huajin.example'" in text
     assert "signed in: li.na@huajin.example (password)" in text
     assert key not in text and key[5:20] not in text and "wrong password" not in text and PASSWORD not in text
+
+
+# ---- the filer follows from the credential (brief access2, item 1) -----------------------------------
+def bound_key(svc, person: str, scopes: str = "all", name: str | None = None) -> str:
+    """A key made as `kefu apikey create --person <email>` makes it: it files as that person only."""
+    from models.access import new_api_key, parse_scopes
+
+    key = new_api_key()
+    svc.store.add_api_key(name=name or f"bound-{key[5:13]}", key=key, scopes=parse_scopes(scopes), by="tests",
+                          now=svc.clock.now(), person=person)
+    return key
+
+
+def filed(svc, case_no: str) -> dict:
+    """The case's first event: who filed it, and how."""
+    first = next(e for e in svc.store.events(case_no) if e.kind == "case_created")
+    return {"actor": first.actor, "filed_by": first.data.get("filed_by"), "filed_via": first.data.get("filed_via")}
+
+
+@pytest.mark.parametrize("email,path,body,field", [
+    ("li.na@huajin.example", "/api/complaints", COMPLAINT, "received_by"),  # an L1 handler names another one
+    ("yang.mei@huajin.example", "/api/sample-requests", SAMPLE, "requested_by"),  # marketing names a colleague
+    ("lin.tao@huajin.example", "/api/returns", RETURN, "salesperson"),  # a salesperson names another one
+])
+def test_a_staff_member_files_as_themselves_and_naming_another_is_403(svc, app, email, path, body, field):
+    others = {"received_by": "chen.jing@huajin.example", "requested_by": "xu.fang@huajin.example",
+              "salesperson": "guo.xin@huajin.example"}
+    c = staff(app, svc, email)
+    before = table_counts(svc)
+    refused(c.post(path, json={**body, field: others[field]}), 403, field, "yourself")
+    assert table_counts(svc) == before  # nothing filed
+    mine = c.post(path, json={k: v for k, v in body.items() if k != field})  # named nobody: themselves
+    assert mine.status_code == 201, mine.text
+    case = svc.store.get_case(mine.json()["case_no"])
+    assert (case.data.get(field) or case.requested_by) == email
+    assert filed(svc, case.case_no) == {"actor": email, "filed_by": email, "filed_via": "staff"}
+
+
+def test_who_may_file_for_others_names_a_holder_of_the_role(svc, app):
+    """The CS manager enters complaints taken by the L1 handlers; the back office (业务内勤) the
+    salespeople's forms (models/access.py FILE_FOR_OTHERS_ROLES). The named person must hold the role."""
+    cs_manager = staff(app, svc, "zhou.min@huajin.example")
+    r = cs_manager.post("/api/complaints", json={**COMPLAINT, "received_by": "chen.jing@huajin.example"})
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case_no"]
+    assert svc.store.get_case(case_no).data["received_by"] == "chen.jing@huajin.example"
+    assert filed(svc, case_no) == {"actor": "chen.jing@huajin.example", "filed_by": "zhou.min@huajin.example",
+                                   "filed_via": "staff"}
+    assert cs_manager.post("/api/complaints", json={**COMPLAINT, "received_by": "yang.mei@huajin.example"}
+                           ).status_code == 422  # not an L1 handler
+    back_office = staff(app, svc, "zheng.yan@huajin.example")
+    r = back_office.post("/api/returns", json={**RETURN, "salesperson": "guo.xin@huajin.example"})
+    assert r.status_code == 201, r.text
+    assert svc.store.get_case(r.json()["case_no"]).requested_by == "guo.xin@huajin.example"
+
+
+def test_a_key_bound_to_a_person_files_as_that_person_only(svc, app):
+    c = client(app, bound_key(svc, "chen.jing@huajin.example", "complaints", name="chen-phone"))
+    body = {k: v for k, v in COMPLAINT.items() if k != "received_by"}
+    r = c.post("/api/complaints", json=body)  # not the first L1 handler (li.na): the key's person
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case_no"]
+    assert svc.store.get_case(case_no).data["received_by"] == "chen.jing@huajin.example"
+    assert filed(svc, case_no) == {"actor": "chen.jing@huajin.example", "filed_by": "chen-phone",
+                                   "filed_via": "api_key"}
+    assert c.post("/api/complaints", json={**body, "received_by": "CHEN.JING@huajin.example"}).status_code == 201
+    before = table_counts(svc)
+    refused(c.post("/api/complaints", json={**body, "received_by": "li.na@huajin.example"}), 403, "received_by")
+    assert table_counts(svc) == before
+    assert c.get("/api/me").json() == {"kind": "api_key", "name": "chen-phone", "scopes": ["complaints"],
+                                       "person": "chen.jing@huajin.example"}
+
+
+def test_a_system_key_may_name_any_holder_of_the_role(svc, app):
+    c = client(app, add_api_key(svc, "complaints", name="crm"))
+    r = c.post("/api/complaints", json={**COMPLAINT, "received_by": "chen.jing@huajin.example"})
+    assert r.status_code == 201, r.text
+    assert filed(svc, r.json()["case_no"]) == {"actor": "chen.jing@huajin.example", "filed_by": "crm",
+                                               "filed_via": "api_key"}
+    assert c.post("/api/complaints", json={**COMPLAINT, "received_by": "yang.mei@huajin.example"}).status_code == 422
+
+
+def test_a_key_bound_to_someone_no_longer_in_the_org_directory_files_nothing(svc, app):
+    c = client(app, bound_key(svc, "left@huajin.example", "complaints"))
+    before = table_counts(svc)
+    refused(c.post("/api/complaints", json=COMPLAINT), 401, "org directory")
+    assert table_counts(svc) == before
+
+
+def test_the_filer_is_shown_on_the_case_to_those_who_may_read_it(svc, app):
+    r = client(app, add_api_key(svc, "complaints", name="crm")).post("/api/complaints", json=COMPLAINT)
+    case_no = r.json()["case_no"]
+    shown = client(app, add_api_key(svc, "read_cases")).get(f"/api/cases/{case_no}").json()
+    assert (shown["filed_by"], shown["filed_via"]) == ("crm", "api_key")
+    assert shown["events"][0]["data"]["filed_by"] == "crm"
+    receiver = staff(app, svc, "li.na@huajin.example").get(f"/api/cases/{case_no}")
+    assert receiver.status_code == 200 and receiver.json()["filed_by"] == "crm"
+    refused(staff(app, svc, "he.ping@huajin.example").get(f"/api/cases/{case_no}"), 403)  # not on it: nothing
+    mine = staff(app, svc, "yang.mei@huajin.example").post("/api/sample-requests", json=SAMPLE).json()["case_no"]
+    shown = client(app, add_api_key(svc, "read_cases")).get(f"/api/cases/{mine}").json()
+    assert (shown["filed_by"], shown["filed_via"]) == ("yang.mei@huajin.example", "staff")
+
+
+def test_the_command_line_binds_a_key_to_a_person_of_the_org_directory_only(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from models.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    migrate(url)
+    env = {**os.environ, "KEFU_HOME": str(tmp_path), "KEFU_DATABASE_URL": url, "KEFU_ENV": "test",
+           "KEFU_SECRET_KEY": SECRET}
+    kefu = [str(Path(sys.executable).parent / "kefu"), "apikey"]
+    made = subprocess.run([*kefu, "create", "--name", "phone-li", "--scope", "complaints", "--person",
+                           "LI.NA@huajin.example"], env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["person"] == "li.na@huajin.example"
+    made = subprocess.run([*kefu, "create", "--name", "crm", "--scope", "complaints"], env=env,
+                          capture_output=True, text=True, timeout=120)  # the command as before: a system key
+    assert made.returncode == 0 and json.loads(made.stdout)["person"] is None
+    bad = subprocess.run([*kefu, "create", "--name", "x", "--scope", "complaints", "--person", "nobody@x.example"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "org directory" in bad.stderr + bad.stdout
+    listed = [json.loads(line) for line in subprocess.run([*kefu, "list"], env=env, capture_output=True, text=True,
+                                                          timeout=120).stdout.splitlines()]
+    assert [(k["name"], k["person"]) for k in listed] == [("phone-li", "li.na@huajin.example"), ("crm", None)]
+
+
+# ---- dead staff sessions are deleted (item 2) --------------------------------------------------------
+def session_rows(svc, email: str) -> int:
+    from sqlmodel import select
+
+    from models.tables import StaffSession
+
+    with svc.store.session() as s:
+        return len(s.exec(select(StaffSession).where(StaffSession.email == email)).all())
+
+
+def test_an_expired_session_is_refused_and_deleted_by_the_next_sign_in(svc, app):
+    set_password(svc, "yang.mei@huajin.example")
+    old = staff(app, svc, "li.na@huajin.example")
+    assert session_rows(svc, "li.na@huajin.example") == 1
+    svc.clock.advance(hours=svc.settings.session_hours, seconds=1)
+    refused(old.get("/api/me"), 401)
+    assert sign_in(app, "yang.mei@huajin.example")[1].status_code == 303  # anyone's sign-in
+    assert session_rows(svc, "li.na@huajin.example") == 0
+    refused(old.get("/api/me"), 401)
+
+
+def test_the_watchdog_deletes_expired_and_ended_sessions(svc, app):
+    from tasks.watchdog import sla_check
+
+    live = staff(app, svc, "li.na@huajin.example")
+    svc.clock.advance(hours=svc.settings.session_hours - 1)
+    fresh = staff(app, svc, "yang.mei@huajin.example")
+    assert sla_check(svc, svc.clock.now(), resume=False)["sessions_removed"] == 0
+    svc.clock.advance(hours=1, seconds=1)  # li.na's session is over, yang.mei's not
+    assert sla_check(svc, svc.clock.now(), resume=False)["sessions_removed"] == 1
+    assert session_rows(svc, "li.na@huajin.example") == 0 and session_rows(svc, "yang.mei@huajin.example") == 1
+    refused(live.get("/api/me"), 401)
+    assert fresh.get("/api/me").status_code == 200
+
+
+# ---- the intake's key check: no round trip of its own, revocation still at once (item 3) -------------
+def test_the_intakes_key_check_is_part_of_the_intakes_own_transaction(svc, app):
+    """A key seen before costs the intake no connection or transaction of its own: one checkout of a
+    database connection per POST, in which the key's revocation is read (before: two)."""
+    from sqlalchemy import event
+
+    c = client(app, add_api_key(svc, "complaints"))
+    assert c.post("/api/complaints", json=COMPLAINT).status_code == 201  # the key is verified once
+    checkouts, statements = [], []
+
+    def on_checkout(*_args) -> None:
+        checkouts.append(len(statements))
+
+    def on_statement(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(svc.store.engine, "checkout", on_checkout)
+    event.listen(svc.store.engine, "before_cursor_execute", on_statement)
+    try:
+        assert c.post("/api/complaints", json=COMPLAINT).status_code == 201
+    finally:
+        event.remove(svc.store.engine, "checkout", on_checkout)
+        event.remove(svc.store.engine, "before_cursor_execute", on_statement)
+    assert len(checkouts) == 1, statements
+    assert "api_keys" in statements[0] and "revoked_at" in statements[0]  # first, in the filing's transaction
+
+
+GRIEVANCE = {"abnormality_no": "YC-2026-031", "order_no": "XS-20261102-07", "item_no": "CY-40S",
+             "customer": "无锡华美服饰有限公司", "quantity_shipped": {"value": 2000, "unit": "kg"},
+             "ship_date": "2026-11-02", "defective_quantity": {"value": 300, "unit": "kg"}, "description": "条干不匀",
+             "demand": "退货 300 kg", "return_quantity": {"value": 300, "unit": "kg"}, "grievance_class": "quality",
+             "sample_attached": True, "opinion": "属实", "salesperson": "lin.tao@huajin.example"}
+CORRECTION = {"archive_no": "DA-2026-000001", "changes": {"phone": "13987654321"}, "reason": "电话变更",
+              "drafted_by": "chen.jing@huajin.example", "departments": ["sales"]}
+APPLICATION = {"customer": {"name": "苏州新锦纺织有限公司", "invoicing_name": "苏州新锦纺织有限公司",
+                            "customer_class": "enterprise", "contact_name": "陈先生", "phone": "13912345678",
+                            "registration": {"credit_code": "91320500MA1XYZ1234"}, "address": "苏州工业园区"},
+               "first_transaction": {"date": "2026-11-10", "amount": "35600.00", "reference": "XS-20261110-01"},
+               "development_history": "展会结识", "evaluation": {"contribution": "年采购约 200 万",
+                                                             "long_term_impact": "带动华东经销", "credit": "良好"},
+               "support_needed": "样品", "salesperson": "lin.tao@huajin.example"}
+
+
+@pytest.mark.parametrize("path,body,scope", [
+    *INTAKE[:3], ("/api/archive-corrections", CORRECTION, "archive_corrections"),
+    ("/api/new-customer-applications", APPLICATION, "new_customers"), ("/api/grievances", GRIEVANCE, "grievances")])
+def test_a_key_revoked_after_it_was_verified_files_nothing_on_every_intake_endpoint(svc, app, path, body, scope):
+    """Every intake route checks the key in its filing's transaction (a route that forgot would file
+    with the cached key): revoked by another process between two requests → 401, nothing stored,
+    also a repeat of the first request's Idempotency-Key (no case number given back)."""
+    from models.archive import CustomerIn
+
+    svc.store.create_customer(CustomerIn(archive_no="DA-2026-000001", name="甲公司", customer_class="enterprise",
+                                         phone="13812345678"), by="t", reason="导入", source="import", now=NOW)
+    c = client(app, add_api_key(svc, scope, name="crm"))
+    first = c.post(path, json=body, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201, first.text
+    from tasks.store import Store
+
+    Store(svc.store.engine).revoke_api_key("crm", NOW)  # another store: the app's own is not told
+    before = table_counts(svc)
+    for key in ("k2", "k1"):
+        r = c.post(path, json=body, headers={"Idempotency-Key": key})
+        refused(r, 401, "吊销", "revoked")
+        assert first.json()["case_no"] not in r.text
+    assert table_counts(svc) == before
+
+
+def test_a_key_revoked_by_kefu_apikey_revoke_in_another_process_is_401_at_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from models.db import make_engine, migrate
+    from models.settings import Settings
+    from tasks.clock import FixedClock
+    from tasks.runtime import build_services
+    from tasks.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    migrate(url)
+    settings = Settings(env="test", secret_key=SECRET, home=tmp_path, mail_backend="memory", flow_backend="memory",
+                        base_url="http://kefu.test", flow_start_in_web=False, database_url=url)
+    svc = build_services(settings, store=Store(make_engine(url)), clock=FixedClock(NOW))
+    c = client(create_app(svc), add_api_key(svc, "sample_requests", name="crm"))
+    assert [c.post("/api/sample-requests", json=SAMPLE).status_code for _ in range(2)] == [201, 201]
+    env = {**os.environ, "KEFU_HOME": str(tmp_path), "KEFU_DATABASE_URL": url, "KEFU_ENV": "test",
+           "KEFU_SECRET_KEY": SECRET}
+    revoked = subprocess.run([str(Path(sys.executable).parent / "kefu"), "apikey", "revoke", "crm"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert revoked.returncode == 0, revoked.stderr
+    before = table_counts(svc)
+    refused(c.post("/api/sample-requests", json=SAMPLE), 401, "revoked")
+    assert table_counts(svc) == before
