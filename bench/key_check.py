@@ -42,6 +42,30 @@ def services(home: Path):  # noqa: ANN201
     return build_services(settings, store=Store(make_engine(url)), clock=SystemClock())
 
 
+def round_trips(engine, client, headers: dict[str, str], n: int = 20) -> str:  # noqa: ANN001
+    """Per POST: database connections taken from the pool, statements sent (pre-pings included), and
+    how many of them read api_keys — counted, so independent of the machine's load."""
+    from sqlalchemy import event
+
+    seen = {"checkouts": 0, "statements": 0, "api_keys": 0}
+
+    def checkout(*_a) -> None:
+        seen["checkouts"] += 1
+
+    def statement(_c, _cur, sql, *_a) -> None:
+        seen["statements"] += 1
+        seen["api_keys"] += "api_keys" in sql
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        timed(client, n, headers)
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "before_cursor_execute", statement)
+    return ", ".join(f"{v / n:g} {k}" for k, v in seen.items())
+
+
 def timed(client, n: int, headers: dict[str, str]) -> list[float]:  # noqa: ANN001
     out = []
     for _ in range(n):
@@ -76,6 +100,10 @@ def main() -> None:
             cookies = dict(c.cookies)
             c.cookies.clear()
             timed(c, 30, {"X-API-Key": key})  # warm-up
+            print(f"{'api key, per POST':38s} {round_trips(svc.store.engine, c, {'X-API-Key': key})}")
+            c.cookies.update(cookies)
+            print(f"{'staff session, per POST':38s} {round_trips(svc.store.engine, c, {})}")
+            c.cookies.clear()
             rounds: dict[str, list[float]] = {"api key": [], "staff session": []}
             for _ in range(5):  # interleaved, so both see the same machine load
                 rounds["api key"] += timed(c, args.n // 5, {"X-API-Key": key})
