@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -110,18 +111,21 @@ class KeyCache:
 
     def __init__(self) -> None:
         self._keys: dict[str, KnownKey] = {}
+        self._lock = threading.Lock()  # sync routes run in a thread pool
 
     def get(self, digest: str) -> KnownKey | None:
         return self._keys.get(digest)
 
     def put(self, digest: str, row) -> KnownKey:  # noqa: ANN001 - an ApiKey row
         known = KnownKey(row.id, row.name, frozenset(row.scopes), row.person)
-        self._keys[digest] = known
+        with self._lock:
+            self._keys[digest] = known
         return known
 
-    def forget(self, key_id: int) -> None:
-        for digest in [d for d, k in self._keys.items() if k.id == key_id]:
-            self._keys.pop(digest, None)
+    def forget(self, key_id: int | None = None, digest: str | None = None) -> None:
+        with self._lock:
+            for d in [d for d, k in self._keys.items() if k.id == key_id or d == digest]:
+                del self._keys[d]
 
 
 REFUSED_KEY = ("API 密钥无效或已吊销", "the API key is invalid or revoked")
@@ -142,6 +146,7 @@ def identify(request: Request, *, live: bool = True) -> Caller | None:
         if known is None:
             row = svc.store.api_key_for(key, now) if digest else None
             if row is None:
+                cache.forget(digest=digest)  # revoked: the intake no longer takes it from the cache either
                 log.warning("API key refused (unknown, malformed or revoked) for %s %s", request.method,
                             request.url.path)
                 raise AuthError(401, *REFUSED_KEY)
