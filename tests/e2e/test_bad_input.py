@@ -53,7 +53,20 @@ def test_the_api_refuses_callers_without_a_live_key_and_staff_sign_in_with_a_pas
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)["key"]
     crm = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {key}"})
-    assert crm.post(f"{stack.web}/api/sample-requests", json=SAMPLE).status_code == 201
+    filed = crm.post(f"{stack.web}/api/sample-requests", json=SAMPLE)
+    assert filed.status_code == 201
+    shown = stack.case(filed.json()["case_no"])  # who filed it, in its audit trail (access2)
+    assert (shown["filed_by"], shown["filed_via"]) == ("crm-e2e", "api_key")
+    # a key bound to a person files as that person only (kefu apikey create --person)
+    made = stack.kefu("apikey", "create", "--name", "xu-e2e", "--scope", "sample_requests", "--person",
+                      "xu.fang@huajin.example")
+    assert made.returncode == 0, made.stderr
+    xu = httpx.Client(timeout=30, headers={"X-API-Key": json.loads(made.stdout)["key"]})
+    assert xu.post(f"{stack.web}/api/sample-requests", json={**SAMPLE, "requested_by": "yang.mei@huajin.example"}
+                   ).status_code == 403
+    mine = xu.post(f"{stack.web}/api/sample-requests", json={k: v for k, v in SAMPLE.items() if k != "requested_by"})
+    assert mine.status_code == 201, mine.text
+    assert stack.case(mine.json()["case_no"])["requested_by"] == "xu.fang@huajin.example"
     assert crm.get(f"{stack.web}/api/cases").status_code == 403  # no read scope
     listed = stack.kefu("apikey", "list")
     assert "crm-e2e" in listed.stdout and key not in listed.stdout
