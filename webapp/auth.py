@@ -7,7 +7,7 @@
   through the company's OpenID Connect IdP (Authlib; KEFU_OIDC_*). Who they are and their roles come
   from the org directory; someone not in it cannot sign in. The session cookie `kefu_session` is
   Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure in prod) holding a random session id whose
-  SHA-256 is stored (tasks/store_access.py): signing out, a new password or the session's end
+  SHA-256 is stored (tasks/platform/store_access.py): signing out, a new password or the session's end
   (KEFU_SESSION_HOURS) ends it whatever the cookie says.
 - Decision links stay their own credential (webapp/app.py `/t/{token}`): nothing here applies to them.
 
@@ -27,7 +27,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from models.access import BACKFILL, looks_like_key, may_backfill
-from tasks.render import render
+from tasks.platform.render import render
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"

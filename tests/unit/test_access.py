@@ -292,7 +292,7 @@ def test_the_case_list_is_filtered_to_the_cases_one_is_on(svc, app, sample_case)
 
 
 def test_archive_reads_for_archive_roles_and_the_customers_salesperson(svc, app):
-    from models.archive import CustomerIn
+    from models.archive.records import CustomerIn
 
     svc.store.import_customers([CustomerIn(archive_no="DA-2026-000001", name="苏州锦华", customer_class="enterprise",
                                            phone="13812345678", salesperson="lin.tao@huajin.example")],
@@ -446,7 +446,7 @@ def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from models.settings import Settings
-    from tasks.flow_runs import build_flow_runs
+    from tasks.platform.flow_runs import build_flow_runs
 
     seen: list[str | None] = []
 
