@@ -61,7 +61,7 @@ def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: st
 
 
 def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
-    """P4: one copy of the valid slip, rendered (templates/forms/sample_slip_copy.txt.j2)."""
+    """P4: one copy of the valid slip, rendered (templates/samples/forms/sample_slip_copy.txt.j2)."""
     from models.samples import SLIP_COPIES
     from tasks.platform.render import render
 
