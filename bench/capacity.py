@@ -75,12 +75,12 @@ def make_waiting(svc, client, deployment_id, n: int, workers: int) -> list[str]:
     from prefect.input.run_input import keyset_from_paused_state
     from prefect.states import Suspended
 
-    from flows.sample_request import sample_summary
+    from flows.samples.request import sample_summary
     from models.answers import ANSWER_MODELS
     from models.samples import SampleRequestIn
     from tasks.cases import load_case
     from tasks.human import StepRequest, open_human_task
-    from tasks.intake import file_sample_request
+    from tasks.platform.intake import file_sample_request
 
     body = SampleRequestIn(**SAMPLE)
     model = ANSWER_MODELS["Decision"]
@@ -150,7 +150,7 @@ def run(stack, args) -> None:  # noqa: ANN001
     os.environ["PREFECT_API_URL"] = stack.prefect_api
     from prefect.client.orchestration import get_client
 
-    from tasks.runtime import services
+    from tasks.platform.runtime import services
 
     svc = services()
     http = httpx.Client(timeout=60, headers={"X-API-Key": stack.authorize()})  # the API key (issue 24)

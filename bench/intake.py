@@ -6,7 +6,7 @@ tests/pg.py). Prints the accepted rate, the POST latency
 Prefect's API (one run per case, by name) and in the app (every case has its run id).
 
 The intake answers without waiting on Prefect: the run is started by the web app's dispatcher in
-the background (tasks/flow_starts.py). The runner is kept from taking the runs (a far poll; limit 0
+the background (tasks/platform/flow_starts.py). The runner is kept from taking the runs (a far poll; limit 0
 is not allowed) and Prefect's late-runs service is off (with the runner parked it would rewrite
 every run), so the figures are the intake's and the starts', not the flows'.
 

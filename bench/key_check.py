@@ -31,9 +31,9 @@ BODY = {**COMPLAINT, "received_by": "li.na@huajin.example"}
 def services(home: Path):  # noqa: ANN201
     from models.db import make_engine, migrate
     from models.settings import Settings
-    from tasks.clock import SystemClock
-    from tasks.runtime import build_services
-    from tasks.store import Store
+    from tasks.platform.clock import SystemClock
+    from tasks.platform.runtime import build_services
+    from tasks.platform.store import Store
     from tests import pg
 
     server = pg.server()

@@ -303,7 +303,7 @@ def run_burst(stack: Stack, n: int, concurrency: int = 16, timeout: float = 3600
     approvers.pool.shutdown(wait=True)
     sampler.stop.set()
     sampler.sample()
-    from tasks.store import Store
+    from tasks.platform.store import Store
     from models.db import make_engine
 
     unsent = Store(make_engine(stack.env["KEFU_DATABASE_URL"])).unsent_count()

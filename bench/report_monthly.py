@@ -4,7 +4,7 @@ Builds SQLite databases with `kefu demo-data`'s generator (bulk insert, not thro
 in one process run:
 - the SQL floor: the distinct statements the report sends (captured from a report run, with their
   parameters), executed on the engine's DBAPI connection with every row fetched — nothing else;
-- the whole report: figures, workbook, figures.json, charts, HTML (`tasks.reports.build_report`);
+- the whole report: figures, workbook, figures.json, charts, HTML (`tasks.reports.steps.build_report`);
 median of `--runs` each. Peak memory of one whole report in a fresh subprocess (ru_maxrss, and
 tracemalloc's peak of what the report itself allocates) on the small and the large database.
 
@@ -33,7 +33,7 @@ def build_db(path: Path, cases: int, months: int) -> float:
     from models.db import make_engine, migrate
     from models.org import load_org
     from models.settings import Settings
-    from tasks.demo_data import fill
+    from tasks.platform.demo_data import fill
 
     url = f"sqlite:///{path}"
     if path.exists():
@@ -50,7 +50,7 @@ def capture_statements(engine, out: Path) -> list[tuple[str, tuple]]:  # noqa: A
     """The distinct (SQL, parameters) the report sends, in order."""
     from sqlalchemy import event
 
-    from tasks.reports import build_report
+    from tasks.reports.steps import build_report
 
     seen: list[tuple[str, tuple]] = []
 
@@ -95,8 +95,8 @@ def child(db: str) -> None:
     import tracemalloc
 
     from models.db import make_engine
-    from tasks.charts import font
-    from tasks.reports import build_report
+    from tasks.reports.charts import font
+    from tasks.reports.steps import build_report
 
     engine = make_engine(f"sqlite:///{db}")
     font(13)  # the font is loaded once per process, not per case
@@ -141,7 +141,7 @@ def main() -> None:
         return child(args.child)
 
     from models.db import make_engine
-    from tasks.reports import build_report
+    from tasks.reports.steps import build_report
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="kefu-bench-"))
     work.mkdir(parents=True, exist_ok=True)

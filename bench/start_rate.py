@@ -1,5 +1,5 @@
 """How fast Prefect's server creates flow runs — the rate at which the intake's start requests can be
-delivered (tasks/flow_starts.py). On a fresh local stack (runner parked, late-runs service off):
+delivered (tasks/platform/flow_starts.py). On a fresh local stack (runner parked, late-runs service off):
 `--single` runs one at a time (`PrefectFlowRuns.start`, 1 and 4 in parallel), then `--bulks` calls of
 `--size` runs with `PrefectFlowRuns.start_many` (Prefect's bulk endpoint), each call's time printed,
 so a stall of the server shows as one long call.
@@ -42,7 +42,7 @@ def main() -> None:
 
 
 def run(stack, args) -> None:  # noqa: ANN001
-    from tasks.flow_runs import PrefectFlowRuns, StartRequest
+    from tasks.platform.flow_runs import PrefectFlowRuns, StartRequest
 
     flows = PrefectFlowRuns(stack.prefect_api)
     print(f"=== Prefect run creation ({'PostgreSQL' if args.postgres else 'SQLite'}; {MACHINE})")

@@ -46,9 +46,9 @@ def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN20
 
 
 def _services():  # noqa: ANN202
-    """The process's services (tasks.runtime), the embedded database started first when it is used."""
+    """The process's services (tasks.platform.runtime), the embedded database started first when it is used."""
     _settings()
-    from tasks.runtime import services
+    from tasks.platform.runtime import services
 
     return services()
 
@@ -100,7 +100,7 @@ def _check_start(settings) -> None:  # noqa: ANN001
     """Refuse to start with unsafe settings or a bad org / calendar file."""
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.charts import CJKFontMissing, cjk_font_path
+    from tasks.reports.charts import CJKFontMissing, cjk_font_path
 
     try:
         settings.check_for_start()
@@ -179,8 +179,8 @@ def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-860
             at = at.replace(tzinfo=TZ)
     else:
         at = datetime.now(timezone.utc)
-    from tasks.runtime import services
-    from tasks.watchdog import sla_check
+    from tasks.platform.runtime import services
+    from tasks.platform.watchdog import sla_check
 
     counts = sla_check(services(), at)
     typer.echo(json.dumps({"now": at.isoformat(), **counts}, ensure_ascii=False))
@@ -192,8 +192,8 @@ def recover() -> None:
     runs this before serving the flows; only for the local single-runner system)."""
     s = _settings()
     _use_prefect_env(s)
-    from tasks.recovery import recover as recover_pass
-    from tasks.runtime import services
+    from tasks.platform.recovery import recover as recover_pass
+    from tasks.platform.runtime import services
 
     typer.echo(json.dumps(recover_pass(services(), datetime.now(timezone.utc)), ensure_ascii=False))
 
@@ -210,10 +210,10 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
 
     s = _settings()
     _use_prefect_env(s)
-    from models.complaints import ComplaintIn
-    from tasks.flow_starts import start_now
-    from tasks.intake import IntakeError, file_and_start, file_complaint
-    from tasks.store_access import Filing
+    from models.complaint.handling import ComplaintIn
+    from tasks.platform.flow_starts import start_now
+    from tasks.platform.intake import IntakeError, file_and_start, file_complaint
+    from tasks.platform.store_access import Filing
     from webapp.errors import describe_all
 
     try:
@@ -250,8 +250,8 @@ def case_cancel(case_no: str = typer.Argument(..., help="案件编号, e.g. TS-2
     The only way a case's run is cancelled on purpose; the watchdog restarts runs cancelled otherwise."""
     s = _settings()
     _use_prefect_env(s)
-    from tasks.runtime import services
-    from tasks.store import CaseNotFound
+    from tasks.platform.runtime import services
+    from tasks.platform.store import CaseNotFound
 
     svc = services()
     person = svc.org.find(by)
@@ -300,7 +300,7 @@ def apikey_create(name: str = typer.Option(..., "--name", help="the system's nam
     """Make a key; it is printed once (only its SHA-256 is stored): give it to the system now."""
     from models.access import ScopeError, new_api_key, parse_scopes
     from models.guard import ONE_LINE_FORBIDDEN
-    from tasks.store_access import AccessError
+    from tasks.platform.store_access import AccessError
 
     if not name.strip() or len(name) > 100 or ONE_LINE_FORBIDDEN.search(name):
         _fail("--name 须为一行文字（最多 100 字符）/ --name must be one line of text (100 characters at most)")
@@ -338,7 +338,7 @@ def apikey_list() -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(key: str = typer.Argument(..., help="the key's name or id")) -> None:
     """Revoke a key at once: its next request answers 401."""
-    from tasks.store_access import AccessError
+    from tasks.platform.store_access import AccessError
 
     svc = _services()
     try:
@@ -382,7 +382,7 @@ def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothin
     """Parse, report bad rows by line (also duplicates in the file or already stored), load the
     good ones in one transaction. Exit 2 when any row was bad: the good rows are loaded, or, with
     `all_or_nothing`, nothing is (the corrected file is then loaded whole)."""
-    from tasks.imports import RowError, parse_csv
+    from tasks.platform.imports import RowError, parse_csv
 
     rows, errors = parse_csv(file, model)
     stored = existing([getattr(r, key) for _, r in rows if getattr(r, key)])
@@ -406,7 +406,7 @@ def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothin
 @archive_app.command("import")
 def archive_import(file: Path = typer.Argument(..., help="customers.csv (UTF-8, header line)")) -> None:
     """Load customers (档案); bad rows are reported with their line numbers and not loaded."""
-    from models.archive import CustomerIn
+    from models.archive.records import CustomerIn
 
     svc = _services()
     _import_csv(file, CustomerIn, "archive_no", svc.store.existing_archive_numbers,
@@ -420,8 +420,8 @@ def archive_show(archive_no: str = typer.Argument(..., help="档案编号, e.g. 
                  purpose: Optional[str] = typer.Option(None, "--purpose", help="查阅事由 / why you read it")) -> None:
     """Print a customer record: masked; with --full the whole record for an authorised role
     (查阅权限: the reader's role in the org directory), and the read is logged (查阅登记)."""
-    from models.archive import FULL_READ_ROLES, masked_record
-    from tasks.store_archive import CustomerNotFound, record_of
+    from models.archive.records import FULL_READ_ROLES, masked_record
+    from tasks.archive.store import CustomerNotFound, record_of
 
     svc = _services()
     try:
@@ -464,7 +464,7 @@ def archive_handover(from_person: str = typer.Option(..., "--from", help="the le
 @app.command()
 def backup() -> None:
     """Back the application database up now (SQLite online backup or pg_dump); keeps KEFU_BACKUP_KEEP."""
-    from tasks.backup import BackupError, backup_database
+    from tasks.platform.backup import BackupError, backup_database
 
     s = _settings()
     try:
@@ -477,7 +477,7 @@ def backup() -> None:
 @app.command()
 def restore(file: Path = typer.Argument(..., help="a file written by `kefu backup`")) -> None:
     """Restore the application database from a backup (the current contents are backed up first)."""
-    from tasks.backup import BackupError, restore_database
+    from tasks.platform.backup import BackupError, restore_database
 
     s = _settings()
     try:
@@ -491,7 +491,7 @@ def restore(file: Path = typer.Argument(..., help="a file written by `kefu backu
 def import_transactions(file: Path = typer.Argument(..., help="transactions.csv (UTF-8, header line)")) -> None:
     """Load the transaction history (N1, N2): all rows or, if any is bad, none; every bad row is
     reported with its line number."""
-    from models.archive import TransactionIn
+    from models.archive.records import TransactionIn
 
     svc = _services()
     _import_csv(file, TransactionIn, "reference", svc.store.existing_references, svc.store.import_transactions,
@@ -507,7 +507,7 @@ def _report(kind: str, period: str, out: Path) -> None:
         period_bounds(kind, period)
     except ValueError as exc:
         _fail(str(exc))
-    from tasks.reports import build_report, person_name
+    from tasks.reports.steps import build_report, person_name
 
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -550,7 +550,7 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
     """Fill an empty database with synthetic complaints (seeded: the same arguments, the same data)."""
     from models.db import migrate as run_migrate
     from models.statistics import month_period, previous_month_key
-    from tasks.demo_data import fill
+    from tasks.platform.demo_data import fill
 
     until = until or previous_month_key(datetime.now(timezone.utc))
     try:

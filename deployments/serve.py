@@ -18,18 +18,18 @@ TZ = "Asia/Shanghai"
 
 def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     """Every served flow with its deployment's name, tags and schedules."""
-    from flows.archive_correction import archive_correction
-    from flows.archive_periodic import archive_cleanup, archive_report
-    from models.archive_periodic import MONTH_CRON, QUARTER_CRON
+    from flows.archive.correction import archive_correction
+    from flows.archive.periodic import archive_cleanup, archive_report
+    from models.archive.periodic import MONTH_CRON, QUARTER_CRON
     from flows.backup import archive_backup
-    from flows.complaint import complaint
-    from flows.grievance import grievance
-    from flows.grievance_month import grievance_month
-    from flows.group_complaint import group_complaint
+    from flows.complaint.handling import complaint
+    from flows.grievance.chain import grievance
+    from flows.grievance.month import grievance_month
+    from flows.complaint.group import group_complaint
     from flows.new_customer import new_customer
     from flows.returns import allowance, goods_return
-    from flows.sample_request import sample_request
-    from flows.samples_monthly import sample_month_totals_flow
+    from flows.samples.request import sample_request
+    from flows.samples.monthly import sample_month_totals_flow
     from flows.statistics import analysis_report, monthly_statistics, weekly_report
     from models.statistics import SCHEDULES
     from flows.watchdog import sla_watchdog

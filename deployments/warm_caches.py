@@ -8,8 +8,8 @@ file that stays open: forking after it is safe."""
 from __future__ import annotations
 
 from models.settings import get_settings
-from tasks.render import TEMPLATES_DIR, environment
-from tasks.runtime import reference_data
+from tasks.platform.render import TEMPLATES_DIR, environment
+from tasks.platform.runtime import reference_data
 
 
 def warm() -> int:

@@ -13,8 +13,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from models.privacy import mask_data, mask_text
 from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
-from tasks.reports import build_report_task, queue_report_mail, recipients, report_key
-from tasks.runtime import services
+from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
+from tasks.platform.runtime import services
 
 
 def run_name(kind: str, param: str):  # noqa: ANN201

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger
 
-from tasks.runtime import services
-from tasks.watchdog import sla_check
+from tasks.platform.runtime import services
+from tasks.platform.watchdog import sla_check
 
 
 @flow(name="sla-watchdog", log_prints=True)

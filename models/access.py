@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Iterable
 
-from models.archive import FULL_READ_ROLES
+from models.archive.records import FULL_READ_ROLES
 from models.org import OrgDirectory
 
 # ---- API-key scopes -------------------------------------------------------------------------------

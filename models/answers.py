@@ -5,7 +5,7 @@ Typed steps add their own fields; the decision page renders them from the model,
 renders the same model.
 
 `code` is the proof a Prefect UI answer carries: the one-time answer code printed in the person's
-email (tasks/human_codes.py). It is required in the schema Prefect saves at suspension (so the
+email (tasks/platform/human_codes.py). It is required in the schema Prefect saves at suspension (so the
 resume form and Prefect's API refuse an answer without one); the Python model leaves it empty by
 default because an answer through the emailed link is proven by the link and never carries one.
 `decided_by` is filled in by the system (the link's person, or the person a code was issued to) and
@@ -21,7 +21,7 @@ from prefect.input import RunInput
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from models.complaints import Handling
+from models.complaint.handling import Handling
 from models.guard import guard_validators
 
 CHOICE_LABELS: dict[str, str] = {
@@ -190,7 +190,7 @@ class ComplaintIntake(Answer):
     @model_validator(mode="after")
     def _explained(self) -> "ComplaintIntake":
         """C2: a complaint that does not stand needs the polite explanation to the customer (the comment)."""
-        from models.complaints import validity_next_step
+        from models.complaint.handling import validity_next_step
 
         validity_next_step(self.decision == "stands", self.comment)
         return self
@@ -443,8 +443,8 @@ class PlanRevision(Answer):
 
     @model_validator(mode="after")
     def _changes_valid(self) -> "PlanRevision":
-        from models.archive import validate_changes
-        from models.corrections import parse_revised_changes
+        from models.archive.records import validate_changes
+        from models.archive.corrections import parse_revised_changes
 
         if self.decision == "resubmitted":
             revised = parse_revised_changes(self.changes)

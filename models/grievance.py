@@ -356,7 +356,7 @@ class CustomerAddressRefused(ValueError):
     """C17: no copy or attachment of a grievance_form ever goes to a customer address."""
 
 
-COPY_FILE_PREFIX = "客户抱怨处理表"  # every attachment of a grievance_form starts so (tasks/grievance.py)
+COPY_FILE_PREFIX = "客户抱怨处理表"  # every attachment of a grievance_form starts so (tasks/grievance/steps.py)
 
 
 def is_grievance_form_file(filename: str) -> bool:

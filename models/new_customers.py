@@ -34,7 +34,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from models.archive import CUSTOMER_CLASSES, TRANSACTION_KIND_ZH, CustomerIn
+from models.archive.records import CUSTOMER_CLASSES, TRANSACTION_KIND_ZH, CustomerIn
 from models.business_days import TZ
 from models.guard import Guarded
 from models.privacy import mask_id_card, mask_phone

@@ -110,7 +110,7 @@ class HumanTask(SQLModel, table=True):
 
 class AnswerCode(SQLModel, table=True):
     """A one-time answer code printed in a request email (ask, reminder, escalation) for one person
-    and one task: the proof a Prefect UI answer carries (tasks/human_codes.py). Only its keyed hash
+    and one task: the proof a Prefect UI answer carries (tasks/platform/human_codes.py). Only its keyed hash
     is stored; it is good while the task is open, once."""
 
     __tablename__ = "answer_codes"
@@ -206,7 +206,7 @@ class OutboxMessage(SQLModel, table=True):
 
 class FlowStart(SQLModel, table=True):
     """A case's flow run to be started: written in the case's own transaction (like the mail outbox),
-    delivered by the dispatcher (tasks/flow_starts.py) with Prefect's idempotency key = the case number.
+    delivered by the dispatcher (tasks/platform/flow_starts.py) with Prefect's idempotency key = the case number.
 
     Pending while `started_at` is empty; a dispatcher claims a row by moving `next_attempt_at` past
     its lease, and a failed attempt moves it on by an exponential back-off."""
@@ -273,7 +273,7 @@ class Customer(SQLModel, table=True):
     """A customer archive record (客户档案, A3): the current version; history in customer_versions.
 
     ID-card and phone numbers are stored whole (the authorised full read needs them) and are
-    masked by every listing, page and email (models.archive.masked_record)."""
+    masked by every listing, page and email (models.archive.records.masked_record)."""
 
     __tablename__ = "customers"
     id: Optional[int] = Field(default=None, primary_key=True)

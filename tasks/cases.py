@@ -7,8 +7,8 @@ from typing import Any
 from prefect import task
 
 from models.privacy import mask_data
-from tasks.runtime import services
-from tasks.policy import IO_TASK
+from tasks.platform.runtime import services
+from tasks.platform.policy import IO_TASK
 from tasks.replay import replayed
 
 

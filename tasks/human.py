@@ -4,7 +4,7 @@
 
 1. open the human task — idempotent: the same case + step key is the same task, and its email is
    written to the outbox in the same transaction, so a re-run never mails twice; the same task run
-   shows who the run waits for (tasks/waiting.py: the `waiting-{case_no}` artifact and a log line);
+   shows who the run waits for (tasks/platform/waiting.py: the `waiting-{case_no}` artifact and a log line);
 2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
 3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
    decided and acted on in an earlier cycle of the run is read from the database without task runs
@@ -14,7 +14,7 @@
 5. on resume, record the answer and show who answered — the database is the arbiter: an answer
    through the email link was recorded by the web app before it resumed the run; an answer in the
    Prefect UI is recorded here with decided-via = ui, by the person its one-time answer code was
-   issued to (tasks/human_codes.py) — a missing, wrong or used code, or a person who may not decide
+   issued to (tasks/platform/human_codes.py) — a missing, wrong or used code, or a person who may not decide
    (the requester, someone recused: the links' rule), is refused: an event `answer_refused` with the
    reason, no decision, and the run waits again on the same step. Prefect never suspends twice under
    one key (a used key returns its stored input), so the n-th wait after n refusals uses the key
@@ -37,13 +37,14 @@ from models.org import ROLE_LABELS
 from models.rules import TaskDeadline, pick_assignee, task_deadline
 from models.tables import HumanTask
 from models.tokens import make_token
-from tasks.mail import OutgoingMail
+from tasks.platform.mail import OutgoingMail
 from tasks.notify import deliver_mail
-from tasks.render import render_mail
-from tasks.runtime import Services, services
-from tasks.policy import IO_TASK
-from tasks import human_codes, replay
-from tasks.waiting import publish_waiting
+from tasks.platform.render import render_mail
+from tasks.platform.runtime import Services, services
+from tasks.platform.policy import IO_TASK
+from tasks import replay
+from tasks.platform import human_codes
+from tasks.platform.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
 
@@ -91,7 +92,7 @@ def render_request_mail(svc: Services, task: HumanTask, person: str, now: dateti
                         template: str = "decision_request") -> OutgoingMail:
     """The email asking `person` to answer `task` (also used for reminders and escalations). It prints
     a new one-time answer code for `person` and `task` (for the Prefect UI's resume form); the code's
-    hashed row travels with the email and is stored with it (tasks/human_codes.py)."""
+    hashed row travels with the email and is stored with it (tasks/platform/human_codes.py)."""
     links = decision_links(svc, task, person, now)
     code, code_row = human_codes.issue(svc.settings.secret_key, task.id, person,
                                        PURPOSES.get(template, "ask"), now)
@@ -257,7 +258,7 @@ def request_decision(req: StepRequest) -> RunInput:
             shown = False  # after a refusal: show again who the run waits for
             key = pause_key(req.step_key, store.refused_answers(ref.id))
             replay.forget(req.flow_run_id)
-            raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/human_steps.py)
+            raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/platform/human_steps.py)
             replay.reached_new_step(req.flow_run_id)  # answered in this cycle: the run goes on, not replaying
         else:  # decided (by a link, or before this run came here): the database's answer stands
             key, raw = "", {}

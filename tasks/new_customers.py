@@ -9,18 +9,18 @@ from typing import Any
 
 from prefect import task
 
-from models.archive import CustomerIn
+from models.archive.records import CustomerIn
 from models.business_days import TZ
 from models.new_customers import (STATE_LABELS, application_summary, check_submission, first_transaction,
                                   history_check, history_text, lookback_start)
 from tasks.cases import publish_form, record_state
-from tasks.flow_starts import start_request
-from tasks.intake import IntakeError
+from tasks.platform.flow_starts import start_request
+from tasks.platform.intake import IntakeError
 from tasks.notify import notify
-from tasks.policy import IO_TASK
+from tasks.platform.policy import IO_TASK
 from tasks.replay import replayed
-from tasks.render import render
-from tasks.runtime import Services, services
+from tasks.platform.render import render
+from tasks.platform.runtime import Services, services
 
 PROCEDURE = "new_customer"
 

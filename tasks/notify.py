@@ -9,11 +9,11 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from models.grievance import check_copy_recipients, is_grievance_form_file
-from tasks.mail import Attachment, Mailer
-from tasks.render import render_mail
-from tasks.runtime import services
-from tasks.store import Store, outbox_to_mail
-from tasks.policy import IO_TASK, MAIL_TASK
+from tasks.platform.mail import Attachment, Mailer
+from tasks.platform.render import render_mail
+from tasks.platform.runtime import services
+from tasks.platform.store import Store, outbox_to_mail
+from tasks.platform.policy import IO_TASK, MAIL_TASK
 from tasks.replay import replayed, replaying
 
 

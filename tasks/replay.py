@@ -47,7 +47,7 @@ def replaying(case_no: str | None = None, *, run_id: str | None = None, store: A
         if case_no is None:
             return False  # not known yet: run the task (always safe)
         if store is None:
-            from tasks.runtime import services
+            from tasks.platform.runtime import services
 
             store = services().store
         _replaying[run_id] = any(t.flow_run_id == run_id for t in store.tasks_of(case_no))

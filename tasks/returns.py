@@ -9,14 +9,14 @@ from prefect import task
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models.archive import TransactionIn
+from models.archive.records import TransactionIn
 from models.business_days import TZ
 from models.returns import KIND_LABELS, PROOF_LABELS, receivable_exclusion, returned_amount
 from models.tables import ReceivableExclusion
 from tasks.cases import publish_form
-from tasks.policy import IO_TASK
-from tasks.render import render
-from tasks.runtime import services
+from tasks.platform.policy import IO_TASK
+from tasks.platform.render import render
+from tasks.platform.runtime import services
 
 
 def form_summary(case: dict[str, Any]) -> dict[str, Any]:

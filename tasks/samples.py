@@ -14,8 +14,8 @@ from sqlmodel import select
 from models.business_days import TZ
 from models.samples import SIZE_CLASS_KG, SIZE_CLASS_LABELS, sample_weight_kg
 from models.tables import SampleLedgerEntry
-from tasks.runtime import services
-from tasks.policy import IO_TASK
+from tasks.platform.runtime import services
+from tasks.platform.policy import IO_TASK
 
 
 
@@ -61,9 +61,9 @@ def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: st
 
 
 def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
-    """P4: one copy of the valid slip, rendered (templates/forms/sample_slip_copy.txt.j2)."""
+    """P4: one copy of the valid slip, rendered (templates/samples/forms/sample_slip_copy.txt.j2)."""
     from models.samples import SLIP_COPIES
-    from tasks.render import render
+    from tasks.platform.render import render
 
     name, for_whom = SLIP_COPIES[copy_no]
     return render("forms/sample_slip_copy.txt.j2", copy_no_cn="一二三"[copy_no - 1], copy_name=name, copy_for=for_whom,
@@ -76,7 +76,7 @@ def text_pdf(text: str) -> bytes:
 
     from PIL import Image, ImageDraw
 
-    from tasks.charts import font
+    from tasks.reports.charts import font
 
     im = Image.new("RGB", (874, 1240), "white")
     d = ImageDraw.Draw(im)
@@ -95,8 +95,8 @@ def issue_slip_copies(case_no: str) -> list[str]:
     production, 出门证 (with its one-time code) to the requester, who carries it to the gate. Each
     delivery is logged (event `slip_copy_sent`), once."""
     from models.samples import SLIP_COPIES, gate_pass_code
-    from tasks.mail import Attachment
-    from tasks.render import render_mail
+    from tasks.platform.mail import Attachment
+    from tasks.platform.render import render_mail
 
     svc = services()
     slip = slip_context.fn(case_no)

@@ -3,7 +3,7 @@ a new, migrated database on the throwaway PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
-from tasks.store import Store
+from tasks.platform.store import Store
 from tests import pg
 
 

@@ -13,8 +13,8 @@ from sqlmodel import SQLModel
 from models.settings import Settings
 from models.tables import HumanTask
 from models.tokens import make_token
-from tasks.clock import FixedClock
-from tasks.runtime import Services, build_services
+from tasks.platform.clock import FixedClock
+from tasks.platform.runtime import Services, build_services
 from tests.dbs import fresh_store
 
 SECRET = "fake-secret-key-0123456789abcdef"

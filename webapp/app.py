@@ -21,27 +21,27 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
-from models.complaints import OUTCOME_LABELS
+from models.complaint.handling import OUTCOME_LABELS
 from models.returns import PROOF_LABELS, ReturnRequestIn
 from models.org import ROLE_LABELS
 from models.privacy import mask_data
 from models.samples import SampleRequestIn
 from models.tables import HumanTask
 from models.tokens import InvalidToken, check_csrf, csrf_for, read_token
-from models.complaints import ComplaintIn
-from models.corrections import CorrectionIn
+from models.complaint.handling import ComplaintIn
+from models.archive.corrections import CorrectionIn
 from models.new_customers import NewCustomerApplicationIn
-from tasks.flow_starts import FlowStartDispatcher
-from tasks.intake import (IntakeError, file_and_start, file_complaint, file_correction, file_return,
+from tasks.platform.flow_starts import FlowStartDispatcher
+from tasks.platform.intake import (IntakeError, file_and_start, file_complaint, file_correction, file_return,
                           file_sample_request)
 from tasks.new_customers import file_new_customer_application
-from tasks.render import fmt_dt, render
-from tasks.health import Health, check_health, http_status
-from tasks.runtime import Services
-from tasks.store import CaseNotFound
-from tasks.store_archive import CustomerNotFound, record_of
+from tasks.platform.render import fmt_dt, render
+from tasks.platform.health import Health, check_health, http_status
+from tasks.platform.runtime import Services
+from tasks.platform.store import CaseNotFound
+from tasks.archive.store import CustomerNotFound, record_of
 from models.access import department_members, may_read_case, may_read_customer, people_on_case, reads_every_case
-from tasks.store_access import KeyRevoked
+from tasks.platform.store_access import KeyRevoked
 from webapp.auth import (REFUSED_KEY, SESSION_COOKIE, AuthError, Caller, KeyCache, auth_error_response, auth_router,
                          caller_may_backfill, filed_as, require, session_secret)
 from webapp.errors import describe_all, problem
@@ -196,7 +196,7 @@ async def refuse_nul(request: Request) -> None:
 def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = None) -> FastAPI:
     """The web app on `svc`; `oidc_client_kwargs` go to Authlib's httpx client (a test's fake IdP)."""
     settings = svc.settings
-    # Flow runs are started in the background, never inside an intake request (tasks/flow_starts.py):
+    # Flow runs are started in the background, never inside an intake request (tasks/platform/flow_starts.py):
     # woken right after each intake commit, and every few seconds for requests stored elsewhere.
     dispatcher = FlowStartDispatcher(svc)
 
@@ -619,7 +619,7 @@ async def _in_thread(fn, *args, **kwargs):  # noqa: ANN001, ANN202
 
 def app_from_env() -> FastAPI:
     """uvicorn factory: `uvicorn webapp.app:app_from_env --factory`."""
-    from tasks.runtime import services
+    from tasks.platform.runtime import services
 
     svc = services()
     svc.settings.check_for_start()

@@ -7,7 +7,7 @@
   through the company's OpenID Connect IdP (Authlib; KEFU_OIDC_*). Who they are and their roles come
   from the org directory; someone not in it cannot sign in. The session cookie `kefu_session` is
   Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure in prod) holding a random session id whose
-  SHA-256 is stored (tasks/store_access.py): signing out, a new password or the session's end
+  SHA-256 is stored (tasks/platform/store_access.py): signing out, a new password or the session's end
   (KEFU_SESSION_HOURS) ends it whatever the cookie says.
 - Decision links stay their own credential (webapp/app.py `/t/{token}`): nothing here applies to them.
 - The filer follows from the credential (`filer_for`): a staff member files as themselves (another named
@@ -16,7 +16,7 @@
   filer (key name or staff email) goes into the case's first event (`filed_by`, `filed_via`).
 - The intake's key check costs no round trip of its own: a key once verified is kept in-process
   (`KeyCache`: its name, scopes and person never change), and whether it is still live is read in the
-  intake's own transaction (tasks/store.py `create_case`, `Filing.api_key_id`), so a key revoked by any
+  intake's own transaction (tasks/platform/store.py `create_case`, `Filing.api_key_id`), so a key revoked by any
   process files nothing from its next request on. Reads and every other route check the key in the
   database on each request, as before.
 
@@ -37,8 +37,8 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from models.access import BACKFILL, INTAKE_SCOPES, key_hash, looks_like_key, may_backfill, may_file_for_others
-from tasks.render import render
-from tasks.store_access import Filing
+from tasks.platform.render import render
+from tasks.platform.store_access import Filing
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -206,7 +206,7 @@ def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
     """A route dependency: an API key with `scope`, or a signed-in staff member (whose reads are
     narrowed by the route, need-to-know). The caller is kept on `request.state.caller`."""
 
-    # an intake route files in one transaction that also checks the key (tasks/store.py create_case)
+    # an intake route files in one transaction that also checks the key (tasks/platform/store.py create_case)
     live = scope not in INTAKE_SCOPES
 
     def dependency(request: Request, _key: Any = Security(_API_KEY), _bearer: Any = Security(_BEARER)) -> Caller:

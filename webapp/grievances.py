@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
-from tasks.grievance import file_grievance, grievance_register
-from tasks.runtime import Services
+from tasks.grievance.steps import file_grievance, grievance_register
+from tasks.platform.runtime import Services
 from models.access import reads_grievance_register
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, filed_as, require
 from webapp.idempotency import once
@@ -52,7 +52,7 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
             raise AuthError(403, "无权查阅客户抱怨登记表", "you may not read the grievance register")
         rows = grievance_register(svc, svc.clock.now())
         if format == "xlsx":
-            from tasks.grievance import register_workbook
+            from tasks.grievance.steps import register_workbook
 
             return Response(register_workbook(rows), media_type=XLSX,
                             headers={"Content-Disposition": 'attachment; filename="grievance-register.xlsx"'})

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from fastapi import Request
 from pydantic import BaseModel
 
-from tasks.intake import IntakeError
+from tasks.platform.intake import IntakeError
 
 ANONYMOUS = "anonymous"
 

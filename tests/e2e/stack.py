@@ -128,7 +128,7 @@ class Stack:
     def store(self):  # noqa: ANN201
         """The application's store on this stack's database, for assertions on what was written."""
         from models.db import make_engine
-        from tasks.store import Store
+        from tasks.platform.store import Store
 
         return Store(make_engine(self.database_url))
 
@@ -209,7 +209,7 @@ class Stack:
 
     def flow_run_of(self, case_no: str, timeout: float = 60) -> str:
         """The case's flow-run id. The intake answers before the run exists (it is started in the
-        background, tasks/flow_starts.py): polled from GET /api/cases/{case_no}."""
+        background, tasks/platform/flow_starts.py): polled from GET /api/cases/{case_no}."""
         deadline = time.monotonic() + timeout
         while True:
             run_id = self.case(case_no)["flow_run_id"]

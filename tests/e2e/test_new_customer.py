@@ -12,7 +12,7 @@ from models.new_customers import lookback_start, submission_deadline
 from models.org import load_org
 from models.privacy import find_unmasked
 from models.settings import REPO_ROOT
-from tasks.store import Store
+from tasks.platform.store import Store
 from tests.e2e.test_complaint import answer
 from tests.e2e.test_sample_request import no_duplicates
 

@@ -17,7 +17,7 @@ answers to its human steps scripted by step key.
     assert run.mails_to(L2_HANDLER, "转交") and run.case.state == "accepted"
 
 A step the script does not answer fails the test, naming the step. Answers go through the same
-bookkeeping as an answer through the emailed link (tasks/human_steps.py `ScriptedAnswers`);
+bookkeeping as an answer through the emailed link (tasks/platform/human_steps.py `ScriptedAnswers`);
 `ui(answer, code=…)` answers as the Prefect UI's resume form does (the code read from the person's
 email unless given), through the flow's own check and record path; a list answers successive waits
 of one step (after a refused UI answer the step waits again)."""
@@ -33,13 +33,13 @@ from typing import Any, Callable
 from models.business_days import TZ
 from models.settings import Settings
 from models.tables import Case, Event, HumanTask
-from tasks.artifacts import RecordingArtifacts
-from tasks.clock import FixedClock
-from tasks.flow_runs import RecordingFlowRuns
-from tasks.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
+from tasks.platform.artifacts import RecordingArtifacts
+from tasks.platform.clock import FixedClock
+from tasks.platform.flow_runs import RecordingFlowRuns
+from tasks.platform.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
                                answer, ui)
-from tasks.mail import MemoryMailer, OutgoingMail
-from tasks.runtime import Services, build_services, use_services
+from tasks.platform.mail import MemoryMailer, OutgoingMail
+from tasks.platform.runtime import Services, build_services, use_services
 from tests.dbs import fresh_store
 
 # Wednesday 2026-11-25, 10:00 in Shanghai: a business day with business days around it
@@ -162,7 +162,7 @@ class Office:
 
     def watchdog(self) -> dict[str, Any]:
         """One pass of the deadline watchdog as of the clock, without talking to Prefect."""
-        from tasks.watchdog import sla_check
+        from tasks.platform.watchdog import sla_check
 
         with use_services(self.svc):
             return sla_check(self.svc, self.clock.now(), resume=False)
@@ -171,8 +171,8 @@ class Office:
     def complaint(self, *, email: str | None = CUSTOMER, **over: Any) -> str:
         """C1: a complaint received by RECEIVER (l1_handler) now; `over` sets any ComplaintIn field
         (category 服务行为 / emotional proposes level 2; media / hotline_12315 level 3)."""
-        from models.complaints import ComplaintIn
-        from tasks.intake import file_complaint
+        from models.complaint.handling import ComplaintIn
+        from tasks.platform.intake import file_complaint
 
         body = {"complainant": {"name": "张女士", "phone": "13812345678", "email": email},
                 "kind": "consumer", "channel": "phone", "category": "维修服务",
@@ -185,7 +185,7 @@ class Office:
     def allowance_or_return(self, kind: str = "allowance", amount: str = "3000.00", **over: Any) -> str:
         """R1: an allowance or a return decided outside the system, filed by the salesperson."""
         from models.returns import ReturnRequestIn
-        from tasks.intake import file_return
+        from tasks.platform.intake import file_return
 
         body = {"kind": kind, "customer": "无锡华美服饰有限公司", "customer_email": CUSTOMER,
                 "product_code": "CY-40S", "product_name": "精梳棉纱 40S", "amount": amount,
@@ -196,7 +196,7 @@ class Office:
         return case.case_no
 
     def customer_on_file(self, archive_no: str = "DA-2026-000001", **over: Any) -> str:
-        from models.archive import CustomerIn
+        from models.archive.records import CustomerIn
 
         row = {"archive_no": archive_no, "name": "甲公司", "customer_class": "enterprise",
                "phone": "13812345678"} | over
@@ -206,9 +206,9 @@ class Office:
 
     def correction(self, **over: Any) -> str:
         """A2 step 1: CS staff's remedy plan for a customer on file (filed if not yet)."""
-        from models.corrections import CorrectionIn
-        from tasks.intake import file_correction
-        from tasks.store_archive import CustomerNotFound
+        from models.archive.corrections import CorrectionIn
+        from tasks.platform.intake import file_correction
+        from tasks.archive.store import CustomerNotFound
 
         body = {"archive_no": "DA-2026-000001", "changes": {"phone": "13987654321"}, "reason": "电话变更",
                 "drafted_by": CS_STAFF, "departments": ["sales", {"department": "accounting", "due_business_days": 2}]} | over
@@ -238,7 +238,7 @@ class Office:
 
     def trade(self, reference: str, days_ago: int, kind: str = "sale", customer: str = "苏州新锦纺织有限公司") -> None:
         """A transaction in the company's history (N1)."""
-        from models.archive import TransactionIn
+        from models.archive.records import TransactionIn
 
         on = (self.clock.now().astimezone(TZ) - timedelta(days=days_ago)).date()
         self.svc.store.import_transactions([TransactionIn(reference=reference, customer=customer, on=on,
@@ -247,7 +247,7 @@ class Office:
     def sample_request(self, **over: Any) -> str:
         """P2: marketing's 《取样出门审批单》."""
         from models.samples import SampleRequestIn
-        from tasks.intake import file_sample_request
+        from tasks.platform.intake import file_sample_request
 
         body = {"customer": "无锡华美服饰有限公司", "product": "精梳棉纱", "spec": "40S", "size_class": "half",
                 "quantity": 6, "reason": "新品打样", "requested_by": MARKETING} | over

@@ -1,7 +1,7 @@
 """客户信息错误更正 (§2, A1–A2), run in-process: the remedy plan reviewed by the CS manager, approved by
 the GM, executed by the departments, reported, the report reviewed and approved, archived."""
 
-from flows.archive_correction import archive_correction
+from flows.archive.correction import archive_correction
 from models.answers import CorrectionReport, Decision, DepartmentFeedback, PlanRevision
 from tests.flows.harness import ACCOUNTING, CS_MANAGER, CS_STAFF, GM, L3_SALES_DIRECTOR, PENDING
 

@@ -1,7 +1,7 @@
 """A5 the quarterly archive clean-up and A6 the monthly archive report (procedures §7.2), run in-process
 as their schedules run them (no parameters: the quarter / month before the clock's)."""
 
-from flows.archive_periodic import archive_cleanup, archive_report
+from flows.archive.periodic import archive_cleanup, archive_report
 from models.answers import ArchiveCleanupProposals, Decision
 from tests.flows.harness import ARCHIVE_CLERK, CS_MANAGER, GM
 
@@ -16,7 +16,7 @@ def _file_customers(office):
 
 def run_cleanup(office, answers):
     """The schedule passes no parameter; the flow opens its own case (found again by its quarter)."""
-    from tasks.runtime import use_services
+    from tasks.platform.runtime import use_services
 
     office.human.script = dict(answers)
     office.human.keys = []
@@ -63,7 +63,7 @@ def test_a_record_linked_to_an_open_case_cannot_be_deactivated_and_a_rejection_g
 def test_the_monthly_archive_report_goes_to_the_gm_and_the_cs_manager(office):
     _file_customers(office)
     office.later(days=7)  # 2026-12-02: the report covers November
-    from tasks.runtime import use_services
+    from tasks.platform.runtime import use_services
 
     with use_services(office.svc):
         fig = archive_report()

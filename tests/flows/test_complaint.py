@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from flows.complaint import complaint
+from flows.complaint.handling import complaint
 from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, Decision, Done, FirstContact, GmInstruction,
                             GmMeetingDecision, InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
 from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,

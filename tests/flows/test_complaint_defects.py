@@ -4,7 +4,7 @@ runs stop at the first step the script does not answer and the tests look at wha
 
 import pytest
 
-from flows.complaint import complaint
+from flows.complaint.handling import complaint
 from pydantic import ValidationError
 
 from models.answers import ComplaintIntake, CustomerInformed, Done

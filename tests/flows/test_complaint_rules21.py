@@ -4,10 +4,10 @@ in-process with scripted answers: C20 the customer told the process, C21 the hou
 
 from datetime import datetime, timedelta
 
-from flows.complaint import complaint
+from flows.complaint.handling import complaint
 from models.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from models.business_days import TZ
-from tasks.statistics import monthly_figures
+from tasks.reports.statistics import monthly_figures
 from tests.flows.harness import (CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
                                  RECEIVER, answer)
 from tests.flows.test_complaint import APPROVE, PLAN, handled
@@ -277,7 +277,7 @@ def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
 # ---- C24 ---------------------------------------------------------------------------------------
 def test_the_complainant_gets_the_written_reply_kept_unchanged_and_the_file_joins_its_years_volume(office):
     from models.answers import ComplaintOutcome
-    from tasks.complaints import originals_intact
+    from tasks.complaint.steps import originals_intact
 
     outcome = ComplaintOutcome(handling="replacement", responsibility_department="生产部", responsible_person="韩雪",
                                our_fault=True, reply_text="我司将为您免费更换同批次纱线。")
@@ -315,7 +315,7 @@ def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(offi
 # ---- C23 ---------------------------------------------------------------------------------------
 def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_searchable(office):
     from models.answers import ComplaintReview, Decision
-    from tasks.complaints import case_library
+    from tasks.complaint.steps import case_library
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="张女士来电 13812345678 后，李娜未及时转交",
                              improvement="报修单当日派工")
@@ -336,7 +336,7 @@ def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_search
 
 def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
     from models.answers import ComplaintReview, Decision
-    from tasks.complaints import case_library
+    from tasks.complaint.steps import case_library
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
     run = office.run(complaint, office.complaint(), handled(1) | {
@@ -348,7 +348,7 @@ def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
 
 def test_the_months_published_entries_are_s3s_typical_cases_first(office):
     from models.answers import ComplaintReview, Decision
-    from tasks.statistics import typical_cases
+    from tasks.reports.statistics import typical_cases
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="及时派工")
     ordinary = office.run(complaint, office.complaint(media=True), handled(3))  # level 3: typical by the old rule

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from flows.grievance import grievance
+from flows.grievance.chain import grievance
 from models.answers import (CustomerNegotiation, Decision, EffectCheck, FormRevision, GmOfficeOpinion, GmRuling,
                             GrievanceConsolidation, GrievanceRegistration, HandlingProposal, ImprovementDone,
                             ManagerInstruction, ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion,
@@ -31,7 +31,7 @@ FORM = {"abnormality_no": "YC-2026-031", "order_no": "XS-20261102-07", "item_no"
 
 def file(office, **over: Any) -> str:
     from models.grievance import GrievanceIn
-    from tasks.grievance import file_grievance
+    from tasks.grievance.steps import file_grievance
 
     case, _ = file_grievance(office.svc, GrievanceIn.model_validate(FORM | over))
     return case.case_no
@@ -266,7 +266,7 @@ def test_overdue_close_deadline_sends_an_urge_notice(office):
 
 
 def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
-    from flows.complaint import complaint
+    from flows.complaint.handling import complaint
     from models.answers import ComplaintIntake, GrievanceForm
 
     case_no = office.complaint(category="产品质量", order_no="XS-20261102-07",
@@ -290,7 +290,7 @@ def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
 
 
 def test_the_monthly_statistics_gain_the_product_complaint_figures(office, tmp_path):
-    from tasks.reports import build_report
+    from tasks.reports.steps import build_report
 
     run = office.run(grievance, file(office), chain())
     office.run(grievance, file(office), {"register": GrievanceRegistration(decision="abnormality_only", comment="无损失")})
@@ -319,7 +319,7 @@ def closed_in_november(office, **over) -> str:
 
 
 def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(office):
-    from flows.grievance_month import grievance_month
+    from flows.grievance.month import grievance_month
     from models.answers import ShareConfirmation
 
     negligence = CONSOLIDATED.model_copy(update={"cause": "human_negligence", "fines": "韩雪: 600"})
@@ -343,7 +343,7 @@ def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(
 
 
 def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(office):
-    from flows.grievance_month import grievance_month
+    from flows.grievance.month import grievance_month
     from models.answers import Done, ShareConfirmation
 
     case_no = closed_in_november(office)
@@ -359,7 +359,7 @@ def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(of
 
 
 def test_the_monthly_run_does_nothing_on_another_day(office):
-    from flows.grievance_month import grievance_month
+    from flows.grievance.month import grievance_month
 
     office.later(days=7)  # Wednesday 2 December
     run = office.run(grievance_month, None, {})

@@ -2,7 +2,7 @@
 become level 3 under the group case, the CS head meets the complainants and records it, one approved
 text answers every member, a widespread issue gets a special study."""
 
-from flows.group_complaint import group_complaint
+from flows.complaint.group import group_complaint
 from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
 from tests.flows.harness import CS_MANAGER, L2_HANDLER, L3_SALES_DIRECTOR
 

@@ -3,11 +3,11 @@ like an answer through the link; the served services keep suspending the run."""
 
 import pytest
 
-from flows.sample_request import sample_request
+from flows.samples.request import sample_request
 from models.answers import Decision
-from tasks.artifacts import PrefectArtifacts
-from tasks.human_steps import SuspendForAnswer, UnscriptedStep
-from tasks.runtime import build_services, services, use_services
+from tasks.platform.artifacts import PrefectArtifacts
+from tasks.platform.human_steps import SuspendForAnswer, UnscriptedStep
+from tasks.platform.runtime import build_services, services, use_services
 from tests.flows.harness import GM, MARKETING, PENDING, answer
 
 APPROVE = Decision(decision="approve")

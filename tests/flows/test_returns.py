@@ -199,7 +199,7 @@ def test_a_return_rejected_by_the_general_manager_is_never_received(office):
 # ---- R7/R8: the product's receivable, excluded from the salesperson's collection rate ----------------
 def excluded(office) -> dict:
     from tasks.returns import excluded_receivables
-    from tasks.runtime import use_services
+    from tasks.platform.runtime import use_services
 
     with use_services(office.svc):
         return excluded_receivables(SALESPERSON)
@@ -219,7 +219,7 @@ def test_a_complaint_that_did_not_affect_collection_excludes_nothing(office):
 
 
 def not_established_complaint(office) -> str:
-    from flows.complaint import complaint
+    from flows.complaint.handling import complaint
     from models.answers import ComplaintIntake
 
     case_no = office.complaint()
@@ -239,7 +239,7 @@ def test_a_return_linked_to_a_not_established_complaint_excludes_no_receivable(o
 
 
 def test_a_return_linked_to_an_established_complaint_stores_it_established(office):
-    from flows.complaint import complaint
+    from flows.complaint.handling import complaint
     from tests.flows.test_complaint import handled
 
     complaint_no = office.complaint()
@@ -253,7 +253,7 @@ def test_a_return_linked_to_an_established_complaint_stores_it_established(offic
 
 
 def test_the_products_receivable_is_excluded_once_per_complaint(office):
-    from flows.complaint import complaint
+    from flows.complaint.handling import complaint
     from tests.flows.test_complaint import handled
 
     complaint_no = office.complaint()

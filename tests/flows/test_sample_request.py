@@ -1,7 +1,7 @@
 """样品出门审批 (§6, P1–P3), run in-process: the leader signs, then the GM; the valid slip goes to
 production, who hands the sample out and records it in the workshop ledger."""
 
-from flows.sample_request import sample_request
+from flows.samples.request import sample_request
 from models.answers import Decision, GateCheck, SampleIssue
 from models.samples import gate_pass_code
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PRODUCTION

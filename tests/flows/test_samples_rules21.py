@@ -1,7 +1,7 @@
 """What the free-sample procedure owes the regulations beyond P1–P3 (procedures §7.6, issue 21): P4 the
 slip's three copies and the one-time gate pass checked at the gate."""
 
-from flows.sample_request import sample_request
+from flows.samples.request import sample_request
 from models.answers import Decision, GateCheck, SampleIssue
 from models.samples import gate_pass_code
 from tasks.samples import sample_month_totals

@@ -1,9 +1,9 @@
 """S1 《客诉案件统计表》 on cases the complaint flow really handled: the on-time rate of each deadline is
 computed from the time that deadline's step was done."""
 
-from flows.complaint import complaint
+from flows.complaint.handling import complaint
 from models.answers import FirstContact
-from tasks.statistics import monthly_figures
+from tasks.reports.statistics import monthly_figures
 from tests.flows.harness import PENDING, answer
 from tests.flows.test_complaint import PLAN, handled
 

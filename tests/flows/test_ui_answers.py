@@ -4,7 +4,7 @@ printed in that person's email, recorded as decided via ui by the person the cod
 followed by exactly the bookkeeping a link's answer gets; anything else is refused and recorded as
 refused, and the step keeps waiting (the run waits again on the same step, under the next key)."""
 
-from flows.sample_request import sample_request
+from flows.samples.request import sample_request
 from models.answers import Decision, SampleIssue
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PENDING, PRODUCTION, answer, ui
 

@@ -292,7 +292,7 @@ def test_the_case_list_is_filtered_to_the_cases_one_is_on(svc, app, sample_case)
 
 
 def test_archive_reads_for_archive_roles_and_the_customers_salesperson(svc, app):
-    from models.archive import CustomerIn
+    from models.archive.records import CustomerIn
 
     svc.store.import_customers([CustomerIn(archive_no="DA-2026-000001", name="苏州锦华", customer_class="enterprise",
                                            phone="13812345678", salesperson="lin.tao@huajin.example")],
@@ -446,7 +446,7 @@ def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from models.settings import Settings
-    from tasks.flow_runs import build_flow_runs
+    from tasks.platform.flow_runs import build_flow_runs
 
     seen: list[str | None] = []
 
@@ -649,7 +649,7 @@ def test_an_expired_session_is_refused_and_deleted_by_the_next_sign_in(svc, app)
 
 
 def test_the_watchdog_deletes_expired_and_ended_sessions(svc, app):
-    from tasks.watchdog import sla_check
+    from tasks.platform.watchdog import sla_check
 
     live = staff(app, svc, "li.na@huajin.example")
     svc.clock.advance(hours=svc.settings.session_hours - 1)
@@ -712,14 +712,14 @@ def test_a_key_revoked_after_it_was_verified_files_nothing_on_every_intake_endpo
     """Every intake route checks the key in its filing's transaction (a route that forgot would file
     with the cached key): revoked by another process between two requests → 401, nothing stored,
     also a repeat of the first request's Idempotency-Key (no case number given back)."""
-    from models.archive import CustomerIn
+    from models.archive.records import CustomerIn
 
     svc.store.create_customer(CustomerIn(archive_no="DA-2026-000001", name="甲公司", customer_class="enterprise",
                                          phone="13812345678"), by="t", reason="导入", source="import", now=NOW)
     c = client(app, add_api_key(svc, scope, name="crm"))
     first = c.post(path, json=body, headers={"Idempotency-Key": "k1"})
     assert first.status_code == 201, first.text
-    from tasks.store import Store
+    from tasks.platform.store import Store
 
     Store(svc.store.engine).revoke_api_key("crm", NOW)  # another store: the app's own is not told
     before = table_counts(svc)
@@ -738,9 +738,9 @@ def test_a_key_revoked_by_kefu_apikey_revoke_in_another_process_is_401_at_once(t
 
     from models.db import make_engine, migrate
     from models.settings import Settings
-    from tasks.clock import FixedClock
-    from tasks.runtime import build_services
-    from tasks.store import Store
+    from tasks.platform.clock import FixedClock
+    from tasks.platform.runtime import build_services
+    from tasks.platform.store import Store
 
     url = f"sqlite:///{tmp_path / 'kefu.db'}"
     migrate(url)

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from models.answers import ANSWER_MODELS, Decision, SampleIssue
-from tasks import human_codes
+from tasks.platform import human_codes
 from tasks.human import pause_key, refusal, render_request_mail
-from tasks.resume import run_input_for, waits_on
+from tasks.platform.resume import run_input_for, waits_on
 from tests.fakes import NOW, SECRET, fake_services, open_task
 
 LEADER = "jiang.hua@huajin.example"
@@ -122,7 +122,7 @@ def test_a_code_issued_to_someone_who_may_not_decide_is_refused(svc):
 
 
 def test_reminder_and_escalation_print_new_codes_and_each_person_answers_with_their_own(svc):
-    from tasks.watchdog import sla_check
+    from tasks.platform.watchdog import sla_check
 
     task = open_task(svc, new_case(svc), "leader-approval", LEADER, requested_by=REQUESTER)
     sla_check(svc, NOW + timedelta(hours=5), resume=False)  # the reminder (remind_at: 4 h)

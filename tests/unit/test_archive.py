@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.archive import (CustomerIn, TransactionIn, diff, id_card_valid, masked_record, may_read_full,
+from models.archive.records import (CustomerIn, TransactionIn, diff, id_card_valid, masked_record, may_read_full,
                             validate_changes)
 from tests.dbs import fresh_store
-from tasks.store import Store
-from tasks.store_archive import ArchiveError, ReadNotAllowed
+from tasks.platform.store import Store
+from tasks.archive.store import ArchiveError, ReadNotAllowed
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 import yaml
 
-from models.archive_periodic import (MONTH_CRON, QUARTER_CRON, CleanupCriteria, cleanup_candidates, parse_proposals,
+from models.archive.periodic import (MONTH_CRON, QUARTER_CRON, CleanupCriteria, cleanup_candidates, parse_proposals,
                                      quarter_key)
 from models.settings import REPO_ROOT
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from models.archive import CustomerIn
+from models.archive.records import CustomerIn
 from models.db import make_engine, migrate
-from tasks.backup import BackupError, backup_database, backups, prune, restore_database
-from tasks.store import Store
+from tasks.platform.backup import BackupError, backup_database, backups, prune, restore_database
+from tasks.platform.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)

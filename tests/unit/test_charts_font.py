@@ -8,7 +8,7 @@ from PIL import Image, ImageFont
 
 from deployments.cli import _check_start
 from models.settings import Settings
-from tasks.charts import CJKFontMissing, bars, cjk_font_path, draws_chinese
+from tasks.reports.charts import CJKFontMissing, bars, cjk_font_path, draws_chinese
 
 
 def test_the_shipped_font_draws_chinese():

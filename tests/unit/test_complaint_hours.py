@@ -6,7 +6,7 @@ from datetime import datetime, time
 import pytest
 
 from models.business_days import TZ, BusinessCalendar
-from models.complaint_hours import (add_office_hours, department_analysis_due, hour_deadlines, major_report_due,
+from models.complaint.hours import (add_office_hours, department_analysis_due, hour_deadlines, major_report_due,
                                     major_solution_due, met, minor_feedback_due, process_steps)
 
 CAL = BusinessCalendar()

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from models.business_days import TZ, BusinessCalendar
-from models.complaints import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
+from models.complaint.handling import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
                                RETENTION_YEARS, SATISFACTION_LABELS, Channel, ComplaintIn, Kind,
                                Penalty, closing_without_satisfaction_penalty,
                                complaint_deadlines, escalated_level, first_contact_penalty,
@@ -395,9 +395,9 @@ def test_c11_outcome_is_the_answer_model_with_a_decimal_loss():
             ComplaintOutcome(handling="repair", responsibility_department="质检部", loss_amount=bad)
     with pytest.raises(ValidationError):
         ComplaintOutcome(handling="refund", responsibility_department="质检部")
-    import models.complaints
+    import models.complaint.handling
 
-    assert not hasattr(models.complaints, "Outcome")  # one source of truth for the outcome's fields
+    assert not hasattr(models.complaint.handling, "Outcome")  # one source of truth for the outcome's fields
 
 
 def test_c11_allowance_and_return_start_the_return_flow():

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from models.business_days import TZ
-from models.complaints import ComplaintIn
+from models.complaint.handling import ComplaintIn
 from models.settings import Settings
 from tests.dbs import fresh_store
-from tasks.clock import FixedClock
-from tasks.complaint_watch import complaint_checks, inquiry_if_late
-from tasks.intake import IntakeError, file_complaint
-from tasks.mail import MemoryMailer
-from tasks.runtime import build_services
+from tasks.platform.clock import FixedClock
+from tasks.complaint.watch import complaint_checks, inquiry_if_late
+from tasks.platform.intake import IntakeError, file_complaint
+from tasks.platform.mail import MemoryMailer
+from tasks.platform.runtime import build_services
 
 RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
 

@@ -8,15 +8,15 @@ import pytest
 from pydantic import ValidationError
 
 from models.answers import PlanRevision
-from models.archive import CustomerIn
-from models.corrections import (CorrectionIn, change_lines, department_key, parse_revised_changes,
+from models.archive.records import CustomerIn
+from models.archive.corrections import (CorrectionIn, change_lines, department_key, parse_revised_changes,
                                 step_key)
 from models.settings import Settings
 from tests.dbs import fresh_store
-from tasks.clock import FixedClock
-from tasks.intake import IntakeError, file_correction
-from tasks.mail import MemoryMailer
-from tasks.runtime import build_services
+from tasks.platform.clock import FixedClock
+from tasks.platform.intake import IntakeError, file_correction
+from tasks.platform.mail import MemoryMailer
+from tasks.platform.runtime import build_services
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 ORG_FILE = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"

@@ -15,4 +15,4 @@ def test_local_production_and_up_agree_and_the_backup_is_scheduled(tmp_path):
     cron = local["archive-backup"].schedules[0].schedule
     assert (cron.cron, cron.timezone) == ("0 2 * * *", "Asia/Shanghai")
     assert prod["archive-backup"]["schedules"] == [{"cron": "0 2 * * *", "timezone": "Asia/Shanghai"}]
-    assert prod["archive-correction"]["entrypoint"] == "flows/archive_correction.py:archive_correction"
+    assert prod["archive-correction"]["entrypoint"] == "flows/archive/correction.py:archive_correction"

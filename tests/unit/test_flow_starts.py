@@ -20,12 +20,12 @@ from sqlmodel import SQLModel, select
 
 from models.settings import Settings
 from models.tables import Case, FlowStart
-from tasks.clock import FixedClock
-from tasks.flow_runs import RecordingFlowRuns
-from tasks.flow_starts import FlowStartDispatcher, describe_error, dispatch_flow_starts
-from tasks.mail import MemoryMailer
-from tasks.runtime import build_services
-from tasks.store import Store
+from tasks.platform.clock import FixedClock
+from tasks.platform.flow_runs import RecordingFlowRuns
+from tasks.platform.flow_starts import FlowStartDispatcher, describe_error, dispatch_flow_starts
+from tasks.platform.mail import MemoryMailer
+from tasks.platform.runtime import build_services
+from tasks.platform.store import Store
 from tests.dbs import fresh_store
 from tests.fakes import NOW, SECRET, api_client, table_counts
 
@@ -97,8 +97,8 @@ def test_the_case_and_its_start_request_are_one_transaction(svc):
     assert client.post("/api/complaints", json=COMPLAINT).status_code == 500
     assert table_counts(svc) == before
     with pytest.raises(IntegrityError):
-        from tasks.intake import file_complaint
-        from models.complaints import ComplaintIn
+        from tasks.platform.intake import file_complaint
+        from models.complaint.handling import ComplaintIn
 
         file_complaint(svc, ComplaintIn.model_validate(COMPLAINT))
     assert table_counts(svc) == before
@@ -169,7 +169,7 @@ def test_dispatcher_retries_with_backoff_and_logs_the_real_error(svc, caplog):
 
 
 def test_backoff_is_capped(tmp_path):
-    from tasks.flow_starts import backoff
+    from tasks.platform.flow_starts import backoff
 
     s = Settings(env="test", secret_key=SECRET, home=tmp_path, flow_start_backoff_seconds=1,
                  flow_start_backoff_max_seconds=60)
@@ -179,7 +179,7 @@ def test_backoff_is_capped(tmp_path):
 def test_prefect_errors_whose_text_is_none_are_described():
     from prefect.exceptions import ObjectNotFound
 
-    from tasks.flow_runs import DeploymentNotServed
+    from tasks.platform.flow_runs import DeploymentNotServed
 
     assert str(ObjectNotFound(None)) == "None"  # what the old log printed: "failed (None)"
     text = describe_error(ObjectNotFound(None))
@@ -268,7 +268,7 @@ def test_the_web_app_starts_the_run_right_after_the_intake(tmp_path):
 def test_the_dispatcher_thread_survives_an_outage_and_delivers_after_it(tmp_path):
     svc = services(tmp_path, store=file_store(tmp_path), flows=RecordingFlowRuns(down=True),
                    flow_start_backoff_seconds=0.05, flow_start_poll_seconds=0.05)
-    svc.clock = __import__("tasks.clock", fromlist=["SystemClock"]).SystemClock()
+    svc.clock = __import__("tasks.platform.clock", fromlist=["SystemClock"]).SystemClock()
     client = api_client(svc)
     case_no = post_complaint(client)["case_no"]
     dispatcher = FlowStartDispatcher(svc)
@@ -288,7 +288,7 @@ def test_the_dispatcher_thread_survives_an_outage_and_delivers_after_it(tmp_path
 
 # ---- the watchdog and /healthz figures ------------------------------------------------------------------
 def test_the_watchdog_delivers_starts_when_the_web_app_is_down(svc):
-    from tasks.watchdog import sla_check
+    from tasks.platform.watchdog import sla_check
 
     client = api_client(svc)  # the intake only: no dispatcher thread runs
     case_no = post_complaint(client)["case_no"]
@@ -310,7 +310,7 @@ def test_the_watchdog_delivers_starts_when_the_web_app_is_down(svc):
 
 
 def test_a_pass_that_does_not_talk_to_prefect_starts_nothing(svc):
-    from tasks.watchdog import sla_check
+    from tasks.platform.watchdog import sla_check
 
     post_complaint(api_client(svc))
     assert "started" not in sla_check(svc, NOW, resume=False) and svc.flows.calls == []

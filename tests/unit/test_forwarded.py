@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from models.business_days import TZ
-from models.complaints import CHANNEL_LABELS, ComplaintIn, propose_level
+from models.complaint.handling import CHANNEL_LABELS, ComplaintIn, propose_level
 from tests.fakes import api_client, fake_services, table_counts
 
 BODY = {"complainant": {"name": "王芳", "phone": "13812345678"}, "kind": "consumer", "category": "维修服务",

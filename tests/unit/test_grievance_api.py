@@ -104,9 +104,9 @@ def test_the_grievance_routes_need_a_key_with_their_scope(tmp_path):
 
 def test_no_grievance_form_copy_is_ever_queued_to_a_customer_address(env):
     from models.grievance import CustomerAddressRefused
-    from tasks.mail import Attachment
+    from tasks.platform.mail import Attachment
     from tasks.notify import queue_notice
-    from tasks.runtime import use_services
+    from tasks.platform.runtime import use_services
 
     svc, _client = env
     before = table_counts(svc)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from models.business_days import TZ
-from models.group_complaints import subject_key, suggest_groups
+from models.complaint.group import subject_key, suggest_groups
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=TZ)
 

@@ -75,8 +75,8 @@ DEV_ONLY = ["/dev/mail", "/dev/mail.json", "/dev/mail/1", "/dev/mail/1/html", "/
 
 def client_for(tmp_path, **settings) -> TestClient:
     from models.settings import Settings
-    from tasks.clock import FixedClock
-    from tasks.runtime import build_services
+    from tasks.platform.clock import FixedClock
+    from tasks.platform.runtime import build_services
     from tests.dbs import fresh_store
     from tests.fakes import NOW
 
@@ -183,9 +183,9 @@ def test_a_message_that_never_goes_out_is_dead_lettered_after_the_set_attempts(t
     from datetime import timedelta
 
     from models.settings import Settings
-    from tasks.clock import FixedClock
+    from tasks.platform.clock import FixedClock
     from tasks.notify import deliver_outbox
-    from tasks.runtime import build_services
+    from tasks.platform.runtime import build_services
     from tests.dbs import fresh_store
     from tests.fakes import NOW
 

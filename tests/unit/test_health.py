@@ -7,8 +7,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from deployments.names import DEPLOYMENTS, SLA_WATCHDOG, WEEKLY_REPORT
-from tasks.health import check_health, http_status
-from tasks.mail import OutgoingMail
+from tasks.platform.health import check_health, http_status
+from tasks.platform.mail import OutgoingMail
 from tests.fakes import fake_services
 from webapp.app import create_app
 

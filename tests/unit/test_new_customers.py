@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from models.archive import TransactionIn
+from models.archive.records import TransactionIn
 from models.business_days import TZ
 from models.new_customers import (NewCustomerApplicationIn, add_months, application_summary, check_submission,
                                   first_transaction, history_check, history_text, lookback_start, names_match,
                                   submission_deadline)
 from models.returns import returned_amount
-from tasks.intake import IntakeError
+from tasks.platform.intake import IntakeError
 from tasks.new_customers import file_new_customer_application, form_summary, history_of, submission_check
 from tests.fakes import fake_services
 

@@ -1,4 +1,4 @@
-"""Resuming a run after an answer (tasks/resume.py) with a fake Prefect: Prefect's SQLite server
+"""Resuming a run after an answer (tasks/platform/resume.py) with a fake Prefect: Prefect's SQLite server
 answers 503 now and then while a run finishes suspending; the resume is tried again within
 milliseconds, not after Prefect's client's 2 s back-off, and the task is marked resumed once."""
 
@@ -6,7 +6,7 @@ import time
 
 from tests.unit.test_watchdog import NOW, open_task, svc  # noqa: F401 - the fixture
 
-from tasks.resume import resume_when_waiting
+from tasks.platform.resume import resume_when_waiting
 
 
 def test_busy_prefect_is_retried_quickly_and_resumes_once(svc):  # noqa: F811

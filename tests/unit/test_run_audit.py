@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deployments.names import SAMPLE_REQUEST, SLA_WATCHDOG
-from tasks.run_audit import MAX_RESTARTS, audit_runs
-from tasks.watchdog import sla_check, start_case_run
+from tasks.platform.run_audit import MAX_RESTARTS, audit_runs
+from tasks.platform.watchdog import sla_check, start_case_run
 from tests.fakes import fake_services
 from webapp.app import create_app
 

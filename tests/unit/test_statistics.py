@@ -19,9 +19,9 @@ from models.statistics import (SCHEDULES, default_period, month_period, months_b
                                week_period)
 from models.tables import PenaltyRecord
 from tests.dbs import fresh_store
-from tasks.mail import OutgoingMail, build_mime
-from tasks.store import Store
-from tasks.statistics import monthly_figures, overdue_cases, weekly_figures
+from tasks.platform.mail import OutgoingMail, build_mime
+from tasks.platform.store import Store
+from tasks.reports.statistics import monthly_figures, overdue_cases, weekly_figures
 
 REPO = Path(__file__).resolve().parents[2]
 L1A, L1B, L2 = "li.na@huajin.example", "chen.jing@huajin.example", "zhou.min@huajin.example"
@@ -278,7 +278,7 @@ def test_deployments_carry_the_schedules():
 # ---- outputs -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built(store, tmp_path_factory):
-    from tasks.reports import build_report
+    from tasks.reports.steps import build_report
 
     return build_report(store.engine, "monthly", "2026-10", tmp_path_factory.mktemp("m"))
 
@@ -303,7 +303,7 @@ def test_workbook_reads_back_one_sheet_per_table(built):
 
 
 def test_figures_json_is_every_figure_and_reproducible(built, store, tmp_path):
-    from tasks.reports import build_report
+    from tasks.reports.steps import build_report
 
     data = json.loads(built.json_path.read_text(encoding="utf-8"))
     assert data["total_closed"] == 5 and len(data["overdue_cases"]) == 3
@@ -313,7 +313,7 @@ def test_figures_json_is_every_figure_and_reproducible(built, store, tmp_path):
 
 def test_html_has_charts_and_masks_personal_data(built):
     from models.privacy import find_unmasked
-    from tasks.report_output import render_html
+    from tasks.reports.output import render_html
 
     html = built.html_path.read_text(encoding="utf-8")
     assert "《客诉案件统计表》2026-10" in html and html.count("data:image/png;base64,") == 3
@@ -323,8 +323,8 @@ def test_html_has_charts_and_masks_personal_data(built):
 
 
 def test_report_mail_has_inline_charts_and_the_workbook(built):
-    from tasks.reports import report_mail
-    from tasks.store import _outbox_row, outbox_to_mail
+    from tasks.reports.steps import report_mail
+    from tasks.platform.store import _outbox_row, outbox_to_mail
 
     mail = report_mail(built, ["gm@x.example"])
     # through the outbox (stored, read back) as the deliverer sends it
@@ -342,7 +342,7 @@ def test_report_mail_has_inline_charts_and_the_workbook(built):
 def demo_rows(seed: int = 8) -> list:
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.demo_data import generate
+    from tasks.platform.demo_data import generate
 
     return list(generate(300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar(), seed=seed))
 
@@ -360,8 +360,8 @@ def test_demo_data_is_reproducible_and_fills_every_procedure():
 def test_demo_data_in_a_database_gives_a_report(tmp_path):
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.demo_data import fill
-    from tasks.reports import build_report
+    from tasks.platform.demo_data import fill
+    from tasks.reports.steps import build_report
 
     s = fresh_store()
     counts = fill(s.engine, 300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar())

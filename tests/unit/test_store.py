@@ -6,7 +6,7 @@ import pytest
 
 from models.tables import HumanTask
 from tests.dbs import fresh_store
-from tasks.mail import MemoryMailer, OutgoingMail
+from tasks.platform.mail import MemoryMailer, OutgoingMail
 from tasks.notify import deliver_outbox
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)

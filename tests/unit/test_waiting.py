@@ -9,7 +9,7 @@ from models.privacy import mask_email
 from models.tables import HumanTask
 from tasks.human import acted_on_earlier
 from tests.dbs import fresh_store
-from tasks.waiting import artifact_key, waiting_view
+from tasks.platform.waiting import artifact_key, waiting_view
 
 ORG = load_org(Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)

@@ -17,12 +17,12 @@ def _imported(names, queue):
 
 
 def test_a_forked_process_has_the_flows_imported_already():
-    ctx = warm_context(["flows.sample_request"])
+    ctx = warm_context(["flows.samples.request"])
     queue = ctx.Queue()
-    process = ctx.Process(target=_imported, args=(["flows.sample_request", "prefect"], queue))
+    process = ctx.Process(target=_imported, args=(["flows.samples.request", "prefect"], queue))
     process.start()
     try:
-        assert queue.get(timeout=60) == {"flows.sample_request": True, "prefect": True}
+        assert queue.get(timeout=60) == {"flows.samples.request": True, "prefect": True}
     finally:
         process.join(30)
     assert process.exitcode == 0
@@ -41,21 +41,21 @@ def test_heartbeats_are_off_in_the_run_context_unless_asked_for():
 
 
 def test_the_preload_holds_the_driver_typer_this_module_and_the_flows():
-    from flows.sample_request import sample_request
+    from flows.samples.request import sample_request
 
     names = preload_for([sample_request])
-    assert {"psycopg", "typer", "deployments.warm_start", "flows.sample_request"} <= set(names)
+    assert {"psycopg", "typer", "deployments.warm_start", "flows.samples.request"} <= set(names)
     assert names[-1] == "deployments.warm_caches"
 
 
 CHECK_CACHES = """
 from deployments.warm_start import preload_for, warm_context
-from flows.sample_request import sample_request
+from flows.samples.request import sample_request
 
 
 def cached(queue):
-    from tasks.render import environment
-    from tasks.runtime import reference_data
+    from tasks.platform.render import environment
+    from tasks.platform.runtime import reference_data
 
     queue.put((len(environment().cache or {}), reference_data.cache_info().currsize))
 

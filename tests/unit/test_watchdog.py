@@ -9,11 +9,11 @@ from models.business_days import TZ
 from models.settings import Settings
 from models.tables import HumanTask
 from tests.dbs import fresh_store
-from tasks.clock import FixedClock
+from tasks.platform.clock import FixedClock
 from tasks.human import render_request_mail
-from tasks.mail import MemoryMailer
-from tasks.runtime import build_services
-from tasks.watchdog import sla_check
+from tasks.platform.mail import MemoryMailer
+from tasks.platform.runtime import build_services
+from tasks.platform.watchdog import sla_check
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
 

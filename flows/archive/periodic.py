@@ -1,0 +1,72 @@
+"""客户档案的定期工作 — the customer archive's periodic work (procedures §7.2).
+
+A5 定期清理 (quarterly): the system lists the records that look expired or invalid; the archive clerk
+proposes keep / deactivate / merge / correct for each; the CS manager approves the batch (a rejection
+goes back to the clerk with the comment); deactivating or merging is a new version with the reason
+「定期清理」 — nothing is erased — and a record linked to an open case or within C13's retention is kept;
+corrections go through A2.
+A6 《客户档案报表》 (monthly): to the GM and the CS manager."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from prefect import flow
+
+from models.archive.periodic import ACTION_LABELS, parse_proposals, quarter_key
+from models.business_days import TZ
+from models.archive.corrections import step_key
+from models.statistics import previous_month_key
+from tasks.archive.periodic import (apply_cleanup, archive_report_figures, list_cleanup_candidates, open_cleanup_case,
+                                    report_summary)
+from tasks.cases import record_state
+from tasks.human import StepRequest, request_decision
+from tasks.notify import notify
+from tasks.platform.runtime import services
+
+
+@flow(name="archive-cleanup", flow_run_name="archive-cleanup-{quarter}", log_prints=True)
+def archive_cleanup(quarter: str | None = None) -> str:
+    now = services().clock.now().astimezone(TZ)
+    quarter = quarter or quarter_key(now.date())
+    candidates = list_cleanup_candidates(now.date().isoformat())
+    case_no = open_cleanup_case(quarter, candidates)
+    if not candidates:
+        record_state(case_no, "done", "archive_cleanup_nothing", closed=True)
+        return case_no
+    listing = {c["archive_no"]: f"{c['name']}：{'；'.join(c['reasons'])}" for c in candidates}
+    note = ""
+    for n in count(1):
+        answer = request_decision(StepRequest(
+            case_no=case_no, step_key=step_key("proposals", n), title="定期清理：逐条提出处理建议", role="archive_clerk",
+            answer_model="ArchiveCleanupProposals", due_business_days=5,
+            summary={**listing, **({"退回意见": note} if note else {})}))
+        try:
+            proposals = parse_proposals(answer.proposals, listing)
+        except ValueError as exc:
+            note = str(exc)
+            continue
+        approval = request_decision(StepRequest(
+            case_no=case_no, step_key=step_key("cs-manager-approval", n), title="客服部经理审批定期清理批次",
+            role="cs_manager", requested_by=answer.decided_by,
+            summary={p.archive_no: ACTION_LABELS[p.action] + (f" → {p.merge_into}" if p.merge_into else "")
+                     for p in proposals} | {"纸质档案": answer.paper_files or "—"}))
+        if approval.decision == "approve":
+            record_state(case_no, "approved", "archive_cleanup_approved", actor=approval.decided_by,
+                         data={"paper_files": answer.paper_files})
+            apply_cleanup(case_no, [p.model_dump() for p in proposals], approval.decided_by)
+            return case_no
+        note = approval.comment or "（未填写）"
+    raise AssertionError("unreachable")
+
+
+@flow(name="archive-report", flow_run_name="archive-report-{month}", log_prints=True)
+def archive_report(month: str | None = None) -> dict:
+    svc = services()
+    month = month or previous_month_key(svc.clock.now())
+    fig = archive_report_figures(month)
+    to = sorted({p.email for r in ("general_manager", "cs_manager") for p in svc.org.people_for_role(r)})
+    notify(f"ARCHIVE-{month}", "archive-report", "notice", to,
+           {"case_no": f"客户档案报表 {month}", "title": f"《客户档案报表》{month}",
+            "message": "上月客户档案情况如下（个人信息已遮蔽；完整档案查阅按查阅权限并登记）。", "summary": report_summary(fig)})
+    return fig

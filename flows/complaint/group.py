@@ -1,0 +1,69 @@
+"""群诉 — group complaints (procedures §7.1 C26; 004 第二章5(1)–(2), 6(2)).
+
+The watchdog suggests a group (≥ 3 open complaints with one subject and category within 7 days); the L2
+handler confirms it. A confirmed group is level 3, its members linked under this case; the CS department
+head is told at once (C21's 10 minutes), meets the complainants in person first and records it within
+12 hours; one spokesperson answers all members with one approved text (口径一致); a widespread issue gets
+a special study with a recorded conclusion."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.cases import load_case, record_state
+from tasks.complaint.steps import answer_group_members, link_group_members, notice, rejection_notes, until_approved
+from tasks.human import StepRequest, request_decision
+
+
+@flow(name="group-complaint", flow_run_name="group-complaint-{case_no}", log_prints=True)
+def group_complaint(case_no: str) -> str:
+    from tasks.platform.runtime import services
+
+    org = services().org
+    case = load_case(case_no)
+    members = case["data"]["members"]
+    summary = {"群诉编号": case_no, "投诉对象": case["data"]["subject"], "类别": case["data"]["category"],
+               "成员投诉": "、".join(members)}
+
+    def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
+        kw.setdefault("summary", summary)
+        return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role, answer_model=model, **kw))
+
+    confirm = ask("confirm", "群诉确认（系统建议）", "l2_handler", "GroupConfirm")
+    if confirm.decision == "reject":
+        record_state(case_no, "not_group", "group_not_confirmed", actor=confirm.decided_by, closed=True)
+        return "not_group"
+    record_state(case_no, "confirmed", "group_confirmed", actor=confirm.decided_by,
+                 data={"widespread": confirm.widespread})
+    link_group_members(case_no, members)
+
+    # the CS department head is told at once and meets the complainants in person first (12 h)
+    l2 = org.first_for_role("l2_handler").email
+    head = org.department_of(l2).head or l2
+    notice(case_no, "group-head", [head], "群诉：请第一时间出面接待", f"群诉 {case_no}（{len(members)} 件投诉）已确认为三级投诉，"
+           "请第一时间出面接待投诉人，并于12小时内记录接待时间、地点和参加人员。", summary, event="group_head_notified")
+    meeting = ask("in-person-meeting", "群诉：第一时间出面接待并记录（12小时内）", "cs_manager", "GroupMeeting",
+                  assignee=head, due_hours=12, due_business_days=None)
+    record_state(case_no, "confirmed", "group_meeting_recorded", actor=meeting.decided_by,
+                 data={"meeting": meeting.model_dump(include={"met_at", "place", "attendees"})})
+
+    # one spokesperson, one approved text
+    spokesperson = org.find(confirm.spokesperson).email if confirm.spokesperson and org.find(confirm.spokesperson) else l2
+
+    def draft(round_no: int, note: str = "") -> object:
+        return ask(f"unified-reply-{round_no}", "群诉统一口径答复（发言人）", "l2_handler", "GroupReply", assignee=spokesperson,
+                   summary={**summary, **({"退回意见": note} if note else {})})
+
+    reply = until_approved(
+        draft(1),
+        lambda text, n: [ask(f"unified-reply-approval-{n}", "审批群诉统一答复口径", "l3_sales_director",
+                             requested_by=spokesperson, summary={**summary, "统一答复": text.text})],
+        lambda _text, n, rejections: draft(n + 1, rejection_notes(rejections)))
+    answer_group_members(case_no, members, reply.text, spokesperson)
+
+    if confirm.widespread:
+        study = ask("special-study", "群诉专题研究", "gm_office", "SpecialStudy")
+        record_state(case_no, "confirmed", "special_study_concluded", actor=study.decided_by,
+                     data={"special_study": study.conclusion})
+    record_state(case_no, "closed", "group_closed", closed=True, data={"reply": reply.text})
+    return "closed"

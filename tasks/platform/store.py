@@ -1,0 +1,692 @@
+"""The database interface. `Store` is the one place that reads and writes the application's tables;
+the real store runs on PostgreSQL or a SQLite file, the fake on in-memory SQLite (same code).
+
+Everything that must happen together happens in one transaction here: a case with its audit event
+and its flow-run start request; a human task with its email (outbox) and its audit event; a
+decision with its event; a reminder with its email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from hashlib import sha1
+from typing import Any, Callable
+
+from sqlalchemy import func, or_, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, SQLModel, select
+
+from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
+from tasks.platform.mail import OutgoingMail
+from tasks.platform.store_access import AccessStoreMixin, Filing, on_case
+from tasks.archive.store import ArchiveStoreMixin
+
+OPEN_STATES = ("open", "escalated")
+# SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
+_NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON CONFLICT (key) "
+                    "DO UPDATE SET value = case_counters.value + 1 RETURNING value")
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class Store(ArchiveStoreMixin, AccessStoreMixin):
+    def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
+        self.engine = engine
+        # attempts before a message is dead-lettered; build_services sets it from the settings
+        self.mail_max_attempts = mail_max_attempts
+        # the in-memory fake is one shared connection: callers must not use it from parallel threads
+        self.single_connection = single_connection
+
+    @classmethod
+    def in_memory(cls) -> "Store":
+        """The fake: a private in-memory SQLite with the schema created directly."""
+        from sqlalchemy.pool import StaticPool
+        from sqlmodel import create_engine
+
+        import models.tables  # noqa: F401
+
+        engine = create_engine("sqlite://", connect_args={"check_same_thread": False},
+                               poolclass=StaticPool)
+        SQLModel.metadata.create_all(engine)
+        return cls(engine, single_connection=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    # ---- cases ---------------------------------------------------------------------
+    def _next_number(self, s: Session, prefix: str, year: int) -> str:
+        """The next number of this prefix and year, in the caller's transaction: one upsert
+        (no read first, no savepoint), so a rolled-back intake uses no number and two concurrent
+        ones never get the same."""
+        value = s.execute(_NEXT_NUMBER, {"key": f"{prefix}-{year}"}).scalar_one()
+        return f"{prefix}-{year}-{value:06d}"
+
+    def create_case(self, *, procedure: str, prefix: str, year: int, state: str, title: str,
+                    data: dict[str, Any], requested_by: str | None = None, level: int | None = None,
+                    idempotency_key: str | None = None, parent_case_no: str | None = None,
+                    actor: str | None = None, now: datetime | None = None,
+                    also: Callable[[Session, Case], None] | None = None,
+                    request_fingerprint: str | None = None,
+                    start: Callable[[Case], FlowStart] | None = None,
+                    filed: Filing | None = None) -> tuple[Case, bool]:
+        """Create a case with its first audit event and, with `start`, the request to start its
+        flow run (delivered by tasks/platform/flow_starts.py), in one transaction. Returns (case, created).
+        With an idempotency key, a second call returns the first case and creates nothing (its
+        `request_fingerprint`, stored with the first, lets the caller see whether the request was
+        the same: webapp/idempotency.py). `filed`: who files it (in the first event); filed with an
+        API key, the key is checked live first, in this transaction (KeyRevoked: nothing filed or
+        returned)."""
+        with self.session() as s:
+            if filed is not None and filed.api_key_id is not None:
+                self.check_key_in(s, filed.api_key_id, now or utcnow())
+            if idempotency_key:
+                existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+                if existing:
+                    return existing, False
+            now = now or utcnow()
+            case = Case(case_no=self._next_number(s, prefix, year), procedure=procedure, state=state,
+                        title=title, data=data, requested_by=requested_by, level=level,
+                        idempotency_key=idempotency_key, parent_case_no=parent_case_no,
+                        request_fingerprint=request_fingerprint, created_at=now, updated_at=now)
+            s.add(case)
+            s.flush()
+            s.add(Event(case_no=case.case_no, at=now, kind="case_created", actor=actor or requested_by,
+                        data={"state": state, "level": level, "parent": parent_case_no,
+                              **(filed.event_data() if filed else {})}))
+            if also:
+                also(s, case)
+            if start:
+                request = start(case)
+                request.case_no, request.created_at, request.next_attempt_at = case.case_no, now, now
+                s.add(request)
+            _sync_complaint_fact(s, case, "case_created", now, new=True)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                if idempotency_key:
+                    existing = s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).one()
+                    return existing, False
+                raise
+            return case, True
+
+    def get_case(self, case_no: str) -> Case:
+        with self.session() as s:
+            case = s.exec(select(Case).where(Case.case_no == case_no)).first()
+            if case is None:
+                raise CaseNotFound(case_no)
+            return case
+
+    def set_flow_run(self, case_no: str, flow_run_id: str) -> None:
+        with self.session() as s:
+            s.execute(update(Case).where(Case.case_no == case_no).values(flow_run_id=flow_run_id))
+            s.commit()
+
+    def open_cases_with_run(self) -> list[Case]:
+        with self.session() as s:
+            return list(s.exec(select(Case).where(Case.flow_run_id.is_not(None), Case.closed_at.is_(None))
+                               .order_by(Case.id)).all())
+
+    def count_events(self, case_no: str, kind: str) -> int:
+        with self.session() as s:
+            return int(s.exec(select(func.count()).select_from(Event)
+                              .where(Event.case_no == case_no, Event.kind == kind)).one())
+
+    def flagged_open_cases(self) -> list[str]:
+        """Open cases whose run the watchdog gave up restarting (tasks/platform/run_audit.py)."""
+        with self.session() as s:
+            return sorted(set(s.exec(select(Event.case_no).join(Case, Case.case_no == Event.case_no)
+                                     .where(Event.kind == "run_flagged", Case.closed_at.is_(None))).all()))
+
+    def update_case(self, case_no: str, *, actor: str | None, kind: str, now: datetime,
+                    state: str | None = None, level: int | None = None,
+                    data: dict[str, Any] | None = None, closed: bool = False,
+                    event_data: dict[str, Any] | None = None) -> Case:
+        """Change a case and append the event, together. Idempotent for an unchanged state."""
+        with self.session() as s:
+            case = s.exec(select(Case).where(Case.case_no == case_no).with_for_update()).one()
+            changes: dict[str, Any] = {}
+            if state is not None and state != case.state:
+                changes["state"] = (case.state, state)
+                case.state = state
+            if level is not None and level != case.level:
+                changes["level"] = (case.level, level)
+                case.level = level
+            if data:
+                case.data = {**case.data, **data}
+                flag_modified(case, "data")
+            if closed and case.closed_at is None:
+                case.closed_at = now
+            case.updated_at = now
+            s.add(case)
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor,
+                        data={**(event_data or {}), **{k: list(v) for k, v in changes.items()}}))
+            _sync_complaint_fact(s, case, kind, now)
+            s.commit()
+            return case
+
+    def update_case_once(self, case_no: str, *, kind: str, **kw: Any) -> bool:
+        """`update_case` unless an event of this kind was already recorded for the case: a flow
+        re-run from the top after a resume must not set the case back to an earlier state nor
+        repeat its events. Returns whether it recorded."""
+        with self.session() as s:
+            if s.exec(select(Event.id).where(Event.case_no == case_no, Event.kind == kind)).first():
+                return False
+        self.update_case(case_no, kind=kind, **kw)
+        return True
+
+    def list_cases(self, *, state: str | None = None, level: int | None = None,
+                   procedure: str | None = None, limit: int = 50, offset: int = 0,
+                   people: Sequence[str] | None = None) -> tuple[int, list[Case]]:
+        """Cases, newest first; with `people`, only those any of them is on (C24 need-to-know)."""
+        with self.session() as s:
+            q = select(Case)
+            cq = select(func.count()).select_from(Case)
+            for cond in (on_case(people) if people is not None else None,
+                         (Case.state == state) if state else None,
+                         (Case.level == level) if level is not None else None,
+                         (Case.procedure == procedure) if procedure else None):
+                if cond is not None:
+                    q, cq = q.where(cond), cq.where(cond)
+            total = s.exec(cq).one()
+            items = list(s.exec(q.order_by(Case.id.desc()).offset(offset).limit(limit)).all())
+            return int(total), items
+
+    def cases_without_start(self, older_than: datetime, procedures: Sequence[str]) -> list[Case]:
+        """Open cases of these procedures with neither a flow run nor a start request (filed before
+        start requests were stored with the case, revision 0006)."""
+        with self.session() as s:
+            has_request = select(FlowStart.id).where(FlowStart.case_no == Case.case_no).exists()
+            return list(s.exec(select(Case).where(
+                Case.flow_run_id.is_(None), Case.closed_at.is_(None), Case.created_at <= older_than,
+                Case.procedure.in_(list(procedures)), ~has_request).order_by(Case.id)).all())
+
+    def first_complaint_with_event(self, event_key: str) -> str | None:
+        """C3: the first complaint about the same customer's same event (an indexed lookup)."""
+        with self.session() as s:
+            return s.exec(select(ComplaintFact.case_no).where(ComplaintFact.event_key == event_key)
+                          .order_by(ComplaintFact.id).limit(1)).first()
+
+    # ---- flow-run start requests ------------------------------------------------------
+    def add_flow_start(self, request: FlowStart, now: datetime) -> bool:
+        """Store a start request for a case that has none. Returns True if stored now."""
+        with self.session() as s:
+            if s.exec(select(FlowStart.id).where(FlowStart.case_no == request.case_no)).first():
+                return False
+            request.created_at, request.next_attempt_at = now, now
+            s.add(request)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return True
+
+    def flow_start_of(self, case_no: str) -> FlowStart | None:
+        with self.session() as s:
+            return s.exec(select(FlowStart).where(FlowStart.case_no == case_no)).first()
+
+    def claim_flow_starts(self, now: datetime, *, lease: timedelta, limit: int = 50,
+                          case_no: str | None = None) -> list[FlowStart]:
+        """Claim due start requests: each claimed row's next attempt moves to `now + lease`, so no
+        other dispatcher takes it meanwhile (and a crashed dispatcher's rows are due again after
+        the lease). Two dispatchers never claim the same row at once."""
+        with self.session() as s:
+            q = select(FlowStart.id).where(FlowStart.started_at.is_(None), FlowStart.next_attempt_at <= now)
+            if case_no:
+                q = q.where(FlowStart.case_no == case_no)
+            ids = list(s.exec(q.order_by(FlowStart.next_attempt_at, FlowStart.id).limit(limit)).all())
+            if not ids:
+                return []
+            claimed = list(s.execute(
+                update(FlowStart).where(FlowStart.id.in_(ids), FlowStart.started_at.is_(None),
+                                        FlowStart.next_attempt_at <= now)
+                .values(next_attempt_at=now + lease, attempts=FlowStart.attempts + 1)
+                .returning(FlowStart.id)).scalars().all())
+            s.commit()
+            if not claimed:
+                return []
+            return list(s.exec(select(FlowStart).where(FlowStart.id.in_(claimed)).order_by(FlowStart.id)).all())
+
+    def flow_started(self, request_id: int, flow_run_id: str, now: datetime) -> None:
+        """The run exists: on the request and on its case, together."""
+        with self.session() as s:
+            row = s.get(FlowStart, request_id)
+            assert row is not None
+            s.execute(update(FlowStart).where(FlowStart.id == request_id)
+                      .values(started_at=now, flow_run_id=flow_run_id, last_error=None))
+            s.execute(update(Case).where(Case.case_no == row.case_no).values(flow_run_id=flow_run_id))
+            s.commit()
+
+    def flow_start_failed(self, request_id: int, error: str, next_attempt_at: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(FlowStart).where(FlowStart.id == request_id, FlowStart.started_at.is_(None))
+                      .values(last_error=error[:2000], next_attempt_at=next_attempt_at))
+            s.commit()
+
+    def pending_flow_starts(self, now: datetime | None = None) -> dict[str, Any]:
+        """For /healthz: start requests not yet delivered — how many, the oldest's age in seconds,
+        how many have failed at least once, and the oldest's last error."""
+        now = now or utcnow()
+        with self.session() as s:
+            pending = FlowStart.started_at.is_(None)
+            count, oldest = s.execute(select(func.count(), func.min(FlowStart.created_at)).where(pending)).one()
+            failing = s.execute(select(func.count()).where(pending, FlowStart.last_error.is_not(None))).scalar_one()
+            last_error = s.exec(select(FlowStart.last_error).where(pending)
+                                .order_by(FlowStart.created_at, FlowStart.id).limit(1)).first()
+        return {"count": int(count), "oldest_age_seconds": _age(oldest, now), "failing": int(failing),
+                "oldest_last_error": last_error}
+
+    def children_of(self, case_no: str) -> list[str]:
+        with self.session() as s:
+            return list(s.exec(select(Case.case_no).where(Case.parent_case_no == case_no)
+                               .order_by(Case.id)).all())
+
+    def events(self, case_no: str) -> list[Event]:
+        with self.session() as s:
+            return list(s.exec(select(Event).where(Event.case_no == case_no).order_by(Event.id)).all())
+
+    def add_event(self, case_no: str, kind: str, *, actor: str | None = None, now: datetime,
+                  step_key: str | None = None, data: dict[str, Any] | None = None) -> None:
+        with self.session() as s:
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor, step_key=step_key,
+                        data=data or {}))
+            s.commit()
+
+    def add_event_once(self, case_no: str, kind: str, *, now: datetime, actor: str | None = None,
+                       step_key: str | None = None, data: dict[str, Any] | None = None) -> bool:
+        """Append an event unless one of this kind (and step) exists: for re-run safe steps."""
+        with self.session() as s:
+            q = select(Event.id).where(Event.case_no == case_no, Event.kind == kind)
+            if step_key is not None:
+                q = q.where(Event.step_key == step_key)
+            if s.exec(q).first() is not None:
+                return False
+            s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor, step_key=step_key,
+                        data=data or {}))
+            s.commit()
+            return True
+
+    # ---- human tasks ---------------------------------------------------------------
+    def get_task(self, task_id: int) -> HumanTask | None:
+        with self.session() as s:
+            return s.get(HumanTask, task_id)
+
+    def find_task(self, case_no: str, step_key: str) -> HumanTask | None:
+        with self.session() as s:
+            return s.exec(select(HumanTask).where(HumanTask.case_no == case_no,
+                                                  HumanTask.step_key == step_key)).first()
+
+    def tasks_of(self, case_no: str) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(HumanTask.case_no == case_no)
+                               .order_by(HumanTask.id)).all())
+
+    def ensure_task(self, task: HumanTask, render: Callable[[HumanTask], Sequence[OutgoingMail]],
+                    now: datetime) -> tuple[HumanTask, bool]:
+        """Create the task, its email(s) and its event in one transaction — or, if the task for this
+        case + step already exists, return it and write nothing (no second email, ever). An open task
+        asked again by another run of the case (the watchdog replaced a lost run) is adopted by that run,
+        so the answer resumes the run that waits for it."""
+        existing = self.find_task(task.case_no, task.step_key)
+        if existing:
+            if (existing.decided_at is None and task.flow_run_id
+                    and existing.flow_run_id != task.flow_run_id):
+                with self.session() as s:
+                    s.execute(update(HumanTask).where(HumanTask.id == existing.id, HumanTask.decided_at.is_(None))
+                              .values(flow_run_id=task.flow_run_id))
+                    s.commit()
+                existing = self.find_task(task.case_no, task.step_key)
+            return existing, False
+        with self.session() as s:
+            s.add(task)
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                found = self.find_task(task.case_no, task.step_key)
+                assert found is not None
+                return found, False
+            mails = list(render(task))
+            for i, mail in enumerate(mails):
+                s.add(_outbox_row(f"task:{task.id}:ask:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))  # the answer codes these emails print, with them
+            s.add(Event(case_no=task.case_no, at=now, kind="task_created", actor=task.requested_by,
+                        step_key=task.step_key,
+                        data={"role": task.role, "assignee": task.assignee,
+                              "due_at": task.due_at.isoformat() if task.due_at else None}))
+            s.commit()
+            return task, True
+
+    def decide(self, task_id: int, *, decision: str, comment: str, answer: dict[str, Any], by: str,
+               via: str, now: datetime) -> tuple[bool, HumanTask]:
+        """Record the first valid answer. Returns (won, task): won is False if it was already decided."""
+        with self.session() as s:
+            res = s.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
+                .values(state="decided", decision=decision, comment=comment, answer=answer,
+                        decided_by=by, decided_via=via, decided_at=now)
+            )
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            if res.rowcount == 1:
+                s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=by,
+                            step_key=task.step_key,
+                            data={"decision": decision, "comment": comment, "via": via,
+                                  "answer": answer}))
+                s.commit()
+                s.refresh(task)
+                return True, task
+            s.rollback()
+            return False, s.get(HumanTask, task_id)  # type: ignore[return-value]
+
+    def decide_with_code(self, task_id: int, code_hash: str, *, decision: str, comment: str,
+                         answer: dict[str, Any], now: datetime,
+                         refusal: Callable[[HumanTask, str], str | None]) -> tuple[str, HumanTask, str | None]:
+        """A Prefect UI answer with its one-time code (tasks/platform/human_codes.py), in one transaction:
+        the code must be one issued for this task and unused, the task open, and the person it was
+        issued to allowed to decide (`refusal`, the links' rule). Returns (outcome, task, person):
+        outcome "decided" (recorded via=ui by that person, the code used up), "already" (the task was
+        decided or cancelled before: nothing written) or "refused: <reason>" (nothing written; the
+        caller records the refusal)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            if task.state not in OPEN_STATES:
+                return "already", task, None
+            code = s.exec(select(AnswerCode).where(AnswerCode.task_id == task_id,
+                                                   AnswerCode.code_hash == code_hash)).first() if code_hash else None
+            if code is None:
+                return "refused: wrong or missing answer code", task, None
+            if code.used_at is not None:
+                return "refused: the answer code was used before", task, code.person
+            reason = refusal(task, code.person)
+            if reason:
+                return f"refused: {reason}", task, code.person
+            used = s.execute(update(AnswerCode).where(AnswerCode.id == code.id, AnswerCode.used_at.is_(None))
+                             .values(used_at=now))
+            res = s.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
+                .values(state="decided", decision=decision, comment=comment, answer=answer,
+                        decided_by=code.person, decided_via="ui", decided_at=now))
+            if used.rowcount != 1 or res.rowcount != 1:
+                s.rollback()
+                task = s.get(HumanTask, task_id)
+                return ("already" if task.state not in OPEN_STATES
+                        else "refused: the answer code was used before"), task, code.person
+            s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=code.person,
+                        step_key=task.step_key,
+                        data={"decision": decision, "comment": comment, "via": "ui", "answer": answer}))
+            s.commit()
+            s.refresh(task)
+            return "decided", task, code.person
+
+    def refuse_answer(self, task_id: int, *, attempt: str, reason: str, person: str | None,
+                      decision: str | None, now: datetime) -> bool:
+        """Record a refused answer (event `answer_refused`: the reason, never the code), once per
+        attempt (the pause key it came with: a re-run of the flow finds it recorded)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            for data in s.exec(select(Event.data).where(Event.case_no == task.case_no, Event.kind == "answer_refused",
+                                                        Event.step_key == task.step_key)).all():
+                if data.get("attempt") == attempt:
+                    return False
+            s.add(Event(case_no=task.case_no, at=now, kind="answer_refused", actor=person, step_key=task.step_key,
+                        data={"reason": reason, "via": "ui", "attempt": attempt, "decision": decision}))
+            s.commit()
+            return True
+
+    def refused_answers(self, task_id: int) -> int:
+        """How many answers to this task were refused (each made the run suspend again)."""
+        with self.session() as s:
+            task = s.get(HumanTask, task_id)
+            if task is None:
+                return 0
+            return int(s.exec(select(func.count()).select_from(Event).where(
+                Event.case_no == task.case_no, Event.kind == "answer_refused",
+                Event.step_key == task.step_key)).one())
+
+    def answer_codes(self, task_id: int) -> list[AnswerCode]:
+        with self.session() as s:
+            return list(s.exec(select(AnswerCode).where(AnswerCode.task_id == task_id)
+                               .order_by(AnswerCode.id)).all())
+
+    def mark_resumed(self, task_id: int, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.resumed_at.is_(None))
+                      .values(resumed_at=now))
+            s.commit()
+
+    def cancel_open_tasks(self, case_no: str, now: datetime, actor: str | None = None) -> int:
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.case_no == case_no,
+                                                    HumanTask.state.in_(OPEN_STATES))
+                            .values(state="cancelled"))
+            if res.rowcount:
+                s.add(Event(case_no=case_no, at=now, kind="tasks_cancelled", actor=actor,
+                            data={"count": res.rowcount}))
+            s.commit()
+            return res.rowcount
+
+    def tasks_to_remind(self, now: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "open", HumanTask.reminded_at.is_(None),
+                HumanTask.remind_at.is_not(None), HumanTask.remind_at <= now)).all())
+
+    def tasks_to_escalate(self, now: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "open", HumanTask.due_at.is_not(None), HumanTask.due_at <= now)).all())
+
+    def tasks_to_resume(self, older_than: datetime) -> list[HumanTask]:
+        with self.session() as s:
+            return list(s.exec(select(HumanTask).where(
+                HumanTask.state == "decided", HumanTask.resumed_at.is_(None),
+                HumanTask.flow_run_id.is_not(None), HumanTask.decided_at <= older_than)).all())
+
+    def remind(self, task: HumanTask, mails: Sequence[OutgoingMail], now: datetime) -> bool:
+        """Mark one reminder (催办) and queue its email, once."""
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open",
+                                                    HumanTask.reminded_at.is_(None))
+                            .values(reminded_at=now))
+            if res.rowcount != 1:
+                s.rollback()
+                return False
+            for i, mail in enumerate(mails):
+                s.add(_outbox_row(f"task:{task.id}:remind:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))
+            s.add(Event(case_no=task.case_no, at=now, kind="task_reminded", actor="watchdog",
+                        step_key=task.step_key, data={"to": task.assignee}))
+            s.commit()
+            return True
+
+    def escalate(self, task: HumanTask, superior: str, mails: Sequence[OutgoingMail],
+                 now: datetime) -> bool:
+        """Escalate an overdue task to the assignee's superior, once; both may then answer."""
+        with self.session() as s:
+            res = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open")
+                            .values(state="escalated", escalated_to=superior, escalated_at=now))
+            if res.rowcount != 1:
+                s.rollback()
+                return False
+            for i, mail in enumerate(mails):
+                s.add(_outbox_row(f"task:{task.id}:escalate:{i}", task.case_no, mail, now))
+            s.add_all(_code_rows(mails))
+            s.add(Event(case_no=task.case_no, at=now, kind="task_escalated", actor="watchdog",
+                        step_key=task.step_key, data={"from": task.assignee, "to": superior}))
+            s.commit()
+            return True
+
+    # ---- outbox --------------------------------------------------------------------
+    def queue_mail(self, dedupe_key: str, case_no: str | None, mail: OutgoingMail, now: datetime,
+                   event: tuple[str, dict[str, Any]] | None = None) -> bool:
+        """Queue one message unless this key was queued before. Returns True if queued now."""
+        with self.session() as s:
+            if s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
+                return False
+            s.add(_outbox_row(dedupe_key, case_no, mail, now))
+            if event and case_no:
+                s.add(Event(case_no=case_no, at=now, kind=event[0], actor="system", data=event[1]))
+                if event[0] in NOTICE_FACTS:  # C8: the 《催办单》 / 《治办单》 of a complaint, for S1
+                    s.execute(update(ComplaintFact).where(ComplaintFact.case_no == case_no)
+                              .values({NOTICE_FACTS[event[0]]: now}))
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return True
+
+    def claim_unsent(self, now: datetime, *, case_no: str | None = None, limit: int = 50,
+                     lease: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
+        """Claim unsent messages for delivery (a claim expires after `lease`, so a crashed sender's
+        messages are taken up again; two live senders never send the same message)."""
+        claimed: list[OutboxMessage] = []
+        claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None),
+                     or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
+        with self.session() as s:
+            # a sender that crashed on its last attempt never released it: dead-lettered here
+            for row in s.exec(select(OutboxMessage).where(
+                    *claimable, OutboxMessage.attempts >= self.mail_max_attempts)).all():
+                self._dead_letter(s, row, now, row.last_error or "sender did not finish its last attempt")
+            s.commit()
+            q = select(OutboxMessage.id).where(*claimable)
+            if case_no:
+                q = q.where(OutboxMessage.case_no == case_no)
+            ids = list(s.exec(q.order_by(OutboxMessage.id).limit(limit)).all())
+            for mid in ids:
+                res = s.execute(update(OutboxMessage).where(OutboxMessage.id == mid, *claimable)
+                                .values(claimed_at=now, attempts=OutboxMessage.attempts + 1))
+                if res.rowcount == 1:
+                    claimed.append(mid)
+            s.commit()
+            return [s.get(OutboxMessage, mid) for mid in claimed]  # type: ignore[misc]
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                      .values(sent_at=now, last_error=None))
+            s.commit()
+
+    def release(self, message_id: int, error: str, now: datetime | None = None) -> bool:
+        """A failed attempt: the message waits for the next one — or, after `mail_max_attempts`, is
+        dead-lettered (an event on its case, `dead_letter_count`), never tried again. Returns
+        whether it was dead-lettered."""
+        with self.session() as s:
+            row = s.get(OutboxMessage, message_id)
+            if row is None or row.sent_at is not None or row.dead_at is not None:
+                return False
+            if row.attempts >= self.mail_max_attempts:
+                self._dead_letter(s, row, now or utcnow(), error)
+                s.commit()
+                return True
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                      .values(claimed_at=None, last_error=error[:2000]))
+            s.commit()
+            return False
+
+    def _dead_letter(self, s: Session, row: OutboxMessage, now: datetime, error: str) -> None:
+        row.dead_at, row.claimed_at, row.last_error = now, None, error[:2000]
+        s.add(row)
+        if row.case_no:
+            s.add(Event(case_no=row.case_no, at=now, kind="mail_dead_lettered", actor="system",
+                        data={"to": row.to.split(","), "subject": row.subject, "attempts": row.attempts,
+                              "error": error[:500], "key": row.dedupe_key}))
+
+    def dead_letter_count(self) -> int:
+        """Messages given up on (for /healthz): each is an event `mail_dead_lettered` on its case."""
+        with self.session() as s:
+            return int(s.exec(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.dead_at.is_not(None))).one())
+
+    def unsent_count(self, case_no: str | None = None) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+            if case_no:
+                q = q.where(OutboxMessage.case_no == case_no)
+            return int(s.exec(q).one())
+
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Undelivered messages still to be tried: how many, and when the oldest was queued."""
+        with self.session() as s:
+            count, oldest = s.exec(select(func.count(), func.min(OutboxMessage.created_at))
+                                   .where(OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None))).one()
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=timezone.utc)
+            return int(count), oldest
+
+    def ping(self) -> None:
+        with self.session() as s:
+            s.exec(select(1)).one()
+
+
+def _age(oldest: datetime | str | None, now: datetime) -> float | None:
+    """Seconds since `oldest` (an aggregate bypasses the column type: SQLite answers naive UTC text)."""
+    from datetime import timezone
+
+    if oldest is None:
+        return None
+    if isinstance(oldest, str):
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return round(max(0.0, (now - oldest).total_seconds()), 3)
+
+
+NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
+
+
+def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
+    """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
+    in the same transaction as the change."""
+    if case.procedure != "complaint":
+        return
+    from models.statistics import complaint_fact_values
+
+    values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
+                                   case.created_at, case.closed_at)
+    fact = None if new else s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
+    if fact is None:
+        fact = ComplaintFact(**values)
+    else:
+        for k, v in values.items():
+            setattr(fact, k, v)
+    if fact.plan_at is None and kind.startswith("plan_submitted_"):
+        # C6: the first plan's answer time (its task), against the 1-day plan deadline
+        fact.plan_at = s.exec(select(HumanTask.decided_at).where(
+            HumanTask.case_no == case.case_no, HumanTask.step_key == "plan-1")).first() or now
+    s.add(fact)
+
+
+def _code_rows(mails: Sequence[OutgoingMail]) -> list[AnswerCode]:
+    from tasks.platform.human_codes import code_rows
+
+    return code_rows(mails)
+
+
+def _outbox_row(key: str, case_no: str | None, mail: OutgoingMail, now: datetime) -> OutboxMessage:
+    return OutboxMessage(dedupe_key=key, case_no=case_no, to=",".join(mail.to), subject=mail.subject,
+                         text=mail.text, html=mail.html,
+                         attachments=[a.model_dump() for a in mail.attachments]
+                         + [{**img.model_dump(), "cid": cid} for cid, img in mail.inline_images.items()],
+                         created_at=now)
+
+
+def outbox_to_mail(row: OutboxMessage) -> OutgoingMail:
+    from tasks.platform.mail import Attachment
+
+    return OutgoingMail(to=row.to.split(","), subject=row.subject, text=row.text, html=row.html,
+                        message_id=f"<kefu-{row.id}-{sha1(row.dedupe_key.encode()).hexdigest()[:12]}@kefu.local>",
+                        attachments=[Attachment(**a) for a in row.attachments if not a.get("cid")],
+                        inline_images={a["cid"]: Attachment(**a) for a in row.attachments if a.get("cid")})
