@@ -338,6 +338,43 @@ def reapproval_roles(decided_amount: Decimal, final_amount: Decimal, table: Auth
     return []
 
 
+# ---- C6 inside the chain, C19 objections --------------------------------------------------------
+NO_PROMISE = "在作出处理决定前不得向客户做任何承诺（C6，000 «2»）"  # shown on every step before the decision
+OBJECTION_BUSINESS_DAYS = 3  # C19 (interpretation): a petition within 3 business days of the notification
+S1_ISSUE_DAY = 2  # the monthly 《客诉案件统计表》 of a month is issued on the 2nd of the next (deployments)
+
+
+def s1_issued(month: str, at: datetime) -> bool:
+    """Whether S1's table of `month` (YYYY-MM) was issued by `at` (Asia/Shanghai): from the 2nd of the
+    month after it."""
+    from models.business_days import TZ
+
+    y, m = (int(x) for x in month.split("-"))
+    issue = datetime(y + (m == 12), m % 12 + 1, S1_ISSUE_DAY, tzinfo=TZ)
+    return at.astimezone(TZ) >= issue
+
+
+def correction_month(closed_month: str, changed_at: datetime) -> str | None:
+    """C19 / S4: a change decided after S1's table of the case's month was issued appears as a correction
+    in the month it was decided (the issued month stays unchanged); None while the month is still open."""
+    from models.business_days import TZ
+
+    return changed_at.astimezone(TZ).strftime("%Y-%m") if s1_issued(closed_month, changed_at) else None
+
+
+def share_changes(text: str, unit: str, shares_by_case: dict[str, dict[str, dict]]) -> dict[str, Decimal]:
+    """The GM's (or a settlement's) shares for `unit`, lines 「编号: 比率」 over the unit's cases; a case not
+    the unit's, or a share outside 0–100, is refused."""
+    out = {}
+    for case_no, share in parse_pairs(text, "比率"):
+        if unit not in shares_by_case.get(case_no, {}):
+            raise ValueError(f"{case_no} 不是 {unit} 的案件 / {case_no} is not a case of {unit}")
+        if share > 100:
+            raise ValueError(f"比率须在 0–100 之间：{share} / a share lies within 0–100")
+        out[case_no] = share.quantize(YUAN)
+    return out
+
+
 # ---- C17: the five copies -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Copy:
