@@ -162,13 +162,20 @@ PLAN_STEPS = ("quality", "production")  # C6's 1-day plan: responsibility (step 
 
 def gm_report(case: dict, answers: Answers) -> Any:
     """C6 inside the chain: the investigation (steps 2–3) is reported to the GM, whose 批示 is due 3
-    business days after the plan's deadline (the watchdog reminds, then escalates to the GM's superior)."""
+    business days after the plan's deadline (the watchdog reminds, then escalates to the chairman)."""
     r = _ask(case, "gm-report", "客户抱怨调查报告：总经理批示（3个工作日内）", "general_manager", "GmInstruction",
-             summary=chain_summary(case, answers), due_at=datetime.fromisoformat(case["data"]["deadlines"]["gm_report"]))
+             summary=chain_summary(case, answers), due_at=datetime.fromisoformat(case["data"]["deadlines"]["gm_report"]),
+             escalate_to=_chairman())
     record_state(case["case_no"], "investigating", "gm_instruction_recorded", actor=r.decided_by,
                  data={"gm_instruction": r.instruction}, event_data={"instruction": r.instruction})
     publish_grievance_form(case["case_no"])
     return r
+
+
+def _chairman() -> str | None:
+    """Where the GM's overdue 批示 escalates (the GM has no superior in the org directory)."""
+    people = services().org.people_for_role("chairman") if "chairman" in services().org.roles else []
+    return people[0].email if people else None
 
 
 def _state(s: ChainStep) -> str:

@@ -461,10 +461,11 @@ STATE_LABELS = {"closed": "结案", "withdrawn": "撤销", "abnormality_report":
                 "routed": "转客户抱怨处理"}
 
 
-def month_figures(cases: list[tuple[str, dict]]) -> dict:
+def month_figures(cases: list[tuple[str, dict]], corrections: list[dict] | None = None) -> dict:
     """S1's product-complaint figures over the month's closed grievances (state, data): by closing state
     and cause (supplier and customer causes are not our fault), loss and fines, supplier recoveries,
-    and each responsible unit's shares — confirmed or 未确认 (S5)."""
+    and each responsible unit's shares — confirmed or 未确认 (S5); and the corrections decided this month
+    to earlier, already issued months (C19: a 《签呈》's changed share), which leave those months as issued."""
     by_state: dict[str, int] = {}
     by_cause: dict[str, int] = {c: 0 for c in CAUSE_LABELS}
     loss, fines_amount, recovered, fines = Decimal("0"), Decimal("0"), Decimal("0"), 0
@@ -492,7 +493,7 @@ def month_figures(cases: list[tuple[str, dict]]) -> dict:
                      for k, n in by_cause.items()],
         "our_fault": sum(n for k, n in by_cause.items() if at_fault(k)),
         "loss_total": str(loss.quantize(YUAN)), "fines": fines, "fines_amount": str(fines_amount.quantize(YUAN)),
-        "supplier_recovered": str(recovered.quantize(YUAN)),
+        "supplier_recovered": str(recovered.quantize(YUAN)), "corrections": list(corrections or []),
         "shares": [{**u, "share_total": str(u["share_total"].quantize(YUAN)),
                     "status": "已确认" if not u["unconfirmed"] else "未确认"} for u in units.values()],
     }

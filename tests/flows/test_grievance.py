@@ -347,20 +347,28 @@ def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(
     assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
 
 
-def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(office):
+def test_s5_a_proposal_is_settled_by_the_gm_office_and_a_rejected_notice_is_revised(office):
     from flows.grievance_month import grievance_month
-    from models.answers import Done, ShareConfirmation
+    from models.answers import Done, ShareConfirmation, ShareSettlement
 
     case_no = closed_in_november(office)
     office.later(days=6)
     run = office.run(grievance_month, None, {
         "notice-production": Decision(decision="reject", comment="金额核对有误"),
         "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
-        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任")})
-    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0
-    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
-    assert [m for m in run.mails if "责任比率待协调" in m.subject and GM_OFFICE in m.to]
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任"),
+        "settle-production": PENDING})
+    assert run.waiting_on == "settle-production" and run.step("settle-production").assignee == GM_OFFICE
+    assert "原料也有责任" in run.step("settle-production").summary["理由"]
     assert office.svc.store.get_case(case_no).data.get("shares") is None  # still the draft: 未确认
+    run = office.run(grievance_month, None, {
+        "notice-production": Decision(decision="reject", comment="金额核对有误"),
+        "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任"),
+        "settle-production": ShareSettlement(decision="settled", shares=f"{case_no}: 100", comment="协调后维持")})
+    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0 and run.result["petitions"] == 0
+    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
+    assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
 
 
 def test_the_monthly_run_does_nothing_on_another_day(office):
