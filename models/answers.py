@@ -879,7 +879,7 @@ class ShareSettlement(Answer):
 
     multiline = Answer.multiline | {"shares"}
     decision: Literal["settled", "unsettled"] = Field(description="settled 已协调一致 / unsettled 未能协调，转《签呈》")
-    shares: str = Field("", max_length=2000, description="协调后的比率，每行「编号: 比率」")
+    shares: str = Field("", max_length=2000, description="协调后的比率，每行「编号: 比率」", examples=["KS-2026-0001: 60"])
 
     @model_validator(mode="after")
     def _settled_shares(self) -> "ShareSettlement":
