@@ -10,11 +10,18 @@ within one day the GM office consolidates result, responsibility, loss and penal
 decide. A rejection returns the case to the previous step's author with the comment; a step that
 returns it a third time goes to the GM, whose ruling settles it (upheld: on; withdrawn: closed).
 
+C6 still applies inside the chain: quality and production state responsibility and the plan by the 1-day
+deadline, the investigation goes to the GM for his 批示 within 3 business days, and nothing is promised to
+the customer before the decision.
+
 After the decision: R9 — a quantity still unknown (客户加工中未确定) waits in `quantity_pending` (weekly
 reminders to sales, tasks/grievance_watch.py), is reviewed by the sales supervisor and re-approved by
-the higher band when its amount passes the deciding band; then the five copies (C17); the supervisor in
-charge approves loss and penalty (C18); a supplier's liability gets a supplier claim; our quality
-problem's improvement is tracked to its due date and its effect checked by quality."""
+the higher band when its amount passes the deciding band; then the five copies (C17); sales tells the
+customer, and a customer who rejects the decision gets a new form linked to this one, run again (C17);
+the responsible units and persons are notified and may object by 《签呈》 via the GM office to the GM,
+whose answer is final (C19); then the supervisor in charge approves loss and penalty (C18); a supplier's
+liability gets a supplier claim; our quality problem's improvement is tracked to its due date and its
+effect checked by quality."""
 
 from __future__ import annotations
 

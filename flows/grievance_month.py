@@ -8,11 +8,14 @@ S5: the GM office's draft of the responsible departments and their shares (equal
     one task each listing its cases, due 2 business days before the 10th (reminded, then escalated to the
     superior): confirm, or propose another share with the reason, and record the state of the improvement.
     Confirmed shares are stored on each case (S1 counts them; the others stay 未确认); proposals go to the
-    GM office to settle with the heads, and what stays disputed becomes a 《签呈》 (C19).
+    GM office to settle with the heads, and what stays disputed becomes the head's 《签呈》 via the GM office
+    to the GM, whose answer is final (C19) — a change after S1's table was issued is a correction of the
+    month of the change, the issued month unchanged.
 S6: (1) the administrative sanctions approved under C18 are published to the department heads in the
     《人事公布单》 (customer data masked); (2) for each responsible unit with fines a 《奖罚通知单》 is
     approved by the GM (a rejection returns it to the GM office, which revises it) and then issued in three
-    copies: GM office, accounting (checks it), the penalised department (deducts, confirms).
+    copies: GM office, accounting (checks it), the penalised department (deducts, confirms). A fine under a
+    《签呈》 waits, and is issued on a notice of its own once the GM has answered.
 
 The month's work is a case of its own (`KY-…`, procedure `grievance_month`), one per month."""
 
