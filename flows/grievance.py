@@ -370,7 +370,7 @@ def hear_objections(case: dict, decision: dict[str, Any], heard: list) -> dict[s
             s = {**req.summary, "异议人": a.decided_by, "异议内容": a.objection}
             follow = _ask(case, f"{req.step_key}-follow-up", "受理人跟进被投诉人的异议并记录", "gm_office",
                           "ObjectionFollowUp", requested_by=a.decided_by, summary=s)
-            record_state(case["case_no"], "decided", "objection_followed_up", actor=follow.decided_by,
+            record_state(case["case_no"], "decided", f"objection_followed_up:{req.step_key}", actor=follow.decided_by,
                          event_data={"person": a.decided_by, "follow_up": follow.follow_up, "result": follow.decision})
             if follow.decision == "petition":
                 pet = _ask(case, f"{req.step_key}-petition", "填写《签呈》（对处理意见仍有异议）", req.role, "Petition",
@@ -414,7 +414,7 @@ def _record_petition(case_no: str, key: str, record: dict[str, Any], kind: str,
                      decision: dict[str, Any] | None = None) -> None:
     petitions = {**(services().store.get_case(case_no).data.get("petitions") or {}), key: record}
     data = {"petitions": petitions} | ({"decision": decision} if decision is not None else {})
-    record_state(case_no, "decided", kind, actor=record.get("answered_by") or record["by"], data=data,
+    record_state(case_no, "decided", f"{kind}:{key}", actor=record.get("answered_by") or record["by"], data=data,
                  event_data={"petition": key, **{k: record[k] for k in ("subject", "state")}})
 
 

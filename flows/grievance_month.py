@@ -22,6 +22,7 @@ The month's work is a case of its own (`KY-…`, procedure `grievance_month`), o
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from itertools import count
 from typing import Any
 
 from prefect import flow, task
@@ -171,11 +172,19 @@ def settle_proposals(month_case: dict[str, Any], shares: dict[str, Any]) -> list
         mine = {c["case_no"]: c["shares"] for c in month_case["cases"] if p["unit"] in c["shares"]}
         s = {"月份": month_case["month"], "责任单位": p["unit"], "提出的比率": p["proposal"], "理由": p["reason"] or "—",
              "草拟比率": "\n".join(f"{no}：{sh[p['unit']]['share']}%" for no, sh in mine.items())}
-        a = request_decision(StepRequest(case_no=month_case["case_no"], step_key=f"settle-{code}", role="gm_office",
-                                         title=f"与{p['unit']}负责人协调责任比率（S5）", answer_model="ShareSettlement",
-                                         requested_by=head, summary=s))
+        by_case = {c["case_no"]: c["shares"] for c in month_case["cases"]}
+        for n in count(1):
+            key = f"settle-{code}" + ("" if n == 1 else f"-{n}")
+            a = request_decision(StepRequest(case_no=month_case["case_no"], step_key=key, role="gm_office",
+                                             title=f"与{p['unit']}负责人协调责任比率（S5）", answer_model="ShareSettlement",
+                                             requested_by=head, summary=s))
+            try:
+                changed = share_changes(a.shares, p["unit"], by_case) if a.decision == "settled" else {}
+                break
+            except ValueError as exc:
+                s = {**s, "不符之处": str(exc)}
         if a.decision == "settled":
-            apply_shares(month_case, p["unit"], a.shares, f"settle-{code}")
+            apply_shares(month_case, p["unit"], {k: str(v) for k, v in changed.items()}, key)
         else:
             disputes.append({**p, "code": code, "head": head, "role": role, "summary": s, "cases": sorted(mine)})
     return disputes
@@ -201,44 +210,43 @@ def petitions_answered(month_case: dict[str, Any], disputes: list[dict[str, Any]
             fwd = request_decision(StepRequest(case_no=month_case["case_no"], step_key=f"{key}-forward", role="gm_office",
                                                title="《签呈》经总经理室呈总经理", answer_model="PetitionForward",
                                                requested_by=d["head"], summary=s))
-            for n in range(1, 100):
+            for n in count(1):
                 ans = request_decision(StepRequest(
                     case_no=month_case["case_no"], step_key=f"{key}-answer" + ("" if n == 1 else f"-{n}"),
                     role="general_manager", title="总经理批示《签呈》（最终决定）", answer_model="PetitionAnswer",
                     requested_by=d["head"], summary={**s, "总经理室意见": fwd.opinion}))
                 try:
-                    if ans.decision == "changed" and ans.shares.strip():
-                        apply_shares(month_case, d["unit"], ans.shares, key)
+                    changed = share_changes(ans.shares, d["unit"], {c["case_no"]: c["shares"] for c in month_case["cases"]})
                     break
                 except ValueError as exc:
                     s["不符之处"] = str(exc)
+            if ans.decision == "changed" and changed:
+                apply_shares(month_case, d["unit"], {k: str(v) for k, v in changed.items()}, key)
             record |= {"answer": ans.decision, "gm_answer": ans.answer, "answered_by": ans.decided_by}
         out.append(record)
     return out
 
 
 @task(name="保存协调或批示后的比率 store settled shares", **IO_TASK)
-def apply_shares(month_case: dict[str, Any], unit: str, text: str, source: str) -> list[str]:
-    """Shares agreed (S5) or changed by the GM (C19) for `unit`, stored as confirmed on each case — or,
-    when S1's table of the month was already issued, recorded as a correction for the month of the
-    change (`data.corrections`), so the issued month stays as it was (S4). Raises ValueError on a share
-    that is not the unit's case."""
+def apply_shares(month_case: dict[str, Any], unit: str, changed: dict[str, str], source: str) -> list[str]:
+    """Shares agreed (S5) or changed by the GM (C19) for `unit` (case → share, checked by
+    `models.grievance.share_changes`), stored as confirmed on each case — or, when S1's table of the month
+    was already issued, recorded as a correction for the month of the change (`data.corrections`), so
+    the issued month stays as it was (S4)."""
     svc = services()
     now = svc.clock.now()
-    by_case = {c["case_no"]: c["shares"] for c in month_case["cases"]}
-    changed = share_changes(text, unit, by_case)
     later = correction_month(month_case["month"], now)
     for case_no, share in changed.items():
         current = svc.store.get_case(case_no).data
         shares = case_shares(current)
         old = shares[unit]
         if later is None:
-            shares = {**shares, unit: {"share": str(share), "confirmed": True}}
+            shares = {**shares, unit: {"share": share, "confirmed": True}}
             svc.store.update_case(case_no, actor="system", kind="shares_confirmed", now=now, data={"shares": shares},
                                   event_data={"month": month_case["month"], "units": [unit], "source": source})
         else:
             fix = {"month": later, "of_month": month_case["month"], "unit": unit, "share_from": old["share"],
-                   "share_to": str(share), "source": source}
+                   "share_to": share, "source": source}
             if fix not in (current.get("corrections") or []):
                 svc.store.update_case(case_no, actor="system", kind="correction_recorded", now=now,
                                       data={"corrections": [*(current.get("corrections") or []), fix]}, event_data=fix)

@@ -458,7 +458,7 @@ def case_shares(data: dict) -> dict[str, dict]:
 
 
 STATE_LABELS = {"closed": "结案", "withdrawn": "撤销", "abnormality_report": "异常处理单（无损失）",
-                "routed": "转客户抱怨处理"}
+                "routed": "转客户抱怨处理", "customer_rejected": "客户不接受，另案重办"}
 
 
 def month_figures(cases: list[tuple[str, dict]], corrections: list[dict] | None = None) -> dict:

@@ -8,7 +8,8 @@ reader without CJK fonts), and the copy's mark (第n联 …) in the heading and 
     pdf.lines(["单号：…", …])
     data = pdf.bytes()
 
-The font is parsed once per process. fpdf2's `add_font` reads the whole 8 MB OpenType file and builds
+The font is parsed once per process — in the warm process the flow runs fork from, so once in all
+(`warm`, deployments/warm_caches.py). fpdf2's `add_font` reads the whole 8 MB OpenType file and builds
 its width and glyph maps (≈ 0.3 s of CPU, more on a loaded machine) for every document; here that
 parse is kept (`_parsed_font`) and each document gets a light copy of it with its own glyph subset and
 its own lazily opened font (fpdf2 subsets that font in place when it writes the file). The bounding
@@ -58,9 +59,19 @@ def _subset_bytes(path: Path, glyph_names: frozenset[str]) -> bytes:
 @lru_cache(maxsize=2)
 def _parsed_font(path: Path) -> TTFFont:
     """The font as fpdf2 parses it (widths, glyph ids, descriptor), once per process and path."""
+    from fontTools.ttLib import TTFont
+
     probe = FPDF()
     probe.add_font(FONT, fname=str(path))
-    return probe.fonts[FONT.lower()]
+    parsed = probe.fonts[FONT.lower()]
+    parsed.ttfont.close()  # no file left open: the warm process forks the flow runs after this (fork-safe)
+    parsed.ttfont = TTFont(BytesIO(_font_bytes(path)), recalcTimestamp=False, lazy=True)
+    return parsed
+
+
+def warm() -> None:
+    """Parse the font before the flow runs are forked (deployments/warm_caches.py): every run inherits it."""
+    _parsed_font(_cjk_font_file())
 
 
 def font_for(pdf: FPDF, path: Path) -> TTFFont:

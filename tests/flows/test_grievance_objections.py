@@ -128,7 +128,9 @@ def test_the_person_complained_about_is_told_objects_to_the_handler_and_petition
     assert run.step("opinion-person-1-follow-up").assignee == GM_OFFICE  # the handler records the follow-up
     assert run.step("opinion-person-1-petition").assignee == PRODUCTION
     assert run.step("opinion-person-1-petition-answer").assignee == GM
-    assert "objection_followed_up" in run.event_kinds and run.result == "closed"
+    assert "objection_followed_up:opinion-person-1" in run.event_kinds and run.result == "closed"
+    assert [k for k in run.event_kinds if k.startswith("petition_")] == [
+        "petition_filed:opinion-person-1-petition", "petition_answered:opinion-person-1-petition"]
     assert run.case.data["decision"]["fines"][0]["amount"] == "600.00"  # maintained: final
 
     run = office.run(grievance, file(office), chain(**{
@@ -171,3 +173,17 @@ def test_an_unsettled_share_becomes_a_petition_and_the_gms_change_is_next_months
     assert json.loads(nov.json_path.read_text(encoding="utf-8"))["grievances"]["corrections"] == []
     (row,) = json.loads(dec.json_path.read_text(encoding="utf-8"))["grievances"]["corrections"]
     assert row["case_no"] == case_no and row["share_to"] == "60.00"
+
+
+def test_an_unanswered_decision_notice_is_reminded_then_escalated_after_3_business_days(office):
+    from tests.flows.harness import DEPUTY_GM
+
+    case_no = file(office)
+    run = office.run(grievance, case_no, chain(**{"objection-production": PENDING, "opinion-person-1": PENDING}))
+    assert run.waiting_on == "objection-production" and run.case.closed_at is None
+    office.later(days=3)  # Saturday: past half of the time to Monday's deadline
+    assert office.watchdog()["reminded"] == 2
+    assert [m for m in office.mailer.sent if PRODUCTION_HEAD in m.to and "催办" in m.subject and "核决通知" in m.subject]
+    office.later(days=3)  # Tuesday: past Monday's deadline
+    assert office.watchdog()["escalated"] == 2
+    assert [m for m in office.mailer.sent if DEPUTY_GM in m.to and "逾期上报" in m.subject and "核决通知" in m.subject]
