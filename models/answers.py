@@ -776,6 +776,120 @@ class ShareConfirmation(Answer):
         return self
 
 
+# ---- C17 the customer's answer, C19 objections by 《签呈》 (product complaints) ------------------------
+CHOICE_LABELS.update({"accepted": "接受", "rejected": "客户不接受", "petition": "提出《签呈》", "objects": "提出异议",
+                      "resolved": "已沟通，无异议", "forwarded": "转呈总经理", "maintained": "维持原决定",
+                      "changed": "变更决定", "settled": "已协调一致", "unsettled": "未能协调（转《签呈》）"})
+FIELD_LABELS.update({"passed_on_via": "告知方式（函告/电话）", "subject": "异议事项", "reasons": "理由",
+                     "change_asked": "请求变更为", "attachments": "附件（文件名或链接，每行一个）", "objection": "异议内容",
+                     "follow_up": "跟进处理记录", "answer": "总经理批示（最终）", "shares": "比率（每行「编号: 比率」）"})
+PETITION_SUBJECTS = {"responsibility": "责任归属", "share": "责任比率", "loss": "损失金额", "penalty": "罚扣"}
+
+
+@register_answer
+class CustomerDecisionReply(Answer):
+    """业务部门将核决结果函告或电话告知客户，并记录客户是否接受（C17）/ sales passes the decision on and records
+    whether the customer accepts it."""
+
+    multiline = Answer.multiline | {"note"}
+    decision: Literal["accepted", "rejected"] = Field(description="accepted 客户接受 / rejected 客户不接受（另填新表）")
+    passed_on_via: Literal["letter", "phone"] = Field("phone", description="letter 函告 / phone 电话")
+    note: str = Field(min_length=1, max_length=2000, description="告知内容与客户反应")
+
+
+@register_answer
+class Petition(Answer):
+    """《签呈》（C19）：对核决（责任、比率、损失、罚扣）有异议的单位经总经理室呈总经理；无异议则接受 /
+    a unit accepts the decision or files a petition: reasons, the change asked, attachments."""
+
+    multiline = Answer.multiline | {"reasons", "change_asked", "attachments"}
+    decision: Literal["accepted", "petition"] = Field(description="accepted 接受 / petition 提出《签呈》")
+    subject: Literal["responsibility", "share", "loss", "penalty"] = Field(
+        "penalty", description="responsibility 责任归属 / share 责任比率 / loss 损失金额 / penalty 罚扣")
+    reasons: str = Field("", max_length=4000, description="理由")
+    change_asked: str = Field("", max_length=2000, description="请求变更为")
+    attachments: str = Field("", max_length=2000, description="附件（文件名或链接，每行一个）")
+
+    @model_validator(mode="after")
+    def _petition_complete(self) -> "Petition":
+        if self.decision == "petition" and not (self.reasons.strip() and self.change_asked.strip()):
+            raise ValueError("《签呈》须填写理由和请求变更的内容 / a petition needs its reasons and the change asked")
+        return self
+
+
+@register_answer
+class PersonalOpinionReply(Answer):
+    """被投诉人知悉对其本人的处理意见（C19）：接受，或向受理人提出异议 / the person complained about accepts the
+    opinion concerning them or objects to the handler."""
+
+    multiline = Answer.multiline | {"objection"}
+    decision: Literal["accepted", "objects"] = Field(description="accepted 接受 / objects 提出异议")
+    objection: str = Field("", max_length=2000, description="异议内容")
+
+    @model_validator(mode="after")
+    def _objection_stated(self) -> "PersonalOpinionReply":
+        if self.decision == "objects" and not self.objection.strip():
+            raise ValueError("提出异议须填写异议内容 / an objection needs its content")
+        return self
+
+
+@register_answer
+class ObjectionFollowUp(Answer):
+    """受理人记录对被投诉人异议的跟进（C19）；仍有异议的转《签呈》/ the handler records the follow-up; continued
+    disagreement becomes a petition."""
+
+    multiline = Answer.multiline | {"follow_up"}
+    decision: Literal["resolved", "petition"] = Field(description="resolved 已沟通无异议 / petition 仍有异议，转《签呈》")
+    follow_up: str = Field(min_length=1, max_length=2000, description="跟进处理记录")
+
+
+@register_answer
+class PetitionForward(Answer):
+    """总经理室转呈《签呈》并附意见（C19）/ the GM office forwards the petition to the GM with its opinion."""
+
+    multiline = Answer.multiline | {"opinion"}
+    decision: Literal["forwarded"] = Field("forwarded", description="forwarded 转呈总经理")
+    opinion: str = Field(min_length=1, max_length=2000, description="总经理室意见")
+
+
+@register_answer
+class PetitionAnswer(Answer):
+    """总经理对《签呈》的批示，为最终决定（C19）：维持，或变更（罚扣、比率）/ the GM's final answer."""
+
+    multiline = Answer.multiline | {"answer", "fines", "shares"}
+    decision: Literal["maintained", "changed"] = Field(description="maintained 维持原决定 / changed 变更决定")
+    answer: str = Field(min_length=1, max_length=4000, description="总经理批示（最终）")
+    fines: str = Field("", max_length=2000, description="变更后的罚扣，每行「责任方: 金额」；不变则留空")
+    shares: str = Field("", max_length=2000, description="变更后的比率，每行「编号: 比率」；不变则留空")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "PetitionAnswer":
+        from models.grievance import FINE_MAX, FINE_MIN, parse_pairs
+
+        for party, amount in parse_pairs(self.fines, "罚扣"):
+            if not FINE_MIN <= amount <= FINE_MAX:
+                raise ValueError(f"{party} 罚扣须在 200–1500 元之间 / fines lie within 200–1,500 yuan")
+        parse_pairs(self.shares, "比率")
+        return self
+
+
+@register_answer
+class ShareSettlement(Answer):
+    """总经理室与部门负责人协调责任比率（S5）：协调一致（比率），或未能协调（转《签呈》，C19）."""
+
+    multiline = Answer.multiline | {"shares"}
+    decision: Literal["settled", "unsettled"] = Field(description="settled 已协调一致 / unsettled 未能协调，转《签呈》")
+    shares: str = Field("", max_length=2000, description="协调后的比率，每行「编号: 比率」", examples=["KS-2026-0001: 60"])
+
+    @model_validator(mode="after")
+    def _settled_shares(self) -> "ShareSettlement":
+        from models.grievance import parse_pairs
+
+        if self.decision == "settled" and not parse_pairs(self.shares, "比率"):
+            raise ValueError("协调一致须填写比率 / a settlement needs the shares")
+        return self
+
+
 # ---- customer archive, periodic (§7.2 A5) --------------------------------------------------------
 @register_answer
 class ArchiveCleanupProposals(Answer):

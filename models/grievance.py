@@ -338,6 +338,43 @@ def reapproval_roles(decided_amount: Decimal, final_amount: Decimal, table: Auth
     return []
 
 
+# ---- C6 inside the chain, C19 objections --------------------------------------------------------
+NO_PROMISE = "在作出处理决定前不得向客户做任何承诺（C6，000 «2»）"  # shown on every step before the decision
+OBJECTION_BUSINESS_DAYS = 3  # C19 (interpretation): a petition within 3 business days of the notification
+S1_ISSUE_DAY = 2  # the monthly 《客诉案件统计表》 of a month is issued on the 2nd of the next (deployments)
+
+
+def s1_issued(month: str, at: datetime) -> bool:
+    """Whether S1's table of `month` (YYYY-MM) was issued by `at` (Asia/Shanghai): from the 2nd of the
+    month after it."""
+    from models.business_days import TZ
+
+    y, m = (int(x) for x in month.split("-"))
+    issue = datetime(y + (m == 12), m % 12 + 1, S1_ISSUE_DAY, tzinfo=TZ)
+    return at.astimezone(TZ) >= issue
+
+
+def correction_month(closed_month: str, changed_at: datetime) -> str | None:
+    """C19 / S4: a change decided after S1's table of the case's month was issued appears as a correction
+    in the month it was decided (the issued month stays unchanged); None while the month is still open."""
+    from models.business_days import TZ
+
+    return changed_at.astimezone(TZ).strftime("%Y-%m") if s1_issued(closed_month, changed_at) else None
+
+
+def share_changes(text: str, unit: str, shares_by_case: dict[str, dict[str, dict]]) -> dict[str, Decimal]:
+    """The GM's (or a settlement's) shares for `unit`, lines 「编号: 比率」 over the unit's cases; a case not
+    the unit's, or a share outside 0–100, is refused."""
+    out = {}
+    for case_no, share in parse_pairs(text, "比率"):
+        if unit not in shares_by_case.get(case_no, {}):
+            raise ValueError(f"{case_no} 不是 {unit} 的案件 / {case_no} is not a case of {unit}")
+        if share > 100:
+            raise ValueError(f"比率须在 0–100 之间：{share} / a share lies within 0–100")
+        out[case_no] = share.quantize(YUAN)
+    return out
+
+
 # ---- C17: the five copies -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Copy:
@@ -421,13 +458,14 @@ def case_shares(data: dict) -> dict[str, dict]:
 
 
 STATE_LABELS = {"closed": "结案", "withdrawn": "撤销", "abnormality_report": "异常处理单（无损失）",
-                "routed": "转客户抱怨处理"}
+                "routed": "转客户抱怨处理", "customer_rejected": "客户不接受，另案重办"}
 
 
-def month_figures(cases: list[tuple[str, dict]]) -> dict:
+def month_figures(cases: list[tuple[str, dict]], corrections: list[dict] | None = None) -> dict:
     """S1's product-complaint figures over the month's closed grievances (state, data): by closing state
     and cause (supplier and customer causes are not our fault), loss and fines, supplier recoveries,
-    and each responsible unit's shares — confirmed or 未确认 (S5)."""
+    and each responsible unit's shares — confirmed or 未确认 (S5); and the corrections decided this month
+    to earlier, already issued months (C19: a 《签呈》's changed share), which leave those months as issued."""
     by_state: dict[str, int] = {}
     by_cause: dict[str, int] = {c: 0 for c in CAUSE_LABELS}
     loss, fines_amount, recovered, fines = Decimal("0"), Decimal("0"), Decimal("0"), 0
@@ -455,7 +493,7 @@ def month_figures(cases: list[tuple[str, dict]]) -> dict:
                      for k, n in by_cause.items()],
         "our_fault": sum(n for k, n in by_cause.items() if at_fault(k)),
         "loss_total": str(loss.quantize(YUAN)), "fines": fines, "fines_amount": str(fines_amount.quantize(YUAN)),
-        "supplier_recovered": str(recovered.quantize(YUAN)),
+        "supplier_recovered": str(recovered.quantize(YUAN)), "corrections": list(corrections or []),
         "shares": [{**u, "share_total": str(u["share_total"].quantize(YUAN)),
                     "status": "已确认" if not u["unconfirmed"] else "未确认"} for u in units.values()],
     }

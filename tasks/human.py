@@ -278,9 +278,15 @@ def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
     while the run waits on another key is kept in the database (the resume finds the run "not
     waiting" on it) and read from there when the run reaches that key: answers in any order all
     complete the step, and no email is sent twice."""
+    return [request_decision(r) for r in open_steps(reqs)]
+
+
+def open_steps(reqs: list[StepRequest]) -> list[StepRequest]:
+    """Open several human steps at once (tasks and emails, re-run safe) without waiting on any: the
+    caller then waits on them in the order it needs (`request_decision` on each returned request)."""
     run_id = replay.current_run_id()
     reqs = [r if r.flow_run_id else r.model_copy(update={"flow_run_id": run_id}) for r in reqs]
     refs = [open_human_task(r) for r in reqs]
     if any(ref.created for ref in refs) or services().store.unsent_count(reqs[0].case_no):
         deliver_mail(reqs[0].case_no, return_state=True)
-    return [request_decision(r) for r in reqs]
+    return reqs

@@ -10,11 +10,18 @@ within one day the GM office consolidates result, responsibility, loss and penal
 decide. A rejection returns the case to the previous step's author with the comment; a step that
 returns it a third time goes to the GM, whose ruling settles it (upheld: on; withdrawn: closed).
 
+C6 still applies inside the chain: quality and production state responsibility and the plan by the 1-day
+deadline, the investigation goes to the GM for his 批示 within 3 business days, and nothing is promised to
+the customer before the decision.
+
 After the decision: R9 — a quantity still unknown (客户加工中未确定) waits in `quantity_pending` (weekly
 reminders to sales, tasks/grievance/watch.py), is reviewed by the sales supervisor and re-approved by
-the higher band when its amount passes the deciding band; then the five copies (C17); the supervisor in
-charge approves loss and penalty (C18); a supplier's liability gets a supplier claim; our quality
-problem's improvement is tracked to its due date and its effect checked by quality."""
+the higher band when its amount passes the deciding band; then the five copies (C17); sales tells the
+customer, and a customer who rejects the decision gets a new form linked to this one, run again (C17);
+the responsible units and persons are notified and may object by 《签呈》 via the GM office to the GM,
+whose answer is final (C19); then the supervisor in charge approves loss and penalty (C18); a supplier's
+liability gets a supplier claim; our quality problem's improvement is tracked to its due date and its
+effect checked by quality."""
 
 from __future__ import annotations
 
@@ -28,13 +35,15 @@ from prefect import flow
 
 from models.business_days import TZ
 from models.archive.corrections import step_key
-from models.grievance import (CAUSE_LABELS, ChainStep, after_return, approvers_by_amount, chain_steps,
-                              check_fines, compute_loss, improvement_tracked, parse_pairs, pending_amount,
-                              reapproval_roles)
+from models.answers import PETITION_SUBJECTS
+from models.grievance import (CAUSE_LABELS, NO_PROMISE, OBJECTION_BUSINESS_DAYS, ChainStep, after_return,
+                              approvers_by_amount, chain_steps, check_fines, compute_loss, improvement_tracked,
+                              parse_pairs, pending_amount, reapproval_roles, responsible_units)
 from tasks.cases import load_case, record_state
 from tasks.complaint.steps import notice, tag_run, until_approved
-from tasks.grievance.steps import bases, grievance_summary, issue_copies, publish_grievance_form
-from tasks.human import StepRequest, request_decision
+from tasks.grievance.steps import (bases, grievance_summary, issue_copies, publish_grievance_form,
+                             refile_rejected_grievance)
+from tasks.human import StepRequest, open_steps, request_decision
 from tasks.platform.runtime import services
 
 Answers = dict[str, Any]
@@ -65,11 +74,14 @@ def approvers(answers: Answers) -> list[str] | None:
     return None if amount is None else approvers_by_amount(amount, services().authority)
 
 
-def chain_summary(case: dict, answers: Answers) -> dict[str, Any]:
-    """The form and what the chain has said so far."""
+def chain_summary(case: dict, answers: Answers, decided: bool = False) -> dict[str, Any]:
+    """The form and what the chain has said so far; before the decision, the no-promise rule (C6)."""
     out = grievance_summary(case)
+    if not decided:
+        out["承诺限制"] = NO_PROMISE
     labels = {"quality": ("质量管理部", "cause_analysis"), "production": ("制造部门对策", "countermeasure"),
-              "manager": ("经理室批示", "instruction"), "rd": ("研发部意见", "opinion"),
+              "gm-report": ("总经理批示（调查报告）", "instruction"), "manager": ("经理室批示", "instruction"),
+              "rd": ("研发部意见", "opinion"),
               "proposal": ("业务处理意见", "proposal"), "opinion": ("总经理室综合意见", "opinion"),
               "negotiation": ("交涉结果", "result")}
     for key, (label, field) in labels.items():
@@ -107,6 +119,8 @@ def run_chain(case: dict) -> tuple[str, Answers]:
             record_state(case["case_no"], _state(s), f"done:{step_key(s.key, asked[s.key])}", actor=a.decided_by,
                          event_data={"step": s.no, "title": s.title})
             publish_grievance_form(case["case_no"])
+            if s.key == "production" and "gm-report" not in answers:  # C6: the investigation goes to the GM
+                answers["gm-report"] = gm_report(case, answers)
             i += 1
             continue
         # a return: back to the previous step's author, with the comment (the third time: the GM rules)
@@ -136,15 +150,39 @@ def run_chain(case: dict) -> tuple[str, Answers]:
 
 
 def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str, str]) -> Any:
-    """Ask a chain step; a step asked again goes to its earlier author."""
+    """Ask a chain step; a step asked again goes to its earlier author. Steps 2–3 state responsibility
+    and the plan by C6's 1-day deadline (from receipt); a round after a return has its own day."""
     earlier = answers.get(s.key)
     kw: dict[str, Any] = {"summary": {**chain_summary(case, answers), **note}, "due_business_days": s.due_business_days}
+    if s.key in PLAN_STEPS and n == 1:
+        kw["due_at"] = datetime.fromisoformat(case["data"]["deadlines"]["plan"])
     if s.role == "salesperson":
         kw |= {"assignee": case["data"]["salesperson"], "requested_by": None}
     elif earlier is not None and earlier.decided_by:
         kw["assignee"] = earlier.decided_by
     title = s.title if n == 1 else f"{s.title}（第 {n} 次）"
     return _ask(case, step_key(s.key, n), title, s.role, s.answer_model, **kw)
+
+
+PLAN_STEPS = ("quality", "production")  # C6's 1-day plan: responsibility (step 2) and countermeasure (step 3)
+
+
+def gm_report(case: dict, answers: Answers) -> Any:
+    """C6 inside the chain: the investigation (steps 2–3) is reported to the GM, whose 批示 is due 3
+    business days after the plan's deadline (the watchdog reminds, then escalates to the chairman)."""
+    r = _ask(case, "gm-report", "客户抱怨调查报告：总经理批示（3个工作日内）", "general_manager", "GmInstruction",
+             summary=chain_summary(case, answers), due_at=datetime.fromisoformat(case["data"]["deadlines"]["gm_report"]),
+             escalate_to=_chairman())
+    record_state(case["case_no"], "investigating", "gm_instruction_recorded", actor=r.decided_by,
+                 data={"gm_instruction": r.instruction}, event_data={"instruction": r.instruction})
+    publish_grievance_form(case["case_no"])
+    return r
+
+
+def _chairman() -> str | None:
+    """Where the GM's overdue 批示 escalates (the GM has no superior in the org directory)."""
+    people = services().org.people_for_role("chairman") if "chairman" in services().org.roles else []
+    return people[0].email if people else None
 
 
 def _state(s: ChainStep) -> str:
@@ -255,6 +293,131 @@ def approve_loss_and_penalty(case: dict, decision: dict[str, Any], summary: dict
     return approved
 
 
+# ---- C17 the customer's answer, C19 objections -------------------------------------------------------------
+def decision_lines(decision: dict[str, Any]) -> dict[str, str]:
+    fines = "；".join(f"{f['party']} {f['amount']} 元" for f in decision["fines"]) or "无"
+    return {"责任原因": decision["cause_label"], "责任单位": decision["responsible_units"] or "—",
+            "责任人员": decision["responsible_persons"] or "—", "客诉损失金额（元）": decision["loss_total"], "罚扣": fines}
+
+
+def objection_requests(case: dict, decision: dict[str, Any], summary: dict[str, Any]) -> list[StepRequest]:
+    """C19: the decision's notice to the head of each responsible unit (responsibility, loss, penalty),
+    answered by accepting it or filing a 《签呈》; and to each responsible person of ours, told the
+    opinion concerning them, who may object to the handler. Due 3 business days from the notification."""
+    from flows.grievance.month import heads_of
+
+    org, case_no = services().org, case["case_no"]
+    shown = {**summary, **decision_lines(decision)}
+    reqs = [StepRequest(case_no=case_no, step_key=f"objection-{code}", role=role, assignee=head,
+                        title=f"核决通知（{unit}）：无异议请确认；对责任、损失或罚扣有异议请提《签呈》（3个工作日内）",
+                        answer_model="Petition", due_business_days=OBJECTION_BUSINESS_DAYS, summary=shown)
+            for unit, (code, head, role) in heads_of(responsible_units(decision["responsible_units"])).items()]
+    for n, name in enumerate(responsible_units(decision["responsible_persons"]), 1):
+        person = org.find(name)
+        if person is None or not org.roles_of(person.email):
+            continue  # not a person of ours: nobody to tell through the system
+        mine = [f"{f['amount']} 元（{f['penalty_type']}）" for f in decision["fines"]
+                if f["party"] in (person.name, person.email)]
+        reqs.append(StepRequest(
+            case_no=case_no, step_key=f"opinion-person-{n}", role=org.roles_of(person.email)[0], assignee=person.email,
+            title="对您本人的处理意见：请知悉，有异议可向受理人提出（3个工作日内）", answer_model="PersonalOpinionReply",
+            due_business_days=OBJECTION_BUSINESS_DAYS,
+            summary={**summary, "对您的处理意见": f"{decision['cause_label']}；责任人员：{person.name}；"
+                                                 f"罚扣：{'；'.join(mine) or '无'}"}))
+    return reqs
+
+
+def tell_customer_and_units(case: dict, decision: dict[str, Any], summary: dict[str, Any]) -> tuple[Any, list]:
+    """C17 and C19 at once: sales passes the decision on (letter or phone) and records whether the customer
+    accepts it; the responsible units and persons are notified in the same moment. The customer-facing
+    answer is taken first — it never waits for an objection; a rejection leaves the objections moot."""
+    told = StepRequest(case_no=case["case_no"], step_key="decision-told", role="salesperson",
+                       assignee=case["data"]["salesperson"], title="向客户函告或电话告知核决结果，记录客户是否接受",
+                       answer_model="CustomerDecisionReply", summary=summary)
+    told, *objections = open_steps([told, *objection_requests(case, decision, summary)])
+    reply = request_decision(told)
+    record_state(case["case_no"], "decided", f"customer_{reply.decision}", actor=reply.decided_by,
+                 data={"customer_reply": {"decision": reply.decision, "via": reply.passed_on_via, "note": reply.note}},
+                 event_data={"via": reply.passed_on_via})
+    if reply.decision == "rejected":
+        return reply, []
+    return reply, [(r, request_decision(r)) for r in objections]
+
+
+def refile(case: dict, summary: dict[str, Any]) -> str:
+    """C17: the customer rejects the decision — sales fills a new form linked to the original (the
+    original's data pre-filled), which runs C16 again as a case of its own."""
+    f = case["data"]["form"]
+    q = f.get("return_quantity")
+    defaults = {k: f[k] for k in ("abnormality_no", "order_no", "item_no", "customer", "ship_date", "description",
+                                  "demand", "grievance_class", "sample_attached", "opinion")}
+    defaults |= {"quantity_shipped": f["quantity_shipped"]["value"], "unit": f["quantity_shipped"]["unit"],
+                 "defective_quantity": f["defective_quantity"]["value"], "return_quantity": q["value"] if q else 0}
+    form = _by_salesperson(case, "new-form", "客户不接受核决：重新填写《客户抱怨处理表》（另案重办）", "GrievanceForm",
+                           summary=summary, defaults=defaults)
+    body = form.to_form(case["data"]["salesperson"], previous_case_no=case["case_no"], foreign=bool(f.get("foreign")))
+    return refile_rejected_grievance(case["case_no"], body.model_dump(mode="json"))
+
+
+def hear_objections(case: dict, decision: dict[str, Any], heard: list) -> dict[str, Any]:
+    """C19: each 《签呈》 goes via the GM office to the GM, whose answer is final (a changed fine replaces
+    the decision's); a person's objection goes to the handler (the GM office), who records the follow-up —
+    continued disagreement becomes that person's 《签呈》."""
+    for req, a in heard:
+        if a.decision == "petition":
+            decision = petition_to_gm(case, req.step_key, a, decision)
+        elif a.decision == "objects":
+            s = {**req.summary, "异议人": a.decided_by, "异议内容": a.objection}
+            follow = _ask(case, f"{req.step_key}-follow-up", "受理人跟进被投诉人的异议并记录", "gm_office",
+                          "ObjectionFollowUp", requested_by=a.decided_by, summary=s)
+            record_state(case["case_no"], "decided", f"objection_followed_up:{req.step_key}", actor=follow.decided_by,
+                         event_data={"person": a.decided_by, "follow_up": follow.follow_up, "result": follow.decision})
+            if follow.decision == "petition":
+                pet = _ask(case, f"{req.step_key}-petition", "填写《签呈》（对处理意见仍有异议）", req.role, "Petition",
+                           assignee=req.assignee, requested_by=None, due_business_days=OBJECTION_BUSINESS_DAYS,
+                           summary={**s, "受理人跟进": follow.follow_up},
+                           defaults={"decision": "petition", "subject": "penalty", "reasons": a.objection})
+                if pet.decision == "petition":
+                    decision = petition_to_gm(case, f"{req.step_key}-petition", pet, decision)
+    return decision
+
+
+def petition_to_gm(case: dict, key: str, pet: Any, decision: dict[str, Any]) -> dict[str, Any]:
+    """One 《签呈》: the GM office forwards it with its opinion, the GM answers (final). A changed fine is
+    checked against the penalty basis (refused: the GM is asked again with the reason)."""
+    case_no = case["case_no"]
+    record = {"by": pet.decided_by, "subject": pet.subject, "reasons": pet.reasons, "change_asked": pet.change_asked,
+              "attachments": pet.attachments, "state": "open"}
+    _record_petition(case_no, key, record, "petition_filed")
+    s = {**decision_lines(decision), "签呈人": pet.decided_by, "异议事项": PETITION_SUBJECTS[pet.subject],
+         "理由": pet.reasons, "请求变更为": pet.change_asked, "附件": pet.attachments or "无"}
+    fwd = _ask(case, f"{key}-forward", "《签呈》经总经理室呈总经理", "gm_office", "PetitionForward",
+               requested_by=pet.decided_by, summary=s)
+    s["总经理室意见"] = fwd.opinion
+    for n in count(1):
+        ans = _ask(case, f"{key}-answer" + ("" if n == 1 else f"-{n}"), "总经理批示《签呈》（最终决定）", "general_manager",
+                   "PetitionAnswer", requested_by=pet.decided_by, summary=s)
+        try:
+            if ans.decision == "changed" and ans.fines.strip():
+                _loss, penalty_basis = bases(services())
+                decision = {**decision, "fines": check_fines(parse_pairs(ans.fines, "罚扣"), decision["cause"],
+                                                             penalty_basis)}
+            break
+        except ValueError as exc:
+            s["不符之处"] = str(exc)
+    _record_petition(case_no, key, {**record, "state": "answered", "answer": ans.decision, "gm_answer": ans.answer,
+                                    "answered_by": ans.decided_by}, "petition_answered", decision=decision)
+    return decision
+
+
+def _record_petition(case_no: str, key: str, record: dict[str, Any], kind: str,
+                     decision: dict[str, Any] | None = None) -> None:
+    petitions = {**(services().store.get_case(case_no).data.get("petitions") or {}), key: record}
+    data = {"petitions": petitions} | ({"decision": decision} if decision is not None else {})
+    record_state(case_no, "decided", f"{kind}:{key}", actor=record.get("answered_by") or record["by"], data=data,
+                 event_data={"petition": key, **{k: record[k] for k in ("subject", "state")}})
+
+
 def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, Any]) -> None:
     """C18 列入追踪: the owner carries the measure out by its due date (reminded, escalated), then the
     quality department checks its effect; an ineffective measure is carried out again."""
@@ -310,6 +473,15 @@ def grievance(case_no: str) -> str:
         settle_quantity(case, decision, summary)
         publish_grievance_form(case_no)
     issue_copies(case_no)  # C17
+    summary = chain_summary(case, answers, decided=True)  # from here on the customer may be told
+    reply, heard = tell_customer_and_units(case, decision, summary)
+    if reply.decision == "rejected":  # C17: a new form, linked, runs the chain again (as C9)
+        new_no = refile(case, summary)
+        record_state(case_no, "customer_rejected", "grievance_refiled", closed=True, data={"refiled_as": new_no},
+                     event_data={"case_no": new_no})
+        publish_grievance_form(case_no)
+        return "customer_rejected"
+    decision = hear_objections(case, decision, heard)  # C19: the disputed fine waits for the GM's answer
     decision = approve_loss_and_penalty(case, decision, summary)
     if decision["cause"] == "supplier":
         claim = _ask(case, "supplier-claim", "供应商索赔（索赔内容与追回金额）", "gm_office", "SupplierClaim",

@@ -8,23 +8,29 @@ S5: the GM office's draft of the responsible departments and their shares (equal
     one task each listing its cases, due 2 business days before the 10th (reminded, then escalated to the
     superior): confirm, or propose another share with the reason, and record the state of the improvement.
     Confirmed shares are stored on each case (S1 counts them; the others stay 未确认); proposals go to the
-    GM office to settle with the heads, and what stays disputed becomes a 《签呈》 (C19).
+    GM office to settle with the heads, and what stays disputed becomes the head's 《签呈》 via the GM office
+    to the GM, whose answer is final (C19) — a change after S1's table was issued is a correction of the
+    month of the change, the issued month unchanged.
 S6: (1) the administrative sanctions approved under C18 are published to the department heads in the
     《人事公布单》 (customer data masked); (2) for each responsible unit with fines a 《奖罚通知单》 is
     approved by the GM (a rejection returns it to the GM office, which revises it) and then issued in three
-    copies: GM office, accounting (checks it), the penalised department (deducts, confirms).
+    copies: GM office, accounting (checks it), the penalised department (deducts, confirms). A fine under a
+    《签呈》 waits, and is issued on a notice of its own once the GM has answered.
 
 The month's work is a case of its own (`KY-…`, procedure `grievance_month`), one per month."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from itertools import count
 from typing import Any
 
 from prefect import flow, task
 
 from models.business_days import TZ
-from models.grievance import case_shares, confirmations_due, first_business_day, units_with_fines
+from models.business_days import add_business_days
+from models.grievance import (OBJECTION_BUSINESS_DAYS, case_shares, confirmations_due, correction_month,
+                              first_business_day, share_changes, units_with_fines)
 from models.statistics import month_period, previous_month_key
 from tasks.cases import record_state
 from tasks.complaint.steps import notice, until_approved
@@ -108,13 +114,19 @@ def store_confirmed(month_case: dict[str, Any], units: list[str]) -> None:
                                   data={"shares": shares}, event_data={"month": month_case["month"], "units": units})
 
 
-def notices_approved(month_case: dict[str, Any]) -> list[dict[str, Any]]:
+def notices_approved(month_case: dict[str, Any], held: frozenset[tuple[str, str]] = frozenset(),
+                     only_held: bool = False) -> list[dict[str, Any]]:
     """S6 (2): a 《奖罚通知单》 per unit with fines, approved by the GM (a rejection: the GM office revises
-    it as commented and the GM decides again), then three copies."""
+    it as commented and the GM decides again), then three copies. A fine under a 《签呈》 (`held`: case and
+    unit) waits: it is left out, and issued on its own notice (`only_held`) once the GM has answered."""
     cases = [(c["case_no"], {"decision": c["decision"]}) for c in month_case["cases"]]
     issued = []
-    for unit, rows in units_with_fines(cases).items():
+    for unit, all_rows in units_with_fines(cases).items():
+        rows = [r for r in all_rows if ((r["case_no"], unit) in held) == only_held]
+        if not rows:
+            continue
         code, head, _role = heads_of([unit]).get(unit, (unit, services().org.first_for_role("gm_office").email, ""))
+        code = f"{code}-petition" if only_held else code
         total = sum(float(r["amount"]) for r in rows)
         summary = {"月份": month_case["month"], "单位": unit, "罚扣合计（元）": f"{total:.2f}",
                    "明细": "\n".join(f"{r['case_no']} {r['party']} {r['amount']} 元（{r['cause']}）" for r in rows)}
@@ -151,6 +163,96 @@ def personnel_notice(month_case: dict[str, Any]) -> int:
     return len(rows)
 
 
+def settle_proposals(month_case: dict[str, Any], shares: dict[str, Any]) -> list[dict[str, Any]]:
+    """S5: the GM office settles each proposed share with the unit's head — agreed shares are stored as
+    confirmed; what stays disputed is returned, to become the head's 《签呈》 (C19)."""
+    disputes = []
+    for p in shares["proposed"]:
+        code, head, role = heads_of([p["unit"]])[p["unit"]]
+        mine = {c["case_no"]: c["shares"] for c in month_case["cases"] if p["unit"] in c["shares"]}
+        s = {"月份": month_case["month"], "责任单位": p["unit"], "提出的比率": p["proposal"], "理由": p["reason"] or "—",
+             "草拟比率": "\n".join(f"{no}：{sh[p['unit']]['share']}%" for no, sh in mine.items())}
+        by_case = {c["case_no"]: c["shares"] for c in month_case["cases"]}
+        for n in count(1):
+            key = f"settle-{code}" + ("" if n == 1 else f"-{n}")
+            a = request_decision(StepRequest(case_no=month_case["case_no"], step_key=key, role="gm_office",
+                                             title=f"与{p['unit']}负责人协调责任比率（S5）", answer_model="ShareSettlement",
+                                             requested_by=head, summary=s))
+            try:
+                changed = share_changes(a.shares, p["unit"], by_case) if a.decision == "settled" else {}
+                break
+            except ValueError as exc:
+                s = {**s, "不符之处": str(exc)}
+        if a.decision == "settled":
+            apply_shares(month_case, p["unit"], {k: str(v) for k, v in changed.items()}, key)
+        else:
+            disputes.append({**p, "code": code, "head": head, "role": role, "summary": s, "cases": sorted(mine)})
+    return disputes
+
+
+def petitions_answered(month_case: dict[str, Any], disputes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """C19 from S5: the head files the 《签呈》 (3 business days), the GM office forwards it with its opinion,
+    the GM's answer is final; changed shares are applied (after S1's table was issued: as a correction of
+    the next month, the issued month unchanged)."""
+    svc, out = services(), []
+    for d in disputes:
+        key = f"petition-{d['code']}"
+        pet = request_decision(StepRequest(
+            case_no=month_case["case_no"], step_key=key, role=d["role"], assignee=d["head"], answer_model="Petition",
+            title=f"责任比率未能协调：填写《签呈》呈总经理（{d['unit']}，3个工作日内）", summary=d["summary"],
+            due_at=add_business_days(svc.clock.now(), OBJECTION_BUSINESS_DAYS, svc.calendar),
+            defaults={"decision": "petition", "subject": "share", "reasons": d["reason"] or "",
+                      "change_asked": d["proposal"] or ""}))
+        record = {"unit": d["unit"], "by": pet.decided_by, "decision": pet.decision}
+        if pet.decision == "petition":
+            s = {**d["summary"], "异议事项": "责任比率", "理由": pet.reasons, "请求变更为": pet.change_asked,
+                 "附件": pet.attachments or "无"}
+            fwd = request_decision(StepRequest(case_no=month_case["case_no"], step_key=f"{key}-forward", role="gm_office",
+                                               title="《签呈》经总经理室呈总经理", answer_model="PetitionForward",
+                                               requested_by=d["head"], summary=s))
+            for n in count(1):
+                ans = request_decision(StepRequest(
+                    case_no=month_case["case_no"], step_key=f"{key}-answer" + ("" if n == 1 else f"-{n}"),
+                    role="general_manager", title="总经理批示《签呈》（最终决定）", answer_model="PetitionAnswer",
+                    requested_by=d["head"], summary={**s, "总经理室意见": fwd.opinion}))
+                try:
+                    changed = share_changes(ans.shares, d["unit"], {c["case_no"]: c["shares"] for c in month_case["cases"]})
+                    break
+                except ValueError as exc:
+                    s["不符之处"] = str(exc)
+            if ans.decision == "changed" and changed:
+                apply_shares(month_case, d["unit"], {k: str(v) for k, v in changed.items()}, key)
+            record |= {"answer": ans.decision, "gm_answer": ans.answer, "answered_by": ans.decided_by}
+        out.append(record)
+    return out
+
+
+@task(name="保存协调或批示后的比率 store settled shares", **IO_TASK)
+def apply_shares(month_case: dict[str, Any], unit: str, changed: dict[str, str], source: str) -> list[str]:
+    """Shares agreed (S5) or changed by the GM (C19) for `unit` (case → share, checked by
+    `models.grievance.share_changes`), stored as confirmed on each case — or, when S1's table of the month
+    was already issued, recorded as a correction for the month of the change (`data.corrections`), so
+    the issued month stays as it was (S4)."""
+    svc = services()
+    now = svc.clock.now()
+    later = correction_month(month_case["month"], now)
+    for case_no, share in changed.items():
+        current = svc.store.get_case(case_no).data
+        shares = case_shares(current)
+        old = shares[unit]
+        if later is None:
+            shares = {**shares, unit: {"share": share, "confirmed": True}}
+            svc.store.update_case(case_no, actor="system", kind="shares_confirmed", now=now, data={"shares": shares},
+                                  event_data={"month": month_case["month"], "units": [unit], "source": source})
+        else:
+            fix = {"month": later, "of_month": month_case["month"], "unit": unit, "share_from": old["share"],
+                   "share_to": share, "source": source}
+            if fix not in (current.get("corrections") or []):
+                svc.store.update_case(case_no, actor="system", kind="correction_recorded", now=now,
+                                      data={"corrections": [*(current.get("corrections") or []), fix]}, event_data=fix)
+    return sorted(changed)
+
+
 @flow(name="grievance-month", flow_run_name=run_name, log_prints=True)
 def grievance_month(month: str | None = None) -> dict[str, Any]:
     svc = services()
@@ -162,16 +264,22 @@ def grievance_month(month: str | None = None) -> dict[str, Any]:
     month_period(month)  # a malformed month fails here
     month_case = open_month_case(month)
     sanctions = personnel_notice(month_case)
-    issued = notices_approved(month_case)
+    # S5: the heads confirm or propose; the GM office settles proposals; what stays disputed is a 《签呈》
     shares = confirm_shares(month_case, confirmations_due(today, svc.calendar))
-    if shares["proposed"] or shares["unknown_units"]:
-        gm_office = svc.org.first_for_role("gm_office").email
-        notice(month_case["case_no"], "shares-disputed", [gm_office], f"责任比率待协调 {month}",
-               "以下单位提出其他比率（或不在组织架构中），请与各部门负责人协调；仍有异议的以《签呈》呈总经理（C19）。",
-               {"提出其他比率": "\n".join(f"{p['unit']}：{p['proposal']}（{p['reason']}）" for p in shares["proposed"])
-                or "—", "未知单位": "、".join(shares["unknown_units"]) or "—"})
+    if shares["unknown_units"]:
+        notice(month_case["case_no"], "shares-unknown-units", [svc.org.first_for_role("gm_office").email],
+               f"责任单位不在组织架构中 {month}", "以下责任单位不在组织架构中，其比率未能确认，请核对。",
+               {"未知单位": "、".join(shares["unknown_units"])})
+    disputes = settle_proposals(month_case, shares)
+    held = frozenset((no, d["unit"]) for d in disputes for no in d["cases"])
+    issued = notices_approved(month_case, held)  # S6 without the disputed fines: they wait (C19)
+    answered = petitions_answered(month_case, disputes)
+    if held:  # the held fines, once the GM has answered
+        month_case = {**month_case, "cases": [{**c, "decision": svc.store.get_case(c["case_no"]).data.get("decision") or {}}
+                                              for c in month_case["cases"]]}
+        issued += notices_approved(month_case, held, only_held=True)
     record_state(month_case["case_no"], "done", "grievance_month_done", closed=True,
-                 data={"shares": shares, "notices": issued, "sanctions": sanctions})
+                 data={"shares": shares, "notices": issued, "sanctions": sanctions, "petitions": answered})
     return {"case_no": month_case["case_no"], "month": month, "cases": len(month_case["cases"]),
-            "notices": len(issued), "sanctions": sanctions,
+            "notices": len(issued), "sanctions": sanctions, "petitions": len(answered),
             "confirmed": len(shares["confirmed"]), "proposed": len(shares["proposed"])}

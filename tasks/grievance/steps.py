@@ -176,16 +176,32 @@ def register_workbook(rows: list[dict[str, Any]]) -> bytes:
         return path.read_bytes()
 
 
+def open_linked_grievance(source_case_no: str, form: dict[str, Any], key: str, event: str) -> str:
+    """A new grievance filed from `source_case_no` (one per `key`, re-run safe), the event on the source,
+    its run started here or by the dispatchers."""
+    from tasks.platform.flow_starts import start_now
+
+    svc = services()
+    case, _ = file_grievance(svc, GrievanceIn.model_validate(form), key)
+    svc.store.add_event(source_case_no, event, actor="system", now=svc.clock.now(), data={"case_no": case.case_no})
+    if not case.flow_run_id:
+        start_now(svc, case.case_no)
+    return case.case_no
+
+
 @task(name="转客户抱怨处理 open the grievance of a complaint", **IO_TASK)
 def open_grievance_from_complaint(complaint_case_no: str, form: dict[str, Any]) -> str:
     """C15: a product-quality complaint naming an order becomes a grievance, linked to the complaint
     (one per complaint, re-run safe); its run is started here or by the dispatchers."""
-    from tasks.platform.flow_starts import start_now
+    return open_linked_grievance(complaint_case_no, form, f"complaint:{complaint_case_no}", "routed_to_grievance")
 
+
+@task(name="客户不接受，另填新表 refile the grievance the customer rejected", **IO_TASK)
+def refile_rejected_grievance(case_no: str, form: dict[str, Any]) -> str:
+    """C17: the customer rejects the decision — the new 《客户抱怨处理表》 sales filled, linked to the
+    original (`previous_case_no`, its parent), runs the chain again (as C9); the original's open steps
+    (objections to a decision that no longer stands) are cancelled."""
     svc = services()
-    case, _ = file_grievance(svc, GrievanceIn.model_validate(form), f"complaint:{complaint_case_no}")
-    svc.store.add_event(complaint_case_no, "routed_to_grievance", actor="system", now=svc.clock.now(),
-                        data={"case_no": case.case_no})
-    if not case.flow_run_id:
-        start_now(svc, case.case_no)
-    return case.case_no
+    new_no = open_linked_grievance(case_no, form, f"rejected:{case_no}", "refiled_after_rejection")
+    svc.store.cancel_open_tasks(case_no, svc.clock.now(), actor="system")
+    return new_no

@@ -126,6 +126,10 @@ def grievance_tables(g: dict[str, Any] | None) -> list[Table]:
             ("unit", "责任单位", "text", 16), ("cases", "件数", "int", 8), ("share_total", "比率合计（%）", "money", 14),
             ("confirmed", "已确认", "int", 8), ("unconfirmed", "未确认", "int", 8), ("status", "状态", "text", 10)),
               _static(g["shares"])),
+        Table("grievance_corrections", "客户抱怨-更正", _cols(
+            ("case_no", "编号", "text", 16), ("of_month", "所属月份", "text", 10), ("unit", "责任单位", "text", 16),
+            ("share_from", "原比率（%）", "text", 12), ("share_to", "更正为（%）", "text", 12), ("source", "依据", "text", 24)),
+              _static(g.get("corrections") or []), note="已发出月份的报表不变，更正列于变更当月（C19，S4）"),
     ]
 
 

@@ -117,9 +117,17 @@ def grievance_figures(s: Session, start: datetime, end: datetime) -> dict[str, A
     """§7: the product complaints (客户抱怨) closed in the period — causes, loss, fines, shares (S5)."""
     from models.grievance import month_figures
 
+    from models.business_days import TZ
+
     rows = s.execute(select(Case.state, Case.data).where(Case.procedure == "grievance", Case.closed_at >= start,
                                                           Case.closed_at < end).order_by(Case.case_no)).all()
-    return month_figures([(state, data) for state, data in rows])
+    # C19 / S4: changes decided this month to cases of months already issued (the shares a 《签呈》 changed)
+    month = start.astimezone(TZ).strftime("%Y-%m")
+    earlier = s.execute(select(Case.case_no, Case.data).where(Case.procedure == "grievance", Case.closed_at < start)
+                        .order_by(Case.case_no)).all()
+    corrections = [{"case_no": no, **c} for no, data in earlier for c in (data.get("corrections") or [])
+                   if c.get("month") == month]
+    return month_figures([(state, data) for state, data in rows], corrections)
 
 
 VISITED_STATES = ("closed", "escalated", "gm_meeting")  # C10: every established case is visited

@@ -1,4 +1,4 @@
-"""Issue 20: a product-quality complaint (客户抱怨处理, §7 C15–C18, R9) end to end on the real stack,
+"""Issue 20: a product-quality complaint (客户抱怨处理, §7 C6 in C16, C15–C19, R9) end to end on the real stack,
 every step answered through its emailed link as a browser submits the page."""
 
 import pytest
@@ -41,6 +41,8 @@ def test_a_grievance_through_the_chain_with_a_return_and_a_pending_quantity(stac
     answer(stack, case_no, R["production"], "制造部门分析原因、拟定对策（生产单位、机班别、作业人员、生产日期）（第 2 次）", "submitted",
            cause="皮辊磨损", countermeasure="更换皮辊", production_unit="细纱车间", machine_shift="12# 甲班",
            operators="韩雪", production_date="2026-10-28")
+    # C6 inside the chain: the investigation reported to the GM, whose 批示 is recorded
+    answer(stack, case_no, R["general_manager"], "客户抱怨调查报告", "instructed", instruction="同意调查结论")
     answer(stack, case_no, R["general_manager"], "经理室批示", "instructed", instruction="同意对策")
     answer(stack, case_no, gm_office, "总经理室审核", "approve")
     answer(stack, case_no, sales, "业务部门拟定处理意见", "submitted", handling="return", unit_price="32.00",
@@ -65,6 +67,11 @@ def test_a_grievance_through_the_chain_with_a_return_and_a_pending_quantity(stac
         # each copy embeds a subset of Noto Sans SC (CFF): ≈ 2 s of CPU a copy, minutes on a loaded machine
         (copy,) = stack.wait_mail(subject=f"{case_no} 《客户抱怨处理表》{mark}", timeout=240)
         assert copy["to"] and all(t.endswith("@huajin.example") for t in copy["to"])
+    # C17: sales tells the customer, who accepts; C19: the unit and the person are notified, and accept
+    answer(stack, case_no, sales, "向客户函告或电话告知核决结果", "accepted", passed_on_via="phone", note="客户接受")
+    head = next(d.head for d in ORG.departments if d.code == "production")
+    answer(stack, case_no, head, "核决通知（生产部）", "accepted")
+    answer(stack, case_no, R["production"], "对您本人的处理意见", "accepted")
     answer(stack, case_no, R["general_manager"], "主管核准损失与罚扣", "approve")
     answer(stack, case_no, R["production"], "落实改善措施", "done", result="已更换皮辊")
     answer(stack, case_no, R["quality_lead"], "效果确认", "effective")

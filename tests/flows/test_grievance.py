@@ -9,10 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from flows.grievance.chain import grievance
-from models.answers import (CustomerNegotiation, Decision, EffectCheck, FormRevision, GmOfficeOpinion, GmRuling,
-                            GrievanceConsolidation, GrievanceRegistration, HandlingProposal, ImprovementDone,
-                            ManagerInstruction, ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion,
-                            SupplierClaim)
+from models.answers import (CustomerDecisionReply, CustomerNegotiation, Decision, EffectCheck, FormRevision,
+                            GmInstruction, GmOfficeOpinion, GmRuling, GrievanceConsolidation, GrievanceRegistration,
+                            HandlingProposal, ImprovementDone, ManagerInstruction, PersonalOpinionReply, Petition,
+                            ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion, SupplierClaim)
 from models.business_days import TZ
 from models.grievance import QUANTITY_PENDING_TEXT
 from tests.flows.harness import (ACCOUNTING, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, PRODUCTION, QUALITY_LEAD,
@@ -55,6 +55,7 @@ def chain(amount: str = "9600.00", approvers=("deputy_sales_manager", "deputy_gm
         "production": ProductionAnalysis(decision="submitted", cause="皮辊磨损", countermeasure="更换皮辊",
                                          production_unit="细纱车间", machine_shift="12# 甲班", operators="韩雪",
                                          production_date="2026-10-28"),
+        "gm-report": GmInstruction(instruction="同意调查结论，按对策执行"),
         "manager": ManagerInstruction(decision="instructed", instruction="同意对策，尽快答复客户"),
         "gm-check": APPROVE,
         "proposal": HandlingProposal(decision="submitted", handling="return", unit_price="32.00", amount=amount,
@@ -65,6 +66,9 @@ def chain(amount: str = "9600.00", approvers=("deputy_sales_manager", "deputy_gm
         "sales-review": APPROVE,
         "consolidation": answer(CONSOLIDATED, hours=2),
         **{f"decide-{r.replace('_', '-')}": APPROVE for r in approvers},
+        "decision-told": CustomerDecisionReply(decision="accepted", passed_on_via="letter", note="已函告，客户接受"),
+        "objection-production": Petition(decision="accepted"),
+        "opinion-person-1": PersonalOpinionReply(decision="accepted"),
         "penalty-approval": APPROVE,
         "improvement": ImprovementDone(result="已更换全部皮辊"),
         "effect-check": EffectCheck(decision="effective"),
@@ -72,7 +76,7 @@ def chain(amount: str = "9600.00", approvers=("deputy_sales_manager", "deputy_gm
     return script | over
 
 
-CHAIN = ["register", "quality", "production", "manager", "gm-check", "proposal", "opinion",
+CHAIN = ["register", "quality", "production", "gm-report", "manager", "gm-check", "proposal", "opinion",
          "instruct-deputy-sales-manager", "instruct-deputy-gm", "negotiation", "sales-review", "consolidation",
          "decide-deputy-sales-manager", "decide-deputy-gm"]
 
@@ -80,7 +84,8 @@ CHAIN = ["register", "quality", "production", "manager", "gm-check", "proposal",
 def test_the_nine_steps_in_order_by_their_roles_to_the_close(office):
     run = office.run(grievance, file(office), chain())
     assert run.result == "closed" and run.case.state == "closed" and run.case.closed_at is not None
-    assert run.steps == [*CHAIN, "penalty-approval", "improvement", "effect-check"]
+    assert run.steps == [*CHAIN, "decision-told", "objection-production", "opinion-person-1", "penalty-approval",
+                         "improvement", "effect-check"]
     who = {s: run.step(s).assignee for s in run.steps}
     assert who["register"] == GM_OFFICE and who["quality"] == QUALITY_LEAD and who["production"] == PRODUCTION
     assert who["manager"] == GM and who["gm-check"] == GM_OFFICE and who["proposal"] == SALESPERSON
@@ -123,7 +128,7 @@ def test_rd_gives_its_opinion_only_when_asked(office):
         "quality": QualityTrace(decision="submitted", cause_analysis="原料异常", responsible_department="研发部",
                                 ask_rd=True),
         "rd": RdOpinion(decision="submitted", opinion="原料配棉需调整")}))
-    assert run.steps[3:6] == ["manager", "rd", "gm-check"] and run.step("rd").assignee == RD
+    assert run.steps[4:7] == ["manager", "rd", "gm-check"] and run.step("rd").assignee == RD
     assert "rd" not in office.run(grievance, file(office), chain()).steps
 
 
@@ -342,20 +347,28 @@ def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(
     assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
 
 
-def test_s5_a_proposal_goes_to_the_gm_office_and_a_rejected_notice_is_revised(office):
+def test_s5_a_proposal_is_settled_by_the_gm_office_and_a_rejected_notice_is_revised(office):
     from flows.grievance.month import grievance_month
-    from models.answers import Done, ShareConfirmation
+    from models.answers import Done, ShareConfirmation, ShareSettlement
 
     case_no = closed_in_november(office)
     office.later(days=6)
     run = office.run(grievance_month, None, {
         "notice-production": Decision(decision="reject", comment="金额核对有误"),
         "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
-        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任")})
-    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0
-    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
-    assert [m for m in run.mails if "责任比率待协调" in m.subject and GM_OFFICE in m.to]
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任"),
+        "settle-production": PENDING})
+    assert run.waiting_on == "settle-production" and run.step("settle-production").assignee == GM_OFFICE
+    assert "原料也有责任" in run.step("settle-production").summary["理由"]
     assert office.svc.store.get_case(case_no).data.get("shares") is None  # still the draft: 未确认
+    run = office.run(grievance_month, None, {
+        "notice-production": Decision(decision="reject", comment="金额核对有误"),
+        "notice-production-revision-1": Done(comment="已核对"), "notice-production-2": APPROVE,
+        "shares-production": ShareConfirmation(decision="proposed", proposal=f"{case_no}: 60", comment="原料也有责任"),
+        "settle-production": ShareSettlement(decision="settled", shares=f"{case_no}: 100", comment="协调后维持")})
+    assert run.result["proposed"] == 1 and run.result["confirmed"] == 0 and run.result["petitions"] == 0
+    assert run.step("notice-production-revision-1").assignee == GM_OFFICE
+    assert office.svc.store.get_case(case_no).data["shares"] == {"生产部": {"share": "100.00", "confirmed": True}}
 
 
 def test_the_monthly_run_does_nothing_on_another_day(office):

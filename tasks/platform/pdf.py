@@ -1,0 +1,177 @@
+"""The one PDF helper for documents issued in copies — P4's 《取样出门审批单》 (three copies) and C17's
+《客户抱怨处理表》 (five): fpdf2 with Noto Sans SC embedded as a subset (so the Chinese shows in any
+reader without CJK fonts), and the copy's mark (第n联 …) in the heading and on every page's footer.
+
+    pdf = CopyDocument(title="客户抱怨处理表 KS-2026-0001 第一联", mark="第一联（质量管理部）", ref="KS-2026-0001")
+    pdf.heading("客户抱怨处理表")          # the title and, under it, the copy's mark
+    pdf.table([("编号", "KS-…"), …], (30, 70))
+    pdf.lines(["单号：…", …])
+    data = pdf.bytes()
+
+The font is parsed once per process — in the warm process the flow runs fork from, so once in all
+(`warm`, deployments/warm_caches.py). fpdf2's `add_font` reads the whole 8 MB OpenType file and builds
+its width and glyph maps (≈ 0.3 s of CPU, more on a loaded machine) for every document; here that
+parse is kept (`_parsed_font`) and each document gets a light copy of it with its own glyph subset and
+its own lazily opened font (fpdf2 subsets that font in place when it writes the file). The bounding
+boxes of the subset are not recomputed (the full font's stay: valid for any subset), which halves
+the cost of writing the font. docs/benchmarks.md has the figures."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
+from fpdf.output import OutputProducer
+
+FONT = "NotoSansSC"
+PLAIN = FontFace(emphasis="")
+
+
+@lru_cache(maxsize=2)
+def _font_bytes(path: Path) -> bytes:
+    return Path(path).read_bytes()
+
+
+@lru_cache(maxsize=32)
+def _subset_bytes(path: Path, glyph_names: frozenset[str]) -> bytes:
+    """The font cut down to `glyph_names`, once per process and glyph set (the copies of one document
+    share it): fpdf2 then subsets this small font instead of the whole one (same options as fpdf2's)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(BytesIO(_font_bytes(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True)
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC",
+                            "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(glyphs=sorted(glyph_names))
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=2)
+def _parsed_font(path: Path) -> TTFFont:
+    """The font as fpdf2 parses it (widths, glyph ids, descriptor), once per process and path."""
+    from fontTools.ttLib import TTFont
+
+    probe = FPDF()
+    probe.add_font(FONT, fname=str(path))
+    parsed = probe.fonts[FONT.lower()]
+    parsed.ttfont.close()  # no file left open: the warm process forks the flow runs after this (fork-safe)
+    parsed.ttfont = TTFont(BytesIO(_font_bytes(path)), recalcTimestamp=False, lazy=True)
+    return parsed
+
+
+def warm() -> None:
+    """Parse the font before the flow runs are forked (deployments/warm_caches.py): every run inherits it."""
+    _parsed_font(_cjk_font_file())
+
+
+def font_for(pdf: FPDF, path: Path) -> TTFFont:
+    """A copy of the parsed font for one document: shared (read-only) maps, its own subset and its own
+    font object to subset (fpdf2 prunes it in place on output)."""
+    from fontTools.ttLib import TTFont
+
+    parsed = _parsed_font(path)
+    font = copy.copy(parsed)
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = TTFont(BytesIO(_font_bytes(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    font.subset = SubsetMap(font)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    return font
+
+
+@lru_cache(maxsize=1)
+def _cjk_font_file() -> Path:
+    from tasks.reports.charts import cjk_font_path
+
+    return cjk_font_path()
+
+
+class CopyDocument(FPDF):
+    """A document issued in copies: `mark` (e.g. 第二联（生产部）) under the heading and, with `ref`
+    (the case or slip number) and the page number, in every page's footer."""
+
+    def __init__(self, *, title: str, mark: str, ref: str, subject: str = "", page_format: str | tuple = "A4",
+                 shared_text: str = "", font_file: Path | None = None) -> None:
+        super().__init__(format=page_format)
+        self.mark, self.ref, self.shared_text = mark, ref, shared_text
+        self.font_path = path = font_file or _cjk_font_file()
+        self.fonts[FONT.lower()] = font_for(self, path)
+        if self.fonts[FONT.lower()].is_cff and self.fonts[FONT.lower()].is_cid_keyed:
+            self._set_min_pdf_version("1.6")
+        self.set_title(title)
+        self.set_subject(subject or mark)
+        self.set_creator("Kefu Flows")
+        self.set_auto_page_break(True, margin=16)
+        self.add_page()
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.cell(0, 6, f"{self.ref} · {self.mark} · 第 {self.page_no()} 页", align="C")
+
+    def heading(self, title: str, under: str | None = None) -> None:
+        """The document's title, and under it the copy's mark (or `under`)."""
+        self.set_font(FONT, size=16)
+        self.cell(0, 10, title, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT, size=12)
+        self.cell(0, 8, under or self.mark, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(2)
+
+    def section(self, title: str) -> None:
+        self.set_font(FONT, size=11)
+        self.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+
+    def table_rows(self, rows: list[tuple[Any, ...]], widths: tuple[int, ...], heading: bool = False,
+                   size: float = 9) -> None:
+        """Rows of text cells (personal data masked), wrapped within the column widths."""
+        from models.privacy import mask_text
+
+        self.set_font(FONT, size=size)
+        with self.table(col_widths=widths, first_row_as_headings=heading, headings_style=PLAIN,
+                        line_height=size * 0.61, text_align="LEFT") as t:
+            for r in rows:
+                row = t.row()
+                for c in r:
+                    row.cell(mask_text(str(c)))
+        self.ln(3)
+
+    def lines(self, lines: list[str], size: float = 11) -> None:
+        """Plain lines of text, each wrapped to the page width (personal data masked)."""
+        from models.privacy import mask_text
+
+        self.set_font(FONT, size=size)
+        for line in lines:
+            self.multi_cell(0, size * 0.6, mask_text(line) or " ", new_x="LMARGIN", new_y="NEXT")
+
+    def bytes(self) -> bytes:
+        """The PDF, its font subset cut once per glyph set (`_CachedSubsets`)."""
+        return bytes(self.output(output_producer_class=_CachedSubsets))
+
+
+class _CachedSubsets(OutputProducer):
+    """fpdf2's writer, given the font already cut down to the document's glyphs from the per-process
+    cache (fpdf2's own subsetting of that small font is cheap). `shared_text` (e.g. the marks and units
+    of every copy) joins each copy's glyphs so that all copies of one document share one subset."""
+
+    def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
+        from fontTools.ttLib import TTFont
+
+        doc = self.fpdf
+        font = doc.fonts[FONT.lower()]
+        for ch in doc.shared_text:
+            if ord(ch) in font.cmap:
+                font.subset.pick(ord(ch))
+        names = frozenset(font.subset.get_all_glyph_names())
+        font.ttfont = TTFont(BytesIO(_subset_bytes(doc.font_path, names)), recalcTimestamp=False, recalcBBoxes=False)
+        return super()._add_fonts(*args, **kwargs)

@@ -1,0 +1,49 @@
+"""tasks/platform/pdf.py: the one PDF helper of the documents issued in copies (C17's grievance form, P4's slip):
+fpdf2 with the CJK font embedded, the copy's mark on every page, the font parsed once per process and
+its subset cut once for all copies of a document."""
+
+import io
+
+from pypdf import PdfReader
+
+from tasks import pdf as helper
+
+
+def text_of(data: bytes) -> list[str]:
+    return ["".join(p.extract_text().replace("\x00", "").split()) for p in PdfReader(io.BytesIO(data)).pages]
+
+
+def test_a_copy_marks_every_page_and_embeds_the_cjk_font():
+    doc = helper.CopyDocument(title="测试单 第二联", mark="第二联（生产部）", ref="KS-2026-0001")
+    doc.heading("测试单")
+    doc.lines([f"第 {i} 行：条干不匀，布面云斑" for i in range(120)])  # several pages
+    data = doc.bytes()
+    pages = text_of(data)
+    assert len(pages) > 1 and all("KS-2026-0001·第二联（生产部）·第" in p for p in pages)
+    reader = PdfReader(io.BytesIO(data))
+    fonts = {f["/BaseFont"] for f in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert any("NotoSansSC" in str(f) for f in fonts)
+
+
+def test_the_font_is_parsed_once_and_the_copies_of_one_document_share_one_subset():
+    from models.grievance import COPIES
+    from tasks.grievance.pdf import copy_pdf
+
+    copy_pdf("KS-2026-0009", "第一联", "质量管理部", {"客户": "甲公司"}, None, [])  # the process's first copy
+    parsed, subsets = helper._parsed_font.cache_info(), helper._subset_bytes.cache_info()
+    for c in COPIES:
+        data = copy_pdf("KS-2026-0010", c.mark, c.unit, {"客户": "乙公司", "异常情况": "色差"}, None, [])
+        assert f"{c.mark}（{c.unit}）" in text_of(data)[0]
+    assert helper._parsed_font.cache_info().misses == parsed.misses  # never parsed again
+    after = helper._subset_bytes.cache_info()
+    assert after.misses == subsets.misses + 1 and after.hits == subsets.hits + len(COPIES) - 1
+
+
+def test_the_sample_slip_copies_are_made_by_the_same_helper_with_their_text():
+    from tasks.samples import slip_pdf
+
+    data = slip_pdf("YP-2026-0001", 3, "华锦纺织 取样出门审批单\n第三联 出门证（门卫凭此放行）\n单号：YP-2026-0001\n"
+                                       "出门证编码（一次有效）：AB2CD3EF")
+    (page,) = text_of(data)
+    assert "取样出门审批单" in page and "出门证编码（一次有效）：AB2CD3EF" in page
+    assert "YP-2026-0001·第三联出门证·第1页" in page  # the copy mark in the footer
