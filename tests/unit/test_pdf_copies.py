@@ -6,7 +6,7 @@ import io
 
 from pypdf import PdfReader
 
-from tasks import pdf as helper
+from tasks.platform import pdf as helper
 
 
 def text_of(data: bytes) -> list[str]:
