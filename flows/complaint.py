@@ -52,8 +52,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     summary = complaint_summary(case)
     publish_complaint_form(case_no)
 
+    single_contact: list[str] = []  # C20: once named, the handler is copied on every task and answer of others
+
     def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
         kw.setdefault("summary", summary)
+        kw.setdefault("copy_to", single_contact[0] if single_contact else None)
         return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
                                             recused=recused, answer_model=model, **kw))
 
@@ -86,6 +89,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     handler = handler_for(handler_role, recused, receiver if handler_role == "l1_handler" else None)
     record_state(case_no, "accepted", "handler_assigned", data={"handler": handler},
                  event_data={"handler": handler, "level": level})
+    single_contact.append(handler)  # C20: the single contact while other departments hold steps
 
     # C5: by level, the form goes at once to the handler (and is reported to the directors at L3)
     if route.reported_via or route.informed:
@@ -114,10 +118,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
     # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
     # then the GM and the chairman — nothing is carried out or promised before they approve
-    if flags.get("in_legal_process"):
+    # the flag may also be set (by any handler) or cleared (by the legal counsel) on the case (tasks/legal_process.py)
+    legal = bool(data.get("in_legal_process", flags.get("in_legal_process")))
+    if legal:
         tell_legal_process(case_no, summary)
-    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due,
-                               legal=bool(flags.get("in_legal_process")))
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due, legal=legal)
     record_hour_steps(case_no, plan.first_agreement)
     # C25: every level-3 case and any matter of principle goes on the GM meeting's agenda, which decides
     # the handling plan and whether to notify the authorities

@@ -377,7 +377,10 @@ def report_major_complaint(case_no: str, level: int) -> bool:
 
 def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
     """C20: what the customer is told — the outline for the level with each step's time (from the
-    computed deadlines) and the handler's direct contact."""
+    computed deadlines) and the handler's direct contact.
+
+    The handler's direct phone is shown unmasked in the notice to the customer only, masked elsewhere:
+    the privacy rule protects the customer's data, and the handler's work phone is there to be given."""
     from models.complaint_hours import hour_deadlines, process_steps
 
     level = case.level or case.data["proposed_level"]
@@ -419,7 +422,8 @@ def send_process_notice(svc: Services, case_no: str, via: str, *, update: str = 
         from tasks.render import render_mail
 
         svc.store.queue_mail(f"notice:{case_no}:process-notice-{digest}", case_no,
-                             render_mail("process_notice", [email], **ctx), now,
+                             render_mail("process_notice", [email], **ctx,
+                                         shown_in_full={"handler_phone": ctx["handler"]["phone"]}), now,
                              event=("process_notice_sent", {"to": [email], "digest": digest, "update": update}))
     elif update:  # no email: the handler tells the customer the new outline
         _notice(svc, case_no, f"process-notice-{digest}", [handler], "受理告知更新：请告知客户",
