@@ -93,3 +93,74 @@ def test_a_flag_set_on_the_case_sends_the_plan_through_the_legal_chain(office):
                                                        "solution-legal-counsel-1": PENDING})
     assert run.waiting_on == "solution-legal-counsel-1" and "solution-l3-admin-director-1" in run.steps
     assert run.step("solution-legal-counsel-1").assignee == LEGAL_COUNSEL
+
+
+# ---- C26 ---------------------------------------------------------------------------------------
+L3_SALES_DIRECTOR = "zhao.lei@huajin.example"
+
+
+def _grouped(office, members: list[str] | None = None) -> tuple[list[str], str]:
+    """Three complaints about one building, suggested by the watchdog and confirmed as a group."""
+    from flows.group_complaint import group_complaint
+    from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply
+    from tests.flows.test_group_complaint import _three, suggested
+
+    members = members or _three(office)
+    office.watchdog()
+    (group_no,) = suggested(office)
+    office.run(group_complaint, group_no, {
+        "confirm": GroupConfirm(decision="confirm"),
+        "in-person-meeting": GroupMeeting(met_at="2026-11-25 14:00", place="售楼处", attendees="周敏、业主3人"),
+        "unified-reply-1": GroupReply(text="我司将于11月28日前完成3号楼外墙修复。"),
+        "unified-reply-approval-1": Decision(decision="approve")})
+    return members, group_no
+
+
+def _tags(case_no: str) -> set[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"complaint-{case_no}"])),
+                                     sort=FlowRunSort.START_TIME_DESC, limit=1)
+    return set(runs[0].tags)
+
+
+def test_a_groups_member_runs_at_level_3_whatever_its_receiver_confirms_and_its_tags_say_so(office):
+    from models.answers import ComplaintIntake
+
+    members, group_no = _grouped(office)
+    run = office.run(complaint, members[0], handled(3) | {"intake": ComplaintIntake(decision="stands", level=1),
+                                                          "outcome": PENDING})
+    assert run.case.level == 3 and run.case.data["handler"] == L3_SALES_DIRECTOR
+    assert "gm-meeting" in run.steps and "solution-general-manager-1" in run.steps  # level 3's route
+    assert {"level:3", f"group:{group_no}"} <= _tags(members[0])
+
+
+def test_a_member_that_joins_after_its_intake_goes_on_at_level_3(office):
+    from tests.flows.test_group_complaint import _three
+
+    members = _three(office)
+    first = office.run(complaint, members[0], handled(1) | {"plan-1": PENDING})
+    assert first.case.level == 1 and first.case.data["handler"] == RECEIVER
+    _members, group_no = _grouped(office, members)
+    run = office.run(complaint, members[0], handled(3) | {"intake": handled(1)["intake"], "outcome": PENDING})
+    assert run.case.level == 3 and run.case.data["handler"] == L3_SALES_DIRECTOR
+    assert "solution-general-manager-1" in run.steps and "solution-l2-handler-1" not in run.steps
+    assert {"level:3", f"group:{group_no}"} <= _tags(members[0])
+
+
+def test_the_spokespersons_one_text_is_every_members_written_reply(office):
+    from models.answers import ComplaintIntake, ComplaintOutcome
+
+    members, group_no = _grouped(office)
+    own = ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_text="处理人自己的答复")
+    run = office.run(complaint, members[1], handled(3) | {"intake": ComplaintIntake(decision="stands", level=1),
+                                                          "outcome": own})
+    assert run.result == "closed"
+    reply = run.case.data["written_reply"]
+    assert reply["group_case"] == group_no and reply["text"] == "我司将于11月28日前完成3号楼外墙修复。"
+    assert not [m for m in office.mailer.sent if "处理人自己的答复" in m.text]  # no second, different text
+    for no in members:
+        assert office.svc.store.get_case(no).data["written_reply"]["text"] == reply["text"]
