@@ -2,8 +2,9 @@
 contact and is copied on every task and every answer of the case — a copy mail (抄送) for each task
 opened for someone else, and one for each answer given by someone else.
 
-A copy carries no decision link and no answer code: the handler reads, the assignee decides. Each copy
-has its own outbox key (the task's `ask:1`, `task:{id}:copy-answer`), so a re-run never sends it twice."""
+A copy carries no decision link and no answer code: the handler reads, the assignee decides. Its subject
+names the person and the step (two approvers, or two rounds, of one step title get distinct copies). Each copy has its own outbox
+key (the task's `ask:1`, `task:{id}:copy-answer`), so a re-run never sends it twice."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def task_copy(svc: Services, task: HumanTask, copy_to: str | None, *, external: 
     if external or not _someone_else(task, copy_to, task.assignee):
         return []
     due = f"，期限 {fmt_dt(task.due_at)}" if task.due_at else ""
-    return [render_mail("notice", [copy_to], case_no=task.case_no, title=f"抄送：{task.title}",
-                        message=f"{task.case_no} 的步骤「{task.title}」已交 {_name(svc, task.assignee)}"
+    who = _name(svc, task.assignee)
+    return [render_mail("notice", [copy_to], case_no=task.case_no, title=f"抄送：{task.title}（{who}）[{task.step_key}]",
+                        message=f"{task.case_no} 的步骤「{task.title}」已交 {who}"
                                 f"（{ROLE_LABELS.get(task.role, task.role)}）办理{due}。您是客户的唯一联系人，"
                                 "此件仅供知悉，无需操作；办理结果也将抄送您。",
                         summary=task.summary)]
@@ -46,8 +48,9 @@ def copy_answer(svc: Services, task: HumanTask, copy_to: str | None, now: dateti
               if v not in (None, "", [], {}) and k not in ("code", "decided_by", "decision", "comment")}
     summary = {"决定": CHOICE_LABELS.get(task.decision or "", task.decision or "—"),
                **({"意见": task.comment} if task.comment else {}), **answer}
-    mail = render_mail("notice", [copy_to], case_no=task.case_no, title=f"抄送：{task.title}（已办理）",
-                       message=f"{task.case_no} 的步骤「{task.title}」已由 {_name(svc, task.decided_by)} 于 "
+    who = _name(svc, task.decided_by)
+    mail = render_mail("notice", [copy_to], case_no=task.case_no, title=f"抄送：{task.title}（{who} 已办理）[{task.step_key}]",
+                       message=f"{task.case_no} 的步骤「{task.title}」已由 {who} 于 "
                                f"{fmt_dt(task.decided_at)} 办理，结果如下。您是客户的唯一联系人，请据此告知客户进展。",
                        summary=summary)
     return svc.store.queue_mail(f"task:{task.id}:copy-answer", task.case_no, mail, now,
