@@ -21,13 +21,14 @@ ANALYSIS_REPORT = "analysis-report/analysis-report"
 GRIEVANCE_MONTH = "grievance-month/grievance-month"
 ARCHIVE_CLEANUP = "archive-cleanup/archive-cleanup"   # A5, quarterly (issue 21)
 ARCHIVE_REPORT = "archive-report/archive-report"      # A6, monthly (issue 21)
+CASE_LIBRARY_REVIEW = "case-library-review/case-library-review"  # C23, quarterly (issue 21)
 
 # started per case by the intake
 PROCEDURES = (COMPLAINT, SAMPLE_REQUEST, ALLOWANCE, RETURN, ARCHIVE_CORRECTION, NEW_CUSTOMER, GRIEVANCE,
               GROUP_COMPLAINT)
 # run by their schedules
 SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTICS, WEEKLY_REPORT, ANALYSIS_REPORT,
-             GRIEVANCE_MONTH, ARCHIVE_CLEANUP, ARCHIVE_REPORT)
+             GRIEVANCE_MONTH, ARCHIVE_CLEANUP, ARCHIVE_REPORT, CASE_LIBRARY_REVIEW)
 DEPLOYMENTS = PROCEDURES + SCHEDULED
 
 

@@ -22,6 +22,8 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     from flows.archive.periodic import archive_cleanup, archive_report
     from models.archive.periodic import MONTH_CRON, QUARTER_CRON
     from flows.backup import archive_backup
+    from flows.complaint.library_review import case_library_review
+    from models.complaint.library import REVIEW_CRON
     from flows.complaint.handling import complaint
     from flows.grievance.chain import grievance
     from flows.grievance.month import grievance_month
@@ -61,6 +63,8 @@ def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
         # §7.2 (issue 21): A5 the quarterly archive clean-up, A6 the monthly archive report
         (archive_cleanup, {"name": name(names.ARCHIVE_CLEANUP), **cron(QUARTER_CRON)}),
         (archive_report, {"name": name(names.ARCHIVE_REPORT), **cron(MONTH_CRON)}),
+        # C23 (issue 21): the CS manager's quarterly review of the case library
+        (case_library_review, {"name": name(names.CASE_LIBRARY_REVIEW), **cron(REVIEW_CRON)}),
     ]
 
 

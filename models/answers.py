@@ -938,3 +938,14 @@ class SpecialStudy(Answer):
     multiline: ClassVar[frozenset[str]] = Answer.multiline | {"conclusion"}
     decision: Literal["concluded"] = Field("concluded", description="concluded 已形成结论")
     conclusion: str = Field(min_length=1, max_length=4000, description="专题研究结论")
+
+
+# ---- the case library's quarterly review (§7.1 C23) ----------------------------------------------
+@register_answer
+class CaseLibraryQuarterReview(Answer):
+    """典型案例库季度审核（C23）/ the CS manager's review of each library entry: keep, update, retire."""
+
+    multiline: ClassVar[frozenset[str]] = Answer.multiline | {"reviews"}
+    decision: Literal["submitted"] = Field("submitted", description="submitted 提交")
+    reviews: str = Field("{}", max_length=50000, description='逐条审核 JSON，例如 {"TS-2026-000001": "retire", '
+                         '"TS-2026-000002": {"lessons": "新的经验教训"}}；可更新 cause/lessons/improvement；未列出的保留（keep）')

@@ -44,6 +44,7 @@ from tasks.platform.runtime import Services, services
 from tasks.platform.policy import IO_TASK
 from tasks import replay
 from tasks.platform import human_codes
+from tasks.platform.copies import copy_answer, task_copy
 from tasks.platform.waiting import publish_waiting
 
 A = TypeVar("A", bound=RunInput)
@@ -70,6 +71,9 @@ class StepRequest(BaseModel):
     due_hours: float | None = None
     due_at: datetime | None = None  # an exact deadline from the procedure's rules (wins)
     flow_run_id: str | None = None
+    # the case's single contact (C20: the complaint's handler), copied on the task and on its answer
+    # when someone else holds the step (tasks/platform/copies.py)
+    copy_to: str | None = None
 
 
 class TaskRef(BaseModel):
@@ -140,7 +144,8 @@ def open_human_task(req: StepRequest) -> TaskRef:
         remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,
     )
     task_row, created = svc.store.ensure_task(
-        row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
+        row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template),
+                        *task_copy(svc, t, req.copy_to, external=bool(req.external_assignee))], now)
     if replay.current_run_id():
         show(svc, task_row)  # the same step: no task run of its own
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
@@ -180,7 +185,8 @@ def refusal(task_row: HumanTask, person: str) -> str | None:
 
 
 @task(name="记录决定 record decision", **IO_TASK)
-def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "") -> dict[str, Any]:
+def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "",
+                  copy_to: str | None = None) -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
     otherwise this is an answer from the Prefect UI: recorded now if its answer code (`code_digest`,
     never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then."""
@@ -209,6 +215,7 @@ def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", a
                                  "the first answer stands", task_row.case_no, task_row.step_key)
     svc.store.mark_resumed(task_id, now)
     show(svc, task_row)
+    copy_answer(svc, task_row, copy_to, now)
     return answer_of(task_row)
 
 
@@ -265,7 +272,8 @@ def request_decision(req: StepRequest) -> RunInput:
         # the code stays here: the recording task gets its keyed digest only (task inputs are no place for it)
         code = str(raw.pop("code", "") or "")
         code_digest = human_codes.digest(svc.settings.secret_key, ref.id, code) if code else ""
-        answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key)  # records, shows who answered
+        answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key,  # records, shows who answered
+                               copy_to=None if req.external_assignee else req.copy_to)
         if REFUSED not in answer:
             return model.model_validate(answer)
         ref = TaskRef(id=ref.id, state=store.get_task(ref.id).state, assignee=ref.assignee, created=False)

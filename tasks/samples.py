@@ -142,6 +142,16 @@ def month_bounds(first: date) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time(), TZ), datetime.combine(nxt, time(), TZ))
 
 
+def stock_mismatch(case_no: str, data: dict[str, Any], counted: int) -> dict[str, Any] | None:
+    """P5: a stock sample whose counted quantity, warehouse-ledger quantity and 《领用单》 quantity do not all
+    agree (or with no ledger entry at all) — an exception of the month-end totals; else None."""
+    ledger = (data.get("warehouse_ledger") or {}).get("quantity")
+    requisition = (data.get("requisition") or {}).get("quantity")
+    if ledger is not None and ledger == counted == requisition:
+        return None
+    return {"case_no": case_no, "counted": counted, "warehouse_ledger": ledger, "requisition": requisition}
+
+
 def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
     """P3: the month's issued samples from the workshop ledger, by product and size class."""
     start, end = month_bounds(first)
@@ -171,7 +181,11 @@ def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
     unissued = [c.case_no for c in slips if c.case_no not in issued]
     # P4: an issue whose pass was never released at the gate is an exception
     no_gate_check = [c.case_no for c in slips if c.case_no in issued and not (c.data.get("gate_pass") or {}).get("used_at")]
+    # P5: a sample from stock is reconciled with the storekeeper's warehouse ledger — the quantity counted
+    # here, the ledger's and the GM-approved 《领用单》's must agree
+    stock_mismatches = [m for c in slips if c.data.get("from_stock") and c.case_no in issued
+                        for m in [stock_mismatch(c.case_no, c.data, issued[c.case_no].quantity)] if m]
     return {"month": first.strftime("%Y-%m"), "lines": lines, "differences": differences, "unissued": unissued,
-            "no_gate_check": no_gate_check,
+            "no_gate_check": no_gate_check, "stock_mismatches": stock_mismatches,
             "issues": sum(x["issues"] for x in lines), "quantity": sum(x["quantity"] for x in lines),
             "weight_kg": str(sum((Decimal(x["weight_kg"]) for x in lines), Decimal("0.000")))}

@@ -365,6 +365,12 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
     from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
 
     app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
+    from webapp.complaints_legal import legal_router  # C27 the in_legal_process flag (issue 21)
+
+    app.include_router(legal_router(svc, INVALID))
+    from webapp.customer_list import customer_list_router  # A6 the customer list (issue 21)
+
+    app.include_router(customer_list_router(svc, INVALID))
 
     # ---- cases ------------------------------------------------------------------
     def case_json(case_no: str) -> dict[str, Any]:

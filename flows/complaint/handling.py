@@ -29,11 +29,13 @@ from flows.grievance.chain import route_complaint
 from tasks.platform.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from models.complaint.hours import is_major
+from models.complaint.group import group_level
 from tasks.complaint.steps import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
                               open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
                               record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
                               publish_case_library_entry, send_written_reply, write_case_library_entry,
-                              send_liaison_letter, start_return_credit_procedure, tag_run, tell_process,
+                              send_liaison_letter, start_return_credit_procedure, tag_group_member, tag_run,
+                              tell_process,
                               until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
@@ -52,8 +54,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     summary = complaint_summary(case)
     publish_complaint_form(case_no)
 
+    single_contact: list[str] = []  # C20: once named, the handler is copied on every task and answer of others
+
     def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
         kw.setdefault("summary", summary)
+        kw.setdefault("copy_to", single_contact[0] if single_contact else None)
         return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
                                             recused=recused, answer_model=model, **kw))
 
@@ -73,19 +78,26 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
             close_case(case_no, "not_established", "complaint_not_established")
             publish_complaint_form(case_no)
             return "not_established"
-        level = intake.level
+        level = group_level(intake.level, data)  # C26: a group's member keeps the group's level 3
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
-        tag_run(level, form["kind"], form["category"])
+        tag_run(level, form["kind"], form["category"], data.get("group_case"))
         if is_major(level) and level > data["proposed_level"]:  # C21: and again on a higher level confirmed
             report_major_complaint(case_no, level)
         if data.get("route") == "grievance":  # C15: routed by the intake to a grievance (§7)
             return route_complaint(case_no, ask, form, complaint_summary(load_case(case_no)))
+    if data.get("group_case"):  # C26: joined a group (maybe after its intake): its run goes on at level 3, tagged
+        level = group_level(level, data)
+        tag_group_member(level, form["kind"], form["category"], data["group_case"])
     summary = complaint_summary(load_case(case_no))
     route = routing(level)
     handler_role = route.handler
     handler = handler_for(handler_role, recused, receiver if handler_role == "l1_handler" else None)
     record_state(case_no, "accepted", "handler_assigned", data={"handler": handler},
                  event_data={"handler": handler, "level": level})
+    if data.get("group_case"):  # C26: a member that joined after its intake: the level-3 handler takes over
+        record_state(case_no, "accepted", "group_handler_assigned", data={"handler": handler},
+                     event_data={"handler": handler, "level": level, "group_case": data["group_case"]})
+    single_contact.append(handler)  # C20: the single contact while other departments hold steps
 
     # C5: by level, the form goes at once to the handler (and is reported to the directors at L3)
     if route.reported_via or route.informed:
@@ -114,10 +126,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
     # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
     # then the GM and the chairman — nothing is carried out or promised before they approve
-    if flags.get("in_legal_process"):
+    # the flag may also be set (by any handler) or cleared (by the legal counsel) on the case (tasks/complaint/legal_process.py)
+    legal = bool(data.get("in_legal_process", flags.get("in_legal_process")))
+    if legal:
         tell_legal_process(case_no, summary)
-    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due,
-                               legal=bool(flags.get("in_legal_process")))
+    plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due, legal=legal)
     record_hour_steps(case_no, plan.first_agreement)
     # C25: every level-3 case and any matter of principle goes on the GM meeting's agenda, which decides
     # the handling plan and whether to notify the authorities

@@ -36,6 +36,9 @@ def sample_month_totals_flow(month: str | None = None) -> dict:
                                     for d in totals["differences"]) or "无"
     summary["已批未发"] = "、".join(totals["unissued"]) or "无"
     summary["已发放未经门卫核验放行（P4）"] = "、".join(totals["no_gate_check"]) or "无"
+    summary["库存取样与仓库台账不符（P5）"] = "；".join(
+        f"{m['case_no']} 汇总 {m['counted']} 台账 {m['warehouse_ledger'] if m['warehouse_ledger'] is not None else '未登记'}"
+        f" 领用单 {m['requisition'] if m['requisition'] is not None else '无'}" for m in totals["stock_mismatches"]) or "无"
     notify(f"SAMPLES-{totals['month']}", "month-totals", "notice",
            [p.email for p in svc.org.people_for_role("accounting")],
            {"case_no": f"样品月报 {totals['month']}", "title": f"{totals['month']} 样品出门汇总（计入销售费用）",

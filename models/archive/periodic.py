@@ -90,16 +90,22 @@ class CleanupProposal(BaseModel):
     merge_into: str | None = None
 
 
+def json_object(text: str, zh: str, en: str) -> dict:
+    """A person's JSON answer (`{}` when empty), which must be an object. Raises ValueError (Chinese / English)."""
+    try:
+        raw = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{zh}须为 JSON 对象 / {en} must be a JSON object: {exc.msg}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{zh}须为 JSON 对象 / {en} must be a JSON object")
+    return raw
+
+
 def parse_proposals(text: str, candidates: Iterable[str]) -> list[CleanupProposal]:
     """The archive clerk's proposals: JSON {archive_no: "keep" | "deactivate" | "merge:DA-…" | "correct"}
     for the listed records; a record not named is kept. Raises ValueError (Chinese / English)."""
     listed = set(candidates)
-    try:
-        raw = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"处理建议须为 JSON 对象 / proposals must be a JSON object: {exc.msg}") from None
-    if not isinstance(raw, dict):
-        raise ValueError("处理建议须为 JSON 对象 / proposals must be a JSON object")
+    raw = json_object(text, "处理建议", "proposals")
     out = []
     for no in sorted(listed):
         value = str(raw.get(no, "keep"))

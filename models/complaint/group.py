@@ -39,4 +39,13 @@ def suggest_groups(rows: list[dict[str, Any]], now: datetime, *, threshold: int 
     return sorted(out, key=lambda g: g["members"][0])
 
 
-__all__ = ["GROUP_DAYS", "GROUP_THRESHOLD", "subject_key", "suggest_groups"]
+GROUP_LEVEL = 3
+
+
+def group_level(level: int, case_data: dict[str, Any]) -> int:
+    """C26: a member of a group complaint is handled at the group's level 3 (as C3's batch complaints),
+    whatever level its receiver confirmed; any other case keeps its level."""
+    return max(level, GROUP_LEVEL) if case_data.get("group_case") else level
+
+
+__all__ = ["GROUP_DAYS", "GROUP_LEVEL", "GROUP_THRESHOLD", "group_level", "subject_key", "suggest_groups"]

@@ -5,6 +5,7 @@ satisfaction, lessons and improvement (000 «10» 第三条7)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from models import privacy
@@ -58,4 +59,47 @@ def search(entries: Iterable[dict[str, Any]], *, category: str | None = None, pr
     return out
 
 
-__all__ = ["HIDDEN", "anonymise", "library_entry", "search"]
+# ---- the CS manager's quarterly review (update, retire) ----------------------------------------------
+REVIEW_CRON = "30 9 1 1,4,7,10 *"  # the first day of each quarter, 09:30 Asia/Shanghai (A5's runs at 09:00)
+REVIEW_ACTIONS = {"keep": "保留", "update": "更新文字", "retire": "停用（移出案例库）"}
+UPDATABLE = ("cause", "lessons", "improvement")  # the texts an update may rewrite (anonymised again)
+
+
+@dataclass(frozen=True)
+class EntryReview:
+    case_no: str
+    action: str  # keep | update | retire
+    texts: dict[str, str] = field(default_factory=dict)  # update: field -> new text, anonymised
+
+
+def parse_review(text: str, listed: Iterable[str], names: Iterable[str] = ()) -> list[EntryReview]:
+    """The CS manager's answer per listed entry: JSON {case_no: "keep" | "retire" | {field: new text}} with
+    fields among cause, lessons, improvement; an entry not named is kept. New texts are anonymised (no
+    `names`, phone or ID numbers). Raises ValueError (Chinese / English)."""
+    from models.archive.periodic import json_object
+
+    listed = sorted(set(listed))
+    raw = json_object(text, "审核结果", "the review")
+    unknown = sorted(set(raw) - set(listed))
+    if unknown:
+        raise ValueError(f"不在案例库清单中：{', '.join(unknown)} / not in the listed library: {', '.join(unknown)}")
+    names = list(names)
+    out = []
+    for no in listed:
+        value = raw.get(no, "keep")
+        if isinstance(value, dict):
+            bad = sorted(set(value) - set(UPDATABLE))
+            texts = {k: str(v).strip() for k, v in value.items() if k in UPDATABLE}
+            if bad or not texts or not all(texts.values()):
+                raise ValueError(f"{no}：更新须给出 {'、'.join(UPDATABLE)} 中的新文字 / an update gives new text for "
+                                 f"some of {', '.join(UPDATABLE)}")
+            out.append(EntryReview(no, "update", {k: anonymise(v, names) for k, v in texts.items()}))
+        elif value in ("keep", "retire"):
+            out.append(EntryReview(no, value))
+        else:
+            raise ValueError(f"{no}：无效的审核结果 {value!r} / invalid review {value!r} (keep, retire, {{field: text}})")
+    return out
+
+
+__all__ = ["HIDDEN", "REVIEW_ACTIONS", "REVIEW_CRON", "UPDATABLE", "EntryReview", "anonymise", "library_entry",
+           "parse_review", "search"]

@@ -165,3 +165,29 @@ def report_summary(fig: dict[str, Any]) -> dict[str, Any]:
     out |= {f"查阅全档：{r['reader']}": f"{r['count']} 次" for r in fig["reads"]} or {"查阅全档": "无"}
     out["最近一次成功备份"] = fig["last_backup"] or "无"
     return out
+
+
+# ---- A6 the customer list (客户一览表) ----------------------------------------------------------------
+STATUS_LABELS = {"active": "有效", "inactive": "已停用", "merged": "已合并"}
+CUSTOMER_LIST_COLUMNS = (("档案编号", "text", 16), ("客户名称", "text", 30), ("客户类别", "text", 20),
+                         ("负责人", "text", 14), ("状态", "text", 10))
+
+
+def customer_list(svc: Services, salesperson: str | None = None) -> list[dict[str, Any]]:
+    """A6: archive no., name, class, responsible person (the salesperson) and status of every record — or
+    only of `salesperson`'s customers — masked (an ID-card or phone number in a name is never shown whole)."""
+    from models.archive.records import CUSTOMER_CLASSES
+    from models.privacy import mask_data
+
+    rows = []
+    for r in _records(svc):
+        if salesperson and (r.get("salesperson") or "").lower() != salesperson.lower():
+            continue
+        who = svc.org.find(r["salesperson"]) if r.get("salesperson") else None
+        status = status_of(r)
+        rows.append({"档案编号": r["archive_no"], "客户名称": r["name"],
+                     "客户类别": CUSTOMER_CLASSES.get(r["customer_class"], r["customer_class"]),
+                     "负责人": who.name if who else (r.get("salesperson") or "—"),
+                     "状态": STATUS_LABELS.get(status, status)})
+    return mask_data(rows)
+

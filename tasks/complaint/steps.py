@@ -302,10 +302,9 @@ def close_case(case_no: str, state: str, kind: str) -> None:
     inquiry_if_late(svc, case)
 
 
-@replayed("skip")
-@task(name="设置运行标签 tag the run", **IO_TASK)
-def tag_run(level: int, kind: str, category: str) -> None:
-    """The level is known once confirmed: the run's tags carry level, kind and category."""
+def _tag_run(level: int, kind: str, category: str, group: str | None = None) -> None:
+    """The level is known once confirmed: the run's tags carry level, kind and category (and, for a
+    group's member, its group: C26)."""
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
 
@@ -314,11 +313,16 @@ def tag_run(level: int, kind: str, category: str) -> None:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run.id)
         tags = [t for t in run.tags if not t.startswith("level:")] + [f"level:{level}"]
-        for t in (f"kind:{kind}", f"category:{category}"):
+        for t in (f"kind:{kind}", f"category:{category}", *([f"group:{group}"] if group else [])):
             if t not in tags:
                 tags.append(t)
         if set(tags) != set(run.tags):  # a resumed run re-runs this: no write when nothing changed
             client.update_flow_run(flow_run.id, tags=tags)
+
+
+tag_run = replayed("skip")(task(name="设置运行标签 tag the run", **IO_TASK)(_tag_run))
+# C26: a member may join its group after its intake: its run is tagged again on every cycle (not replayed)
+tag_group_member = task(name="群诉成员标签 tag a group member's run", **IO_TASK)(_tag_run)
 
 
 def notice(case_no: str, key: str, to: list[str], title: str, message: str, summary: dict[str, Any],
@@ -377,7 +381,10 @@ def report_major_complaint(case_no: str, level: int) -> bool:
 
 def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
     """C20: what the customer is told — the outline for the level with each step's time (from the
-    computed deadlines) and the handler's direct contact."""
+    computed deadlines) and the handler's direct contact.
+
+    The handler's direct phone is shown unmasked in the notice to the customer only, masked elsewhere:
+    the privacy rule protects the customer's data, and the handler's work phone is there to be given."""
     from models.complaint.hours import hour_deadlines, process_steps
 
     level = case.level or case.data["proposed_level"]
@@ -419,7 +426,8 @@ def send_process_notice(svc: Services, case_no: str, via: str, *, update: str = 
         from tasks.platform.render import render_mail
 
         svc.store.queue_mail(f"notice:{case_no}:process-notice-{digest}", case_no,
-                             render_mail("process_notice", [email], **ctx), now,
+                             render_mail("process_notice", [email], **ctx,
+                                         shown_in_full={"handler_phone": ctx["handler"]["phone"]}), now,
                              event=("process_notice_sent", {"to": [email], "digest": digest, "update": update}))
     elif update:  # no email: the handler tells the customer the new outline
         _notice(svc, case_no, f"process-notice-{digest}", [handler], "受理告知更新：请告知客户",
@@ -550,13 +558,23 @@ def answer_group_members(group_no: str, members: list[str], text: str, spokesper
     svc = services()
     phoned = []
     for no in members:
-        form = svc.store.get_case(no).data["form"]
+        case = svc.store.get_case(no)
+        form = case.data["form"]
         email = form["complainant"].get("email")
         if email:
             _notice(svc, no, f"group-reply-{group_no}", [email], "关于您的投诉的统一答复",
                     f"尊敬的{form['complainant']['name']}：{text}", {"投诉编号": no}, event="group_reply_sent")
         else:
             phoned.append(f"{no} {form['complainant']['name']}（{form['complainant']['phone']}）")
+        # C24 for the member: this is its written reply (its own handler sends none: one text for all)
+        if (case.data.get("written_reply") or {}).get("via") in (None, "group"):
+            reply = {"via": "email" if email else "phone", "group_case": group_no, "spokesperson": spokesperson,
+                     "text": text, "at": svc.clock.now().astimezone(TZ).isoformat(),
+                     "original": keep_original(svc, no, "群诉统一答复.txt", text.encode())}
+            svc.store.update_case(no, actor=spokesperson, kind="written_reply_recorded", now=svc.clock.now(),
+                                  data={"written_reply": reply,
+                                        "originals": [*case.data.get("originals", []), reply["original"]]},
+                                  event_data={"via": reply["via"], "group_case": group_no})
     if phoned:
         _notice(svc, group_no, "group-reply-phone", [spokesperson], "统一答复：请电话告知以下投诉人",
                 text, {"待电话告知": "；".join(phoned)})
@@ -607,6 +625,11 @@ def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> s
     if case.data.get("written_reply"):
         return case.data["written_reply"]["via"]
     now = svc.clock.now()
+    if case.data.get("group_case"):  # C26: the group's spokesperson answers every member with one approved text
+        svc.store.update_case(case_no, actor="system", kind="written_reply_by_group", now=now,
+                              data={"written_reply": {"via": "group", "group_case": case.data["group_case"]}},
+                              event_data={"group_case": case.data["group_case"]})
+        return "group"
     form = case.data["form"]
     handler = svc.org.find(case.data.get("handler") or case.data["received_by"])
     handling = (case.data.get("outcome") or {}).get("handling") or "explanation"

@@ -164,16 +164,9 @@ REGISTER_COLUMNS = (("编号", "text", 16), ("客户", "text", 24), ("料号", "
 
 def register_workbook(rows: list[dict[str, Any]]) -> bytes:
     """C14: the register as an Excel workbook (the report writer's typed cells and widths)."""
-    import tempfile
+    from tasks.reports.output import workbook_bytes
 
-    from tasks.reports.output import Column, Table, write_workbook
-
-    table = Table(key="grievance_register", title="客户抱怨案件登记追踪表",
-                  columns=[Column(k, k, t, w) for k, t, w in REGISTER_COLUMNS], rows=lambda: iter(rows))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "register.xlsx"
-        write_workbook(path, "客户抱怨案件登记追踪表", [table])
-        return path.read_bytes()
+    return workbook_bytes("客户抱怨案件登记追踪表", "grievance_register", REGISTER_COLUMNS, rows)
 
 
 def open_linked_grievance(source_case_no: str, form: dict[str, Any], key: str, event: str) -> str:

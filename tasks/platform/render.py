@@ -59,10 +59,13 @@ def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
 
 
-def render_mail(template: str, to: list[str], **context: Any) -> OutgoingMail:
-    """Render `email/<template>.{subject,txt,html}.j2` (shared, or in a procedure's folder) into one message.
-    Personal data in the context is masked before any template sees it."""
-    safe = mask_data(context)
+def render_mail(template: str, to: list[str], *, shown_in_full: dict[str, str] | None = None,
+                **context: Any) -> OutgoingMail:
+    """Render `templates/email/<template>.{subject,txt,html}.j2` into one message.
+    Personal data in the context is masked before any template sees it. `shown_in_full` names the few
+    values a rule says must reach the reader whole, added after masking — only the staff work phone a
+    customer is given to call (C20's process notice); never a customer's data."""
+    safe = mask_data(context) | (shown_in_full or {})
     subject = render(f"email/{template}.subject.j2", **safe).strip().replace("\n", " ")
     text = render(f"email/{template}.txt.j2", **safe)
     html = render(f"email/{template}.html.j2", **safe)

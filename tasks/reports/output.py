@@ -202,6 +202,17 @@ def display(value: Any, kind: str) -> str:  # noqa: ANN401
 _FORMATS = {"int": "0", "money": "#,##0.00", "rate": "0.00%", "datetime": "yyyy-mm-dd hh:mm"}
 
 
+def workbook_bytes(title: str, key: str, columns: Iterable[tuple[str, str, int]], rows: list[dict[str, Any]]) -> bytes:
+    """One table (columns: header — also the row key —, type, width) as an Excel workbook, in memory."""
+    import tempfile
+
+    table = Table(key=key, title=title, columns=[Column(k, k, t, w) for k, t, w in columns], rows=lambda: iter(rows))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{key}.xlsx"
+        write_workbook(path, title, [table])
+        return path.read_bytes()
+
+
 def write_workbook(path: Path, title: str, tables: list[Table],
                    tap: Callable[[Table, dict[str, Any]], None] | None = None) -> None:
     """One sheet per table, typed cells, column widths. XlsxWriter in constant-memory mode: each row

@@ -57,8 +57,32 @@ def _sources(stack) -> list[tuple[str, str]]:
     return out
 
 
+def _work_phones() -> set[str]:
+    """The staff's work phones (deployments/org.yaml): C20 gives the handler's to the customer."""
+    from pathlib import Path
+
+    from models.org import load_org
+
+    org = load_org(Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
+    return {p.phone for p in org.people if p.phone}
+
+
+def given_to_the_customer(where: str, number: str, work_phones: set[str]) -> bool:
+    """C20: the handler's direct phone, unmasked in the customer's own process notice (受理告知) only."""
+    return where.startswith("mail 【受理告知】") and number in work_phones
+
+
+def test_the_handlers_work_phone_is_allowed_only_in_the_customers_notice():
+    phones = {"13900000006"}
+    assert given_to_the_customer("mail 【受理告知】您的投诉 TS-2026-000001", "13900000006", phones)
+    assert not given_to_the_customer("mail 【通知】TS-2026-000001 抄送", "13900000006", phones)
+    assert not given_to_the_customer("mail 【受理告知】您的投诉 TS-2026-000001", "13812345678", phones)
+
+
 def test_no_full_id_card_or_phone_number_anywhere_a_person_reads(stack):
     sources = _sources(stack)
     assert len(sources) > 50, "the scan must run after the end-to-end tests (file order)"
-    leaks = [(where, n) for where, text in sources for n in full_numbers(text)]
+    work = _work_phones()
+    leaks = [(where, n) for where, text in sources for n in full_numbers(text)
+             if not given_to_the_customer(where, n, work)]
     assert not leaks, leaks[:20]

@@ -34,3 +34,11 @@ def test_threshold_and_window_are_configurable():
     assert suggest_groups([row(1), row(2)], NOW, threshold=2)
     assert suggest_groups([row(1), row(2), row(3, days_ago=8)], NOW, days=10)
     assert subject_key(" Ａ栋 ") == subject_key("a栋")
+
+
+def test_a_groups_member_keeps_level_3_and_others_their_level():
+    from models.complaint.group import group_level
+
+    assert group_level(1, {"group_case": "QS-2026-000001"}) == 3
+    assert group_level(3, {"group_case": "QS-2026-000001"}) == 3
+    assert group_level(1, {}) == 1 and group_level(2, {"group_case": None}) == 2

@@ -1,0 +1,32 @@
+"""C23's quarterly review (procedures §7.1): the CS manager's answer per entry, read strictly; its schedule."""
+
+import pytest
+import yaml
+
+from models.complaint.library import REVIEW_CRON, parse_review
+from models.settings import REPO_ROOT
+
+
+def test_the_review_is_read_per_entry_and_unnamed_entries_are_kept():
+    listed = ["TS-2026-000001", "TS-2026-000002", "TS-2026-000003"]
+    out = parse_review('{"TS-2026-000001": "retire", "TS-2026-000002": {"lessons": "王五 13812345678 漏登记"}}',
+                       listed, ["王五"])
+    assert [(r.case_no, r.action) for r in out] == [("TS-2026-000001", "retire"), ("TS-2026-000002", "update"),
+                                                    ("TS-2026-000003", "keep")]
+    assert out[1].texts == {"lessons": "某人 （已隐去） 漏登记"}
+    for bad, needle in (("[1]", "JSON"), ("{", "JSON"), ('{"TS-2026-000001": "erase"}', "invalid review"),
+                        ('{"TS-2026-000001": {"customer": "x"}}', "an update gives"),
+                        ('{"TS-2026-000001": {"lessons": " "}}', "an update gives"),
+                        ('{"TS-2099-000001": "keep"}', "not in the listed library")):
+        with pytest.raises(ValueError, match=needle):
+            parse_review(bad, listed)
+
+
+def test_the_review_is_scheduled_quarterly_locally_and_in_production():
+    from deployments.serve import local_flows
+    from models.settings import Settings
+
+    prod = {d["name"]: d for d in yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())["deployments"]}
+    assert prod["case-library-review"]["schedules"][0]["cron"] == REVIEW_CRON
+    local = {opts["name"]: opts for _flow, opts in local_flows(Settings(env="test", secret_key="x" * 32))}
+    assert local["case-library-review"]["schedules"][0].cron == REVIEW_CRON
