@@ -211,9 +211,9 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     s = _settings()
     _use_prefect_env(s)
     from models.complaint.handling import ComplaintIn
-    from tasks.platform.flow_starts import start_now
-    from tasks.platform.intake import IntakeError, file_and_start, file_complaint
-    from webapp.errors import describe_all
+    from tasks.complaint.intake import file_complaint
+    from tasks.platform.intake import IntakeError, file_and_start
+    from models.errors import describe_all
 
     try:
         body = ComplaintIn.model_validate_json(file.read_text(encoding="utf-8"))
@@ -223,16 +223,14 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
         _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
     svc = _services()
     try:
-        case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key))
+        # stored with its start request: started here if Prefect answers, else by the web app's
+        # dispatcher or the watchdog (flow_run_id null here; GET /api/cases/{case_no} shows it later)
+        case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key), here=True, wait=5)
     except IntakeError as exc:
         _fail(str(exc))
     if not case.flow_run_id:
-        # stored with its start request: started here if Prefect answers, else by the web app's
-        # dispatcher or the watchdog (flow_run_id null here; GET /api/cases/{case_no} shows it later)
-        case.flow_run_id = start_now(svc, case.case_no, wait=5)
-        if not case.flow_run_id:
-            typer.echo(f"流程尚未启动，稍后自动重试 / the flow run is not started yet; it will be retried "
-                       f"({case.case_no})", err=True)
+        typer.echo(f"流程尚未启动，稍后自动重试 / the flow run is not started yet; it will be retried "
+                   f"({case.case_no})", err=True)
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
 
 
@@ -362,7 +360,7 @@ def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothin
     """Parse, report bad rows by line (also duplicates in the file or already stored), load the
     good ones in one transaction. Exit 2 when any row was bad: the good rows are loaded, or, with
     `all_or_nothing`, nothing is (the corrected file is then loaded whole)."""
-    from tasks.platform.imports import RowError, parse_csv
+    from tasks.archive.imports import RowError, parse_csv
 
     rows, errors = parse_csv(file, model)
     stored = existing([getattr(r, key) for _, r in rows if getattr(r, key)])
@@ -530,7 +528,7 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
     """Fill an empty database with synthetic complaints (seeded: the same arguments, the same data)."""
     from models.db import migrate as run_migrate
     from models.statistics import month_period, previous_month_key
-    from tasks.platform.demo_data import fill
+    from tasks.reports.demo_data import fill
 
     until = until or previous_month_key(datetime.now(timezone.utc))
     try:

@@ -18,7 +18,7 @@ from models.new_customers import history_text
 
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
-from tasks.new_customers import (certify, check_history, check_submission_rules, create_archive_record,
+from tasks.new_customer.steps import (certify, check_history, check_submission_rules, create_archive_record,
                                  form_summary, publish_application, refuse)
 
 

@@ -18,7 +18,7 @@ from models.returns import reconcile
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
 from tasks.notify import notify
-from tasks.returns import book, form_summary, issue_form
+from tasks.returns.steps import book, form_summary, issue_form
 
 
 def _ask(case: dict, step: str, title: str, role: str, model: str = "Decision", **kw):  # noqa: ANN202

@@ -32,9 +32,12 @@ from models.complaint.handling import ComplaintIn
 from models.archive.corrections import CorrectionIn
 from models.new_customers import NewCustomerApplicationIn
 from tasks.platform.flow_starts import FlowStartDispatcher
-from tasks.platform.intake import (IntakeError, file_and_start, file_complaint, file_correction, file_return,
-                          file_sample_request)
-from tasks.new_customers import file_new_customer_application
+from tasks.archive.intake import file_correction
+from tasks.complaint.intake import file_complaint
+from tasks.platform.intake import IntakeError, file_and_start
+from tasks.returns.intake import file_return
+from tasks.samples.intake import file_sample_request
+from tasks.new_customer.steps import file_new_customer_application
 from tasks.platform.render import fmt_dt, render
 from tasks.platform.health import Health, check_health, http_status
 from tasks.platform.runtime import Services
@@ -43,9 +46,12 @@ from tasks.archive.store import CustomerNotFound, record_of
 from models.access import department_members, may_read_case, may_read_customer, people_on_case, reads_every_case
 from webapp.auth import (SESSION_COOKIE, AuthError, Caller, auth_error_response, auth_router, caller_may_backfill,
                          require, session_secret)
-from webapp.errors import describe_all, problem
+from models.errors import describe_all, problem
 from webapp.idempotency import once
 from webapp.limits import BodyLimit
+from webapp.grievances import grievance_router
+from models.business_days import TZ
+from tasks.platform.runtime import services
 
 log = logging.getLogger("kefu.web")
 
@@ -351,7 +357,6 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
                                    svc, body, key, request_fingerprint=fp)))
 
-    from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
 
     app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
 
@@ -591,8 +596,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _tz():  # noqa: ANN202
-    from models.business_days import TZ
-
     return TZ
 
 
@@ -604,8 +607,6 @@ async def _in_thread(fn, *args, **kwargs):  # noqa: ANN001, ANN202
 
 def app_from_env() -> FastAPI:
     """uvicorn factory: `uvicorn webapp.app:app_from_env --factory`."""
-    from tasks.platform.runtime import services
-
     svc = services()
     svc.settings.check_for_start()
     return create_app(svc)

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from models.access import BACKFILL, looks_like_key, may_backfill
 from tasks.platform.render import render
+from webapp.passwords import sign_in
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -286,8 +287,6 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
 
 
 def _password_sign_in(svc, email: str, password: str) -> str | None:  # noqa: ANN001
-    from webapp.passwords import sign_in
-
     s = svc.settings
     return sign_in(svc.store, email, password, svc.clock.now(), max_failures=s.sign_in_max_failures,
                    lock_for=timedelta(minutes=s.sign_in_lock_minutes))

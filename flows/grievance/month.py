@@ -31,6 +31,7 @@ from tasks.complaint.steps import notice, until_approved
 from tasks.human import StepRequest, request_decision, request_decisions
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
+from models.tables import Case
 
 PROCEDURE = "grievance_month"
 
@@ -47,7 +48,6 @@ def open_month_case(month: str) -> dict[str, Any]:
     """The month's case (one per month) and last month's closed grievances, with their draft shares."""
     from sqlmodel import select
 
-    from models.tables import Case
 
     svc = services()
     start, end = month_period(month)

@@ -11,7 +11,7 @@ from models.business_days import TZ
 from models.samples import previous_month
 from tasks.notify import notify
 from tasks.platform.runtime import services
-from tasks.samples import sample_month_totals
+from tasks.samples.steps import sample_month_totals
 from tasks.platform.policy import IO_TASK
 
 

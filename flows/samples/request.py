@@ -16,7 +16,7 @@ from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision, request_decisions
 from models.archive.corrections import step_key as round_key
 from tasks.notify import deliver_mail, notify
-from tasks.samples import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
+from tasks.samples.steps import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
 
 
 def sample_summary(case: dict) -> dict:

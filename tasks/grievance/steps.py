@@ -10,13 +10,34 @@ from typing import Any
 
 from prefect import task
 
-from models.grievance import (CLASS_LABELS, COPIES, COPY_FILE_PREFIX, QUANTITY_PENDING_TEXT, GrievanceIn, LossBasis, PenaltyBasis,
-                              check_copy_recipients, days_overdue, load_loss_basis, load_penalty_basis,
-                              quantity_pending)
+from models.business_days import TZ
+from models.complaint.handling import PRODUCT_CATEGORY, complaint_deadlines
+from models.grievance import (
+    CLASS_LABELS,
+    COPIES,
+    COPY_FILE_PREFIX,
+    QUANTITY_PENDING_TEXT,
+    GrievanceIn,
+    LossBasis,
+    PenaltyBasis,
+    check_copy_recipients,
+    days_overdue,
+    load_loss_basis,
+    load_penalty_basis,
+    quantity_pending,
+)
 from tasks.cases import publish_form
+from tasks.complaint.intake import deadline_record
+from tasks.grievance.pdf import copy_pdf
+from tasks.notify import notify
+from tasks.platform.flow_starts import start_request
+from tasks.platform.intake import IntakeError, file_and_start
+from tasks.platform.mail import Attachment
 from tasks.platform.policy import IO_TASK
-from tasks.platform.render import render
+from tasks.platform.render import fmt_dt, render
 from tasks.platform.runtime import Services, services
+from tasks.platform.store import CaseNotFound
+from tasks.reports.output import Column, Table, write_workbook
 
 PROCEDURE = "grievance"
 PREFIX = "KS"  # C14: grievance numbers are their own series, never reused
@@ -38,12 +59,6 @@ def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *
                    request_fingerprint: str | None = None):
     """C15: the salesperson's form, at once to the GM office; returns (case, created). The close
     deadline (C8: 15 / 20 days) counts from the company's receipt."""
-    from models.business_days import TZ
-    from models.complaint.handling import PRODUCT_CATEGORY, complaint_deadlines
-    from tasks.platform.flow_starts import start_request
-    from tasks.platform.intake import IntakeError, deadline_record
-    from tasks.platform.store import CaseNotFound
-
     errors: list[IntakeError] = []
     salesperson = str(body.salesperson)
     if not svc.org.find(salesperson) or not svc.org.has_role(salesperson, "salesperson"):
@@ -116,11 +131,6 @@ def issue_copies(case_no: str) -> list[dict[str, Any]]:
     """C17: on the decision, copies 1–5 to quality, production, sales (starts R1), accounting (the
     approved quantity for R5) and the GM office, each delivery logged; never to a customer address
     (refused before anything is queued)."""
-    from tasks.grievance.pdf import copy_pdf
-    from tasks.platform.mail import Attachment
-    from tasks.notify import notify
-    from tasks.platform.render import fmt_dt
-
     svc = services()
     case = svc.store.get_case(case_no)
     holders = copy_holders(svc, case.data["salesperson"])
@@ -166,7 +176,6 @@ def register_workbook(rows: list[dict[str, Any]]) -> bytes:
     """C14: the register as an Excel workbook (the report writer's typed cells and widths)."""
     import tempfile
 
-    from tasks.reports.output import Column, Table, write_workbook
 
     table = Table(key="grievance_register", title="客户抱怨案件登记追踪表",
                   columns=[Column(k, k, t, w) for k, t, w in REGISTER_COLUMNS], rows=lambda: iter(rows))
@@ -180,12 +189,9 @@ def register_workbook(rows: list[dict[str, Any]]) -> bytes:
 def open_grievance_from_complaint(complaint_case_no: str, form: dict[str, Any]) -> str:
     """C15: a product-quality complaint naming an order becomes a grievance, linked to the complaint
     (one per complaint, re-run safe); its run is started here or by the dispatchers."""
-    from tasks.platform.flow_starts import start_now
-
     svc = services()
-    case, _ = file_grievance(svc, GrievanceIn.model_validate(form), f"complaint:{complaint_case_no}")
+    case, _ = file_and_start(svc, lambda: file_grievance(svc, GrievanceIn.model_validate(form),
+                                                         f"complaint:{complaint_case_no}"), here=True)
     svc.store.add_event(complaint_case_no, "routed_to_grievance", actor="system", now=svc.clock.now(),
                         data={"case_no": case.case_no})
-    if not case.flow_run_id:
-        start_now(svc, case.case_no)
     return case.case_no

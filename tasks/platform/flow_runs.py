@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import httpx
 
 from models.settings import Settings
+from tasks.platform.resume import resume_when_waiting
 
 
 @dataclass
@@ -174,8 +175,6 @@ class PrefectFlowRuns:
         return answers
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
-        from tasks.platform.resume import resume_when_waiting
-
         return resume_when_waiting(store, task_id)
 
     def ping(self) -> None:

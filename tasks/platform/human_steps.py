@@ -26,6 +26,7 @@ from prefect.flow_runs import suspend_flow_run
 from pydantic import BaseModel, ValidationError
 
 from models.settings import Settings
+from models.tables import OutboxMessage
 
 
 class HumanSteps(Protocol):
@@ -187,7 +188,6 @@ class ScriptedAnswers:
 
         from sqlmodel import select
 
-        from models.tables import OutboxMessage
 
         with self.store.session() as s:
             rows = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(f"task:{task.id}:"))

@@ -18,6 +18,8 @@ from typing import Any
 
 from models.complaint.handling import LEVEL_LABELS, OUTCOME_LABELS
 from models.statistics import REPORT_TITLES, percent
+from tasks.platform.render import render
+from tasks.reports.charts import bars as draw
 
 PREVIEW_ROWS = 20
 
@@ -262,7 +264,6 @@ def charts(kind: str, f: dict[str, Any], font_file: Path | None = None) -> dict[
     """cid → (caption, PNG); `font_file`: the setting KEFU_CJK_FONT (tasks/reports/charts.py)."""
     from functools import partial
 
-    from tasks.reports.charts import bars as draw
 
     bars = partial(draw, font_file=font_file)
 
@@ -318,8 +319,6 @@ def previews(tables: list[Table], streamed: dict[str, list[dict]] | None = None)
 
 def render_html(report: RenderedReport, *, inline: bool) -> str:
     """The report's HTML: images by `cid:` for the email (inline=True), as data URIs for a file."""
-    from tasks.platform.render import render
-
     images = [{"caption": cap, "src": f"cid:{cid}" if inline else
                "data:image/png;base64," + base64.b64encode(png).decode()} for cid, (cap, png) in report.charts.items()]
     return render(f"reports/{report.kind}.html.j2", title=REPORT_TITLES[report.kind], period=report.period,

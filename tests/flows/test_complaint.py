@@ -6,11 +6,35 @@ from datetime import datetime, timedelta
 import pytest
 
 from flows.complaint.handling import complaint
-from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, Decision, Done, FirstContact, GmInstruction,
-                            GmMeetingDecision, InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
-from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
-                                 L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
-                                 RECEIVER, SALES_MANAGER, answer)
+from models.answers import Decision, Done
+from models.complaint.answers import (
+    ComplaintIntake,
+    ComplaintOutcome,
+    ComplaintReview,
+    FirstContact,
+    GmInstruction,
+    GmMeetingDecision,
+    InvestigationPlan,
+    ResponsibleDepartment,
+    ReturnVisit,
+    Satisfaction,
+)
+from tests.flows.harness import (
+    ARCHIVE_CLERK,
+    AREA_MANAGER,
+    CUSTOMER,
+    DEPUTY_GM,
+    GM,
+    L2_HANDLER,
+    L3_ADMIN_DIRECTOR,
+    L3_SALES_DIRECTOR,
+    PENDING,
+    PRODUCTION_HEAD,
+    QUALITY_LEAD,
+    RECEIVER,
+    SALES_MANAGER,
+    answer,
+)
 
 APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comment="方案未说明赔付标准")
 PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
@@ -113,8 +137,9 @@ def test_a_not_established_complaint_is_closed_as_such_with_an_explanation_to_th
 
 
 def test_first_contact_is_recorded_and_a_late_one_costs_the_receiver_30_yuan(office):
-    from models.tables import PenaltyRecord
     from sqlmodel import select
+
+    from models.tables import PenaltyRecord
 
     case_no = office.complaint()
     script = handled(1) | {"first-contact": answer(FirstContact(contact_note="晚了"), days=3)}

@@ -3,7 +3,8 @@ become level 3 under the group case, the CS head meets the complainants and reco
 text answers every member, a widespread issue gets a special study."""
 
 from flows.complaint.group import group_complaint
-from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
+from models.answers import Decision
+from models.complaint.answers import GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
 from tests.flows.harness import CS_MANAGER, L2_HANDLER, L3_SALES_DIRECTOR
 
 GM_OFFICE = "xie.ning@huajin.example"

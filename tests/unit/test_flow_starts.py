@@ -97,8 +97,8 @@ def test_the_case_and_its_start_request_are_one_transaction(svc):
     assert client.post("/api/complaints", json=COMPLAINT).status_code == 500
     assert table_counts(svc) == before
     with pytest.raises(IntegrityError):
-        from tasks.platform.intake import file_complaint
         from models.complaint.handling import ComplaintIn
+        from tasks.complaint.intake import file_complaint
 
         file_complaint(svc, ComplaintIn.model_validate(COMPLAINT))
     assert table_counts(svc) == before
