@@ -332,7 +332,7 @@ def user_set_password(email: str = typer.Argument(..., help="a person of the org
                                                           help="read the password from standard input (scripts)")
                       ) -> None:
     """Set a staff member's sign-in password (argon2id); their open sessions end."""
-    from webapp.passwords import PasswordRejected, hash_password
+    from tasks.platform.passwords import PasswordRejected, hash_password
 
     svc = _services()
     person = svc.org.find(email)

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from models.answers import CHOICE_LABELS, FIELD_LABELS, Answer, register_answer
 
-CHOICE_LABELS.update({"issued": "已发放", "released": "放行", "withdrawn": "已办理退库", "recorded": "已登记"})
+# "withdrawn" (StockWithdrawal) is labelled by the archive answers («撤回»): one label per choice name, as before the split
+CHOICE_LABELS.update({"issued": "已发放", "released": "放行", "recorded": "已登记"})
 FIELD_LABELS.update({
     "taker": "领取人（签名）", "quantity": "实发数量",
     "pass_code": "出门证编码", "product_matches": "品名一致", "spec_matches": "规格一致",

@@ -122,7 +122,7 @@ def test_reads_need_a_credential_and_a_read_scope(svc, app):
 
 # ---- staff sign-in ---------------------------------------------------------------------------------
 def set_password(svc, email: str, password: str = PASSWORD) -> None:
-    from webapp.passwords import hash_password
+    from tasks.platform.passwords import hash_password
 
     svc.store.set_password_hash(email, hash_password(password), NOW)
 
