@@ -48,6 +48,7 @@ def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN20
 def _services():  # noqa: ANN202
     """The process's services (tasks.platform.runtime), the embedded database started first when it is used."""
     _settings()
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
 
     return services()
@@ -179,6 +180,7 @@ def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-860
             at = at.replace(tzinfo=TZ)
     else:
         at = datetime.now(timezone.utc)
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
     from tasks.platform.watchdog import sla_check
 
@@ -193,6 +195,7 @@ def recover() -> None:
     s = _settings()
     _use_prefect_env(s)
     from tasks.platform.recovery import recover as recover_pass
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
 
     typer.echo(json.dumps(recover_pass(services(), datetime.now(timezone.utc)), ensure_ascii=False))
@@ -246,6 +249,7 @@ def case_cancel(case_no: str = typer.Argument(..., help="案件编号, e.g. TS-2
     The only way a case's run is cancelled on purpose; the watchdog restarts runs cancelled otherwise."""
     s = _settings()
     _use_prefect_env(s)
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
     from tasks.platform.store import CaseNotFound
 

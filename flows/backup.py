@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
+from deployments.names import ARCHIVE_BACKUP, flow_name
 from tasks.platform.policy import IO_TASK
 from models.settings import get_settings
 from tasks.platform.backup import backup_database
@@ -15,7 +16,7 @@ def back_up() -> str:
     return str(backup_database(s.database_url, s.backup_dir, s.backup_keep))
 
 
-@flow(name="archive-backup", log_prints=True)
+@flow(name=flow_name(ARCHIVE_BACKUP), log_prints=True)
 def archive_backup() -> str:
     path = back_up()
     get_run_logger().info("backup written: %s", path)

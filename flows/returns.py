@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from prefect import flow
 
+from deployments.names import ALLOWANCE, RETURN, flow_name
 from models.returns import reconcile
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
@@ -48,7 +49,7 @@ def _rejected(case: dict, state: str, why: str, by: str) -> str:
     return state
 
 
-@flow(name="allowance", flow_run_name="allowance-{case_no}", log_prints=True)
+@flow(name=flow_name(ALLOWANCE), flow_run_name="allowance-{case_no}", log_prints=True)
 def allowance(case_no: str) -> str:
     return allowance_steps(case_no)
 
@@ -81,7 +82,7 @@ def allowance_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     return "booked"
 
 
-@flow(name="return", flow_run_name="return-{case_no}", log_prints=True)
+@flow(name=flow_name(RETURN), flow_run_name="return-{case_no}", log_prints=True)
 def goods_return(case_no: str) -> str:
     return goods_return_steps(case_no)
 

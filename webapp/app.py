@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
 from models.complaint.handling import OUTCOME_LABELS

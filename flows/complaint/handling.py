@@ -18,6 +18,7 @@ from itertools import count
 
 from prefect import flow
 
+from deployments.names import COMPLAINT, flow_name
 from models.complaint.answers import InvestigationPlan
 from models.complaint.handling import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
                                return_visit_due, return_visit_role, routing, satisfaction_outcome,
@@ -41,7 +42,7 @@ from tasks.platform.runtime import services
 from models.rules import pick_assignee
 
 
-@flow(name="complaint", flow_run_name="complaint-{case_no}", log_prints=True)
+@flow(name=flow_name(COMPLAINT), flow_run_name="complaint-{case_no}", log_prints=True)
 def complaint(case_no: str) -> str:
     return complaint_steps(case_no)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from prefect import flow
 
+from deployments.names import GRIEVANCE, flow_name
 from models.business_days import TZ
 from models.archive.corrections import step_key
 from models.grievance import (CAUSE_LABELS, ChainStep, after_return, approvers_by_amount, chain_steps,
@@ -279,7 +280,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
     raise AssertionError("unreachable")
 
 
-@flow(name="grievance", flow_run_name="grievance-{case_no}", log_prints=True)
+@flow(name=flow_name(GRIEVANCE), flow_run_name="grievance-{case_no}", log_prints=True)
 def grievance(case_no: str) -> str:
     case = load_case(case_no)
     d = case["data"]

@@ -23,6 +23,7 @@ from typing import Any
 
 from prefect import flow, task
 
+from deployments.names import GRIEVANCE_MONTH, flow_name
 from models.business_days import TZ
 from models.grievance import case_shares, confirmations_due, first_business_day, units_with_fines
 from models.statistics import month_period, previous_month_key
@@ -151,7 +152,7 @@ def personnel_notice(month_case: dict[str, Any]) -> int:
     return len(rows)
 
 
-@flow(name="grievance-month", flow_run_name=run_name, log_prints=True)
+@flow(name=flow_name(GRIEVANCE_MONTH), flow_run_name=run_name, log_prints=True)
 def grievance_month(month: str | None = None) -> dict[str, Any]:
     svc = services()
     today = svc.clock.now().astimezone(TZ).date()

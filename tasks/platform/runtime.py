@@ -25,7 +25,7 @@ from tasks.platform.clock import Clock, SystemClock
 from tasks.platform.flow_runs import FlowRuns, build_flow_runs
 from tasks.platform.human_steps import HumanSteps, build_human_steps
 from tasks.platform.mail import Mailer, build_mailer
-from tasks.platform.procedures import config_tables
+from tasks.platform.procedures import config_tables, registered
 from tasks.platform.store import Store
 
 
@@ -47,6 +47,9 @@ class Services:
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
                    clock: Clock | None = None, flows: FlowRuns | None = None,
                    human: HumanSteps | None = None, artifacts: RunArtifacts | None = None) -> Services:
+    if not registered():
+        raise RuntimeError("no procedure is registered with the platform: import flows (flows/__init__.py "
+                           "registers them) before building the services")
     org, calendar = reference_data(settings.org_file, settings.calendar_file)
     store = store or Store(make_engine(settings.database_url))
     store.mail_max_attempts = settings.mail_max_attempts

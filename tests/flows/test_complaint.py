@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from deployments import names
 from flows.complaint.handling import complaint
 from models.answers import Decision, Done
 from models.complaint.answers import (
@@ -267,7 +268,7 @@ def closed_with(office, outcome: ComplaintOutcome):
 def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
     run, deployment, allowance = closed_with(office, ComplaintOutcome(
         handling="allowance", responsibility_department="生产部", our_fault=True, loss_amount="1200.00"))
-    assert deployment == "allowance/allowance" and allowance.data["amount"] == "1200.00"
+    assert deployment == names.ALLOWANCE and allowance.data["amount"] == "1200.00"
 
 
 def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_closed(office):
@@ -275,7 +276,7 @@ def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_clo
     run, deployment, ret = closed_with(office, ComplaintOutcome(
         handling="return", responsibility_department="生产部", our_fault=True, loss_amount="4200.00",
         return_quantity=30, unit="筒"))
-    assert deployment == "return/return" and ret.data["amount"] == "4200.00"
+    assert deployment == names.RETURN and ret.data["amount"] == "4200.00"
     assert ret.data["quantity"] == {"value": 30, "unit": "筒"}
     assert run.mails_to(SALES_MANAGER, "第三联")
 
