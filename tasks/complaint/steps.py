@@ -528,10 +528,11 @@ def open_group_cases(svc: Services, now: datetime) -> int:
     grouped = {m for g in groups if g.state != "not_group" for m in g.data["members"]}
     opened = 0
     for g in suggest_groups([r for r in rows if r["case_no"] not in grouped], now):
-        _case, created = svc.store.create_case(
+        # its start request is delivered by the dispatchers (the web app's, the next watchdog pass)
+        _case, created = file_and_start(svc, lambda g=g: svc.store.create_case(
             procedure="group_complaint", prefix="QS", year=now.astimezone(TZ).year, state="suggested",
             title=f"群诉 · {g['category']} · {g['subject']}", data=g, level=3,
-            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request)
+            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request))
         opened += int(created)
     return opened
 

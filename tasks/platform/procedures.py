@@ -78,6 +78,11 @@ def register(procedure: Procedure) -> Procedure:
     return procedure
 
 
+def unregister(name: str) -> Procedure | None:
+    """Take a procedure off the registry (a test that registered a probe of its own)."""
+    return _REGISTRY.pop(name, None)
+
+
 def registered() -> tuple[Procedure, ...]:
     return tuple(_REGISTRY.values())
 
