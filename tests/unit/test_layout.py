@@ -179,10 +179,11 @@ def test_only_flows_init_lists_the_procedures() -> None:
     assert importers == {"flows"}
 
 
-@pytest.mark.parametrize("module", ["tasks.platform.procedures", "tasks.platform.intake", "tasks.platform.watchdog",
-                                    "tasks.platform.store", "tasks.platform.runtime", "models.answers"])
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, PLATFORM) and m.startswith("tasks."))
+                         + ["models.answers"])
 def test_platform_modules_name_no_procedure(module: str) -> None:
-    """No shared module names a procedure in its code (its docstrings and comments may give examples)."""
+    """No shared module names a procedure in its code (its docstrings and comments may give examples).
+    models/tables.py stays shared with every table (the complaint's statistics row among them)."""
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
