@@ -16,13 +16,12 @@ from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
 from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 from tasks.platform.runtime import services
+from datetime import datetime, timezone
 
 
 def run_name(kind: str, param: str):  # noqa: ANN201
     """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
     def name() -> str:
-        from datetime import datetime, timezone
-
         from prefect.runtime import flow_run
 
         period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))

@@ -53,6 +53,9 @@ from webapp.limits import BodyLimit
 from webapp.grievances import grievance_router
 from models.business_days import TZ
 from tasks.platform.runtime import services
+from typing import Literal, get_args, get_origin
+import json
+from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger("kefu.web")
 
@@ -126,8 +129,6 @@ def _html(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN001
     """Describe the typed answer's own fields for the page form."""
-    from typing import Literal, get_args, get_origin
-
     specs = []
     for name in extra_fields(model):
         f = model.model_fields[name]
@@ -166,9 +167,6 @@ async def refuse_nul(request: Request) -> None:
     """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
     is refused with 422 before anything is read or stored. So is a JSON body naming one field twice
     ({"quantity": 1, "quantity": 1000}): ambiguous, never "the last wins"."""
-    import json
-    from urllib.parse import unquote_to_bytes
-
     locs: list[tuple] = []
     if b"\x00" in unquote_to_bytes(request.scope.get("raw_path") or request.url.path.encode()):
         locs.append(("path",))

@@ -3,6 +3,8 @@ violations, outcome, linked cases, closing and archiving. Each is idempotent (sa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 from itertools import count
@@ -406,9 +408,6 @@ def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
 
 
 def _notice_digest(ctx: dict[str, Any]) -> str:
-    import hashlib
-    import json
-
     keep = {k: ctx[k] for k in ("level_label", "steps", "handler")}
     return hashlib.sha256(json.dumps(keep, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -576,8 +575,6 @@ def answer_group_members(group_no: str, members: list[str], text: str, spokesper
 def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dict[str, str]:
     """C24: an original kept unchanged — written once under its SHA-256 ($KEFU_HOME/originals/<case>/), its
     hash recorded on the case. Writing the same content again changes nothing."""
-    import hashlib
-
     digest = hashlib.sha256(content).hexdigest()
     folder = svc.settings.home / "originals" / case_no
     folder.mkdir(parents=True, exist_ok=True)
@@ -590,8 +587,6 @@ def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dic
 
 def originals_intact(svc: Services, case_no: str) -> dict[str, bool]:
     """C24: each original recorded on the case, checked against its hash."""
-    import hashlib
-
     out = {}
     for o in svc.store.get_case(case_no).data.get("originals", []):
         path = svc.settings.home / o["file"]

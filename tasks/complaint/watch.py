@@ -25,6 +25,7 @@ from tasks.complaint.steps import hour_record, report_major
 from tasks.complaint.steps import open_group_cases
 from tasks.complaint.steps import send_process_notice
 from tasks.complaint.steps import save_penalty
+from datetime import timedelta
 
 OPEN_STATES = ("received", "accepted", "resolved")
 
@@ -67,9 +68,6 @@ def hour_checks(svc: Services, case: Case, now: datetime) -> dict[str, int]:
     - a major complaint without a solution agreed 12 h after receipt (or escalation): the L3 director(s)
       get the report of the obstacle, the handler a copy (once).
     The department's 1 office hour is its plan task's deadline (reminder, then escalation)."""
-    from datetime import timedelta
-
-
     out = {"major_reports": 0, "feedback_missed": 0, "solution_reports": 0}
     level = case.level or case.data.get("proposed_level") or 1
     start = case.created_at if case.parent_case_no else _dt(case.data["deadlines"]["received_at"])

@@ -3,6 +3,7 @@ copies, the bases, the register."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -174,9 +175,6 @@ REGISTER_COLUMNS = (("编号", "text", 16), ("客户", "text", 24), ("料号", "
 
 def register_workbook(rows: list[dict[str, Any]]) -> bytes:
     """C14: the register as an Excel workbook (the report writer's typed cells and widths)."""
-    import tempfile
-
-
     table = Table(key="grievance_register", title="客户抱怨案件登记追踪表",
                   columns=[Column(k, k, t, w) for k, t, w in REGISTER_COLUMNS], rows=lambda: iter(rows))
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,6 +18,7 @@ the wait the same way for both."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -184,8 +185,6 @@ class ScriptedAnswers:
 
     def code_in_mail(self, task: Any, person: str) -> str:  # noqa: ANN401
         """The answer code printed in the latest request email to `person` for `task` (the outbox)."""
-        import re
-
         from sqlmodel import select
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -262,9 +263,6 @@ def _rates(rows: list[dict], key: str) -> list[float]:
 
 def charts(kind: str, f: dict[str, Any], font_file: Path | None = None) -> dict[str, tuple[str, bytes]]:
     """cid → (caption, PNG); `font_file`: the setting KEFU_CJK_FONT (tasks/reports/charts.py)."""
-    from functools import partial
-
-
     bars = partial(draw, font_file=font_file)
 
     if kind == "monthly":

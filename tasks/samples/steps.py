@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -71,8 +72,6 @@ def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
 
 def text_pdf(text: str) -> bytes:
     """A one-page PDF of the text (A5 at 150 dpi, Noto Sans SC): drawn with Pillow, saved as PDF."""
-    import io
-
     from PIL import Image, ImageDraw
 
 
