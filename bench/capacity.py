@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-
 from common import MACHINE, describe
 
 SAMPLE = {"customer": "容量测试客户", "product": "32S 精梳棉纱", "spec": "32S/1", "size_class": "half",
@@ -80,7 +79,7 @@ def make_waiting(svc, client, deployment_id, n: int, workers: int) -> list[str]:
     from models.samples import SampleRequestIn
     from tasks.cases import load_case
     from tasks.human import StepRequest, open_human_task
-    from tasks.platform.intake import file_sample_request
+    from tasks.samples.intake import file_sample_request
 
     body = SampleRequestIn(**SAMPLE)
     model = ANSWER_MODELS["Decision"]

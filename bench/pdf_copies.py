@@ -84,7 +84,7 @@ def main() -> None:
         run(f"before ({a.before_ref})", old_g.copy_pdf, lambda _no, _copy, text: old_s.text_pdf(text), a.cases)
     else:
         from tasks.grievance.pdf import copy_pdf
-        from tasks.samples import slip_pdf
+        from tasks.samples.steps import slip_pdf
 
         run("after (working tree)", copy_pdf, slip_pdf, a.cases)
 

@@ -33,7 +33,7 @@ def build_db(path: Path, cases: int, months: int) -> float:
     from models.db import make_engine, migrate
     from models.org import load_org
     from models.settings import Settings
-    from tasks.platform.demo_data import fill
+    from tasks.reports.demo_data import fill
 
     url = f"sqlite:///{path}"
     if path.exists():

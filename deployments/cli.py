@@ -48,6 +48,7 @@ def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN20
 def _services():  # noqa: ANN202
     """The process's services (tasks.platform.runtime), the embedded database started first when it is used."""
     _settings()
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
 
     return services()
@@ -179,6 +180,7 @@ def sla_check_cmd(now: Optional[str] = typer.Option(None, "--now", help="ISO-860
             at = at.replace(tzinfo=TZ)
     else:
         at = datetime.now(timezone.utc)
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
     from tasks.platform.watchdog import sla_check
 
@@ -193,6 +195,7 @@ def recover() -> None:
     s = _settings()
     _use_prefect_env(s)
     from tasks.platform.recovery import recover as recover_pass
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
 
     typer.echo(json.dumps(recover_pass(services(), datetime.now(timezone.utc)), ensure_ascii=False))
@@ -211,10 +214,10 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
     s = _settings()
     _use_prefect_env(s)
     from models.complaint.handling import ComplaintIn
-    from tasks.platform.flow_starts import start_now
-    from tasks.platform.intake import IntakeError, file_and_start, file_complaint
+    from tasks.complaint.intake import file_complaint
+    from tasks.platform.intake import IntakeError, file_and_start
     from tasks.platform.store_access import Filing
-    from webapp.errors import describe_all
+    from models.errors import describe_all
 
     try:
         body = ComplaintIn.model_validate_json(file.read_text(encoding="utf-8"))
@@ -224,17 +227,15 @@ def complaint_new(file: Path = typer.Option(..., "--file", exists=False, help="c
         _fail("\n".join(d["message"] for d in describe_all(exc.errors())))
     svc = _services()
     try:
+        # stored with its start request: started here if Prefect answers, else by the web app's
+        # dispatcher or the watchdog (flow_run_id null here; GET /api/cases/{case_no} shows it later)
         case, created = file_and_start(svc, lambda: file_complaint(svc, body, idempotency_key,
-                                                                   filed=Filing(_operator(), "cli")))
+                                                                   filed=Filing(_operator(), "cli")), here=True, wait=5)
     except IntakeError as exc:
         _fail(str(exc))
     if not case.flow_run_id:
-        # stored with its start request: started here if Prefect answers, else by the web app's
-        # dispatcher or the watchdog (flow_run_id null here; GET /api/cases/{case_no} shows it later)
-        case.flow_run_id = start_now(svc, case.case_no, wait=5)
-        if not case.flow_run_id:
-            typer.echo(f"流程尚未启动，稍后自动重试 / the flow run is not started yet; it will be retried "
-                       f"({case.case_no})", err=True)
+        typer.echo(f"流程尚未启动，稍后自动重试 / the flow run is not started yet; it will be retried "
+                   f"({case.case_no})", err=True)
     typer.echo(json.dumps({"case_no": case.case_no, "flow_run_id": case.flow_run_id}))
 
 
@@ -250,6 +251,7 @@ def case_cancel(case_no: str = typer.Argument(..., help="案件编号, e.g. TS-2
     The only way a case's run is cancelled on purpose; the watchdog restarts runs cancelled otherwise."""
     s = _settings()
     _use_prefect_env(s)
+    import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
     from tasks.platform.runtime import services
     from tasks.platform.store import CaseNotFound
 
@@ -354,7 +356,7 @@ def user_set_password(email: str = typer.Argument(..., help="a person of the org
                                                           help="read the password from standard input (scripts)")
                       ) -> None:
     """Set a staff member's sign-in password (argon2id); their open sessions end."""
-    from webapp.passwords import PasswordRejected, hash_password
+    from tasks.platform.passwords import PasswordRejected, hash_password
 
     svc = _services()
     person = svc.org.find(email)
@@ -382,7 +384,7 @@ def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothin
     """Parse, report bad rows by line (also duplicates in the file or already stored), load the
     good ones in one transaction. Exit 2 when any row was bad: the good rows are loaded, or, with
     `all_or_nothing`, nothing is (the corrected file is then loaded whole)."""
-    from tasks.platform.imports import RowError, parse_csv
+    from tasks.archive.imports import RowError, parse_csv
 
     rows, errors = parse_csv(file, model)
     stored = existing([getattr(r, key) for _, r in rows if getattr(r, key)])
@@ -550,7 +552,7 @@ def demo_data(cases: int = typer.Option(..., "--cases", min=1, help="number of c
     """Fill an empty database with synthetic complaints (seeded: the same arguments, the same data)."""
     from models.db import migrate as run_migrate
     from models.statistics import month_period, previous_month_key
-    from tasks.platform.demo_data import fill
+    from tasks.reports.demo_data import fill
 
     until = until or previous_month_key(datetime.now(timezone.utc))
     try:

@@ -32,6 +32,11 @@ SCHEDULED = (SLA_WATCHDOG, ARCHIVE_BACKUP, SAMPLE_MONTH_TOTALS, MONTHLY_STATISTI
 DEPLOYMENTS = PROCEDURES + SCHEDULED
 
 
+def flow_name(full: str) -> str:
+    """`complaint/complaint` → `complaint` (the flow's name, `@flow(name=…)`)."""
+    return full.split("/", 1)[0]
+
+
 def deployment_name(full: str) -> str:
     """`sla-watchdog/sla-watchdog` → `sla-watchdog` (the name given to `add_flow`)."""
     return full.split("/", 1)[1]

@@ -11,31 +11,33 @@ from prefect.schedules import Cron, Interval
 
 from deployments import names
 from deployments.names import deployment_name
+from deployments.prefect_seams import seam_problems
+from deployments.runner import KefuRunner
+from deployments.warm_start import WarmRunner, preload_for
+from flows.archive.correction import archive_correction
+from flows.archive.periodic import archive_cleanup, archive_report
+from flows.backup import archive_backup
+from flows.complaint.group import group_complaint
+from flows.complaint.handling import complaint
+from flows.complaint.library_review import case_library_review
+from flows.grievance.chain import grievance
+from flows.grievance.month import grievance_month
+from flows.new_customer import new_customer
+from flows.returns import allowance, goods_return
+from flows.samples.monthly import sample_month_totals_flow
+from flows.samples.request import sample_request
+from flows.statistics import analysis_report, monthly_statistics, weekly_report
+from flows.watchdog import sla_watchdog
+from models.archive.periodic import MONTH_CRON, QUARTER_CRON
+from models.complaint.library import REVIEW_CRON
 from models.settings import Settings
+from models.statistics import SCHEDULES
 
 TZ = "Asia/Shanghai"
 
 
 def local_flows(settings: Settings) -> list[tuple[Any, dict[str, Any]]]:
     """Every served flow with its deployment's name, tags and schedules."""
-    from flows.archive.correction import archive_correction
-    from flows.archive.periodic import archive_cleanup, archive_report
-    from models.archive.periodic import MONTH_CRON, QUARTER_CRON
-    from flows.backup import archive_backup
-    from flows.complaint.library_review import case_library_review
-    from models.complaint.library import REVIEW_CRON
-    from flows.complaint.handling import complaint
-    from flows.grievance.chain import grievance
-    from flows.grievance.month import grievance_month
-    from flows.complaint.group import group_complaint
-    from flows.new_customer import new_customer
-    from flows.returns import allowance, goods_return
-    from flows.samples.request import sample_request
-    from flows.samples.monthly import sample_month_totals_flow
-    from flows.statistics import analysis_report, monthly_statistics, weekly_report
-    from models.statistics import SCHEDULES
-    from flows.watchdog import sla_watchdog
-
     def cron(expr: str) -> dict[str, Any]:
         return {"schedules": [Cron(expr, timezone=TZ)]}
 
@@ -78,9 +80,6 @@ def serve_all(settings: Settings) -> None:
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
-    from deployments.prefect_seams import seam_problems
-    from deployments.runner import KefuRunner
-    from deployments.warm_start import WarmRunner, preload_for
 
     # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a
     # sub-second KEFU_RUNNER_POLL_SECONDS (e.g. 0.25) is passed here: a resumed run is picked up

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from models.settings import get_settings
 from tasks.platform.render import TEMPLATES_DIR, environment
-from tasks.platform.runtime import reference_data
+from tasks.platform.runtime import load_tables, reference_data
 
 
 def warm() -> int:
     settings = get_settings()
-    reference_data(settings.org_file, settings.calendar_file, settings.authority_file)
+    reference_data(settings.org_file, settings.calendar_file)
+    load_tables(settings)  # the procedures' config tables (the approval authorities, …)
     env = environment()
     names = [p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.j2")]
     for name in names:

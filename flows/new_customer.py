@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from prefect import flow
 
+from deployments.names import NEW_CUSTOMER, flow_name
 from models.new_customers import history_text
 
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
-from tasks.new_customers import (certify, check_history, check_submission_rules, create_archive_record,
+from tasks.new_customer.steps import (certify, check_history, check_submission_rules, create_archive_record,
                                  form_summary, publish_application, refuse)
 
 
-@flow(name="new-customer", flow_run_name="new-customer-{case_no}", log_prints=True)
+@flow(name=flow_name(NEW_CUSTOMER), flow_run_name="new-customer-{case_no}", log_prints=True)
 def new_customer(case_no: str) -> str:
     return new_customer_steps(case_no)
 

@@ -14,11 +14,12 @@ from decimal import Decimal
 
 from prefect import flow
 
+from deployments.names import ALLOWANCE, RETURN, flow_name
 from models.returns import reconcile
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision
 from tasks.notify import notify
-from tasks.returns import book, form_summary, issue_form
+from tasks.returns.steps import book, form_summary, issue_form
 
 
 def _ask(case: dict, step: str, title: str, role: str, model: str = "Decision", **kw):  # noqa: ANN202
@@ -48,7 +49,7 @@ def _rejected(case: dict, state: str, why: str, by: str) -> str:
     return state
 
 
-@flow(name="allowance", flow_run_name="allowance-{case_no}", log_prints=True)
+@flow(name=flow_name(ALLOWANCE), flow_run_name="allowance-{case_no}", log_prints=True)
 def allowance(case_no: str) -> str:
     return allowance_steps(case_no)
 
@@ -81,7 +82,7 @@ def allowance_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     return "booked"
 
 
-@flow(name="return", flow_run_name="return-{case_no}", log_prints=True)
+@flow(name=flow_name(RETURN), flow_run_name="return-{case_no}", log_prints=True)
 def goods_return(case_no: str) -> str:
     return goods_return_steps(case_no)
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from deployments.names import ANALYSIS_REPORT, MONTHLY_STATISTICS, WEEKLY_REPORT, flow_name
 from models.privacy import mask_data, mask_text
 from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
 from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 from tasks.platform.runtime import services
+from datetime import datetime, timezone
 
 
 def run_name(kind: str, param: str):  # noqa: ANN201
     """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
     def name() -> str:
-        from datetime import datetime, timezone
-
         from prefect.runtime import flow_run
 
         period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))
@@ -62,19 +62,19 @@ def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
                           description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
 
 
-@flow(name="monthly-statistics", flow_run_name=run_name("monthly", "month"), log_prints=True)
+@flow(name=flow_name(MONTHLY_STATISTICS), flow_run_name=run_name("monthly", "month"), log_prints=True)
 def monthly_statistics(month: str | None = None) -> dict:
     """S1: the previous month's 《客诉案件统计表》 (or `month`, e.g. 2026-10)."""
     return run_report("monthly", month)
 
 
-@flow(name="weekly-report", flow_run_name=run_name("weekly", "week"), log_prints=True)
+@flow(name=flow_name(WEEKLY_REPORT), flow_run_name=run_name("weekly", "week"), log_prints=True)
 def weekly_report(week: str | None = None) -> dict:
     """S2: the previous ISO week's 《投诉周报》 (or `week`, e.g. 2026-W44)."""
     return run_report("weekly", week)
 
 
-@flow(name="analysis-report", flow_run_name=run_name("analysis", "month"), log_prints=True)
+@flow(name=flow_name(ANALYSIS_REPORT), flow_run_name=run_name("analysis", "month"), log_prints=True)
 def analysis_report(month: str | None = None) -> dict:
     """S3: the ending month's 《客户投诉分析报告表》: trends against previous months, typical cases."""
     return run_report("analysis", month)

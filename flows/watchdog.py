@@ -8,11 +8,12 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger
 
+from deployments.names import SLA_WATCHDOG, flow_name
 from tasks.platform.runtime import services
 from tasks.platform.watchdog import sla_check
 
 
-@flow(name="sla-watchdog", log_prints=True)
+@flow(name=flow_name(SLA_WATCHDOG), log_prints=True)
 def sla_watchdog(now: datetime | None = None) -> dict:
     svc = services()
     counts = sla_check(svc, now or svc.clock.now())

@@ -5,7 +5,7 @@ request; the web app (webapp/auth.py) asks these.
 API keys are 256 random bits (`kefu_` + 43 URL-safe characters). They are stored as their SHA-256
 only: a key that random cannot be guessed from its hash, so a slow password hash (argon2, scrypt) would
 add nothing but ~50 ms to every API call; the hash is also the index the key is looked up by. Staff
-passwords, chosen by people, are hashed with argon2id (webapp/passwords.py)."""
+passwords, chosen by people, are hashed with argon2id (tasks/platform/passwords.py)."""
 
 from __future__ import annotations
 

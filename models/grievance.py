@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from models.business_days import TZ, add_business_days
 from models.guard import Guarded
 from models.returns import AuthorityTable, Quantity, approvers_for
 
@@ -159,8 +160,6 @@ def after_return(returns_of_step: int) -> Literal["back_to_author", "escalate"]:
 
 def decision_due(consolidated_at: datetime, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
     """C16 step 9: the GM office consolidates and the approver decides within 1 (business) day."""
-    from models.business_days import add_business_days
-
     return add_business_days(consolidated_at, 1, calendar)
 
 
@@ -509,8 +508,6 @@ def first_business_day(year: int, month: int, calendar) -> date:  # noqa: ANN001
 
 def confirmations_due(today: date, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
     """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
-    from models.business_days import TZ
-
     d, left = date(today.year, today.month, 10), 2
     while left:
         d -= timedelta(days=1)

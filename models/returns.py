@@ -4,7 +4,7 @@ quantities are integers with a unit."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -153,8 +153,6 @@ def returned_amount(amount: Decimal, approved: int, booked: int) -> Decimal:
     """The transaction a booked return writes to the history (N1): the slip's amount for the quantity
     actually booked (amount × booked ÷ approved, to the fen, half up), negative — a return reverses
     sales, so a customer's amounts sum to net sales."""
-    from decimal import ROUND_HALF_UP
-
     if approved <= 0 or booked < 0:
         raise ValueError("approved must be positive and booked not negative")
     return -(amount * booked / approved).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

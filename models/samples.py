@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -55,10 +58,6 @@ GATE_ITEMS: dict[str, str] = {"product_matches": "品名", "spec_matches": "规�
 def gate_pass_code(secret: str, case_no: str) -> str:
     """The gate pass's one-time code: an HMAC of the slip number under the system's secret (8 characters,
     no 0/O/1/I), so a re-run issues the same pass and nobody can make one up."""
-    import base64
-    import hashlib
-    import hmac
-
     digest = hmac.new(secret.encode(), f"gate-pass:{case_no}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode()[:8].translate(str.maketrans("01OI", "89XY"))
 

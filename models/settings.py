@@ -11,7 +11,7 @@ from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -252,8 +252,6 @@ class Settings(BaseSettings):
             raise ValueError("KEFU_OIDC_METADATA_URL 需要 KEFU_OIDC_CLIENT_ID 和 KEFU_OIDC_CLIENT_SECRET / "
                              "KEFU_OIDC_METADATA_URL needs KEFU_OIDC_CLIENT_ID and KEFU_OIDC_CLIENT_SECRET")
         if self.env == "prod" and self.prefect_api_url and not self.prefect_api_auth_string:
-            from urllib.parse import urlparse
-
             if urlparse(self.prefect_api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
                 raise ValueError(
                     "生产环境的 Prefect 服务器不在本机，须设置 KEFU_PREFECT_API_AUTH_STRING / a Prefect server on "

@@ -8,12 +8,12 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from models.grievance import check_copy_recipients, is_grievance_form_file
+from tasks.platform import procedures
 from tasks.platform.mail import Attachment, Mailer
+from tasks.platform.policy import IO_TASK, MAIL_TASK
 from tasks.platform.render import render_mail
 from tasks.platform.runtime import services
 from tasks.platform.store import Store, outbox_to_mail
-from tasks.platform.policy import IO_TASK, MAIL_TASK
 from tasks.replay import replayed, replaying
 
 
@@ -55,8 +55,8 @@ def queue_notice(case_no: str, key: str, template: str, to: list[str], context: 
                  attachments: list[Attachment] | None = None, event: str | None = None) -> bool:
     """Render and queue one notice, once per (case, key)."""
     svc = services()
-    if any(is_grievance_form_file(a.filename) for a in attachments or []):  # C17: never to a customer
-        check_copy_recipients(to, {p.email.lower() for p in svc.org.people})
+    for check in procedures.notice_checks():  # e.g. C17: a grievance form copy never to a customer
+        check(svc, to, attachments or [])
     mail = render_mail(template, to, **context)
     if attachments:
         mail.attachments = attachments

@@ -22,6 +22,8 @@ from typing import Any, Callable, Literal
 
 from prefect import Task
 
+from tasks.platform.runtime import services
+
 Mode = Literal["read", "skip"]
 
 # flow-run id -> True while the run replays steps of earlier cycles (one flow run per process in
@@ -47,8 +49,6 @@ def replaying(case_no: str | None = None, *, run_id: str | None = None, store: A
         if case_no is None:
             return False  # not known yet: run the task (always safe)
         if store is None:
-            from tasks.platform.runtime import services
-
             store = services().store
         _replaying[run_id] = any(t.flow_run_id == run_id for t in store.tasks_of(case_no))
     return _replaying[run_id]

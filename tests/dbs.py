@@ -3,6 +3,7 @@ a new, migrated database on the throwaway PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers the procedures (their store extensions, hooks, …)
 from tasks.platform.store import Store
 from tests import pg
 

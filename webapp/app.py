@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
 from deployments.dev_mail import Mailbox, mailbox_path
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, FIELD_LABELS, extra_fields
 from models.complaint.handling import OUTCOME_LABELS
@@ -32,9 +33,12 @@ from models.complaint.handling import ComplaintIn
 from models.archive.corrections import CorrectionIn
 from models.new_customers import NewCustomerApplicationIn
 from tasks.platform.flow_starts import FlowStartDispatcher
-from tasks.platform.intake import (IntakeError, file_and_start, file_complaint, file_correction, file_return,
-                          file_sample_request)
-from tasks.new_customers import file_new_customer_application
+from tasks.archive.intake import file_correction
+from tasks.complaint.intake import file_complaint
+from tasks.platform.intake import IntakeError, file_and_start
+from tasks.returns.intake import file_return
+from tasks.samples.intake import file_sample_request
+from tasks.new_customer.steps import file_new_customer_application
 from tasks.platform.render import fmt_dt, render
 from tasks.platform.health import Health, check_health, http_status
 from tasks.platform.runtime import Services
@@ -44,9 +48,15 @@ from models.access import department_members, may_read_case, may_read_customer, 
 from tasks.platform.store_access import KeyRevoked
 from webapp.auth import (REFUSED_KEY, SESSION_COOKIE, AuthError, Caller, KeyCache, auth_error_response, auth_router,
                          caller_may_backfill, filed_as, require, session_secret)
-from webapp.errors import describe_all, problem
+from models.errors import describe_all, problem
 from webapp.idempotency import once
 from webapp.limits import BodyLimit
+from webapp.grievances import grievance_router
+from models.business_days import TZ
+from tasks.platform.runtime import services
+from typing import Literal, get_args, get_origin
+import json
+from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger("kefu.web")
 
@@ -120,8 +130,6 @@ def _html(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 def _field_specs(model, values: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN001
     """Describe the typed answer's own fields for the page form."""
-    from typing import Literal, get_args, get_origin
-
     specs = []
     for name in extra_fields(model):
         f = model.model_fields[name]
@@ -160,9 +168,6 @@ async def refuse_nul(request: Request) -> None:
     """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
     is refused with 422 before anything is read or stored. So is a JSON body naming one field twice
     ({"quantity": 1, "quantity": 1000}): ambiguous, never "the last wins"."""
-    import json
-    from urllib.parse import unquote_to_bytes
-
     locs: list[tuple] = []
     if b"\x00" in unquote_to_bytes(request.scope.get("raw_path") or request.url.path.encode()):
         locs.append(("path",))
@@ -362,7 +367,6 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
         return _file_and_start(once(request, body, idempotency_key, lambda key, fp: file_new_customer_application(
                                    svc, body, key, request_fingerprint=fp, filed=caller.filing)))
 
-    from webapp.grievances import grievance_router  # product complaints (§7 C14–C15)
 
     app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
     from webapp.complaints_legal import legal_router  # C27 the in_legal_process flag (issue 21)
@@ -612,8 +616,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _tz():  # noqa: ANN202
-    from models.business_days import TZ
-
     return TZ
 
 
@@ -625,8 +627,6 @@ async def _in_thread(fn, *args, **kwargs):  # noqa: ANN001, ANN202
 
 def app_from_env() -> FastAPI:
     """uvicorn factory: `uvicorn webapp.app:app_from_env --factory`."""
-    from tasks.platform.runtime import services
-
     svc = services()
     svc.settings.check_for_start()
     return create_app(svc)

@@ -3,7 +3,7 @@
 - Systems that file cases present an API key (`Authorization: Bearer <key>` or `X-API-Key: <key>`),
   made by `kefu apikey create --name X --scope complaints,…` and stored as its SHA-256; each key may use
   its scopes only (models/access.py), and a revoked key is unknown.
-- Staff sign in: with a password set by `kefu user set-password` (argon2id, webapp/passwords.py), or
+- Staff sign in: with a password set by `kefu user set-password` (argon2id, tasks/platform/passwords.py), or
   through the company's OpenID Connect IdP (Authlib; KEFU_OIDC_*). Who they are and their roles come
   from the org directory; someone not in it cannot sign in. The session cookie `kefu_session` is
   Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure in prod) holding a random session id whose
@@ -39,6 +39,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from models.access import BACKFILL, INTAKE_SCOPES, key_hash, looks_like_key, may_backfill, may_file_for_others
 from tasks.platform.render import render
 from tasks.platform.store_access import Filing
+from tasks.platform.passwords import sign_in
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -387,8 +388,6 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
 
 
 def _password_sign_in(svc, email: str, password: str) -> str | None:  # noqa: ANN001
-    from webapp.passwords import sign_in
-
     s = svc.settings
     return sign_in(svc.store, email, password, svc.clock.now(), max_failures=s.sign_in_max_failures,
                    lock_for=timedelta(minutes=s.sign_in_lock_minutes))

@@ -15,6 +15,7 @@ from tasks.platform.runtime import Services
 from models.access import reads_grievance_register
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, filed_as, require
 from webapp.idempotency import once
+from tasks.grievance.steps import register_workbook
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,8 +53,6 @@ def grievance_router(svc: Services, file_and_start: Callable[[Callable[[], Any]]
             raise AuthError(403, "无权查阅客户抱怨登记表", "you may not read the grievance register")
         rows = grievance_register(svc, svc.clock.now())
         if format == "xlsx":
-            from tasks.grievance.steps import register_workbook
-
             return Response(register_workbook(rows), media_type=XLSX,
                             headers={"Content-Disposition": 'attachment; filename="grievance-register.xlsx"'})
         return JSONResponse({"total": len(rows), "items": rows})

@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import flow
 
+from deployments.names import ARCHIVE_CORRECTION, flow_name
 from models.archive.records import validate_changes
 from models.archive.corrections import (MAX_ROUNDS, PLAN_REVIEWS, REPORT_REVIEWS, department_key,
                                 parse_revised_changes, step_key)
@@ -97,7 +98,7 @@ def execute_in_departments(case: dict, plan: Draft) -> dict[str, str]:
     return {x["name"]: a.feedback for x, a in zip(depts, answers, strict=True)}
 
 
-@flow(name="archive-correction", flow_run_name="archive-correction-{case_no}", log_prints=True)
+@flow(name=flow_name(ARCHIVE_CORRECTION), flow_run_name="archive-correction-{case_no}", log_prints=True)
 def archive_correction(case_no: str) -> str:
     return archive_correction_steps(case_no)
 

@@ -13,6 +13,7 @@ from itertools import count
 
 from prefect import flow
 
+from deployments.names import ARCHIVE_CLEANUP, ARCHIVE_REPORT, flow_name
 from models.archive.periodic import ACTION_LABELS, parse_proposals, quarter_key
 from models.business_days import TZ
 from models.archive.corrections import step_key
@@ -25,7 +26,7 @@ from tasks.notify import notify
 from tasks.platform.runtime import services
 
 
-@flow(name="archive-cleanup", flow_run_name="archive-cleanup-{quarter}", log_prints=True)
+@flow(name=flow_name(ARCHIVE_CLEANUP), flow_run_name="archive-cleanup-{quarter}", log_prints=True)
 def archive_cleanup(quarter: str | None = None) -> str:
     now = services().clock.now().astimezone(TZ)
     quarter = quarter or quarter_key(now.date())
@@ -60,7 +61,7 @@ def archive_cleanup(quarter: str | None = None) -> str:
     raise AssertionError("unreachable")
 
 
-@flow(name="archive-report", flow_run_name="archive-report-{month}", log_prints=True)
+@flow(name=flow_name(ARCHIVE_REPORT), flow_run_name="archive-report-{month}", log_prints=True)
 def archive_report(month: str | None = None) -> dict:
     svc = services()
     month = month or previous_month_key(svc.clock.now())

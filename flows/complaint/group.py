@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from prefect import flow
 
+from deployments.names import GROUP_COMPLAINT, flow_name
 from tasks.cases import load_case, record_state
 from tasks.complaint.steps import answer_group_members, link_group_members, notice, rejection_notes, until_approved
 from tasks.human import StepRequest, request_decision
+from tasks.platform.runtime import services
 
 
-@flow(name="group-complaint", flow_run_name="group-complaint-{case_no}", log_prints=True)
+@flow(name=flow_name(GROUP_COMPLAINT), flow_run_name="group-complaint-{case_no}", log_prints=True)
 def group_complaint(case_no: str) -> str:
-    from tasks.platform.runtime import services
-
     org = services().org
     case = load_case(case_no)
     members = case["data"]["members"]

@@ -18,7 +18,8 @@ from itertools import count
 
 from prefect import flow
 
-from models.answers import InvestigationPlan
+from deployments.names import COMPLAINT, flow_name
+from models.complaint.answers import InvestigationPlan
 from models.complaint.handling import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
                                return_visit_due, return_visit_role, routing, satisfaction_outcome,
                                validity_next_step, visit_action, visit_unsatisfactory)
@@ -26,7 +27,7 @@ from models.archive.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
 from flows.grievance.chain import route_complaint
-from tasks.platform.authority import decide_outcome_by_authority
+from tasks.complaint.authority import decide_outcome_by_authority
 from tasks.cases import load_case, record_state
 from models.complaint.hours import is_major
 from models.complaint.group import group_level
@@ -39,9 +40,11 @@ from tasks.complaint.steps import (check_first_contact, check_satisfaction_asked
                               until_approved, update_process_notice)
 from tasks.human import StepRequest, request_decision
 from tasks.notify import deliver_mail
+from tasks.platform.runtime import services
+from models.rules import pick_assignee
 
 
-@flow(name="complaint", flow_run_name="complaint-{case_no}", log_prints=True)
+@flow(name=flow_name(COMPLAINT), flow_run_name="complaint-{case_no}", log_prints=True)
 def complaint(case_no: str) -> str:
     return complaint_steps(case_no)
 
@@ -213,8 +216,6 @@ def name_responsible_department(case_no: str, ask, handler_role: str, handler: s
     """C6 被投诉部门: the handler names it (again, if the org directory has no such department with a
     head); its head writes the plan. With the flags the handler set (C25 matter of principle, C27 legal
     process)."""
-    from tasks.platform.runtime import services
-
     org, unknown = services().org, ""
     for n in count(1):
         named = ask(step_key("responsible-department", n), "指定被投诉部门（责任部门）", handler_role,
@@ -240,8 +241,6 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
                         summary: dict, due: datetime, legal: bool = False) -> InvestigationPlan:
     """C6: the department's head writes the plan (1 day); the solution approvers approve it, or it goes
     back to the head with their comments and they approve the revised plan — as often as it takes."""
-    from tasks.platform.runtime import services
-
     dept, head = writer
     roles = services().org.roles_of(head.email)
     approvers = route.solution_approvers + (tuple(r for r in LEGAL_CHAIN if r not in route.solution_approvers)
@@ -272,8 +271,6 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
 def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> None:  # noqa: ANN001
     """C22: the L2 handler is told; the department's head gets the 《工作联系函》 as a step with a deadline
     (1 business day) and records what was done."""
-    from tasks.platform.runtime import services
-
     case_data = services().store.get_case(case_no).data  # the plan's writer, named after the flow read the case
     l2 = _people("l2_handler")
     notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
@@ -367,19 +364,12 @@ def case_library_review(case_no: str, ask, marked) -> None:  # noqa: ANN001
 
 def resolved_at(case_no: str) -> datetime:
     """C10 "resolution" (处理完毕) is the moment the handler recorded the outcome (处理结果登记)."""
-    from tasks.platform.runtime import services
-
     return services().store.find_task(case_no, "outcome").decided_at
 
 
 def handler_for(role: str, recused: list[str], preferred: str | None) -> str:
-    from models.rules import pick_assignee
-    from tasks.platform.runtime import services
-
     return pick_assignee(services().org, role, set(recused), preferred=preferred).email
 
 
 def _people(role: str) -> list[str]:
-    from tasks.platform.runtime import services
-
     return [p.email for p in services().org.people_for_role(role)]

@@ -33,9 +33,10 @@ from typing import Any
 
 from prefect import flow
 
+from deployments.names import GRIEVANCE, flow_name
 from models.business_days import TZ
 from models.archive.corrections import step_key
-from models.answers import PETITION_SUBJECTS
+from models.grievance_answers import PETITION_SUBJECTS
 from models.grievance import (CAUSE_LABELS, NO_PROMISE, OBJECTION_BUSINESS_DAYS, ChainStep, after_return,
                               approvers_by_amount, chain_steps, check_fines, compute_loss, improvement_tracked,
                               parse_pairs, pending_amount, reapproval_roles, responsible_units)
@@ -45,6 +46,9 @@ from tasks.grievance.steps import (bases, grievance_summary, issue_copies, publi
                              refile_rejected_grievance)
 from tasks.human import StepRequest, open_steps, request_decision
 from tasks.platform.runtime import services
+from tasks.returns.authority import authority
+from tasks.complaint.steps import close_case
+from tasks.grievance.steps import open_grievance_from_complaint
 
 Answers = dict[str, Any]
 
@@ -71,7 +75,7 @@ def amount_of(answers: Answers) -> Decimal | None:
 
 def approvers(answers: Answers) -> list[str] | None:
     amount = amount_of(answers)
-    return None if amount is None else approvers_by_amount(amount, services().authority)
+    return None if amount is None else approvers_by_amount(amount, authority(services()))
 
 
 def chain_summary(case: dict, answers: Answers, decided: bool = False) -> dict[str, Any]:
@@ -246,7 +250,7 @@ def settle_quantity(case: dict, decision: dict[str, Any], summary: dict[str, Any
         s = {**summary, "退换数量": f"{qty['value']} {qty['unit']}", "金额（元）": qty["amount"]}
         out = [_ask(case, step_key("quantity-review", round_no), "业务主管核阅退换数量", "sales_manager", summary=s)]
         if out[0].decision == "approve":
-            for role in reapproval_roles(Decimal(decision["amount"]), Decimal(qty["amount"]), services().authority):
+            for role in reapproval_roles(Decimal(decision["amount"]), Decimal(qty["amount"]), authority(services())):
                 out.append(_ask(case, step_key(f"reapprove-{role.replace('_', '-')}", round_no),
                                 "金额超出原核决权限，呈上级核决", role, summary=s))
                 if out[-1].decision != "approve":
@@ -439,7 +443,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
     raise AssertionError("unreachable")
 
 
-@flow(name="grievance", flow_run_name="grievance-{case_no}", log_prints=True)
+@flow(name=flow_name(GRIEVANCE), flow_run_name="grievance-{case_no}", log_prints=True)
 def grievance(case_no: str) -> str:
     case = load_case(case_no)
     d = case["data"]
@@ -501,9 +505,6 @@ def route_complaint(case_no: str, ask: Any, form: dict[str, Any], summary: dict[
     """C15's reading: a category-产品质量 complaint naming an order (`order_no`) is handled as a
     grievance — a salesperson fills the 《客户抱怨处理表》 from it, the grievance is filed linked to
     the complaint, and the complaint closes as routed (the grievance's chain replaces C6)."""
-    from tasks.complaint.steps import close_case
-    from tasks.grievance.steps import open_grievance_from_complaint
-
     products = form.get("products") or [{}]
     f = ask("grievance-form", "填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", "salesperson", "GrievanceForm",
             summary=summary, defaults={"order_no": form["order_no"], "item_no": products[0].get("code", ""),

@@ -27,6 +27,7 @@ from typing import Any
 
 from prefect import flow, task
 
+from deployments.names import GRIEVANCE_MONTH, flow_name
 from models.business_days import TZ
 from models.business_days import add_business_days
 from models.grievance import (OBJECTION_BUSINESS_DAYS, case_shares, confirmations_due, correction_month,
@@ -37,6 +38,7 @@ from tasks.complaint.steps import notice, until_approved
 from tasks.human import StepRequest, request_decision, request_decisions
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
+from models.tables import Case
 
 PROCEDURE = "grievance_month"
 
@@ -53,7 +55,6 @@ def open_month_case(month: str) -> dict[str, Any]:
     """The month's case (one per month) and last month's closed grievances, with their draft shares."""
     from sqlmodel import select
 
-    from models.tables import Case
 
     svc = services()
     start, end = month_period(month)
@@ -253,7 +254,7 @@ def apply_shares(month_case: dict[str, Any], unit: str, changed: dict[str, str],
     return sorted(changed)
 
 
-@flow(name="grievance-month", flow_run_name=run_name, log_prints=True)
+@flow(name=flow_name(GRIEVANCE_MONTH), flow_run_name=run_name, log_prints=True)
 def grievance_month(month: str | None = None) -> dict[str, Any]:
     svc = services()
     today = svc.clock.now().astimezone(TZ).date()

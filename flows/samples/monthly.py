@@ -7,11 +7,12 @@ from datetime import date
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
+from deployments.names import SAMPLE_MONTH_TOTALS, flow_name
 from models.business_days import TZ
 from models.samples import previous_month
 from tasks.notify import notify
 from tasks.platform.runtime import services
-from tasks.samples import sample_month_totals
+from tasks.samples.steps import sample_month_totals
 from tasks.platform.policy import IO_TASK
 
 
@@ -20,7 +21,7 @@ def total_samples(first_day: str) -> dict:
     return sample_month_totals(services().store, date.fromisoformat(first_day))
 
 
-@flow(name="sample-month-totals", flow_run_name="sample-month-totals-{month}")
+@flow(name=flow_name(SAMPLE_MONTH_TOTALS), flow_run_name="sample-month-totals-{month}")
 def sample_month_totals_flow(month: str | None = None) -> dict:
     svc = services()
     first = date.fromisoformat(f"{month}-01") if month else previous_month(svc.clock.now().astimezone(TZ).date())[0]

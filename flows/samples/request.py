@@ -11,12 +11,13 @@ from itertools import count
 
 from prefect import flow
 
+from deployments.names import SAMPLE_REQUEST, flow_name
 from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
 from tasks.cases import load_case, record_state
 from tasks.human import StepRequest, request_decision, request_decisions
 from models.archive.corrections import step_key as round_key
 from tasks.notify import deliver_mail, notify
-from tasks.samples import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
+from tasks.samples.steps import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
 
 
 def sample_summary(case: dict) -> dict:
@@ -30,7 +31,7 @@ def sample_summary(case: dict) -> dict:
     }
 
 
-@flow(name="sample-request", flow_run_name="sample-request-{case_no}", log_prints=True)
+@flow(name=flow_name(SAMPLE_REQUEST), flow_run_name="sample-request-{case_no}", log_prints=True)
 def sample_request(case_no: str) -> str:
     return sample_request_steps(case_no)
 

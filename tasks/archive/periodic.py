@@ -12,11 +12,15 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from models.archive.periodic import CLEANUP_REASON, cleanup_candidates, missing_fields, status_of
+from models.archive.records import CUSTOMER_CLASSES as CLASS_LABELS
 from models.business_days import TZ
+from models.statistics import month_period
 from models.tables import ArchiveAccess, Case, Customer, CustomerVersion, HumanTask, Transaction
+from tasks.archive.store import record_of
+from tasks.complaint.steps import notice
+from tasks.platform.backup import backups
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import Services, services
-from tasks.archive.store import record_of
 
 
 def _records(svc: Services) -> list[dict[str, Any]]:
@@ -96,8 +100,6 @@ def apply_cleanup(case_no: str, proposals: list[dict[str, Any]], approver: str) 
         results.append(row)
     corrections = [r["archive_no"] for r in results if r["result"] == "to_correct"]
     if corrections:
-        from tasks.complaint.steps import notice
-
         notice(case_no, "cleanup-corrections", [p.email for p in svc.org.people_for_role("cs_staff")],
                "定期清理：请按更正程序提交更正",
                "以下档案经定期清理需要更正，请按客户信息错误更正程序（A2）提交：" + "、".join(corrections),
@@ -109,8 +111,6 @@ def apply_cleanup(case_no: str, proposals: list[dict[str, Any]], approver: str) 
 
 # ---- A6 -------------------------------------------------------------------------------------------
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    from models.statistics import month_period
-
     return month_period(month)
 
 
@@ -118,9 +118,6 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 def archive_report_figures(month: str) -> dict[str, Any]:
     """A6: archives by class; new, updated, deactivated in the month; A2 corrections open and overdue;
     records with missing fields; full-archive reads per person (查阅登记); the last backup (A4)."""
-    from models.archive.records import CUSTOMER_CLASSES as CLASS_LABELS
-    from tasks.platform.backup import backups
-
     svc = services()
     start, end = month_bounds(month)
     records = _records(svc)

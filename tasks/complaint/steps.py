@@ -3,6 +3,8 @@ violations, outcome, linked cases, closing and archiving. Each is idempotent (sa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 from itertools import count
@@ -13,18 +15,46 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.business_days import TZ
-from models.complaint.handling import (CHANNEL_LABELS, FORWARDER_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
-                               SATISFACTION_LABELS, Penalty, closing_without_satisfaction_penalty,
-                               first_contact_penalty, retention_until, routing_penalty, starts_return_flow)
+from models.complaint.group import suggest_groups
+from models.complaint.handling import (
+    CHANNEL_LABELS,
+    FORWARDER_LABELS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    OUTCOME_LABELS,
+    SATISFACTION_LABELS,
+    Penalty,
+    closing_without_satisfaction_penalty,
+    complaint_deadlines,
+    first_contact_penalty,
+    retention_until,
+    routing_penalty,
+    starts_return_flow,
+)
+from models.complaint.hours import (
+    department_analysis_due,
+    hour_deadlines,
+    major_report_due,
+    major_solution_due,
+    met,
+    minor_feedback_due,
+    process_steps,
+)
+from models.complaint.library import library_entry, search
 from models.privacy import mask_data
+from models.returns import Quantity, ReturnRequestIn
 from models.tables import Case, PenaltyRecord
 from tasks.cases import publish_form
-from tasks.notify import notify
+from tasks.complaint.intake import deadline_record
+from tasks.complaint.notices import inquiry_if_late
+from tasks.notify import deliver_outbox, notify
+from tasks.platform.flow_starts import start_request
+from tasks.platform.intake import file_and_start
 from tasks.platform.policy import IO_TASK
-from tasks.replay import replayed
-from tasks.platform.render import render
+from tasks.platform.render import render, render_mail
 from tasks.platform.runtime import Services, services
-
+from tasks.replay import replayed
+from tasks.returns.intake import file_return
 
 D = TypeVar("D")
 
@@ -181,8 +211,6 @@ def pass_on(case_no: str, roles: list[str], summary: dict[str, Any], message: st
 
 def _notice(svc: Services, case_no: str, key: str, to: list[str], title: str, message: str,
             summary: dict[str, Any], event: str | None = None) -> None:
-    from tasks.platform.render import render_mail
-
     mail = render_mail("notice", to, case_no=case_no, title=title, message=message, summary=summary)
     svc.store.queue_mail(f"notice:{case_no}:{key}", case_no, mail, svc.clock.now(),
                          event=(event or "notice_sent", {"to": to, "key": key, "title": title}))
@@ -235,10 +263,6 @@ def start_return_credit_procedure(case_no: str, summary: dict[str, Any]) -> str 
 
 def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[str, Any], amount: Decimal) -> str:
     """C11/R1: the allowance or return case for this complaint (once), and its flow."""
-    from models.returns import Quantity, ReturnRequestIn
-    from tasks.platform.flow_starts import ensure_start_request, start_now
-    from tasks.platform.intake import file_return
-
     form = svc.store.get_case(case_no).data["form"]
     products = form.get("products") or []
     body = ReturnRequestIn(
@@ -248,10 +272,9 @@ def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[st
         quantity=Quantity(value=outcome["return_quantity"], unit=outcome.get("unit") or "件") if kind == "return" else None,
         reason=f"投诉 {case_no}：{form['description'][:500]}", handling=OUTCOME_LABELS[kind],
         basis=f"投诉 {case_no} 处理结果", complaint_case_no=case_no)
-    child, _ = file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}")  # with its start request
-    if not child.flow_run_id:
-        ensure_start_request(svc, child)  # a child filed before revision 0006
-        start_now(svc, child.case_no)  # if Prefect does not answer, the dispatchers deliver it
+    # with its start request, delivered here; if Prefect does not answer, the dispatchers deliver it
+    child, _ = file_and_start(svc, lambda: file_return(svc, body, idempotency_key=f"complaint-{kind}:{case_no}"),
+                              here=True)
     return child.case_no
 
 
@@ -259,29 +282,29 @@ def start_return_credit(svc: Services, case_no: str, kind: str, outcome: dict[st
 def open_linked_case(case_no: str, new_level: int) -> str:
     """C9: 4–5 escalate to the next level with a new 《投诉处理单》 linked to the old one; it is received
     now, so its deadlines (C4, C6, C8) run from now at the new level, not from the old case's receipt."""
-    from models.complaint.handling import complaint_deadlines
-    from tasks.platform.flow_starts import ensure_start_request, start_now, start_request
-    from tasks.platform.intake import deadline_record
-
     svc = services()
-    with svc.store.session() as s:
-        child = s.exec(select(Case).where(Case.parent_case_no == case_no)).first()
-    if child is None:
+
+    def file() -> tuple[Case, bool]:
+        with svc.store.session() as s:
+            child = s.exec(select(Case).where(Case.parent_case_no == case_no)).first()
+        if child is not None:
+            return child, False
         parent = svc.store.get_case(case_no)
         now = svc.clock.now()
         form = parent.data["form"]
         data = {**parent.data, "escalated_from": case_no,
                 "deadlines": deadline_record(complaint_deadlines(now, new_level, form["category"],
                                                                  bool(form.get("foreign")), svc.calendar))}
-        child, _ = svc.store.create_case(
+        child, created = svc.store.create_case(
             procedure="complaint", prefix="TS", year=now.astimezone(TZ).year, state="accepted",
             title=parent.title, data=data, level=new_level, parent_case_no=case_no,
             idempotency_key=f"escalation:{case_no}", actor="system", now=now, start=start_request)
         svc.store.add_event(case_no, "escalated_to_case", actor="system", now=now,
                             data={"case_no": child.case_no, "level": new_level})
-    if not child.flow_run_id:
-        ensure_start_request(svc, child)  # a child filed before revision 0006
-        start_now(svc, child.case_no)  # stored with the case; if Prefect does not answer, the dispatchers deliver it
+        return child, created
+
+    # stored with its start request, delivered here; if Prefect does not answer, the dispatchers deliver it
+    child, _ = file_and_start(svc, file, here=True)
     get_run_logger().info("escalated %s to %s (level %s)", case_no, child.case_no, new_level)
     return child.case_no
 
@@ -297,8 +320,6 @@ def close_case(case_no: str, state: str, kind: str) -> None:
                                      data={"retain_until": retention_until(now).isoformat(),
                                            "volume": f"{now.astimezone(TZ).year}年度案卷"})  # C24: yearly volumes
     svc.store.cancel_open_tasks(case_no, now, actor="system")  # e.g. a pending progress contact
-    from tasks.complaint.watch import inquiry_if_late
-
     inquiry_if_late(svc, case)
 
 
@@ -354,8 +375,6 @@ def hour_record(svc: Services, case_no: str, name: str, *, due: datetime | None 
 def report_major(svc: Services, case_no: str, level: int, *, by: str = "system") -> bool:
     """C21 10 min: a major complaint is reported to the L2 handler (level 3: also both L3 directors, C5)
     at once; late if more than 10 min after receipt (or escalation). Once per case and level."""
-    from models.complaint.hours import major_report_due, met
-
     case = svc.store.get_case(case_no)
     start = datetime.fromisoformat(case.data["deadlines"]["received_at"]) if not case.parent_case_no \
         else case.created_at
@@ -385,8 +404,6 @@ def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
 
     The handler's direct phone is shown unmasked in the notice to the customer only, masked elsewhere:
     the privacy rule protects the customer's data, and the handler's work phone is there to be given."""
-    from models.complaint.hours import hour_deadlines, process_steps
-
     level = case.level or case.data["proposed_level"]
     deadlines = case.data["deadlines"]
     start = case.created_at if case.parent_case_no else datetime.fromisoformat(deadlines["received_at"])
@@ -398,9 +415,6 @@ def process_notice_context(svc: Services, case: Case) -> dict[str, Any]:
 
 
 def _notice_digest(ctx: dict[str, Any]) -> str:
-    import hashlib
-    import json
-
     keep = {k: ctx[k] for k in ("level_label", "steps", "handler")}
     return hashlib.sha256(json.dumps(keep, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -423,8 +437,6 @@ def send_process_notice(svc: Services, case_no: str, via: str, *, update: str = 
     handler = ctx["handler"]["email"]
     by_email = bool(email) and (via == "email" or bool(update))
     if by_email:
-        from tasks.platform.render import render_mail
-
         svc.store.queue_mail(f"notice:{case_no}:process-notice-{digest}", case_no,
                              render_mail("process_notice", [email], **ctx,
                                          shown_in_full={"handler_phone": ctx["handler"]["phone"]}), now,
@@ -440,7 +452,6 @@ def send_process_notice(svc: Services, case_no: str, via: str, *, update: str = 
                           now=now, data={"process_notice": record},
                           event_data={"via": record["via"], "digest": digest, "update": update})
     if case.level == 1 and not case.parent_case_no:  # C21: a minor complaint's 24 h feedback — the notice counts
-        from models.complaint.hours import minor_feedback_due
 
         hour_record(svc, case_no, "feedback", due=minor_feedback_due(datetime.fromisoformat(case.data["deadlines"]["received_at"])),
                     done=now)
@@ -475,8 +486,6 @@ def process_outline(case_no: str) -> str:
 def send_liaison_letter(case_no: str, department: str, head: str, summary: dict[str, Any]) -> str | None:
     """C21: a case handed to a department outside CS goes with a 《工作联系函》 (event, demand, deadline);
     its head enters the analysis and handling method within 1 office hour. Returns that deadline (ISO)."""
-    from models.complaint.hours import department_analysis_due
-
     svc = services()
     cs = svc.org.department_of(svc.org.first_for_role("l2_handler").email).code
     if department == cs:
@@ -503,8 +512,6 @@ def send_liaison_letter(case_no: str, department: str, head: str, summary: dict[
 def record_hour_steps(case_no: str, agreed: bool) -> None:
     """C21: the department's analysis is in (the plan); a major complaint's solution is agreed with the
     customer (a plan with a first agreement, at the latest the recorded outcome)."""
-    from models.complaint.hours import major_solution_due
-
     svc = services()
     case = svc.store.get_case(case_no)
     now = svc.clock.now()
@@ -520,9 +527,6 @@ def open_group_cases(svc: Services, now: datetime) -> int:
     """C26: the watchdog suggests groups — ≥ 3 open complaints with one subject and category within 7 days
     (models/complaint/group.py) — as a group case, whose flow asks the L2 handler to confirm. Once per
     group (the idempotency key is its first member)."""
-    from models.complaint.group import suggest_groups
-    from tasks.platform.flow_starts import start_request
-
     _total, cases = svc.store.list_cases(procedure="complaint", limit=100000)
     rows = [{"case_no": c.case_no, "subject": c.data["form"].get("subject", ""), "category": c.data["form"]["category"],
              "received_at": datetime.fromisoformat(c.data["deadlines"]["received_at"]), "group": c.data.get("group_case")}
@@ -531,10 +535,11 @@ def open_group_cases(svc: Services, now: datetime) -> int:
     grouped = {m for g in groups if g.state != "not_group" for m in g.data["members"]}
     opened = 0
     for g in suggest_groups([r for r in rows if r["case_no"] not in grouped], now):
-        _case, created = svc.store.create_case(
+        # its start request is delivered by the dispatchers (the web app's, the next watchdog pass)
+        _case, created = file_and_start(svc, lambda g=g: svc.store.create_case(
             procedure="group_complaint", prefix="QS", year=now.astimezone(TZ).year, state="suggested",
             title=f"群诉 · {g['category']} · {g['subject']}", data=g, level=3,
-            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request)
+            idempotency_key=f"group:{g['members'][0]}", actor="watchdog", now=now, start=start_request))
         opened += int(created)
     return opened
 
@@ -578,7 +583,6 @@ def answer_group_members(group_no: str, members: list[str], text: str, spokesper
     if phoned:
         _notice(svc, group_no, "group-reply-phone", [spokesperson], "统一答复：请电话告知以下投诉人",
                 text, {"待电话告知": "；".join(phoned)})
-    from tasks.notify import deliver_outbox
 
     for no in [*members, group_no]:  # what fails stays in the outbox for the watchdog
         deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=no)
@@ -589,8 +593,6 @@ def answer_group_members(group_no: str, members: list[str], text: str, spokesper
 def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dict[str, str]:
     """C24: an original kept unchanged — written once under its SHA-256 ($KEFU_HOME/originals/<case>/), its
     hash recorded on the case. Writing the same content again changes nothing."""
-    import hashlib
-
     digest = hashlib.sha256(content).hexdigest()
     folder = svc.settings.home / "originals" / case_no
     folder.mkdir(parents=True, exist_ok=True)
@@ -603,8 +605,6 @@ def keep_original(svc: Services, case_no: str, name: str, content: bytes) -> dic
 
 def originals_intact(svc: Services, case_no: str) -> dict[str, bool]:
     """C24: each original recorded on the case, checked against its hash."""
-    import hashlib
-
     out = {}
     for o in svc.store.get_case(case_no).data.get("originals", []):
         path = svc.settings.home / o["file"]
@@ -618,8 +618,6 @@ def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> s
     """C24: the complainant gets the decision in writing (《投诉处理答复函》: decision and next steps — never
     persons' responsibility, fines or other customers), by email, or by letter / SMS the handler sends;
     an oral-only reply records why. The reply is kept as an original (content hash); sending is logged."""
-    from tasks.platform.render import render_mail
-
     svc = services()
     case = svc.store.get_case(case_no)
     if case.data.get("written_reply"):
@@ -662,8 +660,6 @@ def send_written_reply(case_no: str, via: str, text: str, oral_reason: str) -> s
 @task(name="撰写典型案例 write the case library entry", **IO_TASK)
 def write_case_library_entry(case_no: str, lessons: str, improvement: str, by: str) -> dict[str, Any]:
     """C23: the anonymised entry (no names, phone or ID numbers), a draft until the CS manager approves."""
-    from models.complaint.library import library_entry
-
     svc = services()
     case = svc.store.get_case(case_no)
     staff = [p.name for p in svc.org.people]
@@ -691,8 +687,6 @@ def publish_case_library_entry(case_no: str, approved: bool, reviewer: str, comm
 def case_library(svc: Services, *, category: str | None = None, product: str | None = None,
                  keyword: str | None = None) -> list[dict[str, Any]]:
     """C23: the published entries, searchable by category, product and keyword (newest first)."""
-    from models.complaint.library import search
-
     _n, cases = svc.store.list_cases(procedure="complaint", limit=100000)
     entries = [{"case_no": c.case_no, "published_at": c.data["case_library"]["reviewed_at"], **c.data["case_library"]["entry"]}
                for c in cases if (c.data.get("case_library") or {}).get("state") == "published"]

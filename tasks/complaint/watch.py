@@ -11,54 +11,23 @@ from typing import Any
 from models.complaint.handling import (NOTICE_LABELS, first_contact_penalty, level_after_days_open,
                                next_progress_contact, overdue_notices)
 from models.tables import Case
-from tasks.platform.render import render_mail
+from tasks.complaint.notices import department_heads as _department_heads
+from tasks.complaint.notices import handler_of as _handler
+from tasks.complaint.notices import inquiry_if_late  # noqa: F401 - C8's 《治办单》, also sent at the close
+from tasks.complaint.notices import iso_time as _dt
+from tasks.complaint.notices import queue_case_notice as _queue
 from tasks.platform.runtime import Services
+from models.rules import task_deadline
+from models.tables import HumanTask
+from tasks.human import render_request_mail
+from models.complaint.hours import is_major, major_solution_due, minor_feedback_due
+from tasks.complaint.steps import hour_record, report_major
+from tasks.complaint.steps import open_group_cases
+from tasks.complaint.steps import send_process_notice
+from tasks.complaint.steps import save_penalty
+from datetime import timedelta
 
 OPEN_STATES = ("received", "accepted", "resolved")
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _handler(svc: Services, case: Case) -> str:
-    return case.data.get("handler") or case.data["received_by"]
-
-
-def _department_heads(svc: Services, case: Case) -> list[str]:
-    """The responsible department (named in the plan) and its head's superior, for a 《催办单》."""
-    name = (case.data.get("plan") or {}).get("responsibility_department", "")
-    out: list[str] = []
-    for d in svc.org.departments:
-        if d.head and name and (d.name == name or d.code == name):
-            out.append(d.head)
-            boss = svc.org.superior_of(d.head)
-            if boss:
-                out.append(boss.email)
-    handler = _handler(svc, case)
-    boss = svc.org.superior_of(handler) if svc.org.find(handler) else None
-    return sorted({handler, *out, *([boss.email] if boss else [])})
-
-
-def _queue(svc: Services, case: Case, key: str, to: list[str], title: str, message: str,
-           event: str, now: datetime) -> int:
-    mail = render_mail("notice", to, case_no=case.case_no, title=title, message=message,
-                       summary={"投诉编号": case.case_no, "标题": case.title,
-                                "结案期限": case.data["deadlines"]["close"][:16].replace("T", " ")})
-    return int(svc.store.queue_mail(f"notice:{case.case_no}:{key}", case.case_no, mail, now,
-                                    event=(event, {"to": to, "key": key})))
-
-
-def inquiry_if_late(svc: Services, case: Case) -> int:
-    """C8: a case closed after its deadline gets a 《治办单》 asking why it was late."""
-    if case.closed_at is None or "deadlines" not in case.data:
-        return 0
-    if "inquiry_notice" not in overdue_notices(_dt(case.data["deadlines"]["close"]), case.closed_at,
-                                               case.closed_at):
-        return 0
-    return _queue(svc, case, "inquiry-notice", _department_heads(svc, case), "《治办单》",
-                  f"投诉 {case.case_no} 已于结案期限后结案，请说明逾期原因并提出改进措施。",
-                  "inquiry_notice", svc.clock.now())
 
 
 def last_contact(svc: Services, case: Case) -> datetime | None:
@@ -73,10 +42,6 @@ def last_contact(svc: Services, case: Case) -> datetime | None:
 def ask_progress_contact(svc: Services, case: Case, now: datetime) -> int:
     """C7: when a contact is due, the handler gets a task (with its link) to tell the customer how
     the case stands; the answer is the contact's record and restarts the interval."""
-    from models.rules import task_deadline
-    from models.tables import HumanTask
-    from tasks.human import render_request_mail
-
     last = last_contact(svc, case)
     if last is None or not case.level:
         return 0
@@ -103,11 +68,6 @@ def hour_checks(svc: Services, case: Case, now: datetime) -> dict[str, int]:
     - a major complaint without a solution agreed 12 h after receipt (or escalation): the L3 director(s)
       get the report of the obstacle, the handler a copy (once).
     The department's 1 office hour is its plan task's deadline (reminder, then escalation)."""
-    from datetime import timedelta
-
-    from models.complaint.hours import is_major, major_solution_due, minor_feedback_due
-    from tasks.complaint.steps import hour_record, report_major
-
     out = {"major_reports": 0, "feedback_missed": 0, "solution_reports": 0}
     level = case.level or case.data.get("proposed_level") or 1
     start = case.created_at if case.parent_case_no else _dt(case.data["deadlines"]["received_at"])
@@ -150,8 +110,6 @@ def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
         if "first_contact_at" not in case.data:
             p = first_contact_penalty(received, None, now, svc.calendar, handler=case.data["received_by"])
             if p is not None:
-                from tasks.complaint.steps import save_penalty
-
                 counts["penalties"] += int(save_penalty(svc, case.case_no, p))
         # C8: reminder before the close deadline, 《催办单》 after it
         for notice in overdue_notices(_dt(d["close"]), now, None, remind_at=_dt(d["remind_before_close"])):
@@ -177,11 +135,9 @@ def complaint_checks(svc: Services, now: datetime) -> dict[str, Any]:
             svc.store.update_case(case.case_no, actor="watchdog", kind="level_raised", now=now, level=2,
                                   event_data={"reason": "10 天内未合理解决，转为重大投诉"})
             counts["upgraded"] += 1
-            from tasks.complaint.steps import send_process_notice
 
             send_process_notice(svc, case.case_no, "email", update="10天内未合理解决，转为重大投诉（二级）")  # C20
     # C26: suggest group complaints (群诉) to the L2 handler
-    from tasks.complaint.steps import open_group_cases
 
     counts["group_suggestions"] = open_group_cases(svc, now)
     return counts

@@ -10,13 +10,34 @@ from typing import Any
 
 from prefect import task
 
-from models.grievance import (CLASS_LABELS, COPIES, COPY_FILE_PREFIX, QUANTITY_PENDING_TEXT, GrievanceIn, LossBasis, PenaltyBasis,
-                              check_copy_recipients, days_overdue, load_loss_basis, load_penalty_basis,
-                              quantity_pending)
+from models.business_days import TZ
+from models.complaint.handling import PRODUCT_CATEGORY, complaint_deadlines
+from models.grievance import (
+    CLASS_LABELS,
+    COPIES,
+    COPY_FILE_PREFIX,
+    QUANTITY_PENDING_TEXT,
+    GrievanceIn,
+    LossBasis,
+    PenaltyBasis,
+    check_copy_recipients,
+    days_overdue,
+    load_loss_basis,
+    load_penalty_basis,
+    quantity_pending,
+)
 from tasks.cases import publish_form
+from tasks.complaint.intake import deadline_record
+from tasks.grievance.pdf import copy_pdf
+from tasks.notify import notify
+from tasks.platform.flow_starts import start_request
+from tasks.platform.intake import IntakeError, file_and_start
+from tasks.platform.mail import Attachment
 from tasks.platform.policy import IO_TASK
-from tasks.platform.render import render
+from tasks.platform.render import fmt_dt, render
 from tasks.platform.runtime import Services, services
+from tasks.platform.store import CaseNotFound
+from tasks.reports.output import workbook_bytes
 
 PROCEDURE = "grievance"
 PREFIX = "KS"  # C14: grievance numbers are their own series, never reused
@@ -38,12 +59,6 @@ def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *
                    request_fingerprint: str | None = None, filed=None):  # noqa: ANN001
     """C15: the salesperson's form, at once to the GM office; returns (case, created). The close
     deadline (C8: 15 / 20 days) counts from the company's receipt."""
-    from models.business_days import TZ
-    from models.complaint.handling import PRODUCT_CATEGORY, complaint_deadlines
-    from tasks.platform.flow_starts import start_request
-    from tasks.platform.intake import IntakeError, deadline_record
-    from tasks.platform.store import CaseNotFound
-
     errors: list[IntakeError] = []
     salesperson = str(body.salesperson)
     if not svc.org.find(salesperson) or not svc.org.has_role(salesperson, "salesperson"):
@@ -116,11 +131,6 @@ def issue_copies(case_no: str) -> list[dict[str, Any]]:
     """C17: on the decision, copies 1–5 to quality, production, sales (starts R1), accounting (the
     approved quantity for R5) and the GM office, each delivery logged; never to a customer address
     (refused before anything is queued)."""
-    from tasks.grievance.pdf import copy_pdf
-    from tasks.platform.mail import Attachment
-    from tasks.notify import notify
-    from tasks.platform.render import fmt_dt
-
     svc = services()
     case = svc.store.get_case(case_no)
     holders = copy_holders(svc, case.data["salesperson"])
@@ -164,21 +174,15 @@ REGISTER_COLUMNS = (("编号", "text", 16), ("客户", "text", 24), ("料号", "
 
 def register_workbook(rows: list[dict[str, Any]]) -> bytes:
     """C14: the register as an Excel workbook (the report writer's typed cells and widths)."""
-    from tasks.reports.output import workbook_bytes
-
     return workbook_bytes("客户抱怨案件登记追踪表", "grievance_register", REGISTER_COLUMNS, rows)
 
 
 def open_linked_grievance(source_case_no: str, form: dict[str, Any], key: str, event: str) -> str:
     """A new grievance filed from `source_case_no` (one per `key`, re-run safe), the event on the source,
     its run started here or by the dispatchers."""
-    from tasks.platform.flow_starts import start_now
-
     svc = services()
-    case, _ = file_grievance(svc, GrievanceIn.model_validate(form), key)
+    case, _ = file_and_start(svc, lambda: file_grievance(svc, GrievanceIn.model_validate(form), key), here=True)
     svc.store.add_event(source_case_no, event, actor="system", now=svc.clock.now(), data={"case_no": case.case_no})
-    if not case.flow_run_id:
-        start_now(svc, case.case_no)
     return case.case_no
 
 

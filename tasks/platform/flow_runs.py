@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from models.settings import Settings
+from tasks.platform.resume import resume_when_waiting
 
 
 @dataclass
@@ -161,8 +163,6 @@ class PrefectFlowRuns:
         """`_start_many`, with the runs that Prefect's SQLite refused as "database is locked" (its
         bulk transaction lost a race with another writer: transient) tried again at once, 3 times
         with a short back-off; other failures are left to the dispatcher's back-off."""
-        import time
-
         answers: list[str | Exception] = self._start_many(deployment, requests)
         for delay in (0.2, 0.5, 1.0):
             locked = [i for i, a in enumerate(answers) if isinstance(a, RunNotCreated) and "database is locked" in str(a)]
@@ -174,8 +174,6 @@ class PrefectFlowRuns:
         return answers
 
     def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
-        from tasks.platform.resume import resume_when_waiting
-
         return resume_when_waiting(store, task_id)
 
     def ping(self) -> None:

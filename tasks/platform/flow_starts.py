@@ -17,71 +17,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from models.tables import Case, FlowStart
+from tasks.platform import procedures
+from tasks.platform.flow_runs import StartRequest
 
 log = logging.getLogger("kefu.flow_starts")
 
 
-# ---- what to start, per procedure ------------------------------------------------------------
-def _complaint(case: Case) -> FlowStart:
-    form = case.data["form"]
-    return FlowStart(deployment="complaint/complaint", run_name=f"complaint-{case.case_no}",
-                     tags=["procedure:complaint", f"level:{case.level or 1}", f"kind:{form['kind']}",
-                           f"category:{form['category']}"])
-
-
-def _sample_request(case: Case) -> FlowStart:
-    return FlowStart(deployment="sample-request/sample-request", run_name=f"sample-request-{case.case_no}",
-                     tags=["procedure:sample-request", f"size:{case.data['size_class']}"])
-
-
-def _return_or_allowance(case: Case) -> FlowStart:
-    kind = case.procedure  # "return" / "allowance": deployments return/return, allowance/allowance
-    return FlowStart(deployment=f"{kind}/{kind}", run_name=f"{kind}-{case.case_no}", tags=[f"procedure:{kind}"])
-
-
-def _archive_correction(case: Case) -> FlowStart:
-    return FlowStart(deployment="archive-correction/archive-correction",
-                     run_name=f"archive-correction-{case.case_no}", tags=["procedure:archive-correction"])
-
-
-def _new_customer(case: Case) -> FlowStart:
-    customer_class = case.data["application"]["customer"]["customer_class"]
-    return FlowStart(deployment="new-customer/new-customer", run_name=f"new-customer-{case.case_no}",
-                     tags=["procedure:new-customer", f"class:{customer_class}"])
-
-
-def _grievance(case: Case) -> FlowStart:
-    form = case.data["form"]
-    return FlowStart(deployment="grievance/grievance", run_name=f"grievance-{case.case_no}",
-                     tags=["procedure:grievance", f"level:{case.level or 2}", "category:产品质量",
-                           f"class:{form['grievance_class']}"])
-
-
-def _group_complaint(case: Case) -> FlowStart:
-    return FlowStart(deployment="group-complaint/group-complaint", run_name=f"group-complaint-{case.case_no}",
-                     tags=["procedure:group-complaint", "level:3", f"category:{case.data['category']}"])
-
-
-STARTS: dict[str, Callable[[Case], FlowStart]] = {
-    "group_complaint": _group_complaint,
-    "complaint": _complaint,
-    "sample_request": _sample_request,
-    "allowance": _return_or_allowance,
-    "return": _return_or_allowance,
-    "archive_correction": _archive_correction,
-    "new_customer": _new_customer,
-    "grievance": _grievance,
-}
-
-
+# ---- what to start: each procedure's start adapter (tasks/platform/procedures.py) -----------------
 def start_request(case: Case) -> FlowStart:
     """The request to start this case's flow run (deployment, run name, tags, parameters)."""
-    request = STARTS[case.procedure](case)
+    request = procedures.start_adapter(case.procedure)(case)
     request.case_no = case.case_no
     request.parameters = {"case_no": case.case_no}
     return request
@@ -125,8 +75,6 @@ def deliver(svc, request: FlowStart) -> bool:  # noqa: ANN001 - tasks.platform.r
 
 def deliver_many(svc, deployment: str, requests: list[FlowStart]) -> list[bool]:  # noqa: ANN001
     """Start claimed requests of one deployment in one call (`FlowRuns.start_many`)."""
-    from tasks.platform.flow_runs import StartRequest
-
     try:
         answers = svc.flows.start_many(deployment, [
             StartRequest(r.case_no, list(r.tags), r.run_name, dict(r.parameters), idempotency_key=r.case_no)
@@ -202,7 +150,7 @@ def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None =
 
 def ensure_start_request(svc, case: Case) -> bool:  # noqa: ANN001
     """A case that has neither a run nor a start request (filed before revision 0006) gets one."""
-    if case.flow_run_id or case.procedure not in STARTS:
+    if case.flow_run_id or case.procedure not in procedures.starts():
         return False
     return svc.store.add_flow_start(start_request(case), svc.clock.now())
 
@@ -211,8 +159,6 @@ def start_now(svc, case_no: str, wait: float = 0.0) -> str | None:  # noqa: ANN0
     """Deliver this case's start here and now (the CLI, a flow opening a linked case); if it fails,
     or another dispatcher has it, the request stays for the web app's dispatcher and the watchdog.
     Returns the run id once known (waiting up to `wait` seconds for another dispatcher)."""
-    import time
-
     try:
         dispatch_flow_starts(svc, case_no=case_no)
     except Exception as exc:  # noqa: BLE001 - e.g. the database busy: the request is stored, others deliver it

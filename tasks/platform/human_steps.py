@@ -18,6 +18,7 @@ the wait the same way for both."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from prefect.flow_runs import suspend_flow_run
 from pydantic import BaseModel, ValidationError
 
 from models.settings import Settings
+from models.tables import OutboxMessage
 
 
 class HumanSteps(Protocol):
@@ -183,11 +185,8 @@ class ScriptedAnswers:
 
     def code_in_mail(self, task: Any, person: str) -> str:  # noqa: ANN401
         """The answer code printed in the latest request email to `person` for `task` (the outbox)."""
-        import re
-
         from sqlmodel import select
 
-        from models.tables import OutboxMessage
 
         with self.store.session() as s:
             rows = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(f"task:{task.id}:"))

@@ -16,6 +16,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from tasks.platform.watchdog import sla_check
+
 log = logging.getLogger("kefu.recovery")
 
 INTERRUPTED = ("RUNNING", "PENDING", "CANCELLING")
@@ -46,8 +48,6 @@ def reschedule_interrupted_runs() -> list[str]:
 
 
 def recover(svc: Any, now: datetime) -> dict[str, Any]:
-    from tasks.platform.watchdog import sla_check
-
     rescheduled = reschedule_interrupted_runs()
     counts = sla_check(svc, now, resume_after=timedelta(0))
     return {"rescheduled": rescheduled, **counts}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from uuid import UUID
 
 from models.answers import ANSWER_MODELS
@@ -81,9 +83,6 @@ def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: fl
     """An answer can arrive before its run has finished suspending (the email goes out just before
     the suspension). Keep trying until the run waits on this step, or the run has read the answer
     itself (it marks the task resumed), or `timeout` passes (the watchdog takes over then)."""
-    import time
-    from datetime import datetime, timezone
-
     deadline = time.monotonic() + timeout
     busy_wait = busy_interval
     while time.monotonic() < deadline:

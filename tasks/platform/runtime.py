@@ -14,17 +14,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from models.business_days import BusinessCalendar
 from models.db import make_engine
-from models.org import ROLES, OrgDirectory, load_org
-from models.returns import AuthorityTable, load_authority
+from models.org import OrgDirectory, load_org
 from models.settings import Settings, get_settings
 from tasks.platform.artifacts import RunArtifacts, build_artifacts
 from tasks.platform.clock import Clock, SystemClock
 from tasks.platform.flow_runs import FlowRuns, build_flow_runs
 from tasks.platform.human_steps import HumanSteps, build_human_steps
 from tasks.platform.mail import Mailer, build_mailer
+from tasks.platform.procedures import config_tables, registered
 from tasks.platform.store import Store
 
 
@@ -36,16 +37,20 @@ class Services:
     clock: Clock
     org: OrgDirectory
     calendar: BusinessCalendar
-    authority: AuthorityTable
     flows: FlowRuns
     human: HumanSteps
     artifacts: RunArtifacts
+    # the procedures' reference tables by name (`Procedure.config_tables`, e.g. "authority")
+    tables: dict[str, Any]
 
 
 def build_services(settings: Settings, *, store: Store | None = None, mailer: Mailer | None = None,
                    clock: Clock | None = None, flows: FlowRuns | None = None,
                    human: HumanSteps | None = None, artifacts: RunArtifacts | None = None) -> Services:
-    org, calendar, authority = reference_data(settings.org_file, settings.calendar_file, settings.authority_file)
+    if not registered():
+        raise RuntimeError("no procedure is registered with the platform: import flows (flows/__init__.py "
+                           "registers them) before building the services")
+    org, calendar = reference_data(settings.org_file, settings.calendar_file)
     store = store or Store(make_engine(settings.database_url))
     store.mail_max_attempts = settings.mail_max_attempts
     return Services(
@@ -55,20 +60,33 @@ def build_services(settings: Settings, *, store: Store | None = None, mailer: Ma
         clock=clock or SystemClock(),
         org=org,
         calendar=calendar,
-        authority=authority,
         flows=flows or build_flow_runs(settings),
         human=human or build_human_steps(settings),
         artifacts=artifacts or build_artifacts(settings),
+        tables=load_tables(settings),
     )
 
 
 @lru_cache(maxsize=8)
-def reference_data(org_file: Path, calendar_file: Path | None,
-                   authority_file: Path) -> tuple[OrgDirectory, BusinessCalendar, AuthorityTable]:
-    """The org directory, the business calendar and the approval authorities, parsed once per process
-    (and once for every flow run, in the warm process they are forked from: deployments/warm_start)."""
-    return (load_org(org_file), BusinessCalendar.from_file(calendar_file),
-            load_authority(authority_file, ROLES))
+def reference_data(org_file: Path, calendar_file: Path | None) -> tuple[OrgDirectory, BusinessCalendar]:
+    """The org directory and the business calendar, parsed once per process (and once for every flow
+    run, in the warm process they are forked from: deployments/warm_start)."""
+    return load_org(org_file), BusinessCalendar.from_file(calendar_file)
+
+
+def load_tables(settings: Settings) -> dict[str, Any]:
+    """The registered config tables (tasks/platform/procedures.py), each parsed once per process and file."""
+    return {name: _table(name, table.file(settings), settings) for name, table in config_tables().items()}
+
+
+def _table(name: str, path: Path, settings: Settings) -> Any:
+    key = (name, path)
+    if key not in _TABLES:
+        _TABLES[key] = config_tables()[name].load(path, settings)
+    return _TABLES[key]
+
+
+_TABLES: dict[tuple[str, Path], Any] = {}
 
 
 _in_use: ContextVar[Services | None] = ContextVar("kefu_services", default=None)

@@ -16,12 +16,15 @@ from typing import Any, Callable
 from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine, select
 
-from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, HumanTask, OutboxMessage, utcnow
-from tasks.platform.mail import OutgoingMail
+import models.tables  # noqa: F401 - every table in SQLModel's metadata, for `in_memory`
+from models.tables import AnswerCode, Case, Event, FlowStart, HumanTask, OutboxMessage, utcnow
+from tasks.platform import procedures
+from tasks.platform.human_codes import code_rows
+from tasks.platform.mail import Attachment, OutgoingMail
 from tasks.platform.store_access import AccessStoreMixin, Filing, on_case
-from tasks.archive.store import ArchiveStoreMixin
 
 OPEN_STATES = ("open", "escalated")
 # SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
@@ -33,7 +36,11 @@ class CaseNotFound(LookupError):
     pass
 
 
-class Store(ArchiveStoreMixin, AccessStoreMixin):
+class Store(AccessStoreMixin):
+    """The generic store. A procedure's own queries (the customer archive, a complaint's repeat
+    lookup) are registered extensions (`Procedure.store_extensions`): their methods are found on the
+    store by name, bound to it, as if mixed in."""
+
     def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
         self.engine = engine
         # attempts before a message is dead-lettered; build_services sets it from the settings
@@ -44,15 +51,21 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
     @classmethod
     def in_memory(cls) -> "Store":
         """The fake: a private in-memory SQLite with the schema created directly."""
-        from sqlalchemy.pool import StaticPool
-        from sqlmodel import create_engine
-
-        import models.tables  # noqa: F401
-
         engine = create_engine("sqlite://", connect_args={"check_same_thread": False},
                                poolclass=StaticPool)
         SQLModel.metadata.create_all(engine)
         return cls(engine, single_connection=True)
+
+    def __getattr__(self, name: str) -> Any:
+        """A method of a registered store extension, bound to this store."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        for ext in procedures.store_extensions():
+            for klass in ext.__mro__[:-1]:
+                if name in klass.__dict__:
+                    attr = klass.__dict__[name]
+                    return attr.__get__(self, type(self)) if hasattr(attr, "__get__") else attr
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r} (nor any registered store extension)")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -105,7 +118,7 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
                 request = start(case)
                 request.case_no, request.created_at, request.next_attempt_at = case.case_no, now, now
                 s.add(request)
-            _sync_complaint_fact(s, case, "case_created", now, new=True)
+            _case_hooks(s, case, "case_created", now, new=True)
             try:
                 s.commit()
             except IntegrityError:
@@ -167,7 +180,7 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
             s.add(case)
             s.add(Event(case_no=case_no, at=now, kind=kind, actor=actor,
                         data={**(event_data or {}), **{k: list(v) for k, v in changes.items()}}))
-            _sync_complaint_fact(s, case, kind, now)
+            _case_hooks(s, case, kind, now)
             s.commit()
             return case
 
@@ -206,12 +219,6 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
             return list(s.exec(select(Case).where(
                 Case.flow_run_id.is_(None), Case.closed_at.is_(None), Case.created_at <= older_than,
                 Case.procedure.in_(list(procedures)), ~has_request).order_by(Case.id)).all())
-
-    def first_complaint_with_event(self, event_key: str) -> str | None:
-        """C3: the first complaint about the same customer's same event (an indexed lookup)."""
-        with self.session() as s:
-            return s.exec(select(ComplaintFact.case_no).where(ComplaintFact.event_key == event_key)
-                          .order_by(ComplaintFact.id).limit(1)).first()
 
     # ---- flow-run start requests ------------------------------------------------------
     def add_flow_start(self, request: FlowStart, now: datetime) -> bool:
@@ -538,9 +545,8 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
             s.add(_outbox_row(dedupe_key, case_no, mail, now))
             if event and case_no:
                 s.add(Event(case_no=case_no, at=now, kind=event[0], actor="system", data=event[1]))
-                if event[0] in NOTICE_FACTS:  # C8: the 《催办单》 / 《治办单》 of a complaint, for S1
-                    s.execute(update(ComplaintFact).where(ComplaintFact.case_no == case_no)
-                              .values({NOTICE_FACTS[event[0]]: now}))
+                for hook in procedures.mail_event_hooks():  # e.g. a complaint's statistics row
+                    hook(s, case_no, event[0], now)
             try:
                 s.commit()
             except IntegrityError:
@@ -633,8 +639,6 @@ class Store(ArchiveStoreMixin, AccessStoreMixin):
 
 def _age(oldest: datetime | str | None, now: datetime) -> float | None:
     """Seconds since `oldest` (an aggregate bypasses the column type: SQLite answers naive UTC text)."""
-    from datetime import timezone
-
     if oldest is None:
         return None
     if isinstance(oldest, str):
@@ -644,34 +648,13 @@ def _age(oldest: datetime | str | None, now: datetime) -> float | None:
     return round(max(0.0, (now - oldest).total_seconds()), 3)
 
 
-NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
-
-
-def _sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
-    """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
-    in the same transaction as the change."""
-    if case.procedure != "complaint":
-        return
-    from models.statistics import complaint_fact_values
-
-    values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
-                                   case.created_at, case.closed_at)
-    fact = None if new else s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
-    if fact is None:
-        fact = ComplaintFact(**values)
-    else:
-        for k, v in values.items():
-            setattr(fact, k, v)
-    if fact.plan_at is None and kind.startswith("plan_submitted_"):
-        # C6: the first plan's answer time (its task), against the 1-day plan deadline
-        fact.plan_at = s.exec(select(HumanTask.decided_at).where(
-            HumanTask.case_no == case.case_no, HumanTask.step_key == "plan-1")).first() or now
-    s.add(fact)
+def _case_hooks(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
+    """The registered hooks (`Procedure.case_hooks`), in the transaction of the change to the case."""
+    for hook in procedures.case_hooks():
+        hook(s, case, kind, now, new)
 
 
 def _code_rows(mails: Sequence[OutgoingMail]) -> list[AnswerCode]:
-    from tasks.platform.human_codes import code_rows
-
     return code_rows(mails)
 
 
@@ -684,8 +667,6 @@ def _outbox_row(key: str, case_no: str | None, mail: OutgoingMail, now: datetime
 
 
 def outbox_to_mail(row: OutboxMessage) -> OutgoingMail:
-    from tasks.platform.mail import Attachment
-
     return OutgoingMail(to=row.to.split(","), subject=row.subject, text=row.text, html=row.html,
                         message_id=f"<kefu-{row.id}-{sha1(row.dedupe_key.encode()).hexdigest()[:12]}@kefu.local>",
                         attachments=[Attachment(**a) for a in row.attachments if not a.get("cid")],

@@ -2,7 +2,7 @@
 case list a staff member may see (C24 need-to-know).
 
 Secrets are never stored: an API key and a session id as their SHA-256, a password as its argon2id
-hash (hashed by the caller, webapp/passwords.py)."""
+hash (hashed by the caller, tasks/platform/passwords.py)."""
 
 from __future__ import annotations
 

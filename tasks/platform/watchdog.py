@@ -5,28 +5,26 @@
 - a decided task whose run was not resumed (Prefect was unreachable) is resumed;
 - a case's flow-run start still pending (Prefect was unreachable, the web app down) is delivered;
 - undelivered mail in the outbox is retried;
-- procedures add their own checks (complaint deadlines: C4, C7, C8) in `PROCEDURE_CHECKS`."""
+- the procedures' own checks run: those they registered (`Procedure.watchdog_checks`,
+  tasks/platform/procedures.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasks.complaint.watch import complaint_checks
-from tasks.grievance.watch import grievance_checks
 from tasks.human import render_request_mail
 from tasks.notify import deliver_outbox
+from tasks.platform import procedures
+from tasks.platform.flow_starts import dispatch_flow_starts, ensure_start_request, start_request
 from tasks.platform.resume import resume_task_run
 from tasks.platform.run_audit import audit_runs
 from tasks.platform.runtime import Services
 from tasks.platform.waiting import publish_waiting
 
 log = logging.getLogger("kefu.watchdog")
-
-ExtraCheck = Callable[[Services, datetime], dict[str, int]]
-PROCEDURE_CHECKS: list[ExtraCheck] = [complaint_checks, grievance_checks]
 
 
 def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
@@ -43,8 +41,6 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
 def start_case_run(svc: Services, case) -> str:  # noqa: ANN001
     """Start a case's flow run now, with the case number as Prefect's idempotency key (a run deleted
     in Prefect frees it): for the run audit, which replaces a deleted run (tasks/platform/run_audit.py)."""
-    from tasks.platform.flow_starts import start_request
-
     r = start_request(case)
     return svc.flows.start(r.deployment, case.case_no, list(r.tags), r.run_name, dict(r.parameters),
                            idempotency_key=case.case_no)
@@ -55,11 +51,7 @@ def start_pending_runs(svc: Services, *, max_rounds: int = 100) -> dict[str, int
     app, whose dispatcher normally does it within seconds, is down. A case filed before start
     requests were stored with the case (revision 0006) and still without a run gets its request
     first. Real time, not the pass's `now`: a request's next try is a real time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tasks.platform.flow_starts import STARTS, dispatch_flow_starts, ensure_start_request
-
-    for case in svc.store.cases_without_start(svc.clock.now() - timedelta(seconds=30), list(STARTS)):
+    for case in svc.store.cases_without_start(svc.clock.now() - timedelta(seconds=30), list(procedures.starts())):
         try:
             ensure_start_request(svc, case)
         except (KeyError, TypeError) as exc:  # data that no flow can start from: say so, go on
@@ -107,7 +99,7 @@ def sla_check(svc: Services, now: datetime, *, resume: bool = True,
         counts.update(audit_runs(svc, now, start_case_run))
         starts = start_pending_runs(svc)
         counts["started"], counts["start_failed"] = starts["started"], starts["failed"]
-    for check in PROCEDURE_CHECKS:
+    for check in procedures.watchdog_checks():
         for k, v in check(svc, now).items():
             counts[k] = counts.get(k, 0) + v
     sent, failed = deliver_outbox(svc.store, svc.mailer, now, limit=500)

@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from models.complaint.handling import LEVEL_LABELS, OUTCOME_LABELS
 from models.statistics import REPORT_TITLES, percent
+from tasks.platform.render import render
+from tasks.reports.charts import bars as draw
 
 PREVIEW_ROWS = 20
 
@@ -275,10 +278,6 @@ def _rates(rows: list[dict], key: str) -> list[float]:
 
 def charts(kind: str, f: dict[str, Any], font_file: Path | None = None) -> dict[str, tuple[str, bytes]]:
     """cid → (caption, PNG); `font_file`: the setting KEFU_CJK_FONT (tasks/reports/charts.py)."""
-    from functools import partial
-
-    from tasks.reports.charts import bars as draw
-
     bars = partial(draw, font_file=font_file)
 
     if kind == "monthly":
@@ -333,8 +332,6 @@ def previews(tables: list[Table], streamed: dict[str, list[dict]] | None = None)
 
 def render_html(report: RenderedReport, *, inline: bool) -> str:
     """The report's HTML: images by `cid:` for the email (inline=True), as data URIs for a file."""
-    from tasks.platform.render import render
-
     images = [{"caption": cap, "src": f"cid:{cid}" if inline else
                "data:image/png;base64," + base64.b64encode(png).decode()} for cid, (cap, png) in report.charts.items()]
     return render(f"reports/{report.kind}.html.j2", title=REPORT_TITLES[report.kind], period=report.period,

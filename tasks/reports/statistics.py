@@ -16,13 +16,35 @@ from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from models.business_days import TZ
-from models.complaint.handling import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS, PENALTY_LABELS,
-                               SATISFACTION_LABELS)
-from models.statistics import (CLOSING_STATE_LABELS, DEADLINE_LABELS, FAULT_LABELS, HOUR_DEADLINES, REPORT_IDS, REPORT_TITLES,
-                               RETURN_KIND_LABELS, TREND_MONTHS, money, month_period, months_back,
-                               period_bounds, ratio, with_shares)
+from models.complaint.handling import (
+    CATEGORIES,
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    OUTCOME_LABELS,
+    PENALTY_LABELS,
+    SATISFACTION_LABELS,
+)
+from models.grievance import month_figures
 from models.privacy import mask_text
-from models.tables import Case, ComplaintFact as F, HumanTask, PenaltyRecord
+from models.statistics import (
+    CLOSING_STATE_LABELS,
+    DEADLINE_LABELS,
+    FAULT_LABELS,
+    HOUR_DEADLINES,
+    REPORT_IDS,
+    REPORT_TITLES,
+    RETURN_KIND_LABELS,
+    TREND_MONTHS,
+    money,
+    month_period,
+    months_back,
+    period_bounds,
+    ratio,
+    with_shares,
+)
+from models.tables import Case, HumanTask, PenaltyRecord
+from models.tables import ComplaintFact as F
 
 Names = Callable[[str], str]
 YIELD_ROWS = 256  # case lists are fetched this many rows at a time: memory stays flat however long they are
@@ -115,10 +137,6 @@ def monthly_figures(s: Session, month: str, names: Names = lambda e: e) -> dict[
 
 def grievance_figures(s: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """§7: the product complaints (客户抱怨) closed in the period — causes, loss, fines, shares (S5)."""
-    from models.grievance import month_figures
-
-    from models.business_days import TZ
-
     rows = s.execute(select(Case.state, Case.data).where(Case.procedure == "grievance", Case.closed_at >= start,
                                                           Case.closed_at < end).order_by(Case.case_no)).all()
     # C19 / S4: changes decided this month to cases of months already issued (the shares a 《签呈》 changed)

@@ -127,6 +127,7 @@ class Stack:
 
     def store(self):  # noqa: ANN201
         """The application's store on this stack's database, for assertions on what was written."""
+        import flows  # noqa: F401 - registers the procedures (their store extensions: the customer archive, …)
         from models.db import make_engine
         from tasks.platform.store import Store
 

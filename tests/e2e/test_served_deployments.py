@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from deployments import names
 from deployments.names import DEPLOYMENTS, SCHEDULED
 from tests.e2e.stack import Stack
 
@@ -60,7 +61,7 @@ def test_every_scheduled_deployment_completes_as_served(tmp_path):
         # the watchdog's own schedule: several interval runs, every one Completed, none Failed
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            runs = [r for r in runs_of(own, ids["sla-watchdog/sla-watchdog"]) if r["id"] != started["sla-watchdog/sla-watchdog"]]
+            runs = [r for r in runs_of(own, ids[names.SLA_WATCHDOG]) if r["id"] != started[names.SLA_WATCHDOG]]
             done = [r for r in runs if r["state"]["type"] == "COMPLETED"]
             bad = [r for r in runs if r["state"]["type"] in ("FAILED", "CRASHED")]
             assert not bad, [(r["name"], r["state"]["message"]) for r in bad]

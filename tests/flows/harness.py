@@ -36,8 +36,7 @@ from models.tables import Case, Event, HumanTask
 from tasks.platform.artifacts import RecordingArtifacts
 from tasks.platform.clock import FixedClock
 from tasks.platform.flow_runs import RecordingFlowRuns
-from tasks.platform.human_steps import (PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep,  # noqa: F401
-                               answer, ui)
+from tasks.platform.human_steps import PENDING, Asked, ScriptedAnswers, StepPending, UnscriptedStep, answer, ui  # noqa: F401
 from tasks.platform.mail import MemoryMailer, OutgoingMail
 from tasks.platform.runtime import Services, build_services, use_services
 from tests.dbs import fresh_store
@@ -172,7 +171,7 @@ class Office:
         """C1: a complaint received by RECEIVER (l1_handler) now; `over` sets any ComplaintIn field
         (category 服务行为 / emotional proposes level 2; media / hotline_12315 level 3)."""
         from models.complaint.handling import ComplaintIn
-        from tasks.platform.intake import file_complaint
+        from tasks.complaint.intake import file_complaint
 
         body = {"complainant": {"name": "张女士", "phone": "13812345678", "email": email},
                 "kind": "consumer", "channel": "phone", "category": "维修服务",
@@ -185,7 +184,7 @@ class Office:
     def allowance_or_return(self, kind: str = "allowance", amount: str = "3000.00", **over: Any) -> str:
         """R1: an allowance or a return decided outside the system, filed by the salesperson."""
         from models.returns import ReturnRequestIn
-        from tasks.platform.intake import file_return
+        from tasks.returns.intake import file_return
 
         body = {"kind": kind, "customer": "无锡华美服饰有限公司", "customer_email": CUSTOMER,
                 "product_code": "CY-40S", "product_name": "精梳棉纱 40S", "amount": amount,
@@ -207,7 +206,7 @@ class Office:
     def correction(self, **over: Any) -> str:
         """A2 step 1: CS staff's remedy plan for a customer on file (filed if not yet)."""
         from models.archive.corrections import CorrectionIn
-        from tasks.platform.intake import file_correction
+        from tasks.archive.intake import file_correction
         from tasks.archive.store import CustomerNotFound
 
         body = {"archive_no": "DA-2026-000001", "changes": {"phone": "13987654321"}, "reason": "电话变更",
@@ -222,7 +221,7 @@ class Office:
     def new_customer(self, **over: Any) -> str:
         """N3: the salesperson's 《新客户开发申请表》 (first transaction 15 days ago)."""
         from models.new_customers import NewCustomerApplicationIn
-        from tasks.new_customers import file_new_customer_application
+        from tasks.new_customer.steps import file_new_customer_application
 
         first = (self.clock.now().astimezone(TZ) - timedelta(days=15)).date().isoformat()
         body = {
@@ -247,7 +246,7 @@ class Office:
     def sample_request(self, **over: Any) -> str:
         """P2: marketing's 《取样出门审批单》."""
         from models.samples import SampleRequestIn
-        from tasks.platform.intake import file_sample_request
+        from tasks.samples.intake import file_sample_request
 
         body = {"customer": "无锡华美服饰有限公司", "product": "精梳棉纱", "spec": "40S", "size_class": "half",
                 "quantity": 6, "reason": "新品打样", "requested_by": MARKETING} | over

@@ -2,7 +2,8 @@
 the GM, executed by the departments, reported, the report reviewed and approved, archived."""
 
 from flows.archive.correction import archive_correction
-from models.answers import CorrectionReport, Decision, DepartmentFeedback, PlanRevision
+from models.answers import Decision
+from models.archive.answers import CorrectionReport, DepartmentFeedback, PlanRevision
 from tests.flows.harness import ACCOUNTING, CS_MANAGER, CS_STAFF, GM, L3_SALES_DIRECTOR, PENDING
 
 APPROVE = Decision(decision="approve")

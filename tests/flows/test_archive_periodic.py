@@ -2,7 +2,8 @@
 as their schedules run them (no parameters: the quarter / month before the clock's)."""
 
 from flows.archive.periodic import archive_cleanup, archive_report
-from models.answers import ArchiveCleanupProposals, Decision
+from models.answers import Decision
+from models.archive.answers import ArchiveCleanupProposals
 from tests.flows.harness import ARCHIVE_CLERK, CS_MANAGER, GM
 
 

@@ -1,10 +1,11 @@
 """R2 / 000 «13» 第九条五: a complaint's handling decision with an amount is decided by the approvers of
-its amount's authority band, in order, before it is recorded or carried out (tasks/platform/authority.py)."""
+its amount's authority band, in order, before it is recorded or carried out (tasks/complaint/authority.py)."""
 
 import pytest
 
 from flows.complaint.handling import complaint
-from models.answers import ComplaintOutcome, Decision
+from models.answers import Decision
+from models.complaint.answers import ComplaintOutcome
 from tests.flows.harness import DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, RECEIVER, SALES_MANAGER
 from tests.flows.test_complaint import APPROVE, handled
 

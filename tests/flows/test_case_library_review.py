@@ -4,7 +4,7 @@ retire — in a scheduled run like A5's; a retired entry leaves the searchable l
 import json
 
 from flows.complaint.library_review import case_library_review
-from models.answers import CaseLibraryQuarterReview
+from models.complaint.answers import CaseLibraryQuarterReview
 from tests.flows.harness import CS_MANAGER
 
 

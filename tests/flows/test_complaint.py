@@ -5,12 +5,37 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from deployments import names
 from flows.complaint.handling import complaint
-from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, Decision, Done, FirstContact, GmInstruction,
-                            GmMeetingDecision, InvestigationPlan, ResponsibleDepartment, ReturnVisit, Satisfaction)
-from tests.flows.harness import (AREA_MANAGER, ARCHIVE_CLERK, CUSTOMER, DEPUTY_GM, GM, L2_HANDLER,
-                                 L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, QUALITY_LEAD,
-                                 RECEIVER, SALES_MANAGER, answer)
+from models.answers import Decision, Done
+from models.complaint.answers import (
+    ComplaintIntake,
+    ComplaintOutcome,
+    ComplaintReview,
+    FirstContact,
+    GmInstruction,
+    GmMeetingDecision,
+    InvestigationPlan,
+    ResponsibleDepartment,
+    ReturnVisit,
+    Satisfaction,
+)
+from tests.flows.harness import (
+    ARCHIVE_CLERK,
+    AREA_MANAGER,
+    CUSTOMER,
+    DEPUTY_GM,
+    GM,
+    L2_HANDLER,
+    L3_ADMIN_DIRECTOR,
+    L3_SALES_DIRECTOR,
+    PENDING,
+    PRODUCTION_HEAD,
+    QUALITY_LEAD,
+    RECEIVER,
+    SALES_MANAGER,
+    answer,
+)
 
 APPROVE, REJECT = Decision(decision="approve"), Decision(decision="reject", comment="方案未说明赔付标准")
 PLAN = InvestigationPlan(responsibility_department="生产部", responsibility="纱线批次染色不匀",
@@ -113,8 +138,9 @@ def test_a_not_established_complaint_is_closed_as_such_with_an_explanation_to_th
 
 
 def test_first_contact_is_recorded_and_a_late_one_costs_the_receiver_30_yuan(office):
-    from models.tables import PenaltyRecord
     from sqlmodel import select
+
+    from models.tables import PenaltyRecord
 
     case_no = office.complaint()
     script = handled(1) | {"first-contact": answer(FirstContact(contact_note="晚了"), days=3)}
@@ -242,7 +268,7 @@ def closed_with(office, outcome: ComplaintOutcome):
 def test_an_allowance_outcome_starts_the_return_credit_procedure_once_closed(office):
     run, deployment, allowance = closed_with(office, ComplaintOutcome(
         handling="allowance", responsibility_department="生产部", our_fault=True, loss_amount="1200.00"))
-    assert deployment == "allowance/allowance" and allowance.data["amount"] == "1200.00"
+    assert deployment == names.ALLOWANCE and allowance.data["amount"] == "1200.00"
 
 
 def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_closed(office):
@@ -250,7 +276,7 @@ def test_a_return_outcome_starts_the_return_procedure_with_its_quantity_once_clo
     run, deployment, ret = closed_with(office, ComplaintOutcome(
         handling="return", responsibility_department="生产部", our_fault=True, loss_amount="4200.00",
         return_quantity=30, unit="筒"))
-    assert deployment == "return/return" and ret.data["amount"] == "4200.00"
+    assert deployment == names.RETURN and ret.data["amount"] == "4200.00"
     assert ret.data["quantity"] == {"value": 30, "unit": "筒"}
     assert run.mails_to(SALES_MANAGER, "第三联")
 

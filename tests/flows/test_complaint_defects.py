@@ -3,11 +3,11 @@ turns them into passes, and then the marker must go). The fix's step keys are no
 runs stop at the first step the script does not answer and the tests look at what was asked or sent."""
 
 import pytest
-
-from flows.complaint.handling import complaint
 from pydantic import ValidationError
 
-from models.answers import ComplaintIntake, CustomerInformed, Done
+from flows.complaint.handling import complaint
+from models.answers import Done
+from models.complaint.answers import ComplaintIntake, CustomerInformed
 from tests.flows.harness import GM, RECEIVER
 from tests.flows.test_complaint import APPROVE, PLAN, REJECT, handled
 

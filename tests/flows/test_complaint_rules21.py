@@ -5,11 +5,10 @@ in-process with scripted answers: C20 the customer told the process, C21 the hou
 from datetime import datetime, timedelta
 
 from flows.complaint.handling import complaint
-from models.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from models.business_days import TZ
+from models.complaint.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from tasks.reports.statistics import monthly_figures
-from tests.flows.harness import (CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
-                                 RECEIVER, answer)
+from tests.flows.harness import CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, RECEIVER, answer
 from tests.flows.test_complaint import APPROVE, PLAN, handled
 
 # §7's roles (deployments/org.yaml)
@@ -155,7 +154,7 @@ def test_a_plan_agreed_with_the_customer_in_time_meets_the_12_hours(office):
 
 # ---- C22 ---------------------------------------------------------------------------------------
 def test_the_return_visit_records_what_001_asks(office):
-    from models.answers import ReturnVisit
+    from models.complaint.answers import ReturnVisit
 
     visit = ReturnVisit(result="客户认可", method="in_person", signature="张三", service_quality=1, service_attitude=2,
                         fee_as_agreed="yes", process_satisfaction=2, result_satisfaction=1, suggestions="希望提前电话预约",
@@ -171,14 +170,15 @@ def test_an_in_person_visit_needs_the_signature():
     import pytest
     from pydantic import ValidationError
 
-    from models.answers import ReturnVisit
+    from models.complaint.answers import ReturnVisit
 
     with pytest.raises(ValidationError, match="验证人签名"):
         ReturnVisit(result="x", method="in_person")
 
 
 def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_escalates(office):
-    from models.answers import DepartmentFeedback, ReturnVisit
+    from models.archive.answers import DepartmentFeedback
+    from models.complaint.answers import ReturnVisit
 
     visit = ReturnVisit(result="客户仍有意见", result_satisfaction=4, shortcomings="更换的纱线色差仍在", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
@@ -191,7 +191,8 @@ def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_es
 
 
 def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
-    from models.answers import DepartmentFeedback, ReturnVisit
+    from models.archive.answers import DepartmentFeedback
+    from models.complaint.answers import ReturnVisit
 
     visit = ReturnVisit(result="基本满意", result_satisfaction=2, shortcomings="上门迟到", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
@@ -201,7 +202,7 @@ def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
 
 # ---- C25 / C27 ---------------------------------------------------------------------------------
 def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision(office):
-    from models.answers import GmMeetingDecision
+    from models.complaint.answers import GmMeetingDecision
 
     decision = GmMeetingDecision(handling_plan="总监上门致歉并赔偿", notify_authorities=True, authority="区市场监管局",
                                  notified_by="行政管理中心总监")
@@ -215,7 +216,7 @@ def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision
 
 
 def test_a_matter_of_principle_at_level_1_goes_on_the_agenda_too(office):
-    from models.answers import GmMeetingDecision
+    from models.complaint.answers import GmMeetingDecision
 
     run = office.run(complaint, office.complaint(), handled(1) | {
         "responsible-department": ResponsibleDepartment(department="生产部", matter_of_principle=True),
@@ -229,7 +230,7 @@ def test_notifying_the_authorities_needs_which_and_by_whom():
     import pytest
     from pydantic import ValidationError
 
-    from models.answers import GmMeetingDecision
+    from models.complaint.answers import GmMeetingDecision
 
     with pytest.raises(ValidationError, match="由谁通报"):
         GmMeetingDecision(handling_plan="x", notify_authorities=True)
@@ -277,7 +278,7 @@ def test_a_step_needing_a_role_nobody_holds_names_it(office, tmp_path):
 
 # ---- C24 ---------------------------------------------------------------------------------------
 def test_the_complainant_gets_the_written_reply_kept_unchanged_and_the_file_joins_its_years_volume(office):
-    from models.answers import ComplaintOutcome
+    from models.complaint.answers import ComplaintOutcome
     from tasks.complaint.steps import originals_intact
 
     outcome = ComplaintOutcome(handling="replacement", responsibility_department="生产部", responsible_person="韩雪",
@@ -299,7 +300,7 @@ def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(offi
     import pytest
     from pydantic import ValidationError
 
-    from models.answers import ComplaintOutcome
+    from models.complaint.answers import ComplaintOutcome
 
     with pytest.raises(ValidationError, match="仅口头答复须说明原因"):
         ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_via="oral_only")
@@ -315,7 +316,8 @@ def test_an_oral_only_reply_records_why_and_a_reply_naming_fines_is_refused(offi
 
 # ---- C23 ---------------------------------------------------------------------------------------
 def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_searchable(office):
-    from models.answers import ComplaintReview, Decision
+    from models.answers import Decision
+    from models.complaint.answers import ComplaintReview
     from tasks.complaint.steps import case_library
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="张女士来电 13812345678 后，李娜未及时转交",
@@ -336,7 +338,8 @@ def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_search
 
 
 def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
-    from models.answers import ComplaintReview, Decision
+    from models.answers import Decision
+    from models.complaint.answers import ComplaintReview
     from tasks.complaint.steps import case_library
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
@@ -348,7 +351,8 @@ def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
 
 
 def test_the_months_published_entries_are_s3s_typical_cases_first(office):
-    from models.answers import ComplaintReview, Decision
+    from models.answers import Decision
+    from models.complaint.answers import ComplaintReview
     from tasks.reports.statistics import typical_cases
 
     review = ComplaintReview(decision="approve", typical_case=True, lessons="及时派工")

@@ -3,7 +3,7 @@ C20 the handler copied on others' steps and the handler's phone given to the cus
 process flag, C26 a group's members at level 3 with the spokesperson's one text."""
 
 from flows.complaint.handling import complaint
-from models.answers import FirstContact
+from models.complaint.answers import FirstContact
 from tests.flows.harness import CUSTOMER, L2_HANDLER, PENDING, PRODUCTION_HEAD, RECEIVER, answer
 from tests.flows.test_complaint import PLAN, handled
 
@@ -102,7 +102,8 @@ L3_SALES_DIRECTOR = "zhao.lei@huajin.example"
 def _grouped(office, members: list[str] | None = None) -> tuple[list[str], str]:
     """Three complaints about one building, suggested by the watchdog and confirmed as a group."""
     from flows.complaint.group import group_complaint
-    from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply
+    from models.answers import Decision
+    from models.complaint.answers import GroupConfirm, GroupMeeting, GroupReply
     from tests.flows.test_group_complaint import _three, suggested
 
     members = members or _three(office)
@@ -128,7 +129,7 @@ def _tags(case_no: str) -> set[str]:
 
 
 def test_a_groups_member_runs_at_level_3_whatever_its_receiver_confirms_and_its_tags_say_so(office):
-    from models.answers import ComplaintIntake
+    from models.complaint.answers import ComplaintIntake
 
     members, group_no = _grouped(office)
     run = office.run(complaint, members[0], handled(3) | {"intake": ComplaintIntake(decision="stands", level=1),
@@ -152,7 +153,7 @@ def test_a_member_that_joins_after_its_intake_goes_on_at_level_3(office):
 
 
 def test_the_spokespersons_one_text_is_every_members_written_reply(office):
-    from models.answers import ComplaintIntake, ComplaintOutcome
+    from models.complaint.answers import ComplaintIntake, ComplaintOutcome
 
     members, group_no = _grouped(office)
     own = ComplaintOutcome(handling="explanation", responsibility_department="生产部", reply_text="处理人自己的答复")

@@ -9,14 +9,26 @@ import pytest
 from pypdf import PdfReader
 
 from flows.grievance.chain import grievance
-from models.answers import (CustomerDecisionReply, CustomerNegotiation, Decision, EffectCheck, FormRevision,
-                            GmInstruction, GmOfficeOpinion, GmRuling, GrievanceConsolidation, GrievanceRegistration,
-                            HandlingProposal, ImprovementDone, ManagerInstruction, PersonalOpinionReply, Petition,
-                            ProductionAnalysis, QualityTrace, QuantityEntry, RdOpinion, SupplierClaim)
+from models.answers import Decision
+from models.complaint.answers import GmInstruction
+from models.grievance_answers import (CustomerDecisionReply, CustomerNegotiation, EffectCheck, FormRevision, GmOfficeOpinion,
+                                      GmRuling, GrievanceConsolidation, GrievanceRegistration, HandlingProposal, ImprovementDone,
+                                      ManagerInstruction, PersonalOpinionReply, Petition, ProductionAnalysis, QualityTrace,
+                                      QuantityEntry, RdOpinion, SupplierClaim)
 from models.business_days import TZ
 from models.grievance import QUANTITY_PENDING_TEXT
-from tests.flows.harness import (ACCOUNTING, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, PRODUCTION, QUALITY_LEAD,
-                                 SALES_MANAGER, SALESPERSON, answer)
+from tests.flows.harness import (
+    ACCOUNTING,
+    DEPUTY_GM,
+    DEPUTY_SALES_MANAGER,
+    GM,
+    PENDING,
+    PRODUCTION,
+    QUALITY_LEAD,
+    SALES_MANAGER,
+    SALESPERSON,
+    answer,
+)
 
 GM_OFFICE = "xie.ning@huajin.example"
 RD = "tang.wen@huajin.example"
@@ -272,7 +284,8 @@ def test_overdue_close_deadline_sends_an_urge_notice(office):
 
 def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
     from flows.complaint.handling import complaint
-    from models.answers import ComplaintIntake, GrievanceForm
+    from models.complaint.answers import ComplaintIntake
+    from models.grievance_answers import GrievanceForm
 
     case_no = office.complaint(category="产品质量", order_no="XS-20261102-07",
                                products=[{"name": "精梳棉纱 40S", "code": "CY-40S"}])
@@ -325,7 +338,7 @@ def closed_in_november(office, **over) -> str:
 
 def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(office):
     from flows.grievance.month import grievance_month
-    from models.answers import ShareConfirmation
+    from models.grievance_answers import ShareConfirmation
 
     negligence = CONSOLIDATED.model_copy(update={"cause": "human_negligence", "fines": "韩雪: 600"})
     case_no = closed_in_november(office, consolidation=negligence)
@@ -349,7 +362,8 @@ def test_s5_s6_on_the_first_business_day_shares_confirmed_and_a_notice_approved(
 
 def test_s5_a_proposal_is_settled_by_the_gm_office_and_a_rejected_notice_is_revised(office):
     from flows.grievance.month import grievance_month
-    from models.answers import Done, ShareConfirmation, ShareSettlement
+    from models.answers import Done
+    from models.grievance_answers import ShareConfirmation, ShareSettlement
 
     case_no = closed_in_november(office)
     office.later(days=6)

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from flows.grievance.chain import grievance
 from flows.grievance.month import grievance_month
-from models.answers import (CustomerDecisionReply, Decision, GmInstruction, GrievanceForm, ObjectionFollowUp,
-                            PersonalOpinionReply, Petition, PetitionAnswer, PetitionForward, ShareConfirmation,
-                            ShareSettlement)
+from models.answers import Decision
+from models.complaint.answers import GmInstruction
+from models.grievance_answers import (CustomerDecisionReply, GrievanceForm, ObjectionFollowUp, PersonalOpinionReply, Petition,
+                                      PetitionAnswer, PetitionForward, ShareConfirmation, ShareSettlement)
 from models.business_days import add_business_days
 from models.grievance import NO_PROMISE
 from tests.flows.harness import GM, PENDING, PRODUCTION, PRODUCTION_HEAD, SALESPERSON, answer

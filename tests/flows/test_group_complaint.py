@@ -2,8 +2,10 @@
 become level 3 under the group case, the CS head meets the complainants and records it, one approved
 text answers every member, a widespread issue gets a special study."""
 
+from deployments import names
 from flows.complaint.group import group_complaint
-from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
+from models.answers import Decision
+from models.complaint.answers import GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
 from tests.flows.harness import CS_MANAGER, L2_HANDLER, L3_SALES_DIRECTOR
 
 GM_OFFICE = "xie.ning@huajin.example"
@@ -19,7 +21,7 @@ def suggested(office) -> list[str]:
     with office.svc.store.session() as s:
         for c in cases:
             start = s.exec(select(FlowStart).where(FlowStart.case_no == c.case_no)).one()
-            assert start.deployment == "group-complaint/group-complaint"
+            assert start.deployment == names.GROUP_COMPLAINT
     return [c.case_no for c in cases]
 
 

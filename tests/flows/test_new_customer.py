@@ -2,7 +2,8 @@
 branch's check of the three-year history, the back office's archive record."""
 
 from flows.new_customer import new_customer
-from models.answers import Certification, Done
+from models.answers import Done
+from models.new_customer_answers import Certification
 from tests.flows.harness import BACK_OFFICE, MARKET_BRANCH, PENDING, SALES_MANAGER, SALESPERSON
 
 CERTIFY = Certification(decision="certify", comment="同意，重点跟进")

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from flows.returns import allowance, goods_return
-from models.answers import (AllowanceBooking, CustomerConfirmation, Decision, GoodsReceived, ReturnBooking)
-from tests.flows.harness import (ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, SALES_MANAGER,
-                                 SALESPERSON, WAREHOUSE)
+from models.answers import Decision
+from models.returns_answers import AllowanceBooking, CustomerConfirmation, GoodsReceived, ReturnBooking
+from tests.flows.harness import ACCOUNTING, CUSTOMER, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, PENDING, SALES_MANAGER, SALESPERSON, WAREHOUSE
 
 APPROVE = Decision(decision="approve")
 ALL_APPROVERS = {"approve-sales-manager": APPROVE, "approve-deputy-sales-manager": APPROVE,
@@ -133,7 +133,7 @@ def test_accounting_books_the_quantity_received_with_its_proof(office):
 
 
 def test_a_return_beyond_the_over_acceptance_ratio_needs_a_decision(office):
-    from models.answers import QuantityDecision
+    from models.returns_answers import QuantityDecision
 
     case_no = office.allowance_or_return("return", "3000.00")
     run = office.run(goods_return, case_no, return_answers(**{
@@ -155,7 +155,7 @@ def test_a_difference_within_the_over_acceptance_ratio_is_booked_without_a_decis
 
 
 def test_a_quantity_difference_rejected_by_the_deputy_manager_is_never_booked(office):
-    from models.answers import QuantityDecision
+    from models.returns_answers import QuantityDecision
 
     run = office.run(goods_return, office.allowance_or_return("return", "3000.00"), return_answers(**{
         "warehouse-receipt": GoodsReceived(received_quantity=130),
@@ -198,8 +198,8 @@ def test_a_return_rejected_by_the_general_manager_is_never_received(office):
 
 # ---- R7/R8: the product's receivable, excluded from the salesperson's collection rate ----------------
 def excluded(office) -> dict:
-    from tasks.returns import excluded_receivables
     from tasks.platform.runtime import use_services
+    from tasks.returns.steps import excluded_receivables
 
     with use_services(office.svc):
         return excluded_receivables(SALESPERSON)
@@ -220,7 +220,7 @@ def test_a_complaint_that_did_not_affect_collection_excludes_nothing(office):
 
 def not_established_complaint(office) -> str:
     from flows.complaint.handling import complaint
-    from models.answers import ComplaintIntake
+    from models.complaint.answers import ComplaintIntake
 
     case_no = office.complaint()
     assert office.run(complaint, case_no, {"intake": ComplaintIntake(

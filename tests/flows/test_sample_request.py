@@ -2,8 +2,9 @@
 production, who hands the sample out and records it in the workshop ledger."""
 
 from flows.samples.request import sample_request
-from models.answers import Decision, GateCheck, SampleIssue
+from models.answers import Decision
 from models.samples import gate_pass_code
+from models.samples_answers import GateCheck, SampleIssue
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PRODUCTION
 
 GATE_GUARD = "gu.wei@huajin.example"

@@ -2,9 +2,10 @@
 slip's three copies and the one-time gate pass checked at the gate."""
 
 from flows.samples.request import sample_request
-from models.answers import Decision, GateCheck, SampleIssue
+from models.answers import Decision
 from models.samples import gate_pass_code
-from tasks.samples import sample_month_totals
+from models.samples_answers import GateCheck, SampleIssue
+from tasks.samples.steps import sample_month_totals
 from tests.flows.harness import MARKETING, PENDING, PRODUCTION
 
 APPROVE = Decision(decision="approve")
@@ -66,7 +67,8 @@ def test_goods_not_matching_the_pass_are_refused_and_listed_at_month_end(office)
 def test_a_sample_from_stock_needs_withdrawal_ledger_and_a_gm_approved_requisition_before_issue_and_booking(office):
     from datetime import date
 
-    from models.answers import Done, SampleRequisition, StockWithdrawal, WarehouseLedger
+    from models.answers import Done
+    from models.samples_answers import SampleRequisition, StockWithdrawal, WarehouseLedger
     from tests.flows.harness import ACCOUNTING, GM, PRODUCTION, WAREHOUSE
 
     case_no = office.sample_request(from_stock=True)

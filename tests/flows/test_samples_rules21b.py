@@ -5,9 +5,10 @@ from datetime import date
 
 from flows.samples.request import sample_request
 from flows.samples.monthly import sample_month_totals_flow
-from models.answers import Decision, Done, GateCheck, SampleRequisition, StockWithdrawal, WarehouseLedger
+from models.answers import Decision, Done
+from models.samples_answers import GateCheck, SampleRequisition, StockWithdrawal, WarehouseLedger
 from models.samples import gate_pass_code
-from tasks.samples import sample_month_totals, stock_mismatch
+from tasks.samples.steps import sample_month_totals, stock_mismatch
 from tests.flows.harness import ACCOUNTING
 from tests.flows.test_samples_rules21 import ALL_MATCH, APPROVE
 

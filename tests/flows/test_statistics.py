@@ -2,7 +2,7 @@
 computed from the time that deadline's step was done."""
 
 from flows.complaint.handling import complaint
-from models.answers import FirstContact
+from models.complaint.answers import FirstContact
 from tasks.reports.statistics import monthly_figures
 from tests.flows.harness import PENDING, answer
 from tests.flows.test_complaint import PLAN, handled

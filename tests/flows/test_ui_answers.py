@@ -5,7 +5,8 @@ followed by exactly the bookkeeping a link's answer gets; anything else is refus
 refused, and the step keeps waiting (the run waits again on the same step, under the next key)."""
 
 from flows.samples.request import sample_request
-from models.answers import Decision, SampleIssue
+from models.answers import Decision
+from models.samples_answers import SampleIssue
 from tests.flows.harness import GM, MARKETING, MARKETING_LEADER, PENDING, PRODUCTION, answer, ui
 
 APPROVE = Decision(decision="approve")
@@ -126,8 +127,8 @@ def test_guessing_is_bounded_after_ten_refusals_only_the_link_answers(office):
 
 def _released(office, case_no):
     """P4: the gate guard's check of the pass (its one-time code) with the goods matching."""
-    from models.answers import GateCheck
     from models.samples import gate_pass_code
+    from models.samples_answers import GateCheck
 
     return GateCheck(decision="released", pass_code=gate_pass_code(office.svc.settings.secret_key, case_no),
                      product_matches=True, spec_matches=True, size_class_matches=True, quantity_matches=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from deployments import names
 from tests.fakes import NOW, SECRET, add_api_key, fake_services, open_task, snapshot, table_counts, token_for
 from webapp.app import create_app
 
@@ -122,7 +123,7 @@ def test_reads_need_a_credential_and_a_read_scope(svc, app):
 
 # ---- staff sign-in ---------------------------------------------------------------------------------
 def set_password(svc, email: str, password: str = PASSWORD) -> None:
-    from webapp.passwords import hash_password
+    from tasks.platform.passwords import hash_password
 
     svc.store.set_password_hash(email, hash_password(password), NOW)
 
@@ -473,7 +474,7 @@ def test_the_web_apps_own_calls_to_prefect_carry_the_auth_string(tmp_path):
                                          prefect_api_auth_string="kefu:s3cret-s3cret"))
         flows.ping()
         flows.run_states(["00000000-0000-0000-0000-000000000001"])
-        flows.served_deployments(("complaint/complaint",))
+        flows.served_deployments((names.COMPLAINT,))
         build_flow_runs(Settings(env="test", secret_key=SECRET, home=tmp_path, prefect_api_url=api)).ping()
     finally:
         server.shutdown()

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from models.answers import ANSWER_MODELS, Decision, SampleIssue
-from tasks.platform import human_codes
+from models.answers import ANSWER_MODELS, Decision
+from models.samples_answers import SampleIssue
 from tasks.human import pause_key, refusal, render_request_mail
+from tasks.platform import human_codes
 from tasks.platform.resume import run_input_for, waits_on
 from tests.fakes import NOW, SECRET, fake_services, open_task
 

@@ -11,15 +11,37 @@ import pytest
 from pydantic import ValidationError
 
 from models.business_days import TZ, BusinessCalendar
-from models.complaint.handling import (CATEGORIES, CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, OUTCOME_LABELS,
-                               RETENTION_YEARS, SATISFACTION_LABELS, Channel, ComplaintIn, Kind,
-                               Penalty, closing_without_satisfaction_penalty,
-                               complaint_deadlines, escalated_level, first_contact_penalty,
-                               level_after_days_open, next_progress_contact, overdue_notices,
-                               progress_interval_business_days, propose_level, recused_people,
-                               retention_until, return_visit_due, return_visit_role, routing,
-                               routing_penalty, satisfaction_outcome, starts_return_flow,
-                               validity_next_step)
+from models.complaint.handling import (
+    CATEGORIES,
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    OUTCOME_LABELS,
+    RETENTION_YEARS,
+    SATISFACTION_LABELS,
+    Channel,
+    ComplaintIn,
+    Kind,
+    Penalty,
+    closing_without_satisfaction_penalty,
+    complaint_deadlines,
+    escalated_level,
+    first_contact_penalty,
+    level_after_days_open,
+    next_progress_contact,
+    overdue_notices,
+    progress_interval_business_days,
+    propose_level,
+    recused_people,
+    retention_until,
+    return_visit_due,
+    return_visit_role,
+    routing,
+    routing_penalty,
+    satisfaction_outcome,
+    starts_return_flow,
+    validity_next_step,
+)
 
 CAL = BusinessCalendar()
 
@@ -384,7 +406,7 @@ def test_c10_return_visit_within_24_hours_by_the_right_role():
 
 # ---- C11 outcome -----------------------------------------------------------------------------
 def test_c11_outcome_is_the_answer_model_with_a_decimal_loss():
-    from models.answers import ComplaintOutcome
+    from models.complaint.answers import ComplaintOutcome
 
     o = ComplaintOutcome(handling="allowance", responsibility_department="质检部", our_fault=True,
                          loss_amount="1234.5")

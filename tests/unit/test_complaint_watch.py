@@ -9,12 +9,13 @@ import pytest
 from models.business_days import TZ
 from models.complaint.handling import ComplaintIn
 from models.settings import Settings
-from tests.dbs import fresh_store
-from tasks.platform.clock import FixedClock
+from tasks.complaint.intake import file_complaint
 from tasks.complaint.watch import complaint_checks, inquiry_if_late
-from tasks.platform.intake import IntakeError, file_complaint
+from tasks.platform.clock import FixedClock
+from tasks.platform.intake import IntakeError
 from tasks.platform.mail import MemoryMailer
 from tasks.platform.runtime import build_services
+from tests.dbs import fresh_store
 
 RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
 

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.answers import PlanRevision
+from models.archive.answers import PlanRevision
+from models.archive.corrections import CorrectionIn, change_lines, department_key, parse_revised_changes, step_key
 from models.archive.records import CustomerIn
-from models.archive.corrections import (CorrectionIn, change_lines, department_key, parse_revised_changes,
-                                step_key)
 from models.settings import Settings
-from tests.dbs import fresh_store
+from tasks.archive.intake import file_correction
 from tasks.platform.clock import FixedClock
-from tasks.platform.intake import IntakeError, file_correction
+from tasks.platform.intake import IntakeError
 from tasks.platform.mail import MemoryMailer
 from tasks.platform.runtime import build_services
+from tests.dbs import fresh_store
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 ORG_FILE = Path(__file__).resolve().parents[2] / "deployments" / "org.yaml"

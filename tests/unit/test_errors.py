@@ -1,7 +1,7 @@
 from pydantic import ValidationError
 
+from models.errors import describe_all
 from models.samples import SampleRequestIn
-from webapp.errors import describe_all
 
 
 def test_one_message_per_field_in_chinese_with_english_field_name():

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from deployments import names
 from models.settings import Settings
 from models.tables import Case, FlowStart
 from tasks.platform.clock import FixedClock
@@ -75,14 +76,14 @@ def test_intake_stores_the_case_with_its_start_request_and_never_calls_prefect(s
     assert body["flow_run_id"] is None  # answered before any run exists
     assert svc.flows.calls == []  # the request did not wait on Prefect's API
     [req] = starts(svc)
-    assert (req.case_no, req.deployment, req.run_name) == (body["case_no"], "complaint/complaint",
+    assert (req.case_no, req.deployment, req.run_name) == (body["case_no"], names.COMPLAINT,
                                                            f"complaint-{body['case_no']}")
     assert req.tags == ["procedure:complaint", "level:1", "kind:consumer", "category:维修服务"]
     assert req.parameters == {"case_no": body["case_no"]} and req.started_at is None and req.attempts == 0
 
     r = client.post("/api/sample-requests", json=SAMPLE)
     assert r.status_code == 201, r.text
-    assert starts(svc)[1].deployment == "sample-request/sample-request"
+    assert starts(svc)[1].deployment == names.SAMPLE_REQUEST
     assert starts(svc)[1].tags == ["procedure:sample-request", "size:half"]
 
 
@@ -97,8 +98,8 @@ def test_the_case_and_its_start_request_are_one_transaction(svc):
     assert client.post("/api/complaints", json=COMPLAINT).status_code == 500
     assert table_counts(svc) == before
     with pytest.raises(IntegrityError):
-        from tasks.platform.intake import file_complaint
         from models.complaint.handling import ComplaintIn
+        from tasks.complaint.intake import file_complaint
 
         file_complaint(svc, ComplaintIn.model_validate(COMPLAINT))
     assert table_counts(svc) == before
@@ -188,7 +189,7 @@ def test_prefect_errors_whose_text_is_none_are_described():
         try:
             raise ObjectNotFound(None)
         except ObjectNotFound as exc:
-            raise DeploymentNotServed("complaint/complaint") from exc
+            raise DeploymentNotServed(names.COMPLAINT) from exc
     except DeploymentNotServed as exc:
         text = describe_error(exc)
     assert "DeploymentNotServed" in text and "complaint/complaint not found" in text and "ObjectNotFound" in text

@@ -6,6 +6,7 @@ import io
 import pytest
 from starlette.testclient import TestClient
 
+from deployments import names
 from models.grievance import QUANTITY_PENDING_TEXT
 from tests.fakes import api_client, fake_services, table_counts
 from webapp.app import create_app
@@ -33,7 +34,7 @@ def test_a_form_is_filed_with_its_start_request(env):
     assert case.procedure == "grievance" and case.requested_by == "lin.tao@huajin.example"
     assert case.data["deadlines"]["close"].startswith("2026-12-10")  # 15 days from receipt (domestic)
     start = svc.store.flow_start_of(case_no)
-    assert start.deployment == "grievance/grievance" and start.run_name == f"grievance-{case_no}"
+    assert start.deployment == names.GRIEVANCE and start.run_name == f"grievance-{case_no}"
     assert {"procedure:grievance", "level:2", "category:产品质量", "class:quality"} <= set(start.tags)
 
 
@@ -104,8 +105,8 @@ def test_the_grievance_routes_need_a_key_with_their_scope(tmp_path):
 
 def test_no_grievance_form_copy_is_ever_queued_to_a_customer_address(env):
     from models.grievance import CustomerAddressRefused
-    from tasks.platform.mail import Attachment
     from tasks.notify import queue_notice
+    from tasks.platform.mail import Attachment
     from tasks.platform.runtime import use_services
 
     svc, _client = env

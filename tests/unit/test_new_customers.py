@@ -10,12 +10,21 @@ from pydantic import ValidationError
 
 from models.archive.records import TransactionIn
 from models.business_days import TZ
-from models.new_customers import (NewCustomerApplicationIn, add_months, application_summary, check_submission,
-                                  first_transaction, history_check, history_text, lookback_start, names_match,
-                                  submission_deadline)
+from models.new_customers import (
+    NewCustomerApplicationIn,
+    add_months,
+    application_summary,
+    check_submission,
+    first_transaction,
+    history_check,
+    history_text,
+    lookback_start,
+    names_match,
+    submission_deadline,
+)
 from models.returns import returned_amount
+from tasks.new_customer.steps import file_new_customer_application, form_summary, history_of, submission_check
 from tasks.platform.intake import IntakeError
-from tasks.new_customers import file_new_customer_application, form_summary, history_of, submission_check
 from tests.fakes import fake_services
 
 FIRST = date(2026, 10, 15)

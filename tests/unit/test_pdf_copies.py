@@ -40,7 +40,7 @@ def test_the_font_is_parsed_once_and_the_copies_of_one_document_share_one_subset
 
 
 def test_the_sample_slip_copies_are_made_by_the_same_helper_with_their_text():
-    from tasks.samples import slip_pdf
+    from tasks.samples.steps import slip_pdf
 
     data = slip_pdf("YP-2026-0001", 3, "华锦纺织 取样出门审批单\n第三联 出门证（门卫凭此放行）\n单号：YP-2026-0001\n"
                                        "出门证编码（一次有效）：AB2CD3EF")

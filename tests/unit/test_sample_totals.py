@@ -6,8 +6,8 @@ from decimal import Decimal
 from models.business_days import TZ
 from models.samples import sample_weight_kg
 from models.tables import SampleLedgerEntry
+from tasks.samples.steps import sample_month_totals
 from tests.dbs import fresh_store
-from tasks.samples import sample_month_totals
 
 
 def entry(no, when, product, size, qty):

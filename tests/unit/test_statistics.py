@@ -15,13 +15,12 @@ import yaml
 from sqlalchemy.orm import Session
 
 from models.business_days import TZ
-from models.statistics import (SCHEDULES, default_period, month_period, months_back, previous_week_key, ratio,
-                               week_period)
+from models.statistics import SCHEDULES, default_period, month_period, months_back, previous_week_key, ratio, week_period
 from models.tables import PenaltyRecord
-from tests.dbs import fresh_store
 from tasks.platform.mail import OutgoingMail, build_mime
 from tasks.platform.store import Store
 from tasks.reports.statistics import monthly_figures, overdue_cases, weekly_figures
+from tests.dbs import fresh_store
 
 REPO = Path(__file__).resolve().parents[2]
 L1A, L1B, L2 = "li.na@huajin.example", "chen.jing@huajin.example", "zhou.min@huajin.example"
@@ -323,8 +322,8 @@ def test_html_has_charts_and_masks_personal_data(built):
 
 
 def test_report_mail_has_inline_charts_and_the_workbook(built):
-    from tasks.reports.steps import report_mail
     from tasks.platform.store import _outbox_row, outbox_to_mail
+    from tasks.reports.steps import report_mail
 
     mail = report_mail(built, ["gm@x.example"])
     # through the outbox (stored, read back) as the deliverer sends it
@@ -342,7 +341,7 @@ def test_report_mail_has_inline_charts_and_the_workbook(built):
 def demo_rows(seed: int = 8) -> list:
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.platform.demo_data import generate
+    from tasks.reports.demo_data import generate
 
     return list(generate(300, 3, "2026-10", load_org(REPO / "deployments/org.yaml"), BusinessCalendar(), seed=seed))
 
@@ -360,7 +359,7 @@ def test_demo_data_is_reproducible_and_fills_every_procedure():
 def test_demo_data_in_a_database_gives_a_report(tmp_path):
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.platform.demo_data import fill
+    from tasks.reports.demo_data import fill
     from tasks.reports.steps import build_report
 
     s = fresh_store()

@@ -11,16 +11,23 @@ from prefect import task
 
 from models.archive.records import CustomerIn
 from models.business_days import TZ
-from models.new_customers import (STATE_LABELS, application_summary, check_submission, first_transaction,
-                                  history_check, history_text, lookback_start)
+from models.new_customers import (
+    STATE_LABELS,
+    application_summary,
+    check_submission,
+    first_transaction,
+    history_check,
+    history_text,
+    lookback_start,
+)
 from tasks.cases import publish_form, record_state
+from tasks.notify import notify
 from tasks.platform.flow_starts import start_request
 from tasks.platform.intake import IntakeError
-from tasks.notify import notify
 from tasks.platform.policy import IO_TASK
-from tasks.replay import replayed
 from tasks.platform.render import render
 from tasks.platform.runtime import Services, services
+from tasks.replay import replayed
 
 PROCEDURE = "new_customer"
 

@@ -12,11 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.business_days import TZ
-from models.samples import SIZE_CLASS_KG, SIZE_CLASS_LABELS, sample_weight_kg
-from models.tables import SampleLedgerEntry
-from tasks.platform.runtime import services
+from models.samples import GATE_ITEMS, SIZE_CLASS_KG, SIZE_CLASS_LABELS, SLIP_COPIES, gate_decision, gate_pass_code, sample_weight_kg
+from models.tables import Case, SampleLedgerEntry
+from tasks.platform.mail import Attachment
 from tasks.platform.policy import IO_TASK
-
+from tasks.platform.render import render, render_mail
+from tasks.platform.runtime import services
+from tasks.platform.pdf import CopyDocument
 
 
 @task(name="生成取样出门审批单 render slip", **IO_TASK)
@@ -62,9 +64,6 @@ def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: st
 
 def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
     """P4: one copy of the valid slip, rendered (templates/samples/forms/sample_slip_copy.txt.j2)."""
-    from models.samples import SLIP_COPIES
-    from tasks.platform.render import render
-
     name, for_whom = SLIP_COPIES[copy_no]
     return render("forms/sample_slip_copy.txt.j2", copy_no_cn="一二三"[copy_no - 1], copy_name=name, copy_for=for_whom,
                   code=code, **{k: slip[k] for k in ("case_no", "form", "requester", "signatures")})
@@ -73,9 +72,6 @@ def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
 def slip_pdf(case_no: str, copy_no: int, text: str) -> bytes:
     """P4: one copy of the slip as a PDF (A5) by the shared copy-document helper (tasks/platform/pdf.py): the
     rendered text under its heading, the copy's mark (第n联 name) on every page."""
-    from models.samples import SLIP_COPIES
-    from tasks.platform.pdf import CopyDocument
-
     name, _for = SLIP_COPIES[copy_no]
     title, mark, *rest = text.splitlines()
     pdf = CopyDocument(title=f"取样出门审批单 {case_no} 第{'一二三'[copy_no - 1]}联", mark=f"第{'一二三'[copy_no - 1]}联 {name}",
@@ -91,10 +87,6 @@ def issue_slip_copies(case_no: str) -> list[str]:
     """P4: the valid slip as three PDFs marked with copy and slip number — 留存 to marketing, 生产部 to
     production, 出门证 (with its one-time code) to the requester, who carries it to the gate. Each
     delivery is logged (event `slip_copy_sent`), once."""
-    from models.samples import SLIP_COPIES, gate_pass_code
-    from tasks.platform.mail import Attachment
-    from tasks.platform.render import render_mail
-
     svc = services()
     slip = slip_context.fn(case_no)
     requester = slip["requester"]
@@ -117,8 +109,6 @@ def issue_slip_copies(case_no: str) -> list[str]:
 def record_gate_check(case_no: str, step: str, check: dict[str, Any]) -> tuple[str, str]:
     """P4: the gate's result for one check (`step`) — released (the pass is used from then on) or refused
     with the reason. A check already recorded is returned as it was (a re-run decides nothing again)."""
-    from models.samples import GATE_ITEMS, gate_decision, gate_pass_code
-
     svc = services()
     case = svc.store.get_case(case_no)
     checks = dict(case.data.get("gate_checks") or {})
@@ -168,7 +158,6 @@ def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
              for p, sc, n, q, w in rows]
     # reconcile the approved slips of the month with the ledger: issued quantity differing from the
     # slip, or a valid slip never issued
-    from models.tables import Case
 
     with store.session() as s:
         slips = s.exec(select(Case).where(Case.procedure == "sample_request",

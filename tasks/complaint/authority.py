@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from models.returns import approvers_for
 from tasks.platform.runtime import services
+from tasks.returns.authority import authority
 
 # the handlings that carry an amount the company pays or forgoes (折让/赔款, 退货/重处理)
 AMOUNT_HANDLINGS = frozenset({"allowance", "return"})
@@ -24,7 +25,7 @@ def authority_roles(handling: str, amount: Decimal | str | None) -> list[str]:
     amount = Decimal(str(amount or "0"))
     if handling not in AMOUNT_HANDLINGS or amount <= 0:
         return []
-    return approvers_for(amount, services().authority)
+    return approvers_for(amount, authority(services()))
 
 
 def decide_outcome_by_authority(ask: Callable[..., Any], outcome: Any, handler_role: str, handler: str,

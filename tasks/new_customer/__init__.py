@@ -1,0 +1,1 @@
+"""The new_customer procedure's steps, intake and registration."""

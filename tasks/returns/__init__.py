@@ -1,0 +1,1 @@
+"""The returns procedure's steps, intake and registration."""

@@ -1,0 +1,1 @@
+"""The samples procedure's steps, intake and registration."""
