@@ -101,7 +101,7 @@ def _check_start(settings) -> None:  # noqa: ANN001
     """Refuse to start with unsafe settings or a bad org / calendar file."""
     from models.business_days import BusinessCalendar
     from models.org import load_org
-    from tasks.reports.charts import CJKFontMissing, cjk_font_path
+    from tasks.platform.fonts import CJKFontMissing, cjk_font_path
 
     try:
         settings.check_for_start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from models.settings import get_settings
 from tasks.platform.render import TEMPLATES_DIR, environment
 from tasks.platform.runtime import load_tables, reference_data
+from tasks.platform.pdf import warm as warm_pdf_font
 
 
 def warm() -> int:
@@ -20,7 +21,6 @@ def warm() -> int:
     names = [p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.j2")]
     for name in names:
         env.get_template(name)
-    from tasks.platform.pdf import warm as warm_pdf_font
 
     warm_pdf_font()  # the CJK font of the PDF copies (C17, P4): ≈ 0.3–1 s a run otherwise
     return len(names)

@@ -346,7 +346,6 @@ S1_ISSUE_DAY = 2  # the monthly 《客诉案件统计表》 of a month is issued
 def s1_issued(month: str, at: datetime) -> bool:
     """Whether S1's table of `month` (YYYY-MM) was issued by `at` (Asia/Shanghai): from the 2nd of the
     month after it."""
-    from models.business_days import TZ
 
     y, m = (int(x) for x in month.split("-"))
     issue = datetime(y + (m == 12), m % 12 + 1, S1_ISSUE_DAY, tzinfo=TZ)
@@ -356,7 +355,6 @@ def s1_issued(month: str, at: datetime) -> bool:
 def correction_month(closed_month: str, changed_at: datetime) -> str | None:
     """C19 / S4: a change decided after S1's table of the case's month was issued appears as a correction
     in the month it was decided (the issued month stays unchanged); None while the month is still open."""
-    from models.business_days import TZ
 
     return changed_at.astimezone(TZ).strftime("%Y-%m") if s1_issued(closed_month, changed_at) else None
 

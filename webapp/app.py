@@ -57,6 +57,8 @@ from tasks.platform.runtime import services
 from typing import Literal, get_args, get_origin
 import json
 from urllib.parse import unquote_to_bytes
+from webapp.complaints_legal import legal_router
+from webapp.customer_list import customer_list_router
 
 log = logging.getLogger("kefu.web")
 
@@ -369,10 +371,8 @@ def create_app(svc: Services, *, oidc_client_kwargs: dict[str, Any] | None = Non
 
 
     app.include_router(grievance_router(svc, _file_and_start, FILED, INVALID, IDEMPOTENCY_KEY))
-    from webapp.complaints_legal import legal_router  # C27 the in_legal_process flag (issue 21)
 
     app.include_router(legal_router(svc, INVALID))
-    from webapp.customer_list import customer_list_router  # A6 the customer list (issue 21)
 
     app.include_router(customer_list_router(svc, INVALID))
 

@@ -14,6 +14,7 @@ from models.access import ARCHIVE_READ_ROLES
 from tasks.archive.periodic import CUSTOMER_LIST_COLUMNS, customer_list
 from tasks.platform.runtime import Services
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
+from tasks.reports.output import workbook_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,7 +40,6 @@ def customer_list_router(svc: Services, invalid: dict) -> APIRouter:
             only = caller.staff
         rows = customer_list(svc, salesperson=only)
         if format == "xlsx":
-            from tasks.reports.output import workbook_bytes
 
             return Response(workbook_bytes("客户一览表", "customer_list", CUSTOMER_LIST_COLUMNS, rows), media_type=XLSX,
                             headers={"Content-Disposition": 'attachment; filename="customer-list.xlsx"'})

@@ -49,6 +49,7 @@ from tasks.platform.runtime import services
 from tasks.returns.authority import authority
 from tasks.complaint.steps import close_case
 from tasks.grievance.steps import open_grievance_from_complaint
+from flows.grievance.month import heads_of
 
 Answers = dict[str, Any]
 
@@ -308,7 +309,6 @@ def objection_requests(case: dict, decision: dict[str, Any], summary: dict[str, 
     """C19: the decision's notice to the head of each responsible unit (responsibility, loss, penalty),
     answered by accepting it or filing a 《签呈》; and to each responsible person of ours, told the
     opinion concerning them, who may object to the handler. Due 3 business days from the notification."""
-    from flows.grievance.month import heads_of
 
     org, case_no = services().org, case["case_no"]
     shown = {**summary, **decision_lines(decision)}

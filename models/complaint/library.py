@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import privacy
+from models.archive.periodic import json_object
 
 HIDDEN = "（已隐去）"
 
@@ -76,7 +77,6 @@ def parse_review(text: str, listed: Iterable[str], names: Iterable[str] = ()) ->
     """The CS manager's answer per listed entry: JSON {case_no: "keep" | "retire" | {field: new text}} with
     fields among cause, lessons, improvement; an entry not named is kept. New texts are anonymised (no
     `names`, phone or ID numbers). Raises ValueError (Chinese / English)."""
-    from models.archive.periodic import json_object
 
     listed = sorted(set(listed))
     raw = json_object(text, "审核结果", "the review")

@@ -21,6 +21,8 @@ from tasks.complaint.steps import notice
 from tasks.platform.backup import backups
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import Services, services
+from models.archive.records import CUSTOMER_CLASSES
+from models.privacy import mask_data
 
 
 def _records(svc: Services) -> list[dict[str, Any]]:
@@ -173,8 +175,6 @@ CUSTOMER_LIST_COLUMNS = (("档案编号", "text", 16), ("客户名称", "text", 
 def customer_list(svc: Services, salesperson: str | None = None) -> list[dict[str, Any]]:
     """A6: archive no., name, class, responsible person (the salesperson) and status of every record — or
     only of `salesperson`'s customers — masked (an ID-card or phone number in a name is never shown whole)."""
-    from models.archive.records import CUSTOMER_CLASSES
-    from models.privacy import mask_data
 
     rows = []
     for r in _records(svc):

@@ -12,6 +12,8 @@ from typing import Any
 from models.business_days import TZ
 from models.complaint.legal_process import TOLD_ROLES, flag_refusal, update_refusal
 from tasks.platform.runtime import Services
+from tasks.complaint.steps import _notice
+from tasks.notify import deliver_outbox
 
 
 class LegalProcessRefused(Exception):
@@ -25,8 +27,6 @@ def told(svc: Services) -> list[str]:
 
 
 def _tell(svc: Services, case_no: str, key: str, title: str, message: str) -> None:
-    from tasks.complaint.steps import _notice
-    from tasks.notify import deliver_outbox
 
     case = svc.store.get_case(case_no)
     _notice(svc, case_no, key, told(svc), title, message, {"投诉编号": case_no, "标题": case.title},

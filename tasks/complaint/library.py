@@ -13,12 +13,12 @@ from prefect import task
 from models.business_days import TZ
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
+from tasks.complaint.steps import case_library
 
 
 @task(name="列出案例库 list the case library", **IO_TASK)
 def library_entries() -> list[dict[str, Any]]:
     """Every published entry, oldest first (case number, category, product, cause, lessons)."""
-    from tasks.complaint.steps import case_library
 
     return sorted(case_library(services()), key=lambda e: e["case_no"])
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from models.complaint.handling import OUTCOME_LABELS
+from models.grievance import COPIES
+from tasks.platform.pdf import CopyDocument
 
 
 def copy_pdf(case_no: str, mark: str, unit: str, summary: dict[str, Any], decision: dict[str, Any] | None,
              steps: list[tuple[str, str, str, str]]) -> bytes:
     """One copy: the form's fields, the decision (C16 step 9, C18), each step (title, who, decision,
     when), and the copy's mark (第n联) and unit in the heading and the footer of every page."""
-    from models.grievance import COPIES
-    from tasks.platform.pdf import CopyDocument
 
     pdf = CopyDocument(title=f"客户抱怨处理表 {case_no} {mark}", mark=f"{mark}（{unit}）", ref=case_no,
                        shared_text="".join(c.mark + c.unit for c in COPIES))  # the five copies: one font subset

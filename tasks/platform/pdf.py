@@ -28,6 +28,9 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
 from fpdf.output import OutputProducer
 
+from tasks.platform.fonts import cjk_font_path
+from models.privacy import mask_text
+
 FONT = "NotoSansSC"
 PLAIN = FontFace(emphasis="")
 
@@ -92,8 +95,6 @@ def font_for(pdf: FPDF, path: Path) -> TTFFont:
 
 @lru_cache(maxsize=1)
 def _cjk_font_file() -> Path:
-    from tasks.reports.charts import cjk_font_path
-
     return cjk_font_path()
 
 
@@ -135,7 +136,6 @@ class CopyDocument(FPDF):
     def table_rows(self, rows: list[tuple[Any, ...]], widths: tuple[int, ...], heading: bool = False,
                    size: float = 9) -> None:
         """Rows of text cells (personal data masked), wrapped within the column widths."""
-        from models.privacy import mask_text
 
         self.set_font(FONT, size=size)
         with self.table(col_widths=widths, first_row_as_headings=heading, headings_style=PLAIN,
@@ -148,7 +148,6 @@ class CopyDocument(FPDF):
 
     def lines(self, lines: list[str], size: float = 11) -> None:
         """Plain lines of text, each wrapped to the page width (personal data masked)."""
-        from models.privacy import mask_text
 
         self.set_font(FONT, size=size)
         for line in lines:
