@@ -25,29 +25,32 @@ from decimal import Decimal
 from typing import Any
 
 from prefect import flow
+from prefect.input import RunInput
 
+from models.answers import (ANSWER_MODELS, Decision, EffectCheck, FormRevision, GmRuling, GrievanceConsolidation,
+                            ImprovementDone, QuantityEntry, SupplierClaim, GrievanceForm)
 from models.business_days import TZ
 from models.archive.corrections import step_key
 from models.grievance import (CAUSE_LABELS, ChainStep, after_return, approvers_by_amount, chain_steps,
                               check_fines, compute_loss, improvement_tracked, parse_pairs, pending_amount,
                               reapproval_roles)
 from tasks.cases import load_case, record_state
-from tasks.complaint.steps import notice, tag_run, until_approved
+from tasks.ask import A, Asking, asking, review_loop
+from tasks.complaint.steps import notice, tag_run
 from tasks.grievance.steps import bases, grievance_summary, issue_copies, publish_grievance_form
-from tasks.human import StepRequest, request_decision
 from tasks.platform.runtime import services
 
 Answers = dict[str, Any]
 
 
-def _ask(case: dict, key: str, title: str, role: str, model: str = "Decision", **kw: Any) -> Any:
-    kw.setdefault("requested_by", case["data"]["salesperson"])  # the salesperson never decides their own form
-    return request_decision(StepRequest(case_no=case["case_no"], step_key=key, title=title, role=role,
-                                        answer_model=model, **kw))
+def _on_case(case: dict) -> Asking:
+    """The case's steps: the salesperson never decides their own form."""
+    return asking(case["case_no"], requested_by=case["data"]["salesperson"])
 
 
-def _by_salesperson(case: dict, key: str, title: str, model: str, **kw: Any) -> Any:
-    return _ask(case, key, title, "salesperson", model, assignee=case["data"]["salesperson"], requested_by=None, **kw)
+def _by_salesperson(case: dict, model: type[A], step: str, title: str, **kw: Any) -> A:
+    return _on_case(case)(model, step=step, title=title, role="salesperson", assignee=case["data"]["salesperson"],
+                          requested_by=None, **kw)
 
 
 # ---- C16: the chain ------------------------------------------------------------------------------
@@ -115,17 +118,18 @@ def run_chain(case: dict) -> tuple[str, Answers]:
                      event_data={"step": s.no, "comment": a.comment})
         publish_grievance_form(case["case_no"])
         if after_return(returns[s.key]) == "escalate":
-            r = _ask(case, f"gm-ruling-{s.key}-{returns[s.key]}", f"多次退回，呈总经理裁定（{s.title}）",
-                     "general_manager", "GmRuling", summary={**chain_summary(case, answers), "退回环节": s.title,
-                                                             "退回意见": a.comment or "（未填写）"})
+            r = _on_case(case)(GmRuling, step=f"gm-ruling-{s.key}-{returns[s.key]}",
+                               title=f"多次退回，呈总经理裁定（{s.title}）", role="general_manager",
+                               summary={**chain_summary(case, answers), "退回环节": s.title,
+                                        "退回意见": a.comment or "（未填写）"})
             if r.decision == "withdrawn":
                 return "withdrawn", answers
             returns[s.key] = 0
             notes[s.key] = {"总经理裁定": r.comment or "维持原稿，继续流转（不再退回）"}
             continue
         if i == 0:  # the GM office returns the form to the salesperson
-            rev = _by_salesperson(case, f"form-revision-{returns[s.key]}", "补正《客户抱怨处理表》（被退回）",
-                                  "FormRevision", summary={**chain_summary(case, answers), "退回意见": a.comment})
+            rev = _by_salesperson(case, FormRevision, f"form-revision-{returns[s.key]}", "补正《客户抱怨处理表》（被退回）",
+                                  summary={**chain_summary(case, answers), "退回意见": a.comment})
             if rev.decision == "withdrawn":
                 return "withdrawn", answers
             notes[s.key] = {"业务员补正": rev.opinion or rev.comment or "（已补正）"}
@@ -135,7 +139,7 @@ def run_chain(case: dict) -> tuple[str, Answers]:
         i -= 1
 
 
-def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str, str]) -> Any:
+def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str, str]) -> RunInput:
     """Ask a chain step; a step asked again goes to its earlier author."""
     earlier = answers.get(s.key)
     kw: dict[str, Any] = {"summary": {**chain_summary(case, answers), **note}, "due_business_days": s.due_business_days}
@@ -144,7 +148,8 @@ def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str
     elif earlier is not None and earlier.decided_by:
         kw["assignee"] = earlier.decided_by
     title = s.title if n == 1 else f"{s.title}（第 {n} 次）"
-    return _ask(case, step_key(s.key, n), title, s.role, s.answer_model, **kw)
+    # the chain is data (models/grievance.py `chain_steps`): each step names its answer model
+    return _on_case(case)(ANSWER_MODELS[s.answer_model], step=step_key(s.key, n), title=title, role=s.role, **kw)
 
 
 def _state(s: ChainStep) -> str:
@@ -182,8 +187,9 @@ def consolidation_by_bases(case: dict, answers: Answers) -> dict[str, Any]:
         try:
             return decision_record(c, handling_of(answers))
         except ValueError as exc:
-            c = _ask(case, f"consolidation-bases-{n}", "按核算/罚扣基准修正汇总（损失项目或罚扣不符）", "gm_office",
-                     "GrievanceConsolidation", assignee=c.decided_by or None, due_business_days=1,
+            c = _on_case(case)(GrievanceConsolidation, step=f"consolidation-bases-{n}",
+                               title="按核算/罚扣基准修正汇总（损失项目或罚扣不符）", role="gm_office",
+                               assignee=c.decided_by or None, due_business_days=1,
                      summary={**chain_summary(case, answers), "不符之处": str(exc)},
                      defaults=c.model_dump(mode="json", exclude={"decision", "comment", "code", "decided_by"}))
     raise AssertionError("unreachable")
@@ -199,26 +205,27 @@ def settle_quantity(case: dict, decision: dict[str, Any], summary: dict[str, Any
     publish_grievance_form(case_no)
 
     def enter(round_no: int, why: str = "") -> dict[str, Any]:
-        q = _by_salesperson(case, step_key("quantity", round_no), "填写退换数量（客户加工完毕）", "QuantityEntry",
+        q = _by_salesperson(case, QuantityEntry, step_key("quantity", round_no), "填写退换数量（客户加工完毕）",
                             due_business_days=None, summary={**summary, **({"驳回意见": why} if why else {})})
         amount = pending_amount(Decimal(decision["unit_price"]), q.quantity)
         return {"value": q.quantity, "unit": q.unit, "amount": str(amount)}
 
-    def approve(qty: dict[str, Any], round_no: int) -> list:
+    def approve(qty: dict[str, Any], round_no: int) -> list[Decision]:
         s = {**summary, "退换数量": f"{qty['value']} {qty['unit']}", "金额（元）": qty["amount"]}
-        out = [_ask(case, step_key("quantity-review", round_no), "业务主管核阅退换数量", "sales_manager", summary=s)]
+        ask = _on_case(case).sharing(summary=s)
+        out = [ask(Decision, step=step_key("quantity-review", round_no), title="业务主管核阅退换数量", role="sales_manager")]
         if out[0].decision == "approve":
             for role in reapproval_roles(Decimal(decision["amount"]), Decimal(qty["amount"]), services().authority):
-                out.append(_ask(case, step_key(f"reapprove-{role.replace('_', '-')}", round_no),
-                                "金额超出原核决权限，呈上级核决", role, summary=s))
+                out.append(ask(Decision, step=step_key(f"reapprove-{role.replace('_', '-')}", round_no),
+                               title="金额超出原核决权限，呈上级核决", role=role))
                 if out[-1].decision != "approve":
                     break
         return out
 
-    def revise(_qty: dict[str, Any], round_no: int, rejections: list) -> dict[str, Any]:
+    def revise(_qty: dict[str, Any], round_no: int, rejections: list[Decision]) -> dict[str, Any]:
         return enter(round_no + 1, "；".join(a.comment or "（未填写）" for a in rejections))
 
-    qty = until_approved(enter(1), approve, revise)
+    qty = review_loop(enter(1), approve, revise)
     record_state(case_no, "decided", "quantity_settled", data={"final_quantity": qty, "quantity_pending": False},
                  event_data=qty)
     return qty
@@ -235,13 +242,14 @@ def approve_loss_and_penalty(case: dict, decision: dict[str, Any], summary: dict
         return {**summary, "客诉损失金额（元）": d["loss_total"],
                 "罚扣": "；".join(f"{f['party']} {f['amount']} 元" for f in d["fines"]) or "无"}
 
-    def approve(d: dict[str, Any], round_no: int) -> list:
-        return [_ask(case, step_key("penalty-approval", round_no), "主管核准损失与罚扣", "general_manager",
+    def approve(d: dict[str, Any], round_no: int) -> list[Decision]:
+        return [_on_case(case)(Decision, step=step_key("penalty-approval", round_no), title="主管核准损失与罚扣", role="general_manager",
                      summary=show(d))]
 
-    def revise(d: dict[str, Any], round_no: int, rejections: list) -> dict[str, Any]:
-        c = _ask(case, step_key("penalty-revision", round_no), "按主管意见修正损失与罚扣", "gm_office",
-                 "GrievanceConsolidation", summary={**show(d), "主管意见": rejections[0].comment or "（未填写）"},
+    def revise(d: dict[str, Any], round_no: int, rejections: list[Decision]) -> dict[str, Any]:
+        c = _on_case(case)(GrievanceConsolidation, step=step_key("penalty-revision", round_no),
+                           title="按主管意见修正损失与罚扣", role="gm_office",
+                           summary={**show(d), "主管意见": rejections[0].comment or "（未填写）"},
                  defaults={k: d[k] for k in ("result", "cause", "responsible_units", "responsible_persons",
                                              "improvement_measure", "improvement_owner", "improvement_due")})
         try:
@@ -249,7 +257,7 @@ def approve_loss_and_penalty(case: dict, decision: dict[str, Any], summary: dict
         except ValueError:
             return d  # refused by the bases: the supervisor sees the earlier breakdown again
 
-    approved = until_approved(decision, approve, revise)
+    approved = review_loop(decision, approve, revise)
     record_state(case["case_no"], "decided", "loss_penalty_approved", data={"decision": approved},
                  event_data={"loss_total": approved["loss_total"], "fines": approved["fines"]})
     return approved
@@ -263,11 +271,11 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
     due = datetime.combine(datetime.fromisoformat(decision["improvement_due"]).date(), time(17, 30), TZ)
     now = services().clock.now()
     for n in count(1):
-        done = _ask(case, step_key("improvement", n), "落实改善措施（列入追踪）", "production", "ImprovementDone",
+        done = _on_case(case)(ImprovementDone, step=step_key("improvement", n), title="落实改善措施（列入追踪）", role="production",
                     assignee=owner.email if owner else None, requested_by=None,
                     due_at=due if due > now else None, due_business_days=1,
                     summary={**summary, "改善措施": decision["improvement_measure"], "完成期限": decision["improvement_due"]})
-        check = _ask(case, step_key("effect-check", n), "效果确认（质量管理部）", "quality_lead", "EffectCheck",
+        check = _on_case(case)(EffectCheck, step=step_key("effect-check", n), title="效果确认（质量管理部）", role="quality_lead",
                      requested_by=done.decided_by, summary={**summary, "落实情况": done.result})
         record_state(case["case_no"], "tracking", f"effect_checked:{n}", actor=check.decided_by,
                      event_data={"effective": check.decision == "effective"})
@@ -312,7 +320,7 @@ def grievance(case_no: str) -> str:
     issue_copies(case_no)  # C17
     decision = approve_loss_and_penalty(case, decision, summary)
     if decision["cause"] == "supplier":
-        claim = _ask(case, "supplier-claim", "供应商索赔（索赔内容与追回金额）", "gm_office", "SupplierClaim",
+        claim = _on_case(case)(SupplierClaim, step="supplier-claim", title="供应商索赔（索赔内容与追回金额）", role="gm_office",
                      summary=summary, due_business_days=10)
         record_state(case_no, "decided", "supplier_claim_recorded", actor=claim.decided_by,
                      data={"supplier_claim": {"supplier": claim.supplier, "claim": claim.claim,
@@ -325,7 +333,7 @@ def grievance(case_no: str) -> str:
     return "closed"
 
 
-def route_complaint(case_no: str, ask: Any, form: dict[str, Any], summary: dict[str, Any]) -> str:
+def route_complaint(case_no: str, ask: Asking, form: dict[str, Any], summary: dict[str, Any]) -> str:
     """C15's reading: a category-产品质量 complaint naming an order (`order_no`) is handled as a
     grievance — a salesperson fills the 《客户抱怨处理表》 from it, the grievance is filed linked to
     the complaint, and the complaint closes as routed (the grievance's chain replaces C6)."""
@@ -333,7 +341,7 @@ def route_complaint(case_no: str, ask: Any, form: dict[str, Any], summary: dict[
     from tasks.grievance.steps import open_grievance_from_complaint
 
     products = form.get("products") or [{}]
-    f = ask("grievance-form", "填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", "salesperson", "GrievanceForm",
+    f = ask(GrievanceForm, step="grievance-form", title="填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", role="salesperson",
             summary=summary, defaults={"order_no": form["order_no"], "item_no": products[0].get("code", ""),
                                        "customer": form["complainant"]["name"], "description": form["description"],
                                        "demand": form.get("demand", "")})

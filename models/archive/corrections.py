@@ -21,7 +21,7 @@ REPORT_REVIEWS: tuple[tuple[str, str, str], ...] = (
     ("cs-manager-report-review", "客服部经理审核更正报告", "cs_manager"),
     ("gm-report-approval", "总经理审批更正报告", "general_manager"),
 )
-MAX_ROUNDS = 9  # a plan rejected this often at one step is closed (the author may file it anew)
+MAX_ROUNDS = 9  # a draft rejected this often at one step goes to a ruling (flows/archive/correction.py)
 
 
 class DepartmentAction(Guarded):
