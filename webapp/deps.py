@@ -71,7 +71,8 @@ def _nul_fields(value: Any, where: tuple) -> list[tuple]:
 async def refuse_nul(request: Request) -> None:
     """Bad input, not a database error: a NUL character anywhere in the path, query, headers or body
     is refused with 422 before anything is read or stored. So is a JSON body naming one field twice
-    ({"quantity": 1, "quantity": 1000}): ambiguous, never "the last wins"."""
+    ({"quantity": 1, "quantity": 1000}), or a query naming one parameter twice (?level=1&level=3):
+    ambiguous, never "the last wins" (no route takes a list in its query)."""
     locs: list[tuple] = []
     if b"\x00" in unquote_to_bytes(request.scope.get("raw_path") or request.url.path.encode()):
         locs.append(("path",))
@@ -80,6 +81,8 @@ async def refuse_nul(request: Request) -> None:
     body = await request.body()
     kind = request.headers.get("content-type", "")
     repeated: list[str] = []
+    names = [k for k, _ in request.query_params.multi_items()]
+    repeated_query = sorted({k for k in names if names.count(k) > 1})
 
     def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         names = [k for k, _ in pairs]
@@ -91,10 +94,10 @@ async def refuse_nul(request: Request) -> None:
             locs += _nul_fields(json.loads(body, object_pairs_hook=_pairs), ("body",))
         except ValueError:
             pass  # not JSON: FastAPI answers it
-    if repeated:
-        raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", k),
+    if repeated or repeated_query:
+        raise RequestValidationError([{"type": "duplicate_key", "loc": loc,
                                        "msg": "the field is given more than once, which is ambiguous"}
-                                      for k in repeated])
+                                      for loc in [("query", k) for k in repeated_query] + [("body", k) for k in repeated]])
     elif b"\x00" in body or b"%00" in body:
         locs.append(("body",))
     if locs:
