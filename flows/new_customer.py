@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from models.new_customers import history_text
+from models.new_customers import NewCustomerData, history_text
 
 from tasks.cases import load_case, record_state
 from models.answers import Certification, Done
@@ -30,7 +30,7 @@ def new_customer(case_no: str) -> str:
 
 def new_customer_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
-    salesperson = case["data"]["salesperson"]
+    salesperson = NewCustomerData.of(case).salesperson
     publish_application(case_no)
 
     ask = asking(case_no, requested_by=salesperson, template="new_customer_request", due_business_days=2)

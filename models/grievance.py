@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from models.guard import Guarded
+from models.case_data import CaseData, Part
 from models.returns import AuthorityTable, Quantity, approvers_for
 
 # ---- C15: the form ------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def after_return(returns_of_step: int) -> Literal["back_to_author", "escalate"]:
     return "back_to_author" if returns_of_step <= MAX_RETURNS else "escalate"
 
 
-def decision_due(consolidated_at: datetime, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+def decision_due(consolidated_at: datetime, calendar) -> datetime:  # BusinessCalendar
     """C16 step 9: the GM office consolidates and the approver decides within 1 (business) day."""
     from models.business_days import add_business_days
 
@@ -238,7 +239,7 @@ class PenaltyBasis(VersionedTable):
         return self
 
 
-def _load_yaml(path: Path, model: type[BaseModel], zh: str, en: str):  # noqa: ANN202
+def _load_yaml(path: Path, model: type[BaseModel], zh: str, en: str):
     import yaml
 
     try:
@@ -462,14 +463,14 @@ def month_figures(cases: list[tuple[str, dict]]) -> dict:
 
 
 # ---- S5 / S6 schedule: before the 10th ------------------------------------------------------------
-def first_business_day(year: int, month: int, calendar) -> date:  # noqa: ANN001 - BusinessCalendar
+def first_business_day(year: int, month: int, calendar) -> date:  # BusinessCalendar
     d = date(year, month, 1)
     while not calendar.is_workday(d):
         d += timedelta(days=1)
     return d
 
 
-def confirmations_due(today: date, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+def confirmations_due(today: date, calendar) -> datetime:  # BusinessCalendar
     """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
     from models.business_days import TZ
 
@@ -492,3 +493,15 @@ def units_with_fines(cases: list[tuple[str, dict]]) -> dict[str, list[dict]]:
                 out.setdefault(unit, []).append({"case_no": case_no, "party": f["party"], "amount": f["amount"],
                                                  "cause": d.get("cause_label", ""), "sanction": f.get("sanction", "")})
     return out
+
+
+class GrievanceFormRecord(Part):
+    customer: str = ""
+
+
+class GrievanceData(CaseData):
+    """A grievance's case data: the 《客户抱怨处理表》 as filed, its salesperson, whether the quantity is
+    still unknown (R9)."""
+    form: GrievanceFormRecord
+    salesperson: str
+    quantity_pending: bool = False

@@ -17,7 +17,7 @@ from prefect import flow
 
 from models.answers import CorrectionReport, Decision, DepartmentFeedback, GmRuling, PlanRevision
 from models.archive.records import validate_changes
-from models.archive.corrections import (MAX_ROUNDS, PLAN_REVIEWS, REPORT_REVIEWS, department_key,
+from models.archive.corrections import (MAX_ROUNDS, CorrectionData, PLAN_REVIEWS, REPORT_REVIEWS, department_key,
                                 parse_revised_changes, step_key)
 from tasks.cases import load_case
 from tasks.archive.corrections import (applied_lines, apply_correction, feedback_text, plan_summary, publish_correction_form,
@@ -30,12 +30,12 @@ Draft = dict[str, Any]
 
 def _on_case(case: dict) -> Asking:
     """The case's steps: the drafter never approves their own correction."""
-    return asking(case["case_no"], requested_by=case["data"]["drafted_by"])
+    return asking(case["case_no"], requested_by=CorrectionData.of(case).drafted_by)
 
 
 def _by_author(case: dict, model: type[A], step: str, title: str, summary: dict) -> A:
     """A step for the author of the plan and the report (the CS staff who drafted it)."""
-    return _on_case(case)(model, step=step, title=title, role="cs_staff", assignee=case["data"]["drafted_by"],
+    return _on_case(case)(model, step=step, title=title, role="cs_staff", assignee=CorrectionData.of(case).drafted_by,
                           requested_by=None, summary=summary)
 
 
@@ -102,7 +102,7 @@ def _revise_report(case: dict, key: str, summary: dict, _report: Draft) -> Draft
 def _closed(case: dict, state: str, message: str) -> str:
     record_step(case["case_no"], state, f"correction_{state}", closed=True)
     publish_correction_form(case["case_no"])
-    notify(case["case_no"], state, "notice", [case["data"]["drafted_by"]],
+    notify(case["case_no"], state, "notice", [CorrectionData.of(case).drafted_by],
            {"case_no": case["case_no"], "title": "客户信息更正未完成", "message": message, "summary": {}})
     return state
 
@@ -110,13 +110,13 @@ def _closed(case: dict, state: str, message: str) -> str:
 def execute_in_departments(case: dict, plan: Draft) -> dict[str, str]:
     """Steps 4–5: every named department gets its own task (deadline, reminder) at once; their
     feedback is collected whatever order it comes in."""
-    depts = case["data"]["departments"]
+    depts = CorrectionData.of(case).departments
     answers = _on_case(case).each(DepartmentFeedback, [
-        {"step": department_key(x["department"]), "title": f"执行客户信息更正并反馈（{x['name']}）",
-         "role": "department_head", "assignee": x["head"], "due_business_days": x["due_business_days"],
-         "summary": plan_summary(case, plan, 本部门执行内容=x["action"] or "按更正内容执行")}
+        {"step": department_key(x.department), "title": f"执行客户信息更正并反馈（{x.name}）",
+         "role": "department_head", "assignee": x.head, "due_business_days": x.due_business_days,
+         "summary": plan_summary(case, plan, 本部门执行内容=x.action or "按更正内容执行")}
         for x in depts])
-    return {x["name"]: a.feedback for x, a in zip(depts, answers, strict=True)}
+    return {x.name: a.feedback for x, a in zip(depts, answers, strict=True)}
 
 
 @flow(name="archive-correction", flow_run_name="archive-correction-{case_no}", log_prints=True)
@@ -126,11 +126,11 @@ def archive_correction(case_no: str) -> str:
 
 def archive_correction_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
-    d = case["data"]
+    d = CorrectionData.of(case)
     publish_correction_form(case_no)
 
     # 1–3: the remedy plan, reviewed by the CS manager, approved by the GM
-    plan: Draft = {"changes": d["changes"], "reason": d["reason"]}
+    plan: Draft = {"changes": d.changes, "reason": d.reason}
     for key, title, role in PLAN_REVIEWS:
         reviewed = _reviewed(case, key, title, role, plan, lambda p: plan_summary(case, p), _revise_plan)
         if reviewed is WITHDRAWN:
@@ -139,7 +139,7 @@ def archive_correction_steps(case_no: str) -> str:  # undecorated: mutation test
 
     # 4–5: CS hands it to the departments; each executes and sends its feedback
     record_step(case_no, "executing", "handed_to_departments", data={"plan": plan},
-                 event_data={"departments": [x["department"] for x in d["departments"]]})
+                 event_data={"departments": [x.department for x in d.departments]})
     publish_correction_form(case_no)
     feedback = execute_in_departments(case, plan)
     record_step(case_no, "reporting", "departments_done", data={"feedback": feedback})
@@ -162,8 +162,8 @@ def archive_correction_steps(case_no: str) -> str:  # undecorated: mutation test
     record_step(case_no, "archived", "correction_archived", data={"applied": applied}, closed=True,
                  event_data={"version": applied["version"]})
     publish_correction_form(case_no)
-    notify(case_no, "archived", "notice", [d["drafted_by"]],
+    notify(case_no, "archived", "notice", [d.drafted_by],
            {"case_no": case_no, "title": "客户信息更正已存档",
-            "message": f"档案 {d['archive_no']} 已按批准的更正存为第 {applied['version']} 版。",
+            "message": f"档案 {d.archive_no} 已按批准的更正存为第 {applied['version']} 版。",
             "summary": {"更正内容（原 → 新）": "\n".join(applied_lines(applied))}})
     return "archived"

@@ -12,6 +12,7 @@ from prefect import flow
 
 from tasks.cases import load_case, record_state
 from models.answers import Decision, GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
+from models.complaint.group import GroupData
 from tasks.ask import asking, rejection_notes, review_loop
 from tasks.complaint.steps import answer_group_members, link_group_members, notice
 
@@ -22,8 +23,9 @@ def group_complaint(case_no: str) -> str:
 
     org = services().org
     case = load_case(case_no)
-    members = case["data"]["members"]
-    summary = {"群诉编号": case_no, "投诉对象": case["data"]["subject"], "类别": case["data"]["category"],
+    data = GroupData.of(case)
+    members = data.members
+    summary = {"群诉编号": case_no, "投诉对象": data.subject, "类别": data.category,
                "成员投诉": "、".join(members)}
 
     ask = asking(case_no, summary=summary)

@@ -21,9 +21,9 @@ from prefect import flow
 from models.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, CustomerInformed, Decision,
                             DepartmentFeedback, Done, FirstContact, GmInstruction, GmMeetingDecision, InvestigationPlan,
                             ResponsibleDepartment, ReturnVisit, Satisfaction)
-from models.complaint.handling import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
-                               return_visit_due, return_visit_role, routing, satisfaction_outcome,
-                               validity_next_step, visit_action, visit_unsatisfactory)
+from models.complaint.handling import (GM_MEETING_SUBMITTER, ComplaintData, ComplaintForm, LEVEL_LABELS, SATISFACTION_LABELS, Routing,
+                                      escalated_level, return_visit_due, return_visit_role, routing, satisfaction_outcome,
+                                      validity_next_step, visit_action, visit_unsatisfactory)
 from models.archive.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
@@ -48,25 +48,25 @@ def complaint(case_no: str) -> str:
 
 def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
-    data, form = case["data"], case["data"]["form"]
-    receiver, recused = data["received_by"], data["recused"]
-    customer_email = form["complainant"].get("email")
+    data = ComplaintData.of(case)
+    form, receiver, recused = data.form, data.received_by, data.recused
+    customer_email = form.complainant.email
     summary = complaint_summary(case)
     publish_complaint_form(case_no)
 
     ask = asking(case_no, recused=recused, summary=summary)
 
     # C21: a major complaint is reported within 10 minutes — on the level the rules propose at receipt
-    if is_major(data["proposed_level"]) or case["parent"]:
-        report_major_complaint(case_no, case["level"] if case["parent"] else data["proposed_level"])
+    if is_major(data.proposed_level) or case["parent"]:
+        report_major_complaint(case_no, case["level"] if case["parent"] else data.proposed_level)
 
     # C2 validity and C3 level, decided by the receiver (an escalated case arrives with its level)
     level = case["level"]
     if not case["parent"]:
         intake = ask(ComplaintIntake, step="intake", title="受理确认：投诉是否成立、投诉级别", role="l1_handler",
-                     assignee=receiver, defaults={"level": data["proposed_level"]},
-                     summary={**summary, "系统建议级别": LEVEL_LABELS[data["proposed_level"]],
-                              "建议理由": "；".join(data["level_reasons"]) or "—"})
+                     assignee=receiver, defaults={"level": data.proposed_level},
+                     summary={**summary, "系统建议级别": LEVEL_LABELS[data.proposed_level],
+                              "建议理由": "；".join(data.level_reasons) or "—"})
         if validity_next_step(intake.decision == "stands", intake.comment) == "close_not_established":
             explain_not_established(case_no, ask, form, intake.comment, receiver)
             close_case(case_no, "not_established", "complaint_not_established")
@@ -74,10 +74,10 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
             return "not_established"
         level = intake.level
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
-        tag_run(level, form["kind"], form["category"])
-        if is_major(level) and level > data["proposed_level"]:  # C21: and again on a higher level confirmed
+        tag_run(level, form.kind, form.category)
+        if is_major(level) and level > data.proposed_level:  # C21: and again on a higher level confirmed
             report_major_complaint(case_no, level)
-        if data.get("route") == "grievance":  # C15: routed by the intake to a grievance (§7)
+        if data.route == "grievance":  # C15: routed by the intake to a grievance (§7)
             return route_complaint(case_no, ask, form, complaint_summary(load_case(case_no)))
     summary = complaint_summary(load_case(case_no))
     ask = ask.sharing(summary=summary)
@@ -97,7 +97,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     # process, each step's time and the handler's direct contact (受理告知) — the handler says how
     if not case["parent"]:
         contact = ask(FirstContact, step="first-contact", title="首次联系客户、告知受理流程并填写《投诉处理单》", role="l1_handler",
-                      assignee=receiver, due_at=_due(data, "first_contact"),
+                      assignee=receiver, due_at=data.due("first_contact"),
                       summary={**summary, "受理告知（请告知客户）": process_outline(case_no)})
         check_first_contact(case_no)
         tell_process(case_no, contact.process_notice_via, contact.decided_by)
@@ -111,7 +111,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     writer, flags = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
     # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
     analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
-    plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
+    plan_due = min(data.due("plan"), datetime.fromisoformat(analysis_due)) if analysis_due else data.due("plan")
     # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
     # then the GM and the chairman — nothing is carried out or promised before they approve
     if flags.get("in_legal_process"):
@@ -126,7 +126,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
         summary = {**summary, "总经理例会决定": meeting.handling_plan}
         ask = ask.sharing(summary=summary)
     instruction = ask(GmInstruction, step="gm-instruction", title="投诉调查处理报告：总经理批示（3个工作日内）", role=route.gm_report_to,
-                      summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
+                      summary=plan_summary(summary, plan), due_at=data.due("gm_report"))
     record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
                  data={"gm_instruction": instruction.instruction}, event_data={"instruction": instruction.instruction})
     publish_complaint_form(case_no)
@@ -263,15 +263,15 @@ def send_back_to_department(case_no: str, ask: Asking, summary: dict, finding: s
     (1 business day) and records what was done."""
     from tasks.platform.runtime import services
 
-    case_data = services().store.get_case(case_no).data  # the plan's writer, named after the flow read the case
+    case_data = ComplaintData.model_validate(services().store.get_case(case_no).data)  # named after the flow read it
     l2 = _people("l2_handler")
     notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
            event="return_visit_unsatisfactory")
-    head = case_data.get("plan_writer") or l2[0]
+    head = case_data.plan_writer or l2[0]
     role = "department_head" if services().org.has_role(head, "department_head") else services().org.roles_of(head)[0]
     ask(DepartmentFeedback, step="visit-follow-up", title="《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role=role,
         assignee=head, due_business_days=1,
-        summary={**summary, "责任部门": case_data.get("responsible_department", "—"), "回访发现": finding})
+        summary={**summary, "责任部门": case_data.responsible_department or "—", "回访发现": finding})
 
 
 def gm_meeting(case_no: str, ask: Asking, summary: dict) -> GmMeetingDecision:
@@ -302,21 +302,17 @@ def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:
             "处理方案": plan.plan}
 
 
-def _due(data: dict, deadline: str) -> datetime:
-    return datetime.fromisoformat(data["deadlines"][deadline])
-
-
-def explain_not_established(case_no: str, ask: Asking, form: dict, explanation: str, receiver: str) -> None:
+def explain_not_established(case_no: str, ask: Asking, form: ComplaintForm, explanation: str, receiver: str) -> None:
     """C2: the customer gets the receiver's polite explanation — by email, or, without an email, the
     receiver tells them by phone or SMS and records it."""
-    customer = form["complainant"]
-    if customer.get("email"):
-        notice(case_no, "not-established", [customer["email"]], "关于您的投诉的答复",
-               f"尊敬的{customer['name']}：感谢您的反馈。经核实，{explanation}。如有疑问，欢迎随时与我们联系。",
+    customer = form.complainant
+    if customer.email:
+        notice(case_no, "not-established", [customer.email], "关于您的投诉的答复",
+               f"尊敬的{customer.name}：感谢您的反馈。经核实，{explanation}。如有疑问，欢迎随时与我们联系。",
                {"投诉编号": case_no})
         return
     ask(CustomerInformed, step="tell-customer", title="电话/短信告知客户投诉不成立的原因并记录", role="l1_handler",
-        assignee=receiver, summary={"投诉编号": case_no, "投诉人": f"{customer['name']}（{customer['phone']}）",
+        assignee=receiver, summary={"投诉编号": case_no, "投诉人": f"{customer.name}（{customer.phone}）",
                                     "不成立的说明": explanation})
 
 

@@ -30,8 +30,9 @@ from prefect.input import RunInput
 from models.answers import (ANSWER_MODELS, Decision, EffectCheck, FormRevision, GmRuling, GrievanceConsolidation,
                             ImprovementDone, QuantityEntry, SupplierClaim, GrievanceForm)
 from models.business_days import TZ
+from models.complaint.handling import ComplaintForm
 from models.archive.corrections import step_key
-from models.grievance import (CAUSE_LABELS, ChainStep, after_return, approvers_by_amount, chain_steps,
+from models.grievance import (CAUSE_LABELS, ChainStep, GrievanceData, after_return, approvers_by_amount, chain_steps,
                               check_fines, compute_loss, improvement_tracked, parse_pairs, pending_amount,
                               reapproval_roles)
 from tasks.cases import load_case, record_state
@@ -45,11 +46,11 @@ Answers = dict[str, Any]
 
 def _on_case(case: dict) -> Asking:
     """The case's steps: the salesperson never decides their own form."""
-    return asking(case["case_no"], requested_by=case["data"]["salesperson"])
+    return asking(case["case_no"], requested_by=GrievanceData.of(case).salesperson)
 
 
 def _by_salesperson(case: dict, model: type[A], step: str, title: str, **kw: Any) -> A:
-    return _on_case(case)(model, step=step, title=title, role="salesperson", assignee=case["data"]["salesperson"],
+    return _on_case(case)(model, step=step, title=title, role="salesperson", assignee=GrievanceData.of(case).salesperson,
                           requested_by=None, **kw)
 
 
@@ -144,7 +145,7 @@ def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str
     earlier = answers.get(s.key)
     kw: dict[str, Any] = {"summary": {**chain_summary(case, answers), **note}, "due_business_days": s.due_business_days}
     if s.role == "salesperson":
-        kw |= {"assignee": case["data"]["salesperson"], "requested_by": None}
+        kw |= {"assignee": GrievanceData.of(case).salesperson, "requested_by": None}
     elif earlier is not None and earlier.decided_by:
         kw["assignee"] = earlier.decided_by
     title = s.title if n == 1 else f"{s.title}（第 {n} 次）"
@@ -287,7 +288,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
 @flow(name="grievance", flow_run_name="grievance-{case_no}", log_prints=True)
 def grievance(case_no: str) -> str:
     case = load_case(case_no)
-    d = case["data"]
+    d = GrievanceData.of(case)
     tag_run(case["level"] or 2, "product", "产品质量")
     publish_grievance_form(case_no)
 
@@ -295,7 +296,7 @@ def grievance(case_no: str) -> str:
     summary = chain_summary(case, answers)
     if outcome == "abnormality":  # C15: no loss — an 《异常处理单》 to the units concerned, no chain
         units = [services().org.first_for_role(r).email for r in ("quality_lead", "production")]
-        notice(case_no, "abnormality-report", units + [d["salesperson"]], "《异常处理单》",
+        notice(case_no, "abnormality-report", units + [d.salesperson], "《异常处理单》",
                f"客户抱怨 {case_no} 未造成损失，按《异常处理单》处理：{answers['register'].comment or '请相关单位改善'}",
                summary, event="abnormality_report")
         record_state(case_no, "abnormality_report", "abnormality_reported", closed=True)
@@ -303,14 +304,14 @@ def grievance(case_no: str) -> str:
         return "abnormality_report"
     if outcome == "withdrawn":
         record_state(case_no, "withdrawn", "grievance_withdrawn", closed=True)
-        notice(case_no, "withdrawn", [d["salesperson"], services().org.first_for_role("gm_office").email],
+        notice(case_no, "withdrawn", [d.salesperson, services().org.first_for_role("gm_office").email],
                "客户抱怨案件已撤销", f"客户抱怨 {case_no} 已撤销。", summary)
         publish_grievance_form(case_no)
         return "withdrawn"
 
     # C16 step 9 decided; C18 responsibility, loss and penalty by the bases
     decision = consolidation_by_bases(case, answers)
-    pending = d["quantity_pending"]
+    pending = d.quantity_pending
     record_state(case_no, "decided", "grievance_decided", data={"decision": decision},
                  event_data={"amount": decision["amount"], "quantity_pending": pending})
     publish_grievance_form(case_no)
@@ -333,19 +334,18 @@ def grievance(case_no: str) -> str:
     return "closed"
 
 
-def route_complaint(case_no: str, ask: Asking, form: dict[str, Any], summary: dict[str, Any]) -> str:
+def route_complaint(case_no: str, ask: Asking, form: ComplaintForm, summary: dict[str, Any]) -> str:
     """C15's reading: a category-产品质量 complaint naming an order (`order_no`) is handled as a
     grievance — a salesperson fills the 《客户抱怨处理表》 from it, the grievance is filed linked to
     the complaint, and the complaint closes as routed (the grievance's chain replaces C6)."""
     from tasks.complaint.steps import close_case
     from tasks.grievance.steps import open_grievance_from_complaint
 
-    products = form.get("products") or [{}]
     f = ask(GrievanceForm, step="grievance-form", title="填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", role="salesperson",
-            summary=summary, defaults={"order_no": form["order_no"], "item_no": products[0].get("code", ""),
-                                       "customer": form["complainant"]["name"], "description": form["description"],
-                                       "demand": form.get("demand", "")})
-    body = f.to_form(f.decided_by, complaint_case_no=case_no, foreign=bool(form.get("foreign")))
+            summary=summary, defaults={"order_no": form.order_no, "item_no": form.products[0].code if form.products else "",
+                                       "customer": form.complainant.name, "description": form.description,
+                                       "demand": form.demand})
+    body = f.to_form(f.decided_by, complaint_case_no=case_no, foreign=form.foreign)
     grievance_no = open_grievance_from_complaint(case_no, body.model_dump(mode="json"))
     close_case(case_no, "routed", "complaint_routed_to_grievance")
     return f"routed:{grievance_no}"

@@ -26,7 +26,7 @@ from prefect import flow, task
 from models.answers import Decision, Done, ShareConfirmation
 from models.archive.corrections import step_key
 from models.business_days import TZ
-from models.grievance import case_shares, confirmations_due, first_business_day, units_with_fines
+from models.grievance import GrievanceData, case_shares, confirmations_due, first_business_day, units_with_fines
 from models.statistics import month_period, previous_month_key
 from tasks.cases import record_state
 from tasks.ask import Asking, asking, review_loop
@@ -56,7 +56,7 @@ def open_month_case(month: str) -> dict[str, Any]:
     with svc.store.session() as s:
         rows = s.exec(select(Case).where(Case.procedure == "grievance", Case.state == "closed",
                                          Case.closed_at >= start, Case.closed_at < end).order_by(Case.case_no)).all()
-    cases = [{"case_no": c.case_no, "customer": c.data["form"]["customer"], "shares": case_shares(c.data),
+    cases = [{"case_no": c.case_no, "customer": GrievanceData.model_validate(c.data).form.customer, "shares": case_shares(c.data),
               "decision": c.data.get("decision") or {}} for c in rows]
     now = svc.clock.now()
     case, _ = svc.store.create_case(procedure=PROCEDURE, prefix="KY", year=now.astimezone(TZ).year, state="confirming",

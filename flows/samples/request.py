@@ -11,7 +11,7 @@ from itertools import count
 
 from prefect import flow
 
-from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
+from models.samples import SIZE_CLASS_LABELS, SampleRequestData, sample_weight_kg
 from tasks.cases import load_case, record_state
 from models.answers import Decision, Done, GateCheck, SampleIssue, SampleRequisition, StockWithdrawal, WarehouseLedger
 from tasks.ask import Asking, asking, review_loop
@@ -22,12 +22,12 @@ from tasks.samples import issue_slip_copies, record_gate_check, record_sample_is
 
 def sample_summary(case: dict) -> dict:
     """What the approvers read: the slip's fields."""
-    form = case["data"]
+    form = SampleRequestData.of(case)
     return {
-        "客户": form["customer"], "品名": form["product"], "规格": form["spec"],
-        "规格类别": SIZE_CLASS_LABELS[form["size_class"]], "数量（个）": form["quantity"],
-        "重量（kg）": str(sample_weight_kg(form["size_class"], form["quantity"])),
-        "事由": form["reason"], "申请人": case["requested_by"],
+        "客户": form.customer, "品名": form.product, "规格": form.spec,
+        "规格类别": SIZE_CLASS_LABELS[form.size_class], "数量（个）": form.quantity,
+        "重量（kg）": str(sample_weight_kg(form.size_class, form.quantity)),
+        "事由": form.reason, "申请人": case["requested_by"],
     }
 
 
@@ -61,7 +61,7 @@ def sample_request_steps(case_no: str) -> str:  # undecorated: mutation testing 
     issue_slip_copies(case_no)
     deliver_mail(case_no, return_state=True)
 
-    if case["data"].get("from_stock"):
+    if SampleRequestData.of(case).from_stock:
         # P5: a product not in production comes from stock — 退库, the storekeeper's ledger, a GM-approved
         # 《领用单》; only then are the stock issue and finance's booking opened
         issue: SampleIssue | WarehouseLedger = sample_from_stock(ask)

@@ -10,6 +10,8 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
+from models.case_data import CaseData
+
 GROUP_THRESHOLD = 3
 GROUP_DAYS = 7
 
@@ -40,3 +42,10 @@ def suggest_groups(rows: list[dict[str, Any]], now: datetime, *, threshold: int 
 
 
 __all__ = ["GROUP_DAYS", "GROUP_THRESHOLD", "subject_key", "suggest_groups"]
+
+
+class GroupData(CaseData):
+    """A group complaint's case data: its member complaints, their common subject and category."""
+    members: list[str]
+    subject: str
+    category: str
