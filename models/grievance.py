@@ -21,6 +21,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 from models.guard import Guarded
 from models.case_data import CaseData, Part
 from models.returns import AuthorityTable, Quantity, approvers_for
+from typing import TypeVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.business_days import BusinessCalendar
 
 # ---- C15: the form ------------------------------------------------------------------------------
 QUANTITY_PENDING_TEXT = "客户加工中未确定"  # R9: the demand's fixed text while the customer still processes
@@ -158,7 +163,7 @@ def after_return(returns_of_step: int) -> Literal["back_to_author", "escalate"]:
     return "back_to_author" if returns_of_step <= MAX_RETURNS else "escalate"
 
 
-def decision_due(consolidated_at: datetime, calendar) -> datetime:  # BusinessCalendar
+def decision_due(consolidated_at: datetime, calendar: BusinessCalendar) -> datetime:
     """C16 step 9: the GM office consolidates and the approver decides within 1 (business) day."""
     from models.business_days import add_business_days
 
@@ -239,7 +244,10 @@ class PenaltyBasis(VersionedTable):
         return self
 
 
-def _load_yaml(path: Path, model: type[BaseModel], zh: str, en: str):
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load_yaml(path: Path, model: type[M], zh: str, en: str) -> M:
     import yaml
 
     try:
@@ -463,14 +471,14 @@ def month_figures(cases: list[tuple[str, dict]]) -> dict:
 
 
 # ---- S5 / S6 schedule: before the 10th ------------------------------------------------------------
-def first_business_day(year: int, month: int, calendar) -> date:  # BusinessCalendar
+def first_business_day(year: int, month: int, calendar: BusinessCalendar) -> date:
     d = date(year, month, 1)
     while not calendar.is_workday(d):
         d += timedelta(days=1)
     return d
 
 
-def confirmations_due(today: date, calendar) -> datetime:  # BusinessCalendar
+def confirmations_due(today: date, calendar: BusinessCalendar) -> datetime:
     """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
     from models.business_days import TZ
 

@@ -16,6 +16,10 @@ from models.samples import SIZE_CLASS_KG, SIZE_CLASS_LABELS, sample_weight_kg
 from models.tables import SampleLedgerEntry
 from tasks.platform.runtime import services
 from tasks.platform.policy import IO_TASK
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.store import Store
 
 
 
@@ -144,7 +148,7 @@ def month_bounds(first: date) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time(), TZ), datetime.combine(nxt, time(), TZ))
 
 
-def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
+def sample_month_totals(store: Store, first: date) -> dict[str, Any]:
     """P3: the month's issued samples from the workshop ledger, by product and size class."""
     start, end = month_bounds(first)
     with store.session() as s:

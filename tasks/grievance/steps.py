@@ -17,6 +17,10 @@ from tasks.cases import publish_form
 from tasks.platform.policy import IO_TASK
 from tasks.platform.render import render
 from tasks.platform.runtime import Services, services
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.tables import Case
 
 PROCEDURE = "grievance"
 PREFIX = "KS"  # C14: grievance numbers are their own series, never reused
@@ -34,8 +38,8 @@ def bases(svc: Services) -> tuple[LossBasis, PenaltyBasis]:
 
 
 # ---- intake ----------------------------------------------------------------------------------------
-def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None):
+def file_grievance(svc: Services, body: GrievanceIn, idempotency_key: str | None = None, *,
+                   request_fingerprint: str | None = None) -> tuple[Case, bool]:
     """C15: the salesperson's form, at once to the GM office; returns (case, created). The close
     deadline (C8: 15 / 20 days) counts from the company's receipt."""
     from models.business_days import TZ

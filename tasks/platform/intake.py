@@ -10,11 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 from tasks.platform.flow_starts import ensure_start_request, start_request
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.archive.corrections import CorrectionIn
+    from models.complaint.handling import ComplaintIn, Deadlines
+    from models.returns import ReturnRequestIn
+    from models.samples import SampleRequestIn
+    from models.tables import Case
+    from tasks.platform.runtime import Services
 
 log = logging.getLogger("kefu.intake")
 
 
-def file_and_start(svc, file: Callable[[], tuple[Any, bool]],  # noqa: ANN001
+def file_and_start(svc: Services, file: Callable[[], tuple[Any, bool]],
                    wake: Callable[[], None] | None = None) -> tuple[Any, bool]:
     """Every intake path: `file()` stores the case with its start request (or finds it by its
     Idempotency-Key); then the dispatcher is woken (`wake`) to start the run. Raises IntakeError
@@ -45,8 +54,8 @@ class IntakeError(ValueError):
         return first
 
 
-def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                        request_fingerprint: str | None = None):  # noqa: ANN201
+def file_sample_request(svc: Services, body: SampleRequestIn, idempotency_key: str | None = None, *,
+                        request_fingerprint: str | None = None) -> tuple[Case, bool]:
     """P2: a complete 《取样出门审批单》 from marketing; returns (case, created)."""
     from models.business_days import TZ
 
@@ -62,7 +71,7 @@ def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noq
     return case, created
 
 
-def _event_key(body) -> str | None:  # noqa: ANN001
+def _event_key(body: ComplaintIn) -> str | None:
     """C3 "same customer, same event": the complainant's phone with the event's time and place; a
     complaint whose time and place are both blank names no event, so it is nobody's repeat (None)."""
     import hashlib
@@ -75,7 +84,7 @@ def _event_key(body) -> str | None:  # noqa: ANN001
     return hashlib.sha1(f"{phone}|{ev.time.strip()}|{ev.place.strip()}".encode()).hexdigest()[:16]
 
 
-def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaint.handling.Deadlines
+def deadline_record(dl: Deadlines) -> dict[str, str]:
     """The case's C4/C6/C8 deadlines as stored in its data (ISO-8601, Shanghai time)."""
     from models.business_days import TZ
 
@@ -86,8 +95,8 @@ def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaint.ha
 BACKFILL_FLOOR_YEAR = 2000  # even a backfill: no complaint received before this year
 
 
-def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None, backfill: bool = False):  # noqa: ANN201
+def file_complaint(svc: Services, body: ComplaintIn, idempotency_key: str | None = None, *,
+                   request_fingerprint: str | None = None, backfill: bool = False) -> tuple[Case, bool]:
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines. `received_at`
     older than the window only with `backfill` (a caller allowed to: webapp/auth.py)."""
     from models.business_days import TZ
@@ -126,8 +135,9 @@ def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: AN
         start=start_request)
 
 
-def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool | None = None,
-                request_fingerprint: str | None = None):  # noqa: ANN001, ANN201
+def file_return(svc: Services, body: ReturnRequestIn, idempotency_key: str | None = None, *,
+                complaint_established: bool | None = None,
+                request_fingerprint: str | None = None) -> tuple[Case, bool]:
     """R1: an allowance or a return, from a closed complaint or decided outside the system. R8: a case
     linked to a complaint closed as not established stores `complaint_established=False` (its
     receivable is collected on the normal term); one without a linked complaint counts as established."""
@@ -160,8 +170,8 @@ def file_return(svc, body, idempotency_key: str | None = None, *, complaint_esta
 
 
 
-def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                    request_fingerprint: str | None = None):  # noqa: ANN201
+def file_correction(svc: Services, body: CorrectionIn, idempotency_key: str | None = None, *,
+                    request_fingerprint: str | None = None) -> tuple[Case, bool]:
     """A2 step 1: CS staff's remedy plan for an archive record; returns (case, created).
     The record must exist, every field change must be valid, the drafter must be CS staff and
     every department must exist with a head who can act. Nothing is stored otherwise."""

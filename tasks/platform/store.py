@@ -22,6 +22,10 @@ from models.tables import AnswerCode, Case, ComplaintFact, Event, FlowStart, Hum
 from tasks.platform.mail import OutgoingMail
 from tasks.platform.store_access import AccessStoreMixin, on_case
 from tasks.archive.store import ArchiveStoreMixin
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 OPEN_STATES = ("open", "escalated")
 # SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
@@ -34,7 +38,7 @@ class CaseNotFound(LookupError):
 
 
 class Store(ArchiveStoreMixin, AccessStoreMixin):
-    def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, engine: Engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:
         self.engine = engine
         # attempts before a message is dead-lettered; build_services sets it from the settings
         self.mail_max_attempts = mail_max_attempts

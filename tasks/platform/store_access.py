@@ -16,6 +16,10 @@ from sqlmodel import select
 
 from models.access import key_hash
 from models.tables import ApiKey, Case, ComplaintFact, HumanTask, StaffPassword, StaffSession
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 # a key's last use is written at most this often (not a database write per request)
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -135,7 +139,7 @@ class AccessStoreMixin:
             return len(rows)
 
 
-def on_case(people: Iterable[str]):  # noqa: ANN201 - a SQL condition on Case
+def on_case(people: Iterable[str]) -> ColumnElement[bool]:  # a SQL condition on Case
     """The cases any of `people` is on (C24): as requester, receiver or handler, or as a task's
     assignee, escalation target or decider."""
     people = sorted({p.lower() for p in people})
