@@ -88,6 +88,7 @@ def sample_from_stock(ask: Asking) -> WarehouseLedger:
     record_state(case_no, "approved", "warehouse_ledger_recorded", actor=ledger.decided_by,
                  data={"warehouse_ledger": ledger.model_dump(mode="json", include={"taker", "quantity", "taken_on",
                                                                                    "decided_by"})})
+
     def requisition(n: int) -> SampleRequisition:
         return ask(SampleRequisition, step=round_key("requisition", n), title="填写《领用单》", role="marketing",
                    assignee=requested_by, requested_by=None, defaults={"quantity": ledger.quantity},
