@@ -113,7 +113,7 @@ def execute_in_departments(case: dict, plan: Draft) -> dict[str, str]:
     depts = CorrectionData.of(case).departments
     answers = _on_case(case).each(DepartmentFeedback, [
         {"step": department_key(x.department), "title": f"执行客户信息更正并反馈（{x.name}）",
-         "role": "department_head", "assignee": x.head, "due_business_days": x.due_business_days,
+         "role": "department_head", "assignee": x.head, "requested_by": None, "due_business_days": x.due_business_days,
          "summary": plan_summary(case, plan, 本部门执行内容=x.action or "按更正内容执行")}
         for x in depts])
     return {x.name: a.feedback for x, a in zip(depts, answers, strict=True)}
