@@ -32,6 +32,13 @@ from pathlib import Path
 
 import httpx
 from common import MACHINE, describe
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uuid import UUID
+    from prefect.client.orchestration import SyncPrefectClient
+    from tasks.platform.runtime import Services
+    from tests.e2e.stack import Stack
 
 SAMPLE = {"customer": "容量测试客户", "product": "32S 精梳棉纱", "spec": "32S/1", "size_class": "half",
           "quantity": 1, "reason": "capacity"}
@@ -69,7 +76,7 @@ PARTS = {"intake": 0.0, "prefect": 0.0, "task": 0.0}
 
 
 # ---- making waiting cases -----------------------------------------------------------------
-def make_waiting(svc, client, deployment_id, n: int, workers: int) -> list[str]:  # noqa: ANN001
+def make_waiting(svc: Services, client: SyncPrefectClient, deployment_id: UUID, n: int, workers: int) -> list[str]:
     from prefect.client.schemas.objects import StateType
     from prefect.input.run_input import keyset_from_paused_state
     from prefect.states import Suspended
@@ -142,7 +149,7 @@ def main() -> None:
             stack.stop(timeout=120)
 
 
-def run(stack, args) -> None:  # noqa: ANN001
+def run(stack: Stack, args: argparse.Namespace) -> None:
     for k, v in stack.env.items():  # this process files the cases like the web app would
         if k.startswith("KEFU_"):
             os.environ[k] = v

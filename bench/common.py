@@ -6,6 +6,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.e2e.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -28,7 +32,7 @@ def describe(xs: list[float], unit: str = "s") -> str:
             f"min={min(xs):.3f}{unit} max={max(xs):.3f}{unit}")
 
 
-def wait_paused(stack, run_id: str, key: str, timeout: float = 120, every: float = 0.05) -> None:
+def wait_paused(stack: Stack, run_id: str, key: str, timeout: float = 120, every: float = 0.05) -> None:
     """Until the run is suspended on `key` (Prefect's API, polled)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -39,7 +43,7 @@ def wait_paused(stack, run_id: str, key: str, timeout: float = 120, every: float
     raise TimeoutError(f"run {run_id} never waited on {key}")
 
 
-def wait_final(stack, run_id: str, timeout: float = 300, every: float = 0.05) -> str:
+def wait_final(stack: Stack, run_id: str, timeout: float = 300, every: float = 0.05) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         t = stack.prefect_run(run_id)["state"]["type"]

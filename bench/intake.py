@@ -30,6 +30,10 @@ from pathlib import Path
 import httpx
 
 from common import COMPLAINT, MACHINE, pct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.e2e.stack import Stack
 
 
 def main() -> None:
@@ -59,7 +63,7 @@ def main() -> None:
     sys.exit(0 if ok else 1)
 
 
-def run(stack, args) -> bool:  # noqa: ANN001
+def run(stack: Stack, args: argparse.Namespace) -> bool:
     results: list[tuple[int, float, float, str]] = []  # (status, latency ms, answered at, case_no)
     lock = threading.Lock()
     go = threading.Event()
@@ -145,7 +149,7 @@ def run(stack, args) -> bool:  # noqa: ANN001
     return ok
 
 
-def _all_runs(stack) -> list[dict]:  # noqa: ANN001
+def _all_runs(stack: Stack) -> list[dict]:
     """Every complaint run in Prefect (paged by name order)."""
     out: list[dict] = []
     while True:

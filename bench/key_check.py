@@ -51,10 +51,10 @@ def round_trips(engine, client, headers: dict[str, str], n: int = 20) -> str:  #
 
     seen = {"checkouts": 0, "statements": 0, "api_keys": 0}
 
-    def checkout(*_a) -> None:
+    def checkout(*_a: object) -> None:
         seen["checkouts"] += 1
 
-    def statement(_c, _cur, sql, *_a) -> None:
+    def statement(_c: object, _cur: object, sql: str, *_a: object) -> None:
         seen["statements"] += 1
         seen["api_keys"] += "api_keys" in sql
 

@@ -22,6 +22,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,7 +51,7 @@ def build_db(path: Path, cases: int, months: int) -> float:
     return time.perf_counter() - t0
 
 
-def capture_statements(engine, out: Path) -> list[tuple[str, tuple]]:  # noqa: ANN001
+def capture_statements(engine: Engine, out: Path) -> list[tuple[str, tuple]]:
     """The distinct (SQL, parameters) the report sends, in order."""
     from sqlalchemy import event
 
@@ -54,7 +59,8 @@ def capture_statements(engine, out: Path) -> list[tuple[str, tuple]]:  # noqa: A
 
     seen: list[tuple[str, tuple]] = []
 
-    def grab(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+    def grab(_conn: Connection, _cursor: object, statement: str, parameters: object, _context: object,
+             _many: bool) -> None:
         key = (statement, tuple(parameters) if isinstance(parameters, (list, tuple)) else parameters)
         if key not in seen:
             seen.append(key)
@@ -67,7 +73,7 @@ def capture_statements(engine, out: Path) -> list[tuple[str, tuple]]:  # noqa: A
     return seen
 
 
-def sql_floor(engine, statements: list[tuple[str, tuple]]) -> int:  # noqa: ANN001
+def sql_floor(engine: Engine, statements: list[tuple[str, tuple]]) -> int:
     """The statements on the DBAPI connection of the report's own engine (same pool, same page
     cache, same pragmas), every row fetched: no ORM, no Python beyond the driver."""
     conn = engine.raw_connection()
@@ -80,7 +86,7 @@ def sql_floor(engine, statements: list[tuple[str, tuple]]) -> int:  # noqa: ANN0
         conn.close()
 
 
-def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
     out = []
     for _ in range(runs):
         t0 = time.perf_counter()

@@ -17,6 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common import MACHINE, REPO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.e2e.stack import Stack
 
 
 def main() -> None:
@@ -41,7 +45,7 @@ def main() -> None:
             stack.stop(timeout=120)
 
 
-def run(stack, args) -> None:  # noqa: ANN001
+def run(stack: Stack, args: argparse.Namespace) -> None:
     from tasks.platform.flow_runs import PrefectFlowRuns, StartRequest
 
     flows = PrefectFlowRuns(stack.prefect_api)

@@ -20,13 +20,21 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from collections.abc import Callable
+from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
+    from models.settings import Settings
+    from tasks.platform.runtime import Services
 
 LOCAL_API_CA = Path(__file__).with_name("local-api-ca.pem")
 
 app = typer.Typer(help="客服流程 Kefu Flows", no_args_is_help=True, add_completion=False)
 
 
-def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN202
+def _settings(database: bool = True, own_database: bool = False) -> Settings:
     """The settings; with `database`, the embedded database started when they use it and it is not
     running (deployments/embedded_pg.py); `own_database` (`kefu up`): this process runs it, Prefect's
     database included."""
@@ -45,7 +53,7 @@ def _settings(database: bool = True, own_database: bool = False):  # noqa: ANN20
     return s
 
 
-def _services():  # noqa: ANN202
+def _services() -> Services:
     """The process's services (tasks.platform.runtime), the embedded database started first when it is used."""
     _settings()
     import flows  # noqa: F401 - registers every procedure with the platform (flows/__init__.py)
@@ -54,7 +62,7 @@ def _services():  # noqa: ANN202
     return services()
 
 
-def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
+def prefect_env(settings: Settings) -> dict[str, str]:
     """The Prefect settings every child process gets (server, runner, flow runs, clients)."""
     home = settings.home / "prefect"
     env = {
@@ -84,7 +92,7 @@ def prefect_env(settings) -> dict[str, str]:  # noqa: ANN001
     return env
 
 
-def _use_prefect_env(settings) -> None:  # noqa: ANN001
+def _use_prefect_env(settings: Settings) -> None:
     """Point this process's Prefect client at our server, before prefect is imported."""
     for k, v in prefect_env(settings).items():
         if k in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_RESULTS_PERSIST_BY_DEFAULT",
@@ -97,7 +105,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _check_start(settings) -> None:  # noqa: ANN001
+def _check_start(settings: Settings) -> None:
     """Refuse to start with unsafe settings or a bad org / calendar file."""
     from models.business_days import BusinessCalendar
     from models.org import load_org
@@ -380,7 +388,8 @@ import_app = typer.Typer(help="导入 imports", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 
-def _import_csv(file: Path, model: type, key: str, existing, load, all_or_nothing: bool = False) -> None:  # noqa: ANN001
+def _import_csv(file: Path, model: type, key: str, existing: Callable[[Any], bool], load: Callable[[list[Any]], Any],
+                all_or_nothing: bool = False) -> None:
     """Parse, report bad rows by line (also duplicates in the file or already stored), load the
     good ones in one transaction. Exit 2 when any row was bad: the good rows are loaded, or, with
     `all_or_nothing`, nothing is (the corrected file is then loaded whole)."""
@@ -689,7 +698,7 @@ def up() -> None:
         children.append(child)
         return child
 
-    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         stopping["flag"] = True
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -699,7 +708,7 @@ def up() -> None:
         for child in children:
             child.restart_if_dead()
 
-    def wait_until(what: str, ok, timeout: float) -> None:  # noqa: ANN001
+    def wait_until(what: str, ok: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not ok():
             if stopping["flag"]:

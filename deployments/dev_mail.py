@@ -12,6 +12,10 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 URL_RE = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -108,7 +112,7 @@ class _Handler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001 (aiosmtpd API)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # aiosmtpd API
         self.mailbox.store(envelope.original_content or envelope.content, envelope.mail_from,
                            list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"

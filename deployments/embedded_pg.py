@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.settings import EMBEDDED_PG_USER, EMBEDDED_PREFECT_DB, Settings
+from collections.abc import Callable
+from types import ModuleType
 
 # Server settings written to the cluster's postgresql.auto.conf on every start (ALTER SYSTEM's file).
 # Commits stay synchronous (PostgreSQL's default): with synchronous_commit=off a kill -9 of the server
@@ -71,7 +73,7 @@ class EmbeddedDatabaseError(RuntimeError):
     """The embedded database could not be started; the message is Chinese / English."""
 
 
-def _as_server(user: str | None, parent: int):  # noqa: ANN202
+def _as_server(user: str | None, parent: int) -> Callable[[], None]:
     """preexec of `postgres`: become the server's user (root only: PostgreSQL refuses to run as root),
     then ask for SIGINT (fast shutdown) when the owner dies, even by SIGKILL (Linux). In this order:
     a change of user clears the death signal, so Popen(user=...) cannot be used. Everything is looked
@@ -98,7 +100,7 @@ def _as_server(user: str | None, parent: int):  # noqa: ANN202
     return run
 
 
-def _wheel():  # noqa: ANN202
+def _wheel() -> tuple[ModuleType, ModuleType]:
     """The wheel's modules (imported on first use: its import looks for a runtime directory)."""
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")

@@ -15,10 +15,12 @@ from __future__ import annotations
 from prefect import flow
 
 from deployments.names import NEW_CUSTOMER, flow_name
-from models.new_customers import history_text
+from models.new_customers import NewCustomerData, history_text
 
 from tasks.cases import load_case, record_state
-from tasks.human import StepRequest, request_decision
+from models.answers import Done
+from models.new_customer_answers import Certification
+from tasks.ask import asking
 from tasks.new_customer.steps import (certify, check_history, check_submission_rules, create_archive_record,
                                  form_summary, publish_application, refuse)
 
@@ -30,14 +32,10 @@ def new_customer(case_no: str) -> str:
 
 def new_customer_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
-    salesperson = case["data"]["salesperson"]
+    salesperson = NewCustomerData.of(case).salesperson
     publish_application(case_no)
 
-    def ask(step: str, title: str, role: str, model: str = "Certification"):  # noqa: ANN202
-        return request_decision(StepRequest(
-            case_no=case_no, step_key=step, title=title, role=role, answer_model=model,
-            requested_by=salesperson, summary=form_summary(load_case(case_no)),
-            template="new_customer_request", due_business_days=2))
+    ask = asking(case_no, requested_by=salesperson, template="new_customer_request", due_business_days=2)
 
     # N2: within one month of the first transaction; the customer name equals the invoicing name
     submission = check_submission_rules(case_no)
@@ -46,7 +44,8 @@ def new_customer_steps(case_no: str) -> str:  # undecorated: mutation testing re
     publish_application(case_no)
 
     # N4: the sales-department manager certifies; the comment is the manager's instruction (批示)
-    manager = ask("sales-manager", "业务部经理认定《新客户开发申请表》", "sales_manager")
+    manager = ask(Certification, step="sales-manager", title="业务部经理认定《新客户开发申请表》", role="sales_manager",
+                  summary=form_summary(load_case(case_no)))
     if manager.decision == "refuse":
         return refuse(case, step="sales-manager", by=manager.decided_by, reason=manager.comment)
     record_state(case_no, "manager_certified", "manager_certified", actor=manager.decided_by,
@@ -55,7 +54,8 @@ def new_customer_steps(case_no: str) -> str:  # undecorated: mutation testing re
     # N1/N4: the market branch gets the three-year history checked for it, and certifies or refuses
     history = check_history(case_no)
     publish_application(case_no)
-    market = ask("market-branch", "市场分部核查三年交易记录并认定", "market_branch")
+    market = ask(Certification, step="market-branch", title="市场分部核查三年交易记录并认定", role="market_branch",
+                 summary=form_summary(load_case(case_no)))
     if market.decision == "refuse" or history["trades"]:  # the refusal names the transactions found
         found = history_text(history) if history["trades"] else ""
         if market.decision == "certify":
@@ -67,7 +67,8 @@ def new_customer_steps(case_no: str) -> str:  # undecorated: mutation testing re
     publish_application(case_no)
 
     # N5: the back office archives it: the customer archive record is created
-    archived = ask("back-office-archive", "内勤分部存档（建立客户档案）", "back_office", "Done")
+    archived = ask(Done, step="back-office-archive", title="内勤分部存档（建立客户档案）", role="back_office",
+                   summary=form_summary(load_case(case_no)))
     archive_no = create_archive_record(case_no, archived.decided_by)
 
     # N6: recorded for the salesperson's reward (the monthly statistics count certified cases)

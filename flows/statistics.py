@@ -17,9 +17,14 @@ from tasks.notify import deliver_mail
 from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 from tasks.platform.runtime import services
 from datetime import datetime, timezone
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.reports.output import RenderedReport
 
 
-def run_name(kind: str, param: str):  # noqa: ANN201
+def run_name(kind: str, param: str) -> Callable[[], str]:
     """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
     def name() -> str:
         from prefect.runtime import flow_run
@@ -40,7 +45,7 @@ def run_report(kind: str, period: str | None) -> dict:
     return built.report.figures
 
 
-def publish_artifacts(kind: str, period: str, report) -> None:  # noqa: ANN001
+def publish_artifacts(kind: str, period: str, report: RenderedReport) -> None:
     """S4: the report's tables as Prefect artifacts (the long lists cut, see the workbook; personal
     data masked)."""
     slug = f"{kind}-report"

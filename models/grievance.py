@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from models.business_days import TZ, add_business_days
 from models.guard import Guarded
+from models.case_data import CaseData, Part
 from models.returns import AuthorityTable, Quantity, approvers_for
+from typing import TypeVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.business_days import BusinessCalendar
 
 # ---- C15: the form ------------------------------------------------------------------------------
 QUANTITY_PENDING_TEXT = "客户加工中未确定"  # R9: the demand's fixed text while the customer still processes
@@ -158,7 +164,7 @@ def after_return(returns_of_step: int) -> Literal["back_to_author", "escalate"]:
     return "back_to_author" if returns_of_step <= MAX_RETURNS else "escalate"
 
 
-def decision_due(consolidated_at: datetime, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+def decision_due(consolidated_at: datetime, calendar: BusinessCalendar) -> datetime:
     """C16 step 9: the GM office consolidates and the approver decides within 1 (business) day."""
     return add_business_days(consolidated_at, 1, calendar)
 
@@ -237,7 +243,10 @@ class PenaltyBasis(VersionedTable):
         return self
 
 
-def _load_yaml(path: Path, model: type[BaseModel], zh: str, en: str):  # noqa: ANN202
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load_yaml(path: Path, model: type[M], zh: str, en: str) -> M:
     import yaml
 
     try:
@@ -497,14 +506,14 @@ def month_figures(cases: list[tuple[str, dict]], corrections: list[dict] | None 
 
 
 # ---- S5 / S6 schedule: before the 10th ------------------------------------------------------------
-def first_business_day(year: int, month: int, calendar) -> date:  # noqa: ANN001 - BusinessCalendar
+def first_business_day(year: int, month: int, calendar: BusinessCalendar) -> date:
     d = date(year, month, 1)
     while not calendar.is_workday(d):
         d += timedelta(days=1)
     return d
 
 
-def confirmations_due(today: date, calendar) -> datetime:  # noqa: ANN001 - BusinessCalendar
+def confirmations_due(today: date, calendar: BusinessCalendar) -> datetime:
     """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
     d, left = date(today.year, today.month, 10), 2
     while left:
@@ -525,3 +534,19 @@ def units_with_fines(cases: list[tuple[str, dict]]) -> dict[str, list[dict]]:
                 out.setdefault(unit, []).append({"case_no": case_no, "party": f["party"], "amount": f["amount"],
                                                  "cause": d.get("cause_label", ""), "sanction": f.get("sanction", "")})
     return out
+
+
+class GrievanceFormRecord(Part):
+    customer: str = ""
+
+
+class GrievanceData(CaseData):
+    """A grievance's case data: the 《客户抱怨处理表》 as filed, its salesperson, whether the quantity is
+    still unknown (R9)."""
+    form: GrievanceFormRecord
+    salesperson: str
+    quantity_pending: bool = False
+    deadlines: dict[str, str] = {}  # C6/C8 deadlines by name, ISO times (the intake's record)
+
+    def due(self, deadline: str) -> datetime:
+        return datetime.fromisoformat(self.deadlines[deadline])

@@ -36,6 +36,7 @@ from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, field_validat
 
 from models.archive.records import CUSTOMER_CLASSES, TRANSACTION_KIND_ZH, CustomerIn
 from models.business_days import TZ
+from models.case_data import CaseData
 from models.guard import Guarded
 from models.privacy import mask_id_card, mask_phone
 
@@ -278,3 +279,9 @@ def application_summary(case_no: str, application: dict[str, Any]) -> dict[str, 
         "业务员": application["salesperson"],
     }
     return out
+
+
+class NewCustomerData(CaseData):
+    """A new-customer application's case data: the application as filed and its salesperson."""
+    application: dict[str, Any]
+    salesperson: str

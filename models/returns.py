@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from models.guard import Guarded
+from models.case_data import CaseData, Part
 
 Kind = Literal["allowance", "return"]
 AllowanceProof = Literal["marked_invoice_copy", "stamped_allowance_certificate"]
@@ -156,3 +157,20 @@ def returned_amount(amount: Decimal, approved: int, booked: int) -> Decimal:
     if approved <= 0 or booked < 0:
         raise ValueError("approved must be positive and booked not negative")
     return -(amount * booked / approved).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# ---- the case data of a return or an allowance, as the flows read it (models/case_data.py) ---------
+class QuantityRecord(Part):
+    value: int
+    unit: str = "件"
+
+
+class ReturnData(CaseData):
+    """A return's or an allowance's case data: the slip as filed (ReturnRequestIn), its salesperson, the
+    approvers of its amount's band (R2), the customer's over-acceptance ratio (R5)."""
+    kind: Literal["allowance", "return"]
+    salesperson: str
+    approvers: list[str]
+    customer_email: str | None = None
+    quantity: QuantityRecord | None = None
+    over_acceptance_ratio: Decimal = Decimal("0")

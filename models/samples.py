@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict, EmailStr, Field
 
 from models.guard import Guarded
+from models.case_data import CaseData
 
 # P2: 整纱 1.9 kg (export standard), 半纱 0.8 kg, 小纱 0.12 kg — per bobbin.
 SIZE_CLASS_KG: dict[str, Decimal] = {"whole": Decimal("1.9"), "half": Decimal("0.8"),
@@ -76,3 +77,14 @@ def gate_decision(expected_code: str, given_code: str, used: bool, matches: dict
     if guard_decision == "refused":
         return "refused", note or "门卫拒绝放行"
     return "released", note or "核对无误，放行"
+
+
+class SampleRequestData(CaseData):
+    """A sample request's case data: the 《取样出门审批单》 as filed (SampleRequestIn)."""
+    customer: str
+    product: str
+    spec: str
+    size_class: Literal["whole", "half", "small"]
+    quantity: int
+    reason: str
+    from_stock: bool = False

@@ -46,6 +46,10 @@ from tasks import replay
 from tasks.platform import human_codes
 from tasks.platform.copies import copy_answer, task_copy
 from tasks.platform.waiting import publish_waiting
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.store import Store
 
 A = TypeVar("A", bound=RunInput)
 
@@ -231,7 +235,7 @@ def show_waiting(task_id: int) -> None:
     show(svc, svc.store.get_task(task_id))
 
 
-def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
+def acted_on_earlier(store: Store, task: HumanTask | None) -> bool:
     """Decided, the run resumed past it, and a later step of the same run exists: a step of an
     earlier cycle of this run (each resume re-runs the flow from the top)."""
     if task is None or task.state != "decided" or task.resumed_at is None:

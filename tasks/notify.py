@@ -15,9 +15,10 @@ from tasks.platform.render import render_mail
 from tasks.platform.runtime import services
 from tasks.platform.store import Store, outbox_to_mail
 from tasks.replay import replayed, replaying
+from datetime import datetime
 
 
-def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
+def deliver_outbox(store: Store, mailer: Mailer, now: datetime, *, case_no: str | None = None,
                    limit: int = 100) -> tuple[int, int]:
     """Send claimed messages; returns (sent, failed). A failed message is released for a later try —
     or, after the store's `mail_max_attempts`, dead-lettered and never tried again."""

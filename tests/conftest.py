@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001
+def pytest_configure(config) -> None:
     if config.option.basetemp or hasattr(config, "workerinput"):
         return
     parent = Path(tempfile.gettempdir()) / "kefu-tests"

@@ -83,7 +83,7 @@ def add_api_key(svc: Services, scopes: str = "all", name: str | None = None) -> 
     return key
 
 
-def api_client(svc: Services, scopes: str = "all", **kw):  # noqa: ANN201 - a TestClient
+def api_client(svc: Services, scopes: str = "all", **kw):  # a TestClient
     """The web app on `svc` called by a system holding an API key with `scopes` (issue 24): the intake
     and the case reads answer it as they answer any authenticated client."""
     from starlette.testclient import TestClient

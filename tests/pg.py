@@ -36,7 +36,7 @@ def installed() -> bool:
     return True
 
 
-def only_in_make_test():  # noqa: ANN201
+def only_in_make_test():
     """For tests that always run on PostgreSQL (scale-out, bursts): once, in `make test` (in `make
     test-pg` the whole suite runs on it already)."""
     import pytest

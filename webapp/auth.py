@@ -40,6 +40,13 @@ from models.access import BACKFILL, INTAKE_SCOPES, key_hash, looks_like_key, may
 from tasks.platform.render import render
 from tasks.platform.store_access import Filing
 from tasks.platform.passwords import sign_in
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import StarletteOAuth2App
+    from models.settings import Settings
+    from tasks.platform.runtime import Services
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -203,7 +210,7 @@ _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API 
 _BEARER = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
 
 
-def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
+def require(scope: str) -> Callable[..., Caller]:  # a FastAPI dependency
     """A route dependency: an API key with `scope`, or a signed-in staff member (whose reads are
     narrowed by the route, need-to-know). The caller is kept on `request.state.caller`."""
 
@@ -224,7 +231,7 @@ def require(scope: str):  # noqa: ANN201 - a FastAPI dependency
     return dependency
 
 
-def caller_may_backfill(svc, caller: Caller) -> bool:  # noqa: ANN001
+def caller_may_backfill(svc: Services, caller: Caller) -> bool:
     """received_at older than the window: a key with the backfill scope, or a staff role allowed to."""
     if caller.kind == "api_key":
         return BACKFILL in caller.scopes
@@ -237,7 +244,7 @@ def _safe_next(value: str | None) -> str:
     return v if v.startswith("/") and not v.startswith(("//", "/\\")) and "\n" not in v and "\r" not in v else "/"
 
 
-def _new_session(request: Request, svc, email: str, via: str) -> None:  # noqa: ANN001
+def _new_session(request: Request, svc: Services, email: str, via: str) -> None:
     """A fresh session id for a sign-in (never one the browser brought: no session fixation)."""
     old = request.session.get("sid")
     if isinstance(old, str):
@@ -288,7 +295,7 @@ LOGIN_FORM = _form(["csrf", "email", "password"], csrf={"type": "string"}, email
 LOGOUT_FORM = _form([], False, csrf={"type": "string"})  # without the session's CSRF value: nothing happens
 
 
-def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRouter:  # noqa: ANN001
+def auth_router(svc: Services, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRouter:
     """/login, /logout, /api/me and, with KEFU_OIDC_METADATA_URL, /auth/oidc/login and /callback.
     `oidc_client_kwargs` reach Authlib's httpx client (a test's in-process IdP transport)."""
     settings = svc.settings
@@ -387,13 +394,13 @@ def auth_router(svc, oidc_client_kwargs: dict[str, Any] | None = None) -> APIRou
     return router
 
 
-def _password_sign_in(svc, email: str, password: str) -> str | None:  # noqa: ANN001
+def _password_sign_in(svc: Services, email: str, password: str) -> str | None:
     s = svc.settings
     return sign_in(svc.store, email, password, svc.clock.now(), max_failures=s.sign_in_max_failures,
                    lock_for=timedelta(minutes=s.sign_in_lock_minutes))
 
 
-def _oidc_client(settings, client_kwargs: dict[str, Any] | None):  # noqa: ANN001, ANN202
+def _oidc_client(settings: Settings, client_kwargs: dict[str, Any] | None) -> StarletteOAuth2App:
     from authlib.integrations.starlette_client import OAuth
 
     oauth = OAuth()

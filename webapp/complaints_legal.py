@@ -14,6 +14,8 @@ from tasks.complaint.legal_process import LegalProcessRefused, record_update, se
 from tasks.platform.runtime import Services
 from tasks.platform.store import CaseNotFound
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
+from webapp.deps import ServicesDep
+from webapp.responses import INVALID
 
 
 class LegalFlagIn(Guarded):
@@ -28,48 +30,50 @@ class LegalUpdateIn(Guarded):
     update: str = Field(min_length=1, max_length=2000, description="司法程序的进展（开庭、判决、调解……）")
 
 
-def legal_router(svc: Services, invalid: dict) -> APIRouter:
-    router = APIRouter(tags=["complaints"])
-    responses = {404: {"description": "案件不存在 / no such complaint"}, **invalid, **AUTH_RESPONSES}
+router = APIRouter(tags=["complaints"])
+RESPONSES = {404: {"description": "案件不存在 / no such complaint"}, **INVALID, **AUTH_RESPONSES}
 
-    def person(caller: Caller, case_no: str) -> str:
-        if not caller.staff:
-            raise AuthError(403, "此操作须由登录的员工本人进行", "a signed-in staff member acts here, not an API key")
-        case = svc.store.get_case(case_no)  # CaseNotFound → 404
-        if case.procedure != "complaint":
-            raise CaseNotFound(case_no)
-        return caller.staff
 
-    def missing(case_no: str) -> JSONResponse:
-        return JSONResponse({"error": f"投诉 {case_no} 不存在 / complaint {case_no} not found"}, status_code=404)
+def _person(svc: Services, caller: Caller, case_no: str) -> str:
+    if not caller.staff:
+        raise AuthError(403, "此操作须由登录的员工本人进行", "a signed-in staff member acts here, not an API key")
+    case = svc.store.get_case(case_no)  # CaseNotFound → 404
+    if case.procedure != "complaint":
+        raise CaseNotFound(case_no)
+    return caller.staff
 
-    @router.post("/api/complaints/{case_no}/legal-process", responses=responses,
-                 summary="标记/解除「涉及司法程序」 / set or clear in_legal_process (C27)",
-                 description="Any complaint handler sets the flag (the GM, the chairman, both L3 directors and the "
-                             "legal counsel are told at once); only the legal counsel clears it — anyone else gets "
-                             "403 and the refusal is recorded on the case.")
-    def flag(case_no: str, body: LegalFlagIn, caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
-        try:
-            who = person(caller, case_no)
-            record = set_flag(svc, case_no, who, body.in_legal_process, body.reason)
-        except CaseNotFound:
-            return missing(case_no)
-        except LegalProcessRefused as exc:
-            raise AuthError(403, exc.zh, exc.en) from exc
-        return JSONResponse({"case_no": case_no, "in_legal_process": body.in_legal_process, "legal_process": record})
 
-    @router.post("/api/complaints/{case_no}/legal-process/updates", status_code=201, responses=responses,
-                 summary="记录司法程序进展 / record a change in the proceedings (C27)",
-                 description="Recorded on the flagged case and sent at once to the GM, the chairman, both L3 "
-                             "directors and the legal counsel.")
-    def update(case_no: str, body: LegalUpdateIn, caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
-        try:
-            who = person(caller, case_no)
-            recorded = record_update(svc, case_no, who, body.update)
-        except CaseNotFound:
-            return missing(case_no)
-        except LegalProcessRefused as exc:
-            raise AuthError(403, exc.zh, exc.en) from exc
-        return JSONResponse({"case_no": case_no, **recorded}, status_code=201)
+def _missing(case_no: str) -> JSONResponse:
+    return JSONResponse({"error": f"投诉 {case_no} 不存在 / complaint {case_no} not found"}, status_code=404)
 
-    return router
+
+@router.post("/api/complaints/{case_no}/legal-process", responses=RESPONSES,
+             summary="标记/解除「涉及司法程序」 / set or clear in_legal_process (C27)",
+             description="Any complaint handler sets the flag (the GM, the chairman, both L3 directors and the "
+                         "legal counsel are told at once); only the legal counsel clears it — anyone else gets "
+                         "403 and the refusal is recorded on the case.")
+def flag(case_no: str, body: LegalFlagIn, svc: ServicesDep, caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
+    try:
+        who = _person(svc, caller, case_no)
+        record = set_flag(svc, case_no, who, body.in_legal_process, body.reason)
+    except CaseNotFound:
+        return _missing(case_no)
+    except LegalProcessRefused as exc:
+        raise AuthError(403, exc.zh, exc.en) from exc
+    return JSONResponse({"case_no": case_no, "in_legal_process": body.in_legal_process, "legal_process": record})
+
+
+@router.post("/api/complaints/{case_no}/legal-process/updates", status_code=201, responses=RESPONSES,
+             summary="记录司法程序进展 / record a change in the proceedings (C27)",
+             description="Recorded on the flagged case and sent at once to the GM, the chairman, both L3 "
+                         "directors and the legal counsel.")
+def update(case_no: str, body: LegalUpdateIn, svc: ServicesDep, caller: Caller = Depends(require("read_cases"))) -> JSONResponse:
+    try:
+        who = _person(svc, caller, case_no)
+        recorded = record_update(svc, case_no, who, body.update)
+    except CaseNotFound:
+        return _missing(case_no)
+    except LegalProcessRefused as exc:
+        raise AuthError(403, exc.zh, exc.en) from exc
+    return JSONResponse({"case_no": case_no, **recorded}, status_code=201)
+

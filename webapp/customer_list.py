@@ -12,37 +12,36 @@ from fastapi.responses import JSONResponse, Response
 
 from models.access import ARCHIVE_READ_ROLES
 from tasks.archive.periodic import CUSTOMER_LIST_COLUMNS, customer_list
-from tasks.platform.runtime import Services
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
 from tasks.reports.output import workbook_bytes
+from webapp.deps import ServicesDep
+from webapp.responses import INVALID
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def customer_list_router(svc: Services, invalid: dict) -> APIRouter:
-    router = APIRouter(tags=["archive"])
+router = APIRouter(tags=["archive"])
 
-    @router.get("/api/customers", summary="客户一览表（脱敏）/ the customer list, masked (A6)",
-                description="Archive no., name, class, responsible person and status of each record. The archive "
-                            "roles and CS staff (or a key with `read_customers`) get every record, a salesperson "
-                            "their own customers. `?format=xlsx` gives the Excel workbook.",
-                responses={200: {"description": "the list", "content": {
-                    "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
-                        "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **invalid, **AUTH_RESPONSES})
-    def customers(format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
-                  caller: Caller = Depends(require("read_customers"))) -> Response:
-        only = None
-        if caller.staff and not ARCHIVE_READ_ROLES & set(svc.org.roles_of(caller.staff)):
-            if not svc.org.has_role(caller.staff, "salesperson"):
-                raise AuthError(403, "您无权查阅客户一览表（需档案查阅权限或为业务员）",
-                                "you may not read the customer list (archive roles, or a salesperson's own customers)")
-            only = caller.staff
-        rows = customer_list(svc, salesperson=only)
-        if format == "xlsx":
 
-            return Response(workbook_bytes("客户一览表", "customer_list", CUSTOMER_LIST_COLUMNS, rows), media_type=XLSX,
-                            headers={"Content-Disposition": 'attachment; filename="customer-list.xlsx"'})
-        return JSONResponse({"total": len(rows), "items": rows})
+@router.get("/api/customers", summary="客户一览表（脱敏）/ the customer list, masked (A6)",
+            description="Archive no., name, class, responsible person and status of each record. The archive "
+                        "roles and CS staff (or a key with `read_customers`) get every record, a salesperson "
+                        "their own customers. `?format=xlsx` gives the Excel workbook.",
+            responses={200: {"description": "the list", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
+                    "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **INVALID, **AUTH_RESPONSES})
+def customers(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
+              caller: Caller = Depends(require("read_customers"))) -> Response:
+    only = None
+    if caller.staff and not ARCHIVE_READ_ROLES & set(svc.org.roles_of(caller.staff)):
+        if not svc.org.has_role(caller.staff, "salesperson"):
+            raise AuthError(403, "您无权查阅客户一览表（需档案查阅权限或为业务员）",
+                            "you may not read the customer list (archive roles, or a salesperson's own customers)")
+        only = caller.staff
+    rows = customer_list(svc, salesperson=only)
+    if format == "xlsx":
+        return Response(workbook_bytes("客户一览表", "customer_list", CUSTOMER_LIST_COLUMNS, rows), media_type=XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="customer-list.xlsx"'})
+    return JSONResponse({"total": len(rows), "items": rows})
 
-    return router

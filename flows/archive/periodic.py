@@ -10,18 +10,21 @@ A6 《客户档案报表》 (monthly): to the GM and the CS manager."""
 from __future__ import annotations
 
 from itertools import count
+from typing import NamedTuple
 
 from prefect import flow
 
 from deployments.names import ARCHIVE_CLEANUP, ARCHIVE_REPORT, flow_name
-from models.archive.periodic import ACTION_LABELS, parse_proposals, quarter_key
+from models.archive.periodic import ACTION_LABELS, CleanupProposal, parse_proposals, quarter_key
 from models.business_days import TZ
 from models.archive.corrections import step_key
 from models.statistics import previous_month_key
 from tasks.archive.periodic import (apply_cleanup, archive_report_figures, list_cleanup_candidates, open_cleanup_case,
                                     report_summary)
 from tasks.cases import record_state
-from tasks.human import StepRequest, request_decision
+from models.answers import Decision
+from models.archive.answers import ArchiveCleanupProposals
+from tasks.ask import asking, review_loop
 from tasks.notify import notify
 from tasks.platform.runtime import services
 
@@ -36,29 +39,41 @@ def archive_cleanup(quarter: str | None = None) -> str:
         record_state(case_no, "done", "archive_cleanup_nothing", closed=True)
         return case_no
     listing = {c["archive_no"]: f"{c['name']}：{'；'.join(c['reasons'])}" for c in candidates}
-    note = ""
-    for n in count(1):
-        answer = request_decision(StepRequest(
-            case_no=case_no, step_key=step_key("proposals", n), title="定期清理：逐条提出处理建议", role="archive_clerk",
-            answer_model="ArchiveCleanupProposals", due_business_days=5,
-            summary={**listing, **({"退回意见": note} if note else {})}))
-        try:
-            proposals = parse_proposals(answer.proposals, listing)
-        except ValueError as exc:
-            note = str(exc)
-            continue
-        approval = request_decision(StepRequest(
-            case_no=case_no, step_key=step_key("cs-manager-approval", n), title="客服部经理审批定期清理批次",
-            role="cs_manager", requested_by=answer.decided_by,
-            summary={p.archive_no: ACTION_LABELS[p.action] + (f" → {p.merge_into}" if p.merge_into else "")
-                     for p in proposals} | {"纸质档案": answer.paper_files or "—"}))
-        if approval.decision == "approve":
-            record_state(case_no, "approved", "archive_cleanup_approved", actor=approval.decided_by,
-                         data={"paper_files": answer.paper_files})
-            apply_cleanup(case_no, [p.model_dump() for p in proposals], approval.decided_by)
-            return case_no
-        note = approval.comment or "（未填写）"
-    raise AssertionError("unreachable")
+    ask = asking(case_no)
+
+    def propose(first: int, note: str) -> Batch:
+        """The clerk's proposals (a batch that does not parse goes back at once, with the reason)."""
+        for n in count(first):
+            answer = ask(ArchiveCleanupProposals, step=step_key("proposals", n), title="定期清理：逐条提出处理建议",
+                         role="archive_clerk", due_business_days=5, summary={**listing, **({"退回意见": note} if note else {})})
+            try:
+                return Batch(n, answer, parse_proposals(answer.proposals, listing))
+            except ValueError as exc:
+                note = str(exc)
+        raise AssertionError("unreachable")
+
+    approvals: list[Decision] = []
+
+    def approve(batch: Batch, _round: int) -> list[Decision]:
+        approvals.append(ask(Decision, step=step_key("cs-manager-approval", batch.round), title="客服部经理审批定期清理批次",
+                             role="cs_manager", requested_by=batch.answer.decided_by,
+                             summary={p.archive_no: ACTION_LABELS[p.action] + (f" → {p.merge_into}" if p.merge_into else "")
+                                      for p in batch.proposals} | {"纸质档案": batch.answer.paper_files or "—"}))
+        return approvals[-1:]
+
+    batch = review_loop(propose(1, ""), approve,
+                        lambda b, _round, rejections: propose(b.round + 1, rejections[0].comment or "（未填写）"))
+    record_state(case_no, "approved", "archive_cleanup_approved", actor=approvals[-1].decided_by,
+                 data={"paper_files": batch.answer.paper_files})
+    apply_cleanup(case_no, [p.model_dump() for p in batch.proposals], approvals[-1].decided_by)
+    return case_no
+
+
+class Batch(NamedTuple):
+    """A clerk's proposals that parse, with the round they were made in (its step keys)."""
+    round: int
+    answer: ArchiveCleanupProposals
+    proposals: list[CleanupProposal]
 
 
 @flow(name=flow_name(ARCHIVE_REPORT), flow_run_name="archive-report-{month}", log_prints=True)

@@ -12,8 +12,11 @@ from prefect import flow
 
 from deployments.names import GROUP_COMPLAINT, flow_name
 from tasks.cases import load_case, record_state
-from tasks.complaint.steps import answer_group_members, link_group_members, notice, rejection_notes, until_approved
-from tasks.human import StepRequest, request_decision
+from models.answers import Decision
+from models.complaint.answers import GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
+from models.complaint.group import GroupData
+from tasks.ask import asking, rejection_notes, review_loop
+from tasks.complaint.steps import answer_group_members, link_group_members, notice
 from tasks.platform.runtime import services
 
 
@@ -21,15 +24,14 @@ from tasks.platform.runtime import services
 def group_complaint(case_no: str) -> str:
     org = services().org
     case = load_case(case_no)
-    members = case["data"]["members"]
-    summary = {"群诉编号": case_no, "投诉对象": case["data"]["subject"], "类别": case["data"]["category"],
+    data = GroupData.of(case)
+    members = data.members
+    summary = {"群诉编号": case_no, "投诉对象": data.subject, "类别": data.category,
                "成员投诉": "、".join(members)}
 
-    def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
-        kw.setdefault("summary", summary)
-        return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role, answer_model=model, **kw))
+    ask = asking(case_no, summary=summary)
 
-    confirm = ask("confirm", "群诉确认（系统建议）", "l2_handler", "GroupConfirm")
+    confirm = ask(GroupConfirm, step="confirm", title="群诉确认（系统建议）", role="l2_handler")
     if confirm.decision == "reject":
         record_state(case_no, "not_group", "group_not_confirmed", actor=confirm.decided_by, closed=True)
         return "not_group"
@@ -42,7 +44,7 @@ def group_complaint(case_no: str) -> str:
     head = org.department_of(l2).head or l2
     notice(case_no, "group-head", [head], "群诉：请第一时间出面接待", f"群诉 {case_no}（{len(members)} 件投诉）已确认为三级投诉，"
            "请第一时间出面接待投诉人，并于12小时内记录接待时间、地点和参加人员。", summary, event="group_head_notified")
-    meeting = ask("in-person-meeting", "群诉：第一时间出面接待并记录（12小时内）", "cs_manager", "GroupMeeting",
+    meeting = ask(GroupMeeting, step="in-person-meeting", title="群诉：第一时间出面接待并记录（12小时内）", role="cs_manager",
                   assignee=head, due_hours=12, due_business_days=None)
     record_state(case_no, "confirmed", "group_meeting_recorded", actor=meeting.decided_by,
                  data={"meeting": meeting.model_dump(include={"met_at", "place", "attendees"})})
@@ -50,19 +52,20 @@ def group_complaint(case_no: str) -> str:
     # one spokesperson, one approved text
     spokesperson = org.find(confirm.spokesperson).email if confirm.spokesperson and org.find(confirm.spokesperson) else l2
 
-    def draft(round_no: int, note: str = "") -> object:
-        return ask(f"unified-reply-{round_no}", "群诉统一口径答复（发言人）", "l2_handler", "GroupReply", assignee=spokesperson,
+    def draft(round_no: int, note: str = "") -> GroupReply:
+        return ask(GroupReply, step=f"unified-reply-{round_no}", title="群诉统一口径答复（发言人）", role="l2_handler",
+                   assignee=spokesperson,
                    summary={**summary, **({"退回意见": note} if note else {})})
 
-    reply = until_approved(
+    reply = review_loop(
         draft(1),
-        lambda text, n: [ask(f"unified-reply-approval-{n}", "审批群诉统一答复口径", "l3_sales_director",
+        lambda text, n: [ask(Decision, step=f"unified-reply-approval-{n}", title="审批群诉统一答复口径", role="l3_sales_director",
                              requested_by=spokesperson, summary={**summary, "统一答复": text.text})],
         lambda _text, n, rejections: draft(n + 1, rejection_notes(rejections)))
     answer_group_members(case_no, members, reply.text, spokesperson)
 
     if confirm.widespread:
-        study = ask("special-study", "群诉专题研究", "gm_office", "SpecialStudy")
+        study = ask(SpecialStudy, step="special-study", title="群诉专题研究", role="gm_office")
         record_state(case_no, "confirmed", "special_study_concluded", actor=study.decided_by,
                      data={"special_study": study.conclusion})
     record_state(case_no, "closed", "group_closed", closed=True, data={"reply": reply.text})

@@ -19,10 +19,15 @@ from itertools import count
 from prefect import flow
 
 from deployments.names import COMPLAINT, flow_name
-from models.complaint.answers import InvestigationPlan
-from models.complaint.handling import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, Routing, escalated_level,
-                               return_visit_due, return_visit_role, routing, satisfaction_outcome,
-                               validity_next_step, visit_action, visit_unsatisfactory)
+from models.answers import Decision, Done
+from models.archive.answers import DepartmentFeedback
+from models.complaint.answers import (ComplaintIntake, ComplaintOutcome, ComplaintReview, CustomerInformed,
+                                      FirstContact, GmInstruction, GmMeetingDecision, InvestigationPlan,
+                                      ResponsibleDepartment, ReturnVisit, Satisfaction)
+from models.complaint.handling import (GM_MEETING_SUBMITTER, LEVEL_LABELS, SATISFACTION_LABELS, ComplaintData,
+                                       ComplaintForm, Routing, escalated_level, return_visit_due, return_visit_role,
+                                       routing, satisfaction_outcome, validity_next_step, visit_action,
+                                       visit_unsatisfactory)
 from models.archive.corrections import step_key
 from models.org import Department, Person
 from models.rules import plan_writer, responsible_department
@@ -33,12 +38,11 @@ from models.complaint.hours import is_major
 from models.complaint.group import group_level
 from tasks.complaint.steps import (check_first_contact, check_satisfaction_asked, close_case, complaint_summary, notice,
                               open_linked_case, pass_on, process_outline, record_return_visit, publish_complaint_form, record_hour_steps,
-                              record_outcome, record_routing_violation, rejection_notes, report_major_complaint,
+                              record_outcome, record_routing_violation, report_major_complaint,
                               publish_case_library_entry, send_written_reply, write_case_library_entry,
                               send_liaison_letter, start_return_credit_procedure, tag_group_member, tag_run,
-                              tell_process,
-                              until_approved, update_process_notice)
-from tasks.human import StepRequest, request_decision
+                              tell_process, update_process_notice)
+from tasks.ask import Asking, asking, rejection_notes, review_loop
 from tasks.notify import deliver_mail
 from tasks.platform.runtime import services
 from models.rules import pick_assignee
@@ -51,56 +55,51 @@ def complaint(case_no: str) -> str:
 
 def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
-    data, form = case["data"], case["data"]["form"]
-    receiver, recused = data["received_by"], data["recused"]
-    customer_email = form["complainant"].get("email")
+    data = ComplaintData.of(case)
+    form, receiver, recused = data.form, data.received_by, data.recused
+    customer_email = form.complainant.email
     summary = complaint_summary(case)
     publish_complaint_form(case_no)
 
-    single_contact: list[str] = []  # C20: once named, the handler is copied on every task and answer of others
-
-    def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
-        kw.setdefault("summary", summary)
-        kw.setdefault("copy_to", single_contact[0] if single_contact else None)
-        return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
-                                            recused=recused, answer_model=model, **kw))
+    ask = asking(case_no, recused=recused, summary=summary)
 
     # C21: a major complaint is reported within 10 minutes — on the level the rules propose at receipt
-    if is_major(data["proposed_level"]) or case["parent"]:
-        report_major_complaint(case_no, case["level"] if case["parent"] else data["proposed_level"])
+    if is_major(data.proposed_level) or case["parent"]:
+        report_major_complaint(case_no, case["level"] if case["parent"] else data.proposed_level)
 
     # C2 validity and C3 level, decided by the receiver (an escalated case arrives with its level)
     level = case["level"]
     if not case["parent"]:
-        intake = ask("intake", "受理确认：投诉是否成立、投诉级别", "l1_handler", "ComplaintIntake",
-                     assignee=receiver, defaults={"level": data["proposed_level"]},
-                     summary={**summary, "系统建议级别": LEVEL_LABELS[data["proposed_level"]],
-                              "建议理由": "；".join(data["level_reasons"]) or "—"})
+        intake = ask(ComplaintIntake, step="intake", title="受理确认：投诉是否成立、投诉级别", role="l1_handler",
+                     assignee=receiver, defaults={"level": data.proposed_level},
+                     summary={**summary, "系统建议级别": LEVEL_LABELS[data.proposed_level],
+                              "建议理由": "；".join(data.level_reasons) or "—"})
         if validity_next_step(intake.decision == "stands", intake.comment) == "close_not_established":
             explain_not_established(case_no, ask, form, intake.comment, receiver)
             close_case(case_no, "not_established", "complaint_not_established")
             publish_complaint_form(case_no)
             return "not_established"
-        level = group_level(intake.level, data)  # C26: a group's member keeps the group's level 3
+        level = group_level(intake.level, data.model_dump())  # C26: a group's member keeps the group's level 3
         record_state(case_no, "accepted", "complaint_accepted", actor=intake.decided_by, level=level)
-        tag_run(level, form["kind"], form["category"], data.get("group_case"))
-        if is_major(level) and level > data["proposed_level"]:  # C21: and again on a higher level confirmed
+        tag_run(level, form.kind, form.category, data.group_case)
+        if is_major(level) and level > data.proposed_level:  # C21: and again on a higher level confirmed
             report_major_complaint(case_no, level)
-        if data.get("route") == "grievance":  # C15: routed by the intake to a grievance (§7)
+        if data.route == "grievance":  # C15: routed by the intake to a grievance (§7)
             return route_complaint(case_no, ask, form, complaint_summary(load_case(case_no)))
-    if data.get("group_case"):  # C26: joined a group (maybe after its intake): its run goes on at level 3, tagged
-        level = group_level(level, data)
-        tag_group_member(level, form["kind"], form["category"], data["group_case"])
+    if data.group_case:  # C26: joined a group (maybe after its intake): its run goes on at level 3, tagged
+        level = group_level(level, data.model_dump())
+        tag_group_member(level, form.kind, form.category, data.group_case)
     summary = complaint_summary(load_case(case_no))
+    ask = ask.sharing(summary=summary)
     route = routing(level)
     handler_role = route.handler
     handler = handler_for(handler_role, recused, receiver if handler_role == "l1_handler" else None)
     record_state(case_no, "accepted", "handler_assigned", data={"handler": handler},
                  event_data={"handler": handler, "level": level})
-    if data.get("group_case"):  # C26: a member that joined after its intake: the level-3 handler takes over
+    if data.group_case:  # C26: a member that joined after its intake: the level-3 handler takes over
         record_state(case_no, "accepted", "group_handler_assigned", data={"handler": handler},
-                     event_data={"handler": handler, "level": level, "group_case": data["group_case"]})
-    single_contact.append(handler)  # C20: the single contact while other departments hold steps
+                     event_data={"handler": handler, "level": level, "group_case": data.group_case})
+    ask = ask.sharing(copy_to=handler)  # C20: the single contact, copied on every task and answer of others
 
     # C5: by level, the form goes at once to the handler (and is reported to the directors at L3)
     if route.reported_via or route.informed:
@@ -111,8 +110,8 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     # C4: first contact within one business day (late: ¥30 violation, C12); C20: the customer is told the
     # process, each step's time and the handler's direct contact (受理告知) — the handler says how
     if not case["parent"]:
-        contact = ask("first-contact", "首次联系客户、告知受理流程并填写《投诉处理单》", "l1_handler", "FirstContact",
-                      assignee=receiver, due_at=_due(data, "first_contact"),
+        contact = ask(FirstContact, step="first-contact", title="首次联系客户、告知受理流程并填写《投诉处理单》", role="l1_handler",
+                      assignee=receiver, due_at=data.due("first_contact"),
                       summary={**summary, "受理告知（请告知客户）": process_outline(case_no)})
         check_first_contact(case_no)
         tell_process(case_no, contact.process_notice_via, contact.decided_by)
@@ -126,11 +125,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     writer, flags = name_responsible_department(case_no, ask, handler_role, handler, recused, summary)
     # C21: a department outside CS gets a 《工作联系函》 and enters its analysis within 1 office hour
     analysis_due = send_liaison_letter(case_no, writer[0].code, writer[1].email, summary)
-    plan_due = min(_due(data, "plan"), datetime.fromisoformat(analysis_due)) if analysis_due else _due(data, "plan")
+    plan_due = min(data.due("plan"), datetime.fromisoformat(analysis_due)) if analysis_due else data.due("plan")
     # C27: a complaint in legal process: the plan goes via the administration centre to the legal counsel,
     # then the GM and the chairman — nothing is carried out or promised before they approve
     # the flag may also be set (by any handler) or cleared (by the legal counsel) on the case (tasks/complaint/legal_process.py)
-    legal = bool(data.get("in_legal_process", flags.get("in_legal_process")))
+    legal = bool(data.in_legal_process if data.in_legal_process is not None else flags.get("in_legal_process"))
     if legal:
         tell_legal_process(case_no, summary)
     plan = plan_until_approved(case_no, ask, route, writer, summary, due=plan_due, legal=legal)
@@ -140,14 +139,15 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     if level == 3 or flags.get("matter_of_principle"):
         meeting = gm_meeting(case_no, ask, plan_summary(summary, plan))
         summary = {**summary, "总经理例会决定": meeting.handling_plan}
-    instruction = ask("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", route.gm_report_to, "GmInstruction",
-                      summary=plan_summary(summary, plan), due_at=_due(data, "gm_report"))
+        ask = ask.sharing(summary=summary)
+    instruction = ask(GmInstruction, step="gm-instruction", title="投诉调查处理报告：总经理批示（3个工作日内）", role=route.gm_report_to,
+                      summary=plan_summary(summary, plan), due_at=data.due("gm_report"))
     record_state(case_no, "accepted", "gm_instruction_recorded", actor=instruction.decided_by,
                  data={"gm_instruction": instruction.instruction}, event_data={"instruction": instruction.instruction})
     publish_complaint_form(case_no)
 
     # C11: the outcome with responsibility and loss (an allowance or a return starts §4 once closed)
-    outcome = ask("outcome", "处理结果登记（责任归属、损失金额）", handler_role, "ComplaintOutcome", assignee=handler,
+    outcome = ask(ComplaintOutcome, step="outcome", title="处理结果登记（责任归属、损失金额）", role=handler_role, assignee=handler,
                   defaults={"responsibility_department": plan.responsibility_department},
                   summary={**plan_summary(summary, plan), "总经理批示": instruction.instruction})
     # R2 / 000 «13» 第九条五: an outcome with an amount is decided by the approvers of its authority band
@@ -160,11 +160,11 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
 
     # C9: satisfaction — by the customer's own survey link, or recorded by the handler
     if customer_email:
-        sat = ask("satisfaction", "满意度调查", handler_role, "Satisfaction", external_assignee=customer_email,
+        sat = ask(Satisfaction, step="satisfaction", title="满意度调查", role=handler_role, external_assignee=customer_email,
                   escalate_to=handler, template="satisfaction_survey", due_business_days=2,
                   summary={"投诉编号": case_no, "处理结果": outcome.comment or "已处理"})
     else:
-        sat = ask("satisfaction", "告知处理结果并记录客户满意度", handler_role, "Satisfaction", assignee=handler)
+        sat = ask(Satisfaction, step="satisfaction", title="告知处理结果并记录客户满意度", role=handler_role, assignee=handler)
     action = satisfaction_outcome(sat.score, level)
     record_state(case_no, "resolved", "satisfaction_recorded", actor=sat.decided_by,
                  data={"satisfaction": sat.score}, event_data={"score": sat.score, "label": SATISFACTION_LABELS[sat.score],
@@ -172,7 +172,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
 
     # C10: every case is visited (100%) within 24 hours of resolution — the receiver (minor) or the area manager (major)
     visit_role = return_visit_role(level)
-    visit = ask("return-visit", "回访（处理完毕后24小时内）", visit_role, "ReturnVisit",
+    visit = ask(ReturnVisit, step="return-visit", title="回访（处理完毕后24小时内）", role=visit_role,
                 due_at=return_visit_due(resolved_at(case_no)), assignee=receiver if visit_role == "l1_handler" else None)
     # C12: the visit asks whether the customer was asked their satisfaction (not asked, or faked: a violation)
     check_satisfaction_asked(case_no, visit.satisfaction_check, visit.result)
@@ -202,7 +202,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     for reviewer in route.reviewers:
         review_step(case_no, ask, reviewer, handler_role, handler, summary)
     # C13: the clerk archives the case file
-    ask("archive", "投诉档案存档", route.archiver, "Done")
+    ask(Done, step="archive", title="投诉档案存档", role=route.archiver)
     close_case(case_no, "closed", "complaint_closed")
     # R1: the closed complaint's allowance or return goes to the return/credit procedure
     start_return_credit_procedure(case_no, summary)
@@ -211,15 +211,16 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
     return "closed"
 
 
-def name_responsible_department(case_no: str, ask, handler_role: str, handler: str,  # noqa: ANN001
+def name_responsible_department(case_no: str, ask: Asking, handler_role: str, handler: str,
                                 recused: list[str], summary: dict) -> tuple[tuple[Department, Person], dict]:
     """C6 被投诉部门: the handler names it (again, if the org directory has no such department with a
     head); its head writes the plan. With the flags the handler set (C25 matter of principle, C27 legal
     process)."""
     org, unknown = services().org, ""
     for n in count(1):
-        named = ask(step_key("responsible-department", n), "指定被投诉部门（责任部门）", handler_role,
-                    "ResponsibleDepartment", assignee=handler,
+        named = ask(ResponsibleDepartment, step=step_key("responsible-department", n), title="指定被投诉部门（责任部门）",
+                    role=handler_role,
+                    assignee=handler,
                     summary={**summary, **({"未找到的部门": unknown} if unknown else {}),
                              "可选部门": "、".join(d.name for d in org.departments if d.head)})
         dept = responsible_department(org, named.department)
@@ -237,7 +238,7 @@ def name_responsible_department(case_no: str, ask, handler_role: str, handler: s
 LEGAL_CHAIN = ("l3_admin_director", "legal_counsel", "general_manager", "chairman")
 
 
-def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Department, Person],  # noqa: ANN001
+def plan_until_approved(case_no: str, ask: Asking, route: Routing, writer: tuple[Department, Person],
                         summary: dict, due: datetime, legal: bool = False) -> InvestigationPlan:
     """C6: the department's head writes the plan (1 day); the solution approvers approve it, or it goes
     back to the head with their comments and they approve the revised plan — as often as it takes."""
@@ -248,7 +249,7 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
     role = "department_head" if "department_head" in roles else roles[0]
 
     def write(round_no: int, rejected: str = "") -> InvestigationPlan:
-        plan = ask(f"plan-{round_no}", f"调查：责任归属与处理方案（{dept.name}，1日内）", role, "InvestigationPlan",
+        plan = ask(InvestigationPlan, step=f"plan-{round_no}", title=f"调查：责任归属与处理方案（{dept.name}，1日内）", role=role,
                    assignee=head.email, defaults={"responsibility_department": dept.name},
                    summary={**summary, "被投诉部门": dept.name, **({"驳回意见": rejected} if rejected else {})},
                    due_at=due if round_no == 1 else None)
@@ -257,38 +258,38 @@ def plan_until_approved(case_no: str, ask, route: Routing, writer: tuple[Departm
                                                             "plan", "first_agreement"})})
         return plan
 
-    def approve(plan: InvestigationPlan, round_no: int) -> list:
-        return [ask(f"solution-{r.replace('_', '-')}-{round_no}", "处理方案审批", r, requested_by=head.email,
+    def approve(plan: InvestigationPlan, round_no: int) -> list[Decision]:
+        return [ask(Decision, step=f"solution-{r.replace('_', '-')}-{round_no}", title="处理方案审批", role=r, requested_by=head.email,
                     summary=plan_summary(summary, plan)) for r in approvers]
 
-    def revise(_plan: InvestigationPlan, round_no: int, rejections: list) -> InvestigationPlan:
+    def revise(_plan: InvestigationPlan, round_no: int, rejections: list[Decision]) -> InvestigationPlan:
         publish_complaint_form(case_no)
         return write(round_no + 1, rejection_notes(rejections))
 
-    return until_approved(write(1), approve, revise)
+    return review_loop(write(1), approve, revise)
 
 
-def send_back_to_department(case_no: str, ask, summary: dict, finding: str) -> None:  # noqa: ANN001
+def send_back_to_department(case_no: str, ask: Asking, summary: dict, finding: str) -> None:
     """C22: the L2 handler is told; the department's head gets the 《工作联系函》 as a step with a deadline
     (1 business day) and records what was done."""
-    case_data = services().store.get_case(case_no).data  # the plan's writer, named after the flow read the case
+    case_data = ComplaintData.model_validate(services().store.get_case(case_no).data)  # named after the flow read it
     l2 = _people("l2_handler")
     notice(case_no, "visit-unsatisfactory", l2, "回访不满意", f"投诉 {case_no} 回访结果不满意：{finding}", summary,
            event="return_visit_unsatisfactory")
-    head = case_data.get("plan_writer") or l2[0]
+    head = case_data.plan_writer or l2[0]
     role = "department_head" if services().org.has_role(head, "department_head") else services().org.roles_of(head)[0]
-    ask("visit-follow-up", "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role, "DepartmentFeedback",
+    ask(DepartmentFeedback, step="visit-follow-up", title="《工作联系函》：回访不满意，请整改并反馈（1个工作日内）", role=role,
         assignee=head, due_business_days=1,
-        summary={**summary, "责任部门": case_data.get("responsible_department", "—"), "回访发现": finding})
+        summary={**summary, "责任部门": case_data.responsible_department or "—", "回访发现": finding})
 
 
-def gm_meeting(case_no: str, ask, summary: dict):  # noqa: ANN001, ANN201
+def gm_meeting(case_no: str, ask: Asking, summary: dict) -> GmMeetingDecision:
     """C25: the case goes on the next GM regular meeting's agenda (总经理例会); the GM office records its
     decision — the handling plan, whether the authorities are notified (which, by whom)."""
     notice(case_no, "gm-meeting-agenda", _people("general_manager") + _people("gm_office"), "列入总经理例会：三级投诉/原则性问题",
            f"投诉 {case_no} 列入下次总经理例会议题（三级投诉或原则性问题），请例会决定处理方案及是否通报主管部门。",
            summary, event="gm_meeting_agenda")
-    meeting = ask("gm-meeting", "总经理例会：决定处理方案、是否通报主管部门", "gm_office", "GmMeetingDecision",
+    meeting = ask(GmMeetingDecision, step="gm-meeting", title="总经理例会：决定处理方案、是否通报主管部门", role="gm_office",
                   summary=summary)
     record_state(case_no, "accepted", "gm_meeting_decided", actor=meeting.decided_by,
                  data={"gm_meeting": meeting.model_dump(include={"handling_plan", "interim_confirmed",
@@ -310,54 +311,50 @@ def plan_summary(summary: dict, plan: InvestigationPlan) -> dict:
             "处理方案": plan.plan}
 
 
-def _due(data: dict, deadline: str) -> datetime:
-    return datetime.fromisoformat(data["deadlines"][deadline])
-
-
-def explain_not_established(case_no: str, ask, form: dict, explanation: str, receiver: str) -> None:  # noqa: ANN001
+def explain_not_established(case_no: str, ask: Asking, form: ComplaintForm, explanation: str, receiver: str) -> None:
     """C2: the customer gets the receiver's polite explanation — by email, or, without an email, the
     receiver tells them by phone or SMS and records it."""
-    customer = form["complainant"]
-    if customer.get("email"):
-        notice(case_no, "not-established", [customer["email"]], "关于您的投诉的答复",
-               f"尊敬的{customer['name']}：感谢您的反馈。经核实，{explanation}。如有疑问，欢迎随时与我们联系。",
+    customer = form.complainant
+    if customer.email:
+        notice(case_no, "not-established", [customer.email], "关于您的投诉的答复",
+               f"尊敬的{customer.name}：感谢您的反馈。经核实，{explanation}。如有疑问，欢迎随时与我们联系。",
                {"投诉编号": case_no})
         return
-    ask("tell-customer", "电话/短信告知客户投诉不成立的原因并记录", "l1_handler", "CustomerInformed",
-        assignee=receiver, summary={"投诉编号": case_no, "投诉人": f"{customer['name']}（{customer['phone']}）",
+    ask(CustomerInformed, step="tell-customer", title="电话/短信告知客户投诉不成立的原因并记录", role="l1_handler",
+        assignee=receiver, summary={"投诉编号": case_no, "投诉人": f"{customer.name}（{customer.phone}）",
                                     "不成立的说明": explanation})
 
 
-def review_step(case_no: str, ask, reviewer: str, handler_role: str, handler: str,  # noqa: ANN001
+def review_step(case_no: str, ask: Asking, reviewer: str, handler_role: str, handler: str,
                 summary: dict) -> None:
     """C5 审核: until the reviewer approves, the handler revises the 《投诉处理单》 as commented."""
     key = f"review-{reviewer.replace('_', '-')}"
 
-    def review(_form: None, round_no: int) -> list:
+    def review(_form: None, round_no: int) -> list[ComplaintReview]:
         suffix = "" if round_no == 1 else f"-{round_no}"
-        review = ask(f"{key}{suffix}", "审核《投诉处理单》" + (f"（第 {round_no} 轮）" if round_no > 1 else ""), reviewer,
-                     "ComplaintReview")
+        review = ask(ComplaintReview, step=f"{key}{suffix}",
+                     title="审核《投诉处理单》" + (f"（第 {round_no} 轮）" if round_no > 1 else ""), role=reviewer)
         # C12: the reviewer records a handler who did not follow the routing and guidance (视情 ¥30–100)
         record_routing_violation(case_no, review.routing_penalty, review.routing_reason, review.decided_by)
         if review.decision == "approve" and review.typical_case:  # C23: a typical case for the library
             typical.append(review)
         return [review]
 
-    def revise(_form: None, round_no: int, rejections: list) -> None:
-        ask(f"{key}-revision-{round_no}", "按审核意见修改《投诉处理单》", handler_role, "Done", assignee=handler,
+    def revise(_form: None, round_no: int, rejections: list[ComplaintReview]) -> None:
+        ask(Done, step=f"{key}-revision-{round_no}", title="按审核意见修改《投诉处理单》", role=handler_role, assignee=handler,
             summary={**summary, "审核意见": rejections[0].comment or "（未填写）"})
         publish_complaint_form(case_no)
 
-    typical: list = []
-    until_approved(None, review, revise)
+    typical: list[ComplaintReview] = []
+    review_loop(None, review, revise)
     if typical:
         case_library_review(case_no, ask, typical[-1])
 
 
-def case_library_review(case_no: str, ask, marked) -> None:  # noqa: ANN001
+def case_library_review(case_no: str, ask: Asking, marked: ComplaintReview) -> None:
     """C23: the anonymised entry is written and the CS manager reviews it before publication."""
     entry = write_case_library_entry(case_no, marked.lessons, marked.improvement, marked.decided_by)
-    check = ask("case-library-review", "审核典型案例（发布前）", "cs_manager",
+    check = ask(Decision, step="case-library-review", title="审核典型案例（发布前）", role="cs_manager",
                 summary={"投诉编号": case_no, **{k: str(v) for k, v in entry.items()}})
     publish_case_library_entry(case_no, check.decision == "approve", check.decided_by, check.comment)
 

@@ -32,18 +32,26 @@ from decimal import Decimal
 from typing import Any
 
 from prefect import flow
+from prefect.input import RunInput
 
 from deployments.names import GRIEVANCE, flow_name
+from models.answers import ANSWER_MODELS, Decision
 from models.business_days import TZ
+from models.complaint.handling import ComplaintForm
 from models.archive.corrections import step_key
-from models.grievance_answers import PETITION_SUBJECTS
-from models.grievance import (CAUSE_LABELS, NO_PROMISE, OBJECTION_BUSINESS_DAYS, ChainStep, after_return,
+from models.complaint.answers import GmInstruction
+from models.grievance import (CAUSE_LABELS, NO_PROMISE, OBJECTION_BUSINESS_DAYS, ChainStep, GrievanceData, after_return,
                               approvers_by_amount, chain_steps, check_fines, compute_loss, improvement_tracked,
                               parse_pairs, pending_amount, reapproval_roles, responsible_units)
+from models.grievance_answers import (PETITION_SUBJECTS, CustomerDecisionReply, EffectCheck, FormRevision, GmRuling,
+                                      GrievanceConsolidation, GrievanceForm, ImprovementDone, ObjectionFollowUp,
+                                      PersonalOpinionReply, Petition, PetitionAnswer, PetitionForward, QuantityEntry,
+                                      SupplierClaim)
+from tasks.ask import A, Asking, asking, review_loop, step_request, typed
 from tasks.cases import load_case, record_state
-from tasks.complaint.steps import notice, tag_run, until_approved
+from tasks.complaint.steps import notice, tag_run
 from tasks.grievance.steps import (bases, grievance_summary, issue_copies, publish_grievance_form,
-                             refile_rejected_grievance)
+                                   refile_rejected_grievance)
 from tasks.human import StepRequest, open_steps, request_decision
 from tasks.platform.runtime import services
 from tasks.returns.authority import authority
@@ -54,14 +62,14 @@ from flows.grievance.month import heads_of
 Answers = dict[str, Any]
 
 
-def _ask(case: dict, key: str, title: str, role: str, model: str = "Decision", **kw: Any) -> Any:
-    kw.setdefault("requested_by", case["data"]["salesperson"])  # the salesperson never decides their own form
-    return request_decision(StepRequest(case_no=case["case_no"], step_key=key, title=title, role=role,
-                                        answer_model=model, **kw))
+def _on_case(case: dict) -> Asking:
+    """The case's steps: the salesperson never decides their own form."""
+    return asking(case["case_no"], requested_by=GrievanceData.of(case).salesperson)
 
 
-def _by_salesperson(case: dict, key: str, title: str, model: str, **kw: Any) -> Any:
-    return _ask(case, key, title, "salesperson", model, assignee=case["data"]["salesperson"], requested_by=None, **kw)
+def _by_salesperson(case: dict, model: type[A], step: str, title: str, **kw: Any) -> A:
+    return _on_case(case)(model, step=step, title=title, role="salesperson", assignee=GrievanceData.of(case).salesperson,
+                          requested_by=None, **kw)
 
 
 # ---- C16: the chain ------------------------------------------------------------------------------
@@ -134,17 +142,18 @@ def run_chain(case: dict) -> tuple[str, Answers]:
                      event_data={"step": s.no, "comment": a.comment})
         publish_grievance_form(case["case_no"])
         if after_return(returns[s.key]) == "escalate":
-            r = _ask(case, f"gm-ruling-{s.key}-{returns[s.key]}", f"多次退回，呈总经理裁定（{s.title}）",
-                     "general_manager", "GmRuling", summary={**chain_summary(case, answers), "退回环节": s.title,
-                                                             "退回意见": a.comment or "（未填写）"})
+            r = _on_case(case)(GmRuling, step=f"gm-ruling-{s.key}-{returns[s.key]}",
+                               title=f"多次退回，呈总经理裁定（{s.title}）", role="general_manager",
+                               summary={**chain_summary(case, answers), "退回环节": s.title,
+                                        "退回意见": a.comment or "（未填写）"})
             if r.decision == "withdrawn":
                 return "withdrawn", answers
             returns[s.key] = 0
             notes[s.key] = {"总经理裁定": r.comment or "维持原稿，继续流转（不再退回）"}
             continue
         if i == 0:  # the GM office returns the form to the salesperson
-            rev = _by_salesperson(case, f"form-revision-{returns[s.key]}", "补正《客户抱怨处理表》（被退回）",
-                                  "FormRevision", summary={**chain_summary(case, answers), "退回意见": a.comment})
+            rev = _by_salesperson(case, FormRevision, f"form-revision-{returns[s.key]}", "补正《客户抱怨处理表》（被退回）",
+                                  summary={**chain_summary(case, answers), "退回意见": a.comment})
             if rev.decision == "withdrawn":
                 return "withdrawn", answers
             notes[s.key] = {"业务员补正": rev.opinion or rev.comment or "（已补正）"}
@@ -154,30 +163,31 @@ def run_chain(case: dict) -> tuple[str, Answers]:
         i -= 1
 
 
-def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str, str]) -> Any:
+def _ask_step(case: dict, s: ChainStep, n: int, answers: Answers, note: dict[str, str]) -> RunInput:
     """Ask a chain step; a step asked again goes to its earlier author. Steps 2–3 state responsibility
     and the plan by C6's 1-day deadline (from receipt); a round after a return has its own day."""
     earlier = answers.get(s.key)
     kw: dict[str, Any] = {"summary": {**chain_summary(case, answers), **note}, "due_business_days": s.due_business_days}
     if s.key in PLAN_STEPS and n == 1:
-        kw["due_at"] = datetime.fromisoformat(case["data"]["deadlines"]["plan"])
+        kw["due_at"] = GrievanceData.of(case).due("plan")
     if s.role == "salesperson":
-        kw |= {"assignee": case["data"]["salesperson"], "requested_by": None}
+        kw |= {"assignee": GrievanceData.of(case).salesperson, "requested_by": None}
     elif earlier is not None and earlier.decided_by:
         kw["assignee"] = earlier.decided_by
     title = s.title if n == 1 else f"{s.title}（第 {n} 次）"
-    return _ask(case, step_key(s.key, n), title, s.role, s.answer_model, **kw)
+    # the chain is data (models/grievance.py `chain_steps`): each step names its answer model
+    return _on_case(case)(ANSWER_MODELS[s.answer_model], step=step_key(s.key, n), title=title, role=s.role, **kw)
 
 
 PLAN_STEPS = ("quality", "production")  # C6's 1-day plan: responsibility (step 2) and countermeasure (step 3)
 
 
-def gm_report(case: dict, answers: Answers) -> Any:
+def gm_report(case: dict, answers: Answers) -> GmInstruction:
     """C6 inside the chain: the investigation (steps 2–3) is reported to the GM, whose 批示 is due 3
     business days after the plan's deadline (the watchdog reminds, then escalates to the chairman)."""
-    r = _ask(case, "gm-report", "客户抱怨调查报告：总经理批示（3个工作日内）", "general_manager", "GmInstruction",
-             summary=chain_summary(case, answers), due_at=datetime.fromisoformat(case["data"]["deadlines"]["gm_report"]),
-             escalate_to=_chairman())
+    r = _on_case(case)(GmInstruction, step="gm-report", title="客户抱怨调查报告：总经理批示（3个工作日内）",
+                       role="general_manager", summary=chain_summary(case, answers),
+                       due_at=GrievanceData.of(case).due("gm_report"), escalate_to=_chairman())
     record_state(case["case_no"], "investigating", "gm_instruction_recorded", actor=r.decided_by,
                  data={"gm_instruction": r.instruction}, event_data={"instruction": r.instruction})
     publish_grievance_form(case["case_no"])
@@ -225,8 +235,9 @@ def consolidation_by_bases(case: dict, answers: Answers) -> dict[str, Any]:
         try:
             return decision_record(c, handling_of(answers))
         except ValueError as exc:
-            c = _ask(case, f"consolidation-bases-{n}", "按核算/罚扣基准修正汇总（损失项目或罚扣不符）", "gm_office",
-                     "GrievanceConsolidation", assignee=c.decided_by or None, due_business_days=1,
+            c = _on_case(case)(GrievanceConsolidation, step=f"consolidation-bases-{n}",
+                               title="按核算/罚扣基准修正汇总（损失项目或罚扣不符）", role="gm_office",
+                               assignee=c.decided_by or None, due_business_days=1,
                      summary={**chain_summary(case, answers), "不符之处": str(exc)},
                      defaults=c.model_dump(mode="json", exclude={"decision", "comment", "code", "decided_by"}))
     raise AssertionError("unreachable")
@@ -242,26 +253,27 @@ def settle_quantity(case: dict, decision: dict[str, Any], summary: dict[str, Any
     publish_grievance_form(case_no)
 
     def enter(round_no: int, why: str = "") -> dict[str, Any]:
-        q = _by_salesperson(case, step_key("quantity", round_no), "填写退换数量（客户加工完毕）", "QuantityEntry",
+        q = _by_salesperson(case, QuantityEntry, step_key("quantity", round_no), "填写退换数量（客户加工完毕）",
                             due_business_days=None, summary={**summary, **({"驳回意见": why} if why else {})})
         amount = pending_amount(Decimal(decision["unit_price"]), q.quantity)
         return {"value": q.quantity, "unit": q.unit, "amount": str(amount)}
 
-    def approve(qty: dict[str, Any], round_no: int) -> list:
+    def approve(qty: dict[str, Any], round_no: int) -> list[Decision]:
         s = {**summary, "退换数量": f"{qty['value']} {qty['unit']}", "金额（元）": qty["amount"]}
-        out = [_ask(case, step_key("quantity-review", round_no), "业务主管核阅退换数量", "sales_manager", summary=s)]
+        ask = _on_case(case).sharing(summary=s)
+        out = [ask(Decision, step=step_key("quantity-review", round_no), title="业务主管核阅退换数量", role="sales_manager")]
         if out[0].decision == "approve":
             for role in reapproval_roles(Decimal(decision["amount"]), Decimal(qty["amount"]), authority(services())):
-                out.append(_ask(case, step_key(f"reapprove-{role.replace('_', '-')}", round_no),
-                                "金额超出原核决权限，呈上级核决", role, summary=s))
+                out.append(ask(Decision, step=step_key(f"reapprove-{role.replace('_', '-')}", round_no),
+                               title="金额超出原核决权限，呈上级核决", role=role))
                 if out[-1].decision != "approve":
                     break
         return out
 
-    def revise(_qty: dict[str, Any], round_no: int, rejections: list) -> dict[str, Any]:
+    def revise(_qty: dict[str, Any], round_no: int, rejections: list[Decision]) -> dict[str, Any]:
         return enter(round_no + 1, "；".join(a.comment or "（未填写）" for a in rejections))
 
-    qty = until_approved(enter(1), approve, revise)
+    qty = review_loop(enter(1), approve, revise)
     record_state(case_no, "decided", "quantity_settled", data={"final_quantity": qty, "quantity_pending": False},
                  event_data=qty)
     return qty
@@ -278,13 +290,14 @@ def approve_loss_and_penalty(case: dict, decision: dict[str, Any], summary: dict
         return {**summary, "客诉损失金额（元）": d["loss_total"],
                 "罚扣": "；".join(f"{f['party']} {f['amount']} 元" for f in d["fines"]) or "无"}
 
-    def approve(d: dict[str, Any], round_no: int) -> list:
-        return [_ask(case, step_key("penalty-approval", round_no), "主管核准损失与罚扣", "general_manager",
+    def approve(d: dict[str, Any], round_no: int) -> list[Decision]:
+        return [_on_case(case)(Decision, step=step_key("penalty-approval", round_no), title="主管核准损失与罚扣", role="general_manager",
                      summary=show(d))]
 
-    def revise(d: dict[str, Any], round_no: int, rejections: list) -> dict[str, Any]:
-        c = _ask(case, step_key("penalty-revision", round_no), "按主管意见修正损失与罚扣", "gm_office",
-                 "GrievanceConsolidation", summary={**show(d), "主管意见": rejections[0].comment or "（未填写）"},
+    def revise(d: dict[str, Any], round_no: int, rejections: list[Decision]) -> dict[str, Any]:
+        c = _on_case(case)(GrievanceConsolidation, step=step_key("penalty-revision", round_no),
+                           title="按主管意见修正损失与罚扣", role="gm_office",
+                           summary={**show(d), "主管意见": rejections[0].comment or "（未填写）"},
                  defaults={k: d[k] for k in ("result", "cause", "responsible_units", "responsible_persons",
                                              "improvement_measure", "improvement_owner", "improvement_due")})
         try:
@@ -292,7 +305,7 @@ def approve_loss_and_penalty(case: dict, decision: dict[str, Any], summary: dict
         except ValueError:
             return d  # refused by the bases: the supervisor sees the earlier breakdown again
 
-    approved = until_approved(decision, approve, revise)
+    approved = review_loop(decision, approve, revise)
     record_state(case["case_no"], "decided", "loss_penalty_approved", data={"decision": approved},
                  event_data={"loss_total": approved["loss_total"], "fines": approved["fines"]})
     return approved
@@ -314,7 +327,7 @@ def objection_requests(case: dict, decision: dict[str, Any], summary: dict[str, 
     shown = {**summary, **decision_lines(decision)}
     reqs = [StepRequest(case_no=case_no, step_key=f"objection-{code}", role=role, assignee=head,
                         title=f"核决通知（{unit}）：无异议请确认；对责任、损失或罚扣有异议请提《签呈》（3个工作日内）",
-                        answer_model="Petition", due_business_days=OBJECTION_BUSINESS_DAYS, summary=shown)
+                        answer_model=Petition.__name__, due_business_days=OBJECTION_BUSINESS_DAYS, summary=shown)
             for unit, (code, head, role) in heads_of(responsible_units(decision["responsible_units"])).items()]
     for n, name in enumerate(responsible_units(decision["responsible_persons"]), 1):
         person = org.find(name)
@@ -324,22 +337,23 @@ def objection_requests(case: dict, decision: dict[str, Any], summary: dict[str, 
                 if f["party"] in (person.name, person.email)]
         reqs.append(StepRequest(
             case_no=case_no, step_key=f"opinion-person-{n}", role=org.roles_of(person.email)[0], assignee=person.email,
-            title="对您本人的处理意见：请知悉，有异议可向受理人提出（3个工作日内）", answer_model="PersonalOpinionReply",
+            title="对您本人的处理意见：请知悉，有异议可向受理人提出（3个工作日内）", answer_model=PersonalOpinionReply.__name__,
             due_business_days=OBJECTION_BUSINESS_DAYS,
             summary={**summary, "对您的处理意见": f"{decision['cause_label']}；责任人员：{person.name}；"
                                                  f"罚扣：{'；'.join(mine) or '无'}"}))
     return reqs
 
 
-def tell_customer_and_units(case: dict, decision: dict[str, Any], summary: dict[str, Any]) -> tuple[Any, list]:
+def tell_customer_and_units(case: dict, decision: dict[str, Any],
+                            summary: dict[str, Any]) -> tuple[CustomerDecisionReply, list[tuple[StepRequest, RunInput]]]:
     """C17 and C19 at once: sales passes the decision on (letter or phone) and records whether the customer
     accepts it; the responsible units and persons are notified in the same moment. The customer-facing
     answer is taken first — it never waits for an objection; a rejection leaves the objections moot."""
-    told = StepRequest(case_no=case["case_no"], step_key="decision-told", role="salesperson",
-                       assignee=case["data"]["salesperson"], title="向客户函告或电话告知核决结果，记录客户是否接受",
-                       answer_model="CustomerDecisionReply", summary=summary)
+    told = step_request(CustomerDecisionReply, case_no=case["case_no"], step="decision-told", role="salesperson",
+                        assignee=GrievanceData.of(case).salesperson,
+                        title="向客户函告或电话告知核决结果，记录客户是否接受", summary=summary)
     told, *objections = open_steps([told, *objection_requests(case, decision, summary)])
-    reply = request_decision(told)
+    reply = typed(CustomerDecisionReply, request_decision(told))
     record_state(case["case_no"], "decided", f"customer_{reply.decision}", actor=reply.decided_by,
                  data={"customer_reply": {"decision": reply.decision, "via": reply.passed_on_via, "note": reply.note}},
                  event_data={"via": reply.passed_on_via})
@@ -351,19 +365,19 @@ def tell_customer_and_units(case: dict, decision: dict[str, Any], summary: dict[
 def refile(case: dict, summary: dict[str, Any]) -> str:
     """C17: the customer rejects the decision — sales fills a new form linked to the original (the
     original's data pre-filled), which runs C16 again as a case of its own."""
-    f = case["data"]["form"]
+    f = GrievanceData.of(case).form.model_dump(mode="json")
     q = f.get("return_quantity")
     defaults = {k: f[k] for k in ("abnormality_no", "order_no", "item_no", "customer", "ship_date", "description",
                                   "demand", "grievance_class", "sample_attached", "opinion")}
     defaults |= {"quantity_shipped": f["quantity_shipped"]["value"], "unit": f["quantity_shipped"]["unit"],
                  "defective_quantity": f["defective_quantity"]["value"], "return_quantity": q["value"] if q else 0}
-    form = _by_salesperson(case, "new-form", "客户不接受核决：重新填写《客户抱怨处理表》（另案重办）", "GrievanceForm",
+    form = _by_salesperson(case, GrievanceForm, "new-form", "客户不接受核决：重新填写《客户抱怨处理表》（另案重办）",
                            summary=summary, defaults=defaults)
-    body = form.to_form(case["data"]["salesperson"], previous_case_no=case["case_no"], foreign=bool(f.get("foreign")))
+    body = form.to_form(GrievanceData.of(case).salesperson, previous_case_no=case["case_no"], foreign=bool(f.get("foreign")))
     return refile_rejected_grievance(case["case_no"], body.model_dump(mode="json"))
 
 
-def hear_objections(case: dict, decision: dict[str, Any], heard: list) -> dict[str, Any]:
+def hear_objections(case: dict, decision: dict[str, Any], heard: list[tuple[StepRequest, RunInput]]) -> dict[str, Any]:
     """C19: each 《签呈》 goes via the GM office to the GM, whose answer is final (a changed fine replaces
     the decision's); a person's objection goes to the handler (the GM office), who records the follow-up —
     continued disagreement becomes that person's 《签呈》."""
@@ -372,13 +386,14 @@ def hear_objections(case: dict, decision: dict[str, Any], heard: list) -> dict[s
             decision = petition_to_gm(case, req.step_key, a, decision)
         elif a.decision == "objects":
             s = {**req.summary, "异议人": a.decided_by, "异议内容": a.objection}
-            follow = _ask(case, f"{req.step_key}-follow-up", "受理人跟进被投诉人的异议并记录", "gm_office",
-                          "ObjectionFollowUp", requested_by=a.decided_by, summary=s)
+            follow = _on_case(case)(ObjectionFollowUp, step=f"{req.step_key}-follow-up",
+                                    title="受理人跟进被投诉人的异议并记录", role="gm_office",
+                                    requested_by=a.decided_by, summary=s)
             record_state(case["case_no"], "decided", f"objection_followed_up:{req.step_key}", actor=follow.decided_by,
                          event_data={"person": a.decided_by, "follow_up": follow.follow_up, "result": follow.decision})
             if follow.decision == "petition":
-                pet = _ask(case, f"{req.step_key}-petition", "填写《签呈》（对处理意见仍有异议）", req.role, "Petition",
-                           assignee=req.assignee, requested_by=None, due_business_days=OBJECTION_BUSINESS_DAYS,
+                pet = _on_case(case)(Petition, step=f"{req.step_key}-petition", title="填写《签呈》（对处理意见仍有异议）",
+                                     role=req.role, assignee=req.assignee, requested_by=None, due_business_days=OBJECTION_BUSINESS_DAYS,
                            summary={**s, "受理人跟进": follow.follow_up},
                            defaults={"decision": "petition", "subject": "penalty", "reasons": a.objection})
                 if pet.decision == "petition":
@@ -386,7 +401,7 @@ def hear_objections(case: dict, decision: dict[str, Any], heard: list) -> dict[s
     return decision
 
 
-def petition_to_gm(case: dict, key: str, pet: Any, decision: dict[str, Any]) -> dict[str, Any]:
+def petition_to_gm(case: dict, key: str, pet: Petition, decision: dict[str, Any]) -> dict[str, Any]:
     """One 《签呈》: the GM office forwards it with its opinion, the GM answers (final). A changed fine is
     checked against the penalty basis (refused: the GM is asked again with the reason)."""
     case_no = case["case_no"]
@@ -395,12 +410,13 @@ def petition_to_gm(case: dict, key: str, pet: Any, decision: dict[str, Any]) -> 
     _record_petition(case_no, key, record, "petition_filed")
     s = {**decision_lines(decision), "签呈人": pet.decided_by, "异议事项": PETITION_SUBJECTS[pet.subject],
          "理由": pet.reasons, "请求变更为": pet.change_asked, "附件": pet.attachments or "无"}
-    fwd = _ask(case, f"{key}-forward", "《签呈》经总经理室呈总经理", "gm_office", "PetitionForward",
-               requested_by=pet.decided_by, summary=s)
+    fwd = _on_case(case)(PetitionForward, step=f"{key}-forward", title="《签呈》经总经理室呈总经理", role="gm_office",
+                         requested_by=pet.decided_by, summary=s)
     s["总经理室意见"] = fwd.opinion
     for n in count(1):
-        ans = _ask(case, f"{key}-answer" + ("" if n == 1 else f"-{n}"), "总经理批示《签呈》（最终决定）", "general_manager",
-                   "PetitionAnswer", requested_by=pet.decided_by, summary=s)
+        ans = _on_case(case)(PetitionAnswer, step=f"{key}-answer" + ("" if n == 1 else f"-{n}"),
+                             title="总经理批示《签呈》（最终决定）", role="general_manager",
+                             requested_by=pet.decided_by, summary=s)
         try:
             if ans.decision == "changed" and ans.fines.strip():
                 _loss, penalty_basis = bases(services())
@@ -430,11 +446,11 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
     due = datetime.combine(datetime.fromisoformat(decision["improvement_due"]).date(), time(17, 30), TZ)
     now = services().clock.now()
     for n in count(1):
-        done = _ask(case, step_key("improvement", n), "落实改善措施（列入追踪）", "production", "ImprovementDone",
+        done = _on_case(case)(ImprovementDone, step=step_key("improvement", n), title="落实改善措施（列入追踪）", role="production",
                     assignee=owner.email if owner else None, requested_by=None,
                     due_at=due if due > now else None, due_business_days=1,
                     summary={**summary, "改善措施": decision["improvement_measure"], "完成期限": decision["improvement_due"]})
-        check = _ask(case, step_key("effect-check", n), "效果确认（质量管理部）", "quality_lead", "EffectCheck",
+        check = _on_case(case)(EffectCheck, step=step_key("effect-check", n), title="效果确认（质量管理部）", role="quality_lead",
                      requested_by=done.decided_by, summary={**summary, "落实情况": done.result})
         record_state(case["case_no"], "tracking", f"effect_checked:{n}", actor=check.decided_by,
                      event_data={"effective": check.decision == "effective"})
@@ -446,7 +462,7 @@ def track_improvement(case: dict, decision: dict[str, Any], summary: dict[str, A
 @flow(name=flow_name(GRIEVANCE), flow_run_name="grievance-{case_no}", log_prints=True)
 def grievance(case_no: str) -> str:
     case = load_case(case_no)
-    d = case["data"]
+    d = GrievanceData.of(case)
     tag_run(case["level"] or 2, "product", "产品质量")
     publish_grievance_form(case_no)
 
@@ -454,7 +470,7 @@ def grievance(case_no: str) -> str:
     summary = chain_summary(case, answers)
     if outcome == "abnormality":  # C15: no loss — an 《异常处理单》 to the units concerned, no chain
         units = [services().org.first_for_role(r).email for r in ("quality_lead", "production")]
-        notice(case_no, "abnormality-report", units + [d["salesperson"]], "《异常处理单》",
+        notice(case_no, "abnormality-report", units + [d.salesperson], "《异常处理单》",
                f"客户抱怨 {case_no} 未造成损失，按《异常处理单》处理：{answers['register'].comment or '请相关单位改善'}",
                summary, event="abnormality_report")
         record_state(case_no, "abnormality_report", "abnormality_reported", closed=True)
@@ -462,14 +478,14 @@ def grievance(case_no: str) -> str:
         return "abnormality_report"
     if outcome == "withdrawn":
         record_state(case_no, "withdrawn", "grievance_withdrawn", closed=True)
-        notice(case_no, "withdrawn", [d["salesperson"], services().org.first_for_role("gm_office").email],
+        notice(case_no, "withdrawn", [d.salesperson, services().org.first_for_role("gm_office").email],
                "客户抱怨案件已撤销", f"客户抱怨 {case_no} 已撤销。", summary)
         publish_grievance_form(case_no)
         return "withdrawn"
 
     # C16 step 9 decided; C18 responsibility, loss and penalty by the bases
     decision = consolidation_by_bases(case, answers)
-    pending = d["quantity_pending"]
+    pending = d.quantity_pending
     record_state(case_no, "decided", "grievance_decided", data={"decision": decision},
                  event_data={"amount": decision["amount"], "quantity_pending": pending})
     publish_grievance_form(case_no)
@@ -488,7 +504,7 @@ def grievance(case_no: str) -> str:
     decision = hear_objections(case, decision, heard)  # C19: the disputed fine waits for the GM's answer
     decision = approve_loss_and_penalty(case, decision, summary)
     if decision["cause"] == "supplier":
-        claim = _ask(case, "supplier-claim", "供应商索赔（索赔内容与追回金额）", "gm_office", "SupplierClaim",
+        claim = _on_case(case)(SupplierClaim, step="supplier-claim", title="供应商索赔（索赔内容与追回金额）", role="gm_office",
                      summary=summary, due_business_days=10)
         record_state(case_no, "decided", "supplier_claim_recorded", actor=claim.decided_by,
                      data={"supplier_claim": {"supplier": claim.supplier, "claim": claim.claim,
@@ -501,16 +517,15 @@ def grievance(case_no: str) -> str:
     return "closed"
 
 
-def route_complaint(case_no: str, ask: Any, form: dict[str, Any], summary: dict[str, Any]) -> str:
+def route_complaint(case_no: str, ask: Asking, form: ComplaintForm, summary: dict[str, Any]) -> str:
     """C15's reading: a category-产品质量 complaint naming an order (`order_no`) is handled as a
     grievance — a salesperson fills the 《客户抱怨处理表》 from it, the grievance is filed linked to
     the complaint, and the complaint closes as routed (the grievance's chain replaces C6)."""
-    products = form.get("products") or [{}]
-    f = ask("grievance-form", "填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", "salesperson", "GrievanceForm",
-            summary=summary, defaults={"order_no": form["order_no"], "item_no": products[0].get("code", ""),
-                                       "customer": form["complainant"]["name"], "description": form["description"],
-                                       "demand": form.get("demand", "")})
-    body = f.to_form(f.decided_by, complaint_case_no=case_no, foreign=bool(form.get("foreign")))
+    f = ask(GrievanceForm, step="grievance-form", title="填写《客户抱怨处理表》（产品质量投诉转客户抱怨处理）", role="salesperson",
+            summary=summary, defaults={"order_no": form.order_no, "item_no": form.products[0].code if form.products else "",
+                                       "customer": form.complainant.name, "description": form.description,
+                                       "demand": form.demand})
+    body = f.to_form(f.decided_by, complaint_case_no=case_no, foreign=form.foreign)
     grievance_no = open_grievance_from_complaint(case_no, body.model_dump(mode="json"))
     close_case(case_no, "routed", "complaint_routed_to_grievance")
     return f"routed:{grievance_no}"

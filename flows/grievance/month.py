@@ -28,14 +28,17 @@ from typing import Any
 from prefect import flow, task
 
 from deployments.names import GRIEVANCE_MONTH, flow_name
-from models.business_days import TZ
-from models.business_days import add_business_days
-from models.grievance import (OBJECTION_BUSINESS_DAYS, case_shares, confirmations_due, correction_month,
+from models.answers import Decision, Done
+from models.archive.corrections import step_key
+from models.business_days import TZ, add_business_days
+from models.grievance import (OBJECTION_BUSINESS_DAYS, GrievanceData, case_shares, confirmations_due, correction_month,
                               first_business_day, share_changes, units_with_fines)
+from models.grievance_answers import ShareConfirmation
 from models.statistics import month_period, previous_month_key
 from tasks.cases import record_state
-from tasks.complaint.steps import notice, until_approved
-from tasks.human import StepRequest, request_decision, request_decisions
+from tasks.ask import Asking, asking, review_loop
+from tasks.complaint.steps import notice
+from tasks.human import StepRequest, request_decision
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
 from models.tables import Case
@@ -61,7 +64,7 @@ def open_month_case(month: str) -> dict[str, Any]:
     with svc.store.session() as s:
         rows = s.exec(select(Case).where(Case.procedure == "grievance", Case.state == "closed",
                                          Case.closed_at >= start, Case.closed_at < end).order_by(Case.case_no)).all()
-    cases = [{"case_no": c.case_no, "customer": c.data["form"]["customer"], "shares": case_shares(c.data),
+    cases = [{"case_no": c.case_no, "customer": GrievanceData.model_validate(c.data).form.customer, "shares": case_shares(c.data),
               "decision": c.data.get("decision") or {}} for c in rows]
     now = svc.clock.now()
     case, _ = svc.store.create_case(procedure=PROCEDURE, prefix="KY", year=now.astimezone(TZ).year, state="confirming",
@@ -89,13 +92,13 @@ def confirm_shares(month_case: dict[str, Any], due: datetime) -> dict[str, Any]:
     asks = []
     for unit, (code, head, role) in heads.items():
         mine = [c for c in month_case["cases"] if unit in c["shares"]]
-        asks.append((unit, StepRequest(
-            case_no=month_case["case_no"], step_key=f"shares-{code}", title=f"确认客户抱怨责任比率（{unit}，{month_case['month']}）",
-            role=role, assignee=head, answer_model="ShareConfirmation", due_at=due,
-            summary={"月份": month_case["month"], "责任单位": unit,
-                     "案件与草拟比率": "\n".join(f"{c['case_no']} {c['customer']}：{c['shares'][unit]['share']}%"
-                                          for c in mine)})))
-    answers = request_decisions([r for _u, r in asks]) if asks else []
+        asks.append((unit, {
+            "step": f"shares-{code}", "title": f"确认客户抱怨责任比率（{unit}，{month_case['month']}）",
+            "role": role, "assignee": head, "due_at": due,
+            "summary": {"月份": month_case["month"], "责任单位": unit,
+                        "案件与草拟比率": "\n".join(f"{c['case_no']} {c['customer']}：{c['shares'][unit]['share']}%"
+                                             for c in mine)}}))
+    answers = asking(month_case["case_no"]).each(ShareConfirmation, [r for _u, r in asks])
     result = {"confirmed": [], "proposed": [], "unknown_units": sorted(set(units) - set(heads))}
     for (unit, _req), a in zip(asks, answers, strict=True):
         result["confirmed" if a.decision == "confirmed" else "proposed"].append(
@@ -132,17 +135,16 @@ def notices_approved(month_case: dict[str, Any], held: frozenset[tuple[str, str]
         summary = {"月份": month_case["month"], "单位": unit, "罚扣合计（元）": f"{total:.2f}",
                    "明细": "\n".join(f"{r['case_no']} {r['party']} {r['amount']} 元（{r['cause']}）" for r in rows)}
 
-        def approve(_d: None, n: int, code: str = code, summary: dict = summary) -> list:
-            key = f"notice-{code}" + ("" if n == 1 else f"-{n}")
-            return [request_decision(StepRequest(case_no=month_case["case_no"], step_key=key, title="总经理核准《奖罚通知单》",
-                                                 role="general_manager", summary=summary))]
+        ask = asking(month_case["case_no"], summary=summary)
 
-        def revise(_d: None, n: int, rejections: list, code: str = code, summary: dict = summary) -> None:
-            request_decision(StepRequest(case_no=month_case["case_no"], step_key=f"notice-{code}-revision-{n}",
-                                         title="按总经理意见修改《奖罚通知单》", role="gm_office", answer_model="Done",
-                                         summary={**summary, "总经理意见": rejections[0].comment or "（未填写）"}))
+        def approve(_d: None, n: int, code: str = code, ask: Asking = ask) -> list[Decision]:
+            return [ask(Decision, step=step_key(f"notice-{code}", n), title="总经理核准《奖罚通知单》", role="general_manager")]
 
-        until_approved(None, approve, revise)
+        def revise(_d: None, n: int, rejections: list[Decision], code: str = code, ask: Asking = ask) -> None:
+            ask(Done, step=f"notice-{code}-revision-{n}", title="按总经理意见修改《奖罚通知单》", role="gm_office",
+                summary={**ask.shared["summary"], "总经理意见": rejections[0].comment or "（未填写）"})
+
+        review_loop(None, approve, revise)
         to = [services().org.first_for_role("gm_office").email, services().org.first_for_role("accounting").email, head]
         notice(month_case["case_no"], f"reward-penalty-{code}", to, f"《奖罚通知单》{unit} {month_case['month']}",
                "总经理已核准。一联总经理室存查，一联会计科核对，一联责任单位扣发奖金并确认。", summary,

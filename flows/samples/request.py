@@ -12,9 +12,11 @@ from itertools import count
 from prefect import flow
 
 from deployments.names import SAMPLE_REQUEST, flow_name
-from models.samples import SIZE_CLASS_LABELS, sample_weight_kg
+from models.samples import SIZE_CLASS_LABELS, SampleRequestData, sample_weight_kg
 from tasks.cases import load_case, record_state
-from tasks.human import StepRequest, request_decision, request_decisions
+from models.answers import Decision, Done
+from models.samples_answers import GateCheck, SampleIssue, SampleRequisition, StockWithdrawal, WarehouseLedger
+from tasks.ask import Asking, asking, review_loop
 from models.archive.corrections import step_key as round_key
 from tasks.notify import deliver_mail, notify
 from tasks.samples.steps import issue_slip_copies, record_gate_check, record_sample_issue, slip_context
@@ -22,12 +24,12 @@ from tasks.samples.steps import issue_slip_copies, record_gate_check, record_sam
 
 def sample_summary(case: dict) -> dict:
     """What the approvers read: the slip's fields."""
-    form = case["data"]
+    form = SampleRequestData.of(case)
     return {
-        "客户": form["customer"], "品名": form["product"], "规格": form["spec"],
-        "规格类别": SIZE_CLASS_LABELS[form["size_class"]], "数量（个）": form["quantity"],
-        "重量（kg）": str(sample_weight_kg(form["size_class"], form["quantity"])),
-        "事由": form["reason"], "申请人": case["requested_by"],
+        "客户": form.customer, "品名": form.product, "规格": form.spec,
+        "规格类别": SIZE_CLASS_LABELS[form.size_class], "数量（个）": form.quantity,
+        "重量（kg）": str(sample_weight_kg(form.size_class, form.quantity)),
+        "事由": form.reason, "申请人": case["requested_by"],
     }
 
 
@@ -39,12 +41,12 @@ def sample_request(case_no: str) -> str:
 def sample_request_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     case = load_case(case_no)
     summary = sample_summary(case)
+    ask = asking(case_no, requested_by=case["requested_by"], summary=summary)
 
     # P2: the department leader signs, then the GM; a rejection ends it with the reason.
     for step_key, title, role in (("leader-approval", "部门负责人审批《取样出门审批单》", "marketing_leader"),
                                   ("gm-approval", "总经理审批《取样出门审批单》", "general_manager")):
-        answer = request_decision(StepRequest(case_no=case_no, step_key=step_key, title=title, role=role,
-                                              requested_by=case["requested_by"], summary=summary))
+        answer = ask(Decision, step=step_key, title=title, role=role)
         if answer.decision == "reject":
             record_state(case_no, "rejected", "sample_rejected", actor=answer.decided_by,
                          event_data={"step": step_key, "reason": answer.comment}, closed=True)
@@ -61,63 +63,62 @@ def sample_request_steps(case_no: str) -> str:  # undecorated: mutation testing 
     issue_slip_copies(case_no)
     deliver_mail(case_no, return_state=True)
 
-    if case["data"].get("from_stock"):
+    if SampleRequestData.of(case).from_stock:
         # P5: a product not in production comes from stock — 退库, the storekeeper's ledger, a GM-approved
         # 《领用单》; only then are the stock issue and finance's booking opened
-        issue = sample_from_stock(case_no, case["requested_by"], summary)
+        issue: SampleIssue | WarehouseLedger = sample_from_stock(ask)
     else:
-        issue = request_decision(StepRequest(case_no=case_no, step_key="sample-issue", title="样品发放登记",
-                                             role="production", requested_by=case["requested_by"],
-                                             summary=summary, answer_model="SampleIssue",
-                                             due_business_days=2))
+        issue = ask(SampleIssue, step="sample-issue", title="样品发放登记", role="production", due_business_days=2)
     record_sample_issue(case_no, issue.taker, issue.quantity, issue.decided_by)
     record_state(case_no, "issued", "sample_issued", actor=issue.decided_by,
                  event_data={"taker": issue.taker, "quantity": issue.quantity})
 
     # P4: the gate guard checks the goods against the pass; a used or invalid code is refused (and the
     # guard checks again), goods not matching the pass are refused
-    result = check_at_gate(case_no, case["requested_by"], summary)
+    result = check_at_gate(ask)
     record_state(case_no, "issued", "sample_gate_done", event_data={"gate": result}, closed=True)
     return "issued"
 
 
-def sample_from_stock(case_no: str, requested_by: str, summary: dict):  # noqa: ANN201
-    def ask(step: str, title: str, role: str, model: str = "Decision", **kw) -> object:
-        kw.setdefault("summary", summary)
-        return request_decision(StepRequest(case_no=case_no, step_key=step, title=title, role=role,
-                                            requested_by=requested_by, answer_model=model, **kw))
-
-    withdrawal = ask("stock-withdrawal", "车间办理退库（非在机生产品种取样）", "production", "StockWithdrawal")
+def sample_from_stock(ask: Asking) -> WarehouseLedger:
+    """P5: a product not in production comes from stock (the ledger's entry is the issue recorded)."""
+    case_no, requested_by, summary = ask.case_no, ask.shared["requested_by"], ask.shared["summary"]
+    withdrawal = ask(StockWithdrawal, step="stock-withdrawal", title="车间办理退库（非在机生产品种取样）", role="production")
     record_state(case_no, "approved", "stock_withdrawn", actor=withdrawal.decided_by, event_data={"note": withdrawal.note})
-    ledger = ask("warehouse-ledger", "司库员登记仓库台账（取样）", "storekeeper", "WarehouseLedger",
+    ledger = ask(WarehouseLedger, step="warehouse-ledger", title="司库员登记仓库台账（取样）", role="storekeeper",
                  defaults={"quantity": summary["数量（个）"]})
     record_state(case_no, "approved", "warehouse_ledger_recorded", actor=ledger.decided_by,
                  data={"warehouse_ledger": ledger.model_dump(mode="json", include={"taker", "quantity", "taken_on",
                                                                                    "decided_by"})})
-    for n in count(1):
-        req = request_decision(StepRequest(
-            case_no=case_no, step_key=round_key("requisition", n), title="填写《领用单》", role="marketing",
-            assignee=requested_by, answer_model="SampleRequisition", defaults={"quantity": ledger.quantity},
-            summary={**summary, "仓库台账数量": ledger.quantity}))
-        approval = ask(round_key("requisition-gm-approval", n), "总经理审批《领用单》", "general_manager",
-                       summary={**summary, "领用数量": req.quantity, "用途": req.purpose, "仓库台账数量": ledger.quantity})
-        if approval.decision == "approve":
-            break
+
+    def requisition(n: int) -> SampleRequisition:
+        return ask(SampleRequisition, step=round_key("requisition", n), title="填写《领用单》", role="marketing",
+                   assignee=requested_by, requested_by=None, defaults={"quantity": ledger.quantity},
+                   summary={**summary, "仓库台账数量": ledger.quantity})
+
+    approvals: list[Decision] = []
+
+    def approve(req: SampleRequisition, n: int) -> list[Decision]:
+        approvals.append(ask(Decision, step=round_key("requisition-gm-approval", n), title="总经理审批《领用单》",
+                             role="general_manager",
+                             summary={**summary, "领用数量": req.quantity, "用途": req.purpose, "仓库台账数量": ledger.quantity}))
+        return approvals[-1:]
+
+    req = review_loop(requisition(1), approve, lambda _req, n, _rejections: requisition(n + 1))
+    approval = approvals[-1]
     record_state(case_no, "approved", "requisition_approved", actor=approval.decided_by,
                  data={"requisition": {"quantity": req.quantity, "purpose": req.purpose, "approved_by": approval.decided_by}})
-    request_decisions([StepRequest(case_no=case_no, step_key=key, title=title, role=role, requested_by=requested_by,
-                                   answer_model="Done", summary={**summary, "领用数量": req.quantity})
-                       for key, title, role in (("stock-issue", "仓库办理出库（《领用单》已批准）", "warehouse"),
-                                                ("sample-booking", "财务入账：销售费用及销售（《领用单》已批准）", "accounting"))])
+    ask.each(Done, [{"step": key, "title": title, "role": role, "summary": {**summary, "领用数量": req.quantity}}
+                    for key, title, role in (("stock-issue", "仓库办理出库（《领用单》已批准）", "warehouse"),
+                                             ("sample-booking", "财务入账：销售费用及销售（《领用单》已批准）", "accounting"))])
     return ledger
 
 
-def check_at_gate(case_no: str, requested_by: str, summary: dict) -> str:
+def check_at_gate(ask: Asking) -> str:
     for n in count(1):
-        check = request_decision(StepRequest(case_no=case_no, step_key=round_key("gate-check", n), title="门卫核验出门证",
-                                             role="gate_guard", requested_by=requested_by, summary=summary,
-                                             answer_model="GateCheck", due_business_days=1))
-        result, reason = record_gate_check(case_no, round_key("gate-check", n), check.model_dump(mode="json"))
+        check = ask(GateCheck, step=round_key("gate-check", n), title="门卫核验出门证", role="gate_guard",
+                    due_business_days=1)
+        result, reason = record_gate_check(ask.case_no, round_key("gate-check", n), check.model_dump(mode="json"))
         if result == "released" or reason != "出门证编码无效":
             return result
     raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from models.archive.records import FIELD_LABELS, masked_changes
 from models.guard import Guarded
+from models.case_data import CaseData, Part
 
 # A2, in order: (step key, title, role). Revisions go to the author; the chain resumes at the step.
 PLAN_REVIEWS: tuple[tuple[str, str, str], ...] = (
@@ -21,7 +22,7 @@ REPORT_REVIEWS: tuple[tuple[str, str, str], ...] = (
     ("cs-manager-report-review", "客服部经理审核更正报告", "cs_manager"),
     ("gm-report-approval", "总经理审批更正报告", "general_manager"),
 )
-MAX_ROUNDS = 9  # a plan rejected this often at one step is closed (the author may file it anew)
+MAX_ROUNDS = 9  # a draft rejected this often at one step goes to a ruling (flows/archive/correction.py)
 
 
 class DepartmentAction(Guarded):
@@ -90,3 +91,21 @@ def change_lines(before: dict[str, Any], changes: dict[str, Any]) -> list[str]:
             old, new = json.dumps(old, ensure_ascii=False), json.dumps(new, ensure_ascii=False)
         out.append(f"{FIELD_LABELS.get(k, k)}：{old or '（空）'} → {new or '（空）'}")
     return out
+
+
+class DepartmentTask(Part):
+    """One department named in the plan, with its name and head from the org directory (at intake)."""
+    department: str
+    name: str
+    head: str
+    action: str = ""
+    due_business_days: int = 3
+
+
+class CorrectionData(CaseData):
+    """An archive correction's case data: the remedy plan as filed and who drafted it."""
+    archive_no: str
+    changes: dict[str, Any]
+    reason: str
+    drafted_by: str
+    departments: list[DepartmentTask]

@@ -10,6 +10,8 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
+from models.case_data import CaseData
+
 GROUP_THRESHOLD = 3
 GROUP_DAYS = 7
 
@@ -48,4 +50,11 @@ def group_level(level: int, case_data: dict[str, Any]) -> int:
     return max(level, GROUP_LEVEL) if case_data.get("group_case") else level
 
 
-__all__ = ["GROUP_DAYS", "GROUP_LEVEL", "GROUP_THRESHOLD", "group_level", "subject_key", "suggest_groups"]
+__all__ = ["GROUP_DAYS", "GROUP_LEVEL", "GROUP_THRESHOLD", "GroupData", "group_level", "subject_key", "suggest_groups"]
+
+
+class GroupData(CaseData):
+    """A group complaint's case data: its member complaints, their common subject and category."""
+    members: list[str]
+    subject: str
+    category: str

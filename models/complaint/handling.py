@@ -33,6 +33,7 @@ from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StringConstraints,
                       model_validator)
 from pydantic_core import PydanticCustomError
 
+from models.case_data import CaseData, Part
 from models.guard import Guarded
 from models.business_days import (TZ, BusinessCalendar, add_business_days,
                                   deadline_after_calendar_days, deadline_after_hours)
@@ -669,3 +670,46 @@ __all__ = [
     "return_visit_due", "return_visit_role", "routing", "routing_penalty", "satisfaction_outcome",
     "starts_return_flow", "validity_next_step", "visit_action", "visit_unsatisfactory",
 ]
+
+
+# ---- the complaint's case data, as the flow reads it (models/case_data.py) ------------------------
+class ComplainantRecord(Part):
+    name: str
+    phone: str = ""
+    email: str | None = None
+
+
+class ProductRecord(Part):
+    name: str = ""
+    code: str = ""
+
+
+class ComplaintForm(Part):
+    """The 《投诉处理单》 as received (ComplaintIn, stored)."""
+    complainant: ComplainantRecord
+    kind: str
+    category: str
+    description: str
+    demand: str = ""
+    order_no: str = ""
+    foreign: bool = False
+    products: list[ProductRecord] = []
+
+
+class ComplaintData(CaseData):
+    """A complaint's case data: the form, who received it, the level the rules proposed and why, the
+    deadlines (ISO times by name), who is recused, and whether it is routed to a grievance (C15)."""
+    form: ComplaintForm
+    received_by: str
+    recused: list[str] = []
+    proposed_level: int
+    level_reasons: list[str] = []
+    deadlines: dict[str, str] = {}
+    route: Literal["complaint", "grievance"] = "complaint"
+    plan_writer: str | None = None  # recorded when the handler names the responsible department (C6)
+    responsible_department: str | None = None
+    group_case: str | None = None  # C26: the group complaint it joined (tasks/complaint/steps.py link_group_members)
+    in_legal_process: bool | None = None  # C27: set by a handler or cleared by the legal counsel on the case
+
+    def due(self, deadline: str) -> datetime:
+        return datetime.fromisoformat(self.deadlines[deadline])

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
+from models.answers import Decision
+from models.complaint.answers import ComplaintOutcome
 from models.returns import approvers_for
+from tasks.ask import Asking
 from tasks.platform.runtime import services
 from tasks.returns.authority import authority
 
@@ -28,8 +31,8 @@ def authority_roles(handling: str, amount: Decimal | str | None) -> list[str]:
     return approvers_for(amount, authority(services()))
 
 
-def decide_outcome_by_authority(ask: Callable[..., Any], outcome: Any, handler_role: str, handler: str,
-                                summary: dict[str, Any]) -> Any:
+def decide_outcome_by_authority(ask: Asking, outcome: ComplaintOutcome, handler_role: str, handler: str,
+                                summary: dict[str, Any]) -> ComplaintOutcome:
     """000 «13» 第九条五 (R2): an outcome with an amount is decided (核决) by every approver of its
     amount's band, in order, before it is recorded; a rejection goes back to the handler with the
     comment for a revised outcome (`outcome-2`, …), which is decided again. Returns the approved
@@ -40,7 +43,7 @@ def decide_outcome_by_authority(ask: Callable[..., Any], outcome: Any, handler_r
         roles = authority_roles(outcome.handling, outcome.loss_amount)
         rejection = None
         for role in roles:
-            d = ask(f"authority-{role.replace('_', '-')}{suffix}", "处理结果核决（依核决权限）", role,
+            d = ask(Decision, step=f"authority-{role.replace('_', '-')}{suffix}", title="处理结果核决（依核决权限）", role=role,
                     summary={**summary, "处理方式": outcome.handling, "客诉损失金额（元）": str(outcome.loss_amount),
                              "核决人": " → ".join(roles)})
             if d.decision == "reject":
@@ -48,7 +51,7 @@ def decide_outcome_by_authority(ask: Callable[..., Any], outcome: Any, handler_r
                 break
         if rejection is None:
             return outcome
-        outcome = ask(f"outcome-{round_no + 1}", "按核决意见修改处理结果", handler_role, "ComplaintOutcome",
+        outcome = ask(ComplaintOutcome, step=f"outcome-{round_no + 1}", title="按核决意见修改处理结果", role=handler_role,
                       assignee=handler, defaults=outcome.model_dump(mode="json", exclude={"decided_by", "comment", "decision"}),
                       summary={**summary, "核决意见": rejection.comment or "（未填写）"})
     raise AssertionError("unreachable")

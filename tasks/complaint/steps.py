@@ -7,8 +7,7 @@ import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
-from itertools import count
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from prefect import get_run_logger, task
 from sqlalchemy.exc import IntegrityError
@@ -55,27 +54,6 @@ from tasks.platform.render import render, render_mail
 from tasks.platform.runtime import Services, services
 from tasks.replay import replayed
 from tasks.returns.intake import file_return
-
-D = TypeVar("D")
-
-
-def until_approved(draft: D, approve: Callable[[D, int], list[Any]],
-                   revise: Callable[[D, int, list[Any]], D]) -> D:
-    """Rounds of approval (C5 审核, C6 处理方案审批): `approve(draft, round)` asks every approver; while
-    any rejects, `revise(draft, round, rejections)` returns the draft revised as commented and the next
-    round asks again. The loop ends only with every approver approving — never by running out of rounds
-    (a rejected draft is never treated as approved)."""
-    for round_no in count(1):
-        rejections = [a for a in approve(draft, round_no) if a.decision != "approve"]
-        if not rejections:
-            return draft
-        draft = revise(draft, round_no, rejections)
-    raise AssertionError("unreachable")
-
-
-def rejection_notes(rejections: list[Any]) -> str:
-    return "；".join(f"{a.decided_by or '审批人'}：{a.comment or '（未填写）'}" for a in rejections)
-
 
 def complaint_summary(case: dict[str, Any]) -> dict[str, Any]:
     """What an approver needs to decide, from the 《投诉处理单》 (personal data masked at render)."""

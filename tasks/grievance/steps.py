@@ -38,6 +38,11 @@ from tasks.platform.render import fmt_dt, render
 from tasks.platform.runtime import Services, services
 from tasks.platform.store import CaseNotFound
 from tasks.reports.output import workbook_bytes
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.tables import Case
+    from tasks.platform.store_access import Filing
 
 PROCEDURE = "grievance"
 PREFIX = "KS"  # C14: grievance numbers are their own series, never reused
@@ -55,8 +60,8 @@ def bases(svc: Services) -> tuple[LossBasis, PenaltyBasis]:
 
 
 # ---- intake ----------------------------------------------------------------------------------------
-def file_grievance(svc, body: GrievanceIn, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None, filed=None):  # noqa: ANN001
+def file_grievance(svc: Services, body: GrievanceIn, idempotency_key: str | None = None, *,
+                   request_fingerprint: str | None = None, filed: Filing | None = None) -> tuple[Case, bool]:
     """C15: the salesperson's form, at once to the GM office; returns (case, created). The close
     deadline (C8: 15 / 20 days) counts from the company's receipt."""
     errors: list[IntakeError] = []

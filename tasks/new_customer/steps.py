@@ -28,13 +28,21 @@ from tasks.platform.policy import IO_TASK
 from tasks.platform.render import render
 from tasks.platform.runtime import Services, services
 from tasks.replay import replayed
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.new_customers import NewCustomerApplicationIn
+    from models.tables import Case
+    from tasks.platform.store_access import Filing
 
 PROCEDURE = "new_customer"
 
 
 # ---- intake ------------------------------------------------------------------------------------
-def file_new_customer_application(svc: Services, body, idempotency_key: str | None = None, *,
-                                  request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
+def file_new_customer_application(svc: Services, body: NewCustomerApplicationIn, idempotency_key: str | None = None,
+                                  *, request_fingerprint: str | None = None,
+                                  filed: Filing | None = None) -> tuple[Case, bool]:
     """N2/N3: the salesperson's 《新客户开发申请表》; returns (case, created). The N2 rules are the
     flow's first step, so a late application is still a case (refused, counted)."""
     given = str(body.salesperson)
@@ -95,7 +103,7 @@ def _recorded(svc: Services, application: dict[str, Any], since: date, until: da
     return sorted(found.values(), key=lambda t: (t.on, t.reference))
 
 
-def _once(svc: Services, case_no: str, key: str, kind: str, compute) -> dict[str, Any]:  # noqa: ANN001
+def _once(svc: Services, case_no: str, key: str, kind: str, compute: Callable[[Case], dict[str, Any]]) -> dict[str, Any]:
     """A check computed once per case and kept on it (the flow re-runs from the top after a resume)."""
     case = svc.store.get_case(case_no)
     if key in case.data:
@@ -109,7 +117,7 @@ def _once(svc: Services, case_no: str, key: str, kind: str, compute) -> dict[str
 def submission_check(svc: Services, case_no: str) -> dict[str, Any]:
     """N2 on the case: the first transaction cross-checked with the history, the one-month window
     from the submission time (the case's creation), the names."""
-    def compute(case) -> dict[str, Any]:  # noqa: ANN001
+    def compute(case: Case) -> dict[str, Any]:
         app = case.data["application"]
         ft = app["first_transaction"]
         recorded = _recorded(svc, app, date(1900, 1, 1), date(9999, 12, 31), ("sale",))
@@ -124,7 +132,7 @@ def submission_check(svc: Services, case_no: str) -> dict[str, Any]:
 def history_of(svc: Services, case_no: str) -> dict[str, Any]:
     """N1 on the case: the recorded transactions (all kinds; the rule leaves samples out) of the
     three years before the first transaction."""
-    def compute(case) -> dict[str, Any]:  # noqa: ANN001
+    def compute(case: Case) -> dict[str, Any]:
         app = case.data["application"]
         first = date.fromisoformat(case.data["submission_check"]["first_transaction_on"])
         recorded = _recorded(svc, app, lookback_start(first), first - timedelta(days=1),

@@ -16,6 +16,12 @@ import httpx
 
 from models.settings import Settings
 from tasks.platform.resume import resume_when_waiting
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uuid import UUID
+    from prefect.client.orchestration import SyncPrefectClient
+    from tasks.platform.store import Store
 
 
 @dataclass
@@ -39,7 +45,7 @@ class FlowRuns(Protocol):
         """Create several runs of one deployment at once (one call, one transaction in Prefect):
         for each request, its run id or what went wrong. Same idempotency as `start`."""
 
-    def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
+    def resume_when_waiting(self, store: Store, task_id: int) -> str:
         """Resume the run waiting on this decided task (see tasks.platform.resume.resume_when_waiting)."""
 
     def ping(self) -> None:
@@ -121,7 +127,7 @@ class PrefectFlowRuns:
                 raise DeploymentNotServed(deployment) from exc
         return str(run.id)
 
-    def _deployment_id(self, client, deployment: str):  # noqa: ANN001, ANN202
+    def _deployment_id(self, client: SyncPrefectClient, deployment: str) -> UUID:
         deployment_id = self._deployment_ids.get(deployment)
         if deployment_id is None:
             deployment_id = client.read_deployment_by_name(deployment).id
@@ -173,7 +179,7 @@ class PrefectFlowRuns:
                 answers[i] = a
         return answers
 
-    def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
+    def resume_when_waiting(self, store: Store, task_id: int) -> str:
         return resume_when_waiting(store, task_id)
 
     def ping(self) -> None:
@@ -285,7 +291,7 @@ class RecordingFlowRuns:
                 out.append(exc)
         return out
 
-    def resume_when_waiting(self, store, task_id: int) -> str:  # noqa: ANN001
+    def resume_when_waiting(self, store: Store, task_id: int) -> str:
         with self._lock:
             self.resumed.append(task_id)
         return "resumed"

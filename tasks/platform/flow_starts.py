@@ -24,6 +24,11 @@ from datetime import timedelta
 from models.tables import Case, FlowStart
 from tasks.platform import procedures
 from tasks.platform.flow_runs import StartRequest
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.settings import Settings
+    from tasks.platform.runtime import Services
 
 log = logging.getLogger("kefu.flow_starts")
 
@@ -53,13 +58,13 @@ def describe_error(exc: BaseException) -> str:
     return " <- ".join(parts)
 
 
-def backoff(settings, attempts: int) -> timedelta:  # noqa: ANN001 - models.settings.Settings
+def backoff(settings: Settings, attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed try: 1 s, 2 s, 4 s, … up to the maximum."""
     seconds = settings.flow_start_backoff_seconds * 2 ** max(0, attempts - 1)
     return timedelta(seconds=min(seconds, settings.flow_start_backoff_max_seconds))
 
 
-def deliver(svc, request: FlowStart) -> bool:  # noqa: ANN001 - tasks.platform.runtime.Services
+def deliver(svc: Services, request: FlowStart) -> bool:
     """Start one claimed request's run. Returns True when the run exists (and is on the case)."""
     try:
         run_id = svc.flows.start(request.deployment, request.case_no, list(request.tags), request.run_name,
@@ -73,7 +78,7 @@ def deliver(svc, request: FlowStart) -> bool:  # noqa: ANN001 - tasks.platform.r
     return True
 
 
-def deliver_many(svc, deployment: str, requests: list[FlowStart]) -> list[bool]:  # noqa: ANN001
+def deliver_many(svc: Services, deployment: str, requests: list[FlowStart]) -> list[bool]:
     """Start claimed requests of one deployment in one call (`FlowRuns.start_many`)."""
     try:
         answers = svc.flows.start_many(deployment, [
@@ -101,7 +106,7 @@ def deliver_many(svc, deployment: str, requests: list[FlowStart]) -> list[bool]:
     return done
 
 
-def _failed(svc, request: FlowStart, error: BaseException | str, *, log_it: bool = True) -> None:  # noqa: ANN001
+def _failed(svc: Services, request: FlowStart, error: BaseException | str, *, log_it: bool = True) -> None:
     error = error if isinstance(error, str) else describe_error(error)
     wait = backoff(svc.settings, request.attempts)
     if log_it:
@@ -110,7 +115,7 @@ def _failed(svc, request: FlowStart, error: BaseException | str, *, log_it: bool
     svc.store.flow_start_failed(request.id, error, svc.clock.now() + wait)
 
 
-def _deliver_all(svc, rows: list[FlowStart], pool: ThreadPoolExecutor | None) -> list[bool]:  # noqa: ANN001
+def _deliver_all(svc: Services, rows: list[FlowStart], pool: ThreadPoolExecutor | None) -> list[bool]:
     """One call per deployment when the flow runs take several at once, else one per request;
     in parallel with a pool (not on the in-memory fake store, which is one connection)."""
     parallel = pool is not None and not getattr(svc.store, "single_connection", False)
@@ -126,7 +131,7 @@ def _deliver_all(svc, rows: list[FlowStart], pool: ThreadPoolExecutor | None) ->
     return [ok for w in work for ok in w()]
 
 
-def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None = None,  # noqa: ANN001
+def dispatch_flow_starts(svc: Services, *, case_no: str | None = None, limit: int | None = None,
                          pool: ThreadPoolExecutor | None = None, max_rounds: int = 1) -> dict[str, int]:
     """Claim due requests and start their runs (several at once with a pool), for up to
     `max_rounds` batches. Times come from `svc.clock` (never a watchdog's simulated "now": a
@@ -148,14 +153,14 @@ def dispatch_flow_starts(svc, *, case_no: str | None = None, limit: int | None =
     return counts
 
 
-def ensure_start_request(svc, case: Case) -> bool:  # noqa: ANN001
+def ensure_start_request(svc: Services, case: Case) -> bool:
     """A case that has neither a run nor a start request (filed before revision 0006) gets one."""
     if case.flow_run_id or case.procedure not in procedures.starts():
         return False
     return svc.store.add_flow_start(start_request(case), svc.clock.now())
 
 
-def start_now(svc, case_no: str, wait: float = 0.0) -> str | None:  # noqa: ANN001
+def start_now(svc: Services, case_no: str, wait: float = 0.0) -> str | None:
     """Deliver this case's start here and now (the CLI, a flow opening a linked case); if it fails,
     or another dispatcher has it, the request stays for the web app's dispatcher and the watchdog.
     Returns the run id once known (waiting up to `wait` seconds for another dispatcher)."""
@@ -175,7 +180,7 @@ class FlowStartDispatcher:
     """The web app's dispatcher: a background thread, woken after each intake commit and every
     `flow_start_poll_seconds`, that starts due runs `flow_start_concurrency` at a time."""
 
-    def __init__(self, svc) -> None:  # noqa: ANN001
+    def __init__(self, svc: Services) -> None:
         self.svc = svc
         self._wake = threading.Event()
         self._stopping = threading.Event()

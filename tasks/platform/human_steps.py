@@ -31,7 +31,7 @@ from models.tables import OutboxMessage
 
 
 class HumanSteps(Protocol):
-    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:
         """Wait for the answer to `task` (opened for `req`) under the pause `key` (default: the step
         key); return the raw answer given with the resume ({} when it was recorded in the database
         before the run went on)."""
@@ -40,7 +40,7 @@ class HumanSteps(Protocol):
 class SuspendForAnswer:
     """Real: suspend the flow run on the pause key, with the typed run input (Prefect 3)."""
 
-    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:
         given = suspend_flow_run(wait_for_input=model, key=key or req.step_key, timeout=None)
         return given.model_dump(mode="json") if given is not None else {}
 
@@ -126,7 +126,7 @@ class ScriptedAnswers:
     used: set[str] = field(default_factory=set)
     keys: list[str] = field(default_factory=list)  # the pause keys waited on, in order
 
-    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:  # noqa: ANN401
+    def wait(self, req: Any, model: type, task: Any, key: str | None = None) -> dict[str, Any]:
         self.keys.append(key or task.step_key)
         self.asked.append(Asked(
             step=task.step_key, title=task.title, role=task.role, assignee=task.assignee,
@@ -170,7 +170,7 @@ class ScriptedAnswers:
         return {}  # the run goes on as after a resume by the web app: the database has the answer
 
 
-    def _ui_input(self, task: Any, model: type, scripted: Scripted, person: str) -> dict[str, Any]:  # noqa: ANN401
+    def _ui_input(self, task: Any, model: type, scripted: Scripted, person: str) -> dict[str, Any]:
         """What Prefect hands the run after a resume from its UI: the input as the form (or a direct
         API call) sent it, checked against the schema Prefect saved — nothing recorded yet."""
         values = scripted.answer.model_dump(mode="json") if isinstance(scripted.answer, BaseModel) \
@@ -183,7 +183,7 @@ class ScriptedAnswers:
                                  f"{task.answer_model}: {exc}") from exc
         return values
 
-    def code_in_mail(self, task: Any, person: str) -> str:  # noqa: ANN401
+    def code_in_mail(self, task: Any, person: str) -> str:
         """The answer code printed in the latest request email to `person` for `task` (the outbox)."""
         from sqlmodel import select
 
@@ -199,7 +199,7 @@ class ScriptedAnswers:
         raise AssertionError(f"no answer code in an email to {person} for step {task.step_key!r}")
 
 
-def _refusal(task: Any, person: str) -> str | None:  # noqa: ANN401
+def _refusal(task: Any, person: str) -> str | None:
     """The decision page's rule (webapp/app.py `refusal`): who may answer this task's link."""
     p = person.lower()
     if task.requested_by and p == task.requested_by.lower():

@@ -14,11 +14,15 @@ from pydantic import ValidationError
 
 from models.errors import describe
 from tasks.platform.flow_starts import ensure_start_request, start_now
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.runtime import Services
 
 log = logging.getLogger("kefu.intake")
 
 
-def file_and_start(svc, file: Callable[[], tuple[Any, bool]],  # noqa: ANN001
+def file_and_start(svc: Services, file: Callable[[], tuple[Any, bool]],
                    wake: Callable[[], None] | None = None, *, here: bool = False,
                    wait: float = 0.0) -> tuple[Any, bool]:
     """Every intake path — the web API, the CLI, a flow opening a linked case: `file()` stores the case

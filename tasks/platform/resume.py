@@ -10,6 +10,11 @@ from uuid import UUID
 
 from models.answers import ANSWER_MODELS
 from models.tables import HumanTask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+    from tasks.platform.store import Store
 
 log = logging.getLogger("kefu.resume")
 
@@ -37,7 +42,7 @@ class PrefectBusy(Exception):
     """Prefect's API answered 503 (its SQLite database was busy)."""
 
 
-def _fail_fast_on_503(response) -> None:  # noqa: ANN001 - an httpx.Response
+def _fail_fast_on_503(response: httpx.Response) -> None:
     # Prefect's client sleeps 2 s, 4 s … after a 503 — even after its last attempt. Its server on
     # SQLite answers 503 at once when a resume meets the last writes of the run that is just
     # finishing its suspension (measured: most answers of a complaint, +2 s each). Fail fast here
@@ -78,7 +83,7 @@ def resume_task_run(task: HumanTask) -> str:
                        f"{result.status.value} {getattr(result.details, 'reason', '')}")
 
 
-def resume_when_waiting(store, task_id: int, timeout: float = 90.0, interval: float = 0.25,  # noqa: ANN001
+def resume_when_waiting(store: Store, task_id: int, timeout: float = 90.0, interval: float = 0.25,
                         busy_interval: float = 0.05, resume: Callable[[HumanTask], str] | None = None) -> str:
     """An answer can arrive before its run has finished suspending (the email goes out just before
     the suspension). Keep trying until the run waits on this step, or the run has read the answer

@@ -20,6 +20,10 @@ from typing import Any
 
 from tasks.platform.render import render_mail
 from tasks.platform.runtime import Services
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.tables import Case
 
 log = logging.getLogger("kefu.run_audit")
 
@@ -57,7 +61,7 @@ def audit_runs(svc: Services, now: datetime, start: Callable[[Services, Any], st
     return counts
 
 
-def flag(svc: Services, case, state: str, now: datetime) -> int:  # noqa: ANN001
+def flag(svc: Services, case: Case, state: str, now: datetime) -> int:
     """One event and one mail to the process owner per case and run."""
     if not svc.store.add_event_once(case.case_no, "run_flagged", now=now, actor="system",
                                     step_key=case.flow_run_id, data={"flow_run_id": case.flow_run_id, "state": state}):

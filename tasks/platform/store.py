@@ -25,6 +25,10 @@ from tasks.platform import procedures
 from tasks.platform.human_codes import code_rows
 from tasks.platform.mail import Attachment, OutgoingMail
 from tasks.platform.store_access import AccessStoreMixin, Filing, on_case
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 OPEN_STATES = ("open", "escalated")
 # SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
@@ -41,7 +45,7 @@ class Store(AccessStoreMixin):
     lookup) are registered extensions (`Procedure.store_extensions`): their methods are found on the
     store by name, bound to it, as if mixed in."""
 
-    def __init__(self, engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, engine: Engine, *, mail_max_attempts: int = 8, single_connection: bool = False) -> None:
         self.engine = engine
         # attempts before a message is dead-lettered; build_services sets it from the settings
         self.mail_max_attempts = mail_max_attempts

@@ -17,6 +17,10 @@ from sqlmodel import select
 
 from models.access import key_hash
 from models.tables import ApiKey, Case, ComplaintFact, HumanTask, StaffPassword, StaffSession
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Delete
 
 # a key's last use is written at most this often (not a database write per request)
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -177,11 +181,11 @@ class AccessStoreMixin:
             return len(rows)
 
 
-def _dead_sessions(now: datetime):  # noqa: ANN202 - a DELETE statement
+def _dead_sessions(now: datetime) -> Delete:  # a DELETE statement
     return delete(StaffSession).where(or_(StaffSession.expires_at <= now, StaffSession.ended_at.is_not(None)))
 
 
-def on_case(people: Iterable[str]):  # noqa: ANN201 - a SQL condition on Case
+def on_case(people: Iterable[str]) -> ColumnElement[bool]:  # a SQL condition on Case
     """The cases any of `people` is on (C24): as requester, receiver or handler, or as a task's
     assignee, escalation target or decider."""
     people = sorted({p.lower() for p in people})

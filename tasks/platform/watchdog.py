@@ -23,11 +23,15 @@ from tasks.platform.resume import resume_task_run
 from tasks.platform.run_audit import audit_runs
 from tasks.platform.runtime import Services
 from tasks.platform.waiting import publish_waiting
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.tables import Case, HumanTask
 
 log = logging.getLogger("kefu.watchdog")
 
 
-def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
+def escalation_target(svc: Services, task: HumanTask) -> str | None:
     """The assignee's nearest superior who is not recused (or the step's own fallback)."""
     if task.escalate_to:
         return task.escalate_to
@@ -38,7 +42,7 @@ def escalation_target(svc: Services, task) -> str | None:  # noqa: ANN001
     return boss.email if boss else None
 
 
-def start_case_run(svc: Services, case) -> str:  # noqa: ANN001
+def start_case_run(svc: Services, case: Case) -> str:
     """Start a case's flow run now, with the case number as Prefect's idempotency key (a run deleted
     in Prefect frees it): for the run audit, which replaces a deleted run (tasks/platform/run_audit.py)."""
     r = start_request(case)

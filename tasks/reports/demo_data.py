@@ -21,6 +21,12 @@ from models.complaint.handling import CATEGORIES, PRODUCT_CATEGORY, retention_un
 from models.org import OrgDirectory
 from models.statistics import complaint_fact_values, month_period, months_back
 from models.tables import Case, CaseCounter, ComplaintFact, PenaltyRecord
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection, Engine
 
 BATCH = 5000
 _LEVELS = ((1, 70), (2, 22), (3, 8))
@@ -36,7 +42,7 @@ _PRODUCTS = (("32S 精梳棉纱", "CY-32S"), ("40S 涤棉混纺纱", "TC-40S"), 
              ("60S 紧密纺纱", "CP-60S"), ("16S 色纺纱", "MC-16S"))
 
 
-def _pick(rng: random.Random, weighted: tuple) -> Any:  # noqa: ANN401
+def _pick(rng: random.Random, weighted: tuple) -> Any:
     return rng.choices([v for v, _w in weighted], weights=[w for _v, w in weighted])[0]
 
 
@@ -86,7 +92,9 @@ def generate(cases: int, months: int, until: str, org: OrgDirectory, calendar: B
         yield "case_counters", {"key": k, "value": v}
 
 
-def _complaint(rng, received, horizon, next_no, receivers, handler_by_level, sales, fc_due):  # noqa: ANN001, ANN202, PLR0913
+def _complaint(rng: random.Random, received: datetime, horizon: datetime, next_no: Callable[[str, int], str],  # noqa: PLR0913
+               receivers: list[str], handler_by_level: dict[int, list[str]], sales: list[str],
+               fc_due: Callable[[date, time], datetime]) -> Iterator[tuple[str, dict[str, Any]]]:
     level = _pick(rng, _LEVELS)
     kind, channel = _pick(rng, _KINDS), _pick(rng, _CHANNELS)
     category = rng.choices(CATEGORIES, weights=_CATEGORY_W)[0]
@@ -168,7 +176,7 @@ def _complaint(rng, received, horizon, next_no, receivers, handler_by_level, sal
                             "updated_at": booked, "closed_at": booked}
 
 
-def fill(engine, cases: int, months: int, until: str, org: OrgDirectory, calendar: BusinessCalendar,  # noqa: ANN001
+def fill(engine: Engine, cases: int, months: int, until: str, org: OrgDirectory, calendar: BusinessCalendar,
          seed: int = 8) -> dict[str, int]:
     """Bulk-insert the synthetic data into an empty, migrated database. Returns rows per table."""
     tables = {"cases": Case.__table__, "complaint_facts": ComplaintFact.__table__,
@@ -187,7 +195,7 @@ def fill(engine, cases: int, months: int, until: str, org: OrgDirectory, calenda
     return counts
 
 
-def _flush(conn, tables, pending, order) -> None:  # noqa: ANN001
+def _flush(conn: Connection, tables: dict[str, Table], pending: dict[str, list[dict]], order: tuple[str, ...]) -> None:
     for name in order:
         if pending[name]:
             conn.execute(insert(tables[name]), pending[name])

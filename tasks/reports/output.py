@@ -176,7 +176,7 @@ def analysis_tables(f: dict[str, Any], typical: Callable[[], Iterator[dict]]) ->
 
 
 # ---- cell values ---------------------------------------------------------------------------
-def cell(value: Any, kind: str) -> Any:  # noqa: ANN401
+def cell(value: Any, kind: str) -> Any:
     """A figure as the workbook cell: numbers as numbers, times as (naive, Asia/Shanghai) datetimes."""
     if value is None or value == "":
         return None
@@ -189,7 +189,7 @@ def cell(value: Any, kind: str) -> Any:  # noqa: ANN401
     return str(value)
 
 
-def display(value: Any, kind: str) -> str:  # noqa: ANN401
+def display(value: Any, kind: str) -> str:
     """A figure as people read it in the email and the artifacts."""
     if value is None or value == "":
         return "—"

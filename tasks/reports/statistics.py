@@ -45,6 +45,11 @@ from models.statistics import (
 )
 from models.tables import Case, HumanTask, PenaltyRecord
 from models.tables import ComplaintFact as F
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.orm import InstrumentedAttribute
 
 Names = Callable[[str], str]
 YIELD_ROWS = 256  # case lists are fetched this many rows at a time: memory stays flat however long they are
@@ -54,15 +59,15 @@ def _iso(t: datetime | None) -> str | None:
     return t.astimezone(TZ).isoformat(timespec="minutes") if t else None
 
 
-def _on_time(done, due):  # noqa: ANN001, ANN202 - SQL: 1 when done at or before due
+def _on_time(done: InstrumentedAttribute, due: InstrumentedAttribute) -> ColumnElement[int]:  # SQL: 1 when on time
     return func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0))
 
 
-def _closed_in(start: datetime, end: datetime):  # noqa: ANN202
+def _closed_in(start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(F.closed_at >= start, F.closed_at < end)
 
 
-def _grouped(s: Session, col, where, total: int, labels: dict | None = None,  # noqa: ANN001
+def _grouped(s: Session, col: ColumnElement, where: ColumnElement[bool], total: int, labels: dict | None = None,
              name: str = "key", order: tuple = ()) -> list[dict[str, Any]]:
     """Counts and shares by `col`, in the vocabulary's order (`order`, else `labels`), then by value,
     "not filled in" last — the same order on any database."""
@@ -151,7 +156,7 @@ def grievance_figures(s: Session, start: datetime, end: datetime) -> dict[str, A
 VISITED_STATES = ("closed", "escalated", "gm_meeting")  # C10: every established case is visited
 
 
-def return_visit_figures(s: Session, closed) -> dict[str, Any]:  # noqa: ANN001
+def return_visit_figures(s: Session, closed: ColumnElement[bool]) -> dict[str, Any]:
     """C10 (001: 回访率100%): the established cases closed in the period (closed, escalated, to the GM's
     meeting), how many had their return visit recorded, and the rate."""
     due = int(s.scalar(select(func.count()).select_from(F).where(closed, F.state.in_(VISITED_STATES))) or 0)
@@ -221,7 +226,7 @@ def _dec(v: Any) -> Decimal:
     return Decimal(str(v or 0))
 
 
-def _json_str(col, *path: str):  # noqa: ANN001, ANN202
+def _json_str(col: InstrumentedAttribute, *path: str) -> ColumnElement[str]:
     expr = col
     for p in path:
         expr = expr[p]
@@ -262,7 +267,7 @@ def weekly_figures(s: Session, week: str, names: Names = lambda e: e) -> dict[st
     start, end = period_bounds("weekly", week)
     received = and_(F.received_at >= start, F.received_at < end)
 
-    def by_level(*where) -> dict[str, Any]:  # noqa: ANN001 - counted over each condition, summed
+    def by_level(*where: ColumnElement[bool]) -> dict[str, Any]:  # counted over each condition, summed
         rows: dict[Any, int] = {}
         for w in where:
             for lv, n in s.execute(select(F.level, func.count()).where(w).group_by(F.level)).all():

@@ -21,6 +21,11 @@ from tasks.reports.output import (PREVIEW_ROWS, RenderedReport, Table, analysis_
 from tasks.platform.runtime import Services, services
 from tasks.reports.statistics import (analysis_figures, monthly_figures, overdue_cases, typical_cases,
                               weekly_figures)
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @dataclass
@@ -31,7 +36,7 @@ class BuiltReport:
     json_path: Path
 
 
-def _tables(kind: str, s: Session, period: str, figures: dict[str, Any], names) -> list[Table]:  # noqa: ANN001
+def _tables(kind: str, s: Session, period: str, figures: dict[str, Any], names: Callable[[str], str]) -> list[Table]:
     if kind == "analysis":
         return analysis_tables(figures, lambda: typical_cases(s, period))
     start, end = period_bounds(kind, period)
@@ -39,7 +44,7 @@ def _tables(kind: str, s: Session, period: str, figures: dict[str, Any], names) 
     return monthly_tables(figures, overdue) if kind == "monthly" else weekly_tables(figures, overdue)
 
 
-def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: e,  # noqa: ANN001
+def build_report(engine: Engine, kind: str, period: str, out_dir: Path, names: Callable[[str], str] = lambda e: e,
                  font_file: Path | None = None) -> BuiltReport:
     """Figures by grouped queries, then the workbook, `figures.json` and the HTML (charts embedded).
     Each case list is read once from its cursor: into the workbook, a spool file for figures.json
@@ -73,7 +78,7 @@ def build_report(engine, kind: str, period: str, out_dir: Path, names=lambda e: 
     return BuiltReport(report=report, html_path=html, xlsx_path=xlsx, json_path=js)
 
 
-def person_name(svc: Services):  # noqa: ANN201
+def person_name(svc: Services) -> Callable[[str], str]:
     def name(email: str) -> str:
         p = svc.org.find(email) if email else None
         return p.name if p else email

@@ -8,10 +8,18 @@ from tasks.platform.flow_starts import start_request
 from tasks.platform.intake import IntakeError
 from tasks.platform.store import CaseNotFound
 from tasks.returns.authority import authority
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.returns import ReturnRequestIn
+    from models.tables import Case
+    from tasks.platform.runtime import Services
+    from tasks.platform.store_access import Filing
 
 
-def file_return(svc, body, idempotency_key: str | None = None, *, complaint_established: bool | None = None,
-                request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
+def file_return(svc: Services, body: ReturnRequestIn, idempotency_key: str | None = None, *,
+                complaint_established: bool | None = None, request_fingerprint: str | None = None,
+                filed: Filing | None = None) -> tuple[Case, bool]:
     """R1: an allowance or a return, from a closed complaint or decided outside the system. R8: a case
     linked to a complaint closed as not established stores `complaint_established=False` (its
     receivable is collected on the normal term); one without a linked complaint counts as established."""

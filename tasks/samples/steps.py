@@ -19,6 +19,11 @@ from tasks.platform.policy import IO_TASK
 from tasks.platform.render import render, render_mail
 from tasks.platform.runtime import services
 from tasks.platform.pdf import CopyDocument
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.store import Store
+
 
 
 @task(name="生成取样出门审批单 render slip", **IO_TASK)
@@ -142,7 +147,7 @@ def stock_mismatch(case_no: str, data: dict[str, Any], counted: int) -> dict[str
     return {"case_no": case_no, "counted": counted, "warehouse_ledger": ledger, "requisition": requisition}
 
 
-def sample_month_totals(store, first: date) -> dict[str, Any]:  # noqa: ANN001
+def sample_month_totals(store: Store, first: date) -> dict[str, Any]:
     """P3: the month's issued samples from the workshop ledger, by product and size class."""
     start, end = month_bounds(first)
     with store.session() as s:

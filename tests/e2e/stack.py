@@ -125,7 +125,7 @@ class Stack:
         kefu = {k.removeprefix("KEFU_").lower(): v for k, v in self.env.items() if k.startswith("KEFU_")}
         return Settings(_env_file=None, **kefu).database_url
 
-    def store(self):  # noqa: ANN201
+    def store(self):
         """The application's store on this stack's database, for assertions on what was written."""
         import flows  # noqa: F401 - registers the procedures (their store extensions: the customer archive, …)
         from models.db import make_engine

@@ -48,7 +48,7 @@ class AuthSmtp:
         self._lock = threading.Lock()
         self.controller: Controller | None = None
 
-    def _auth(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001 (aiosmtpd API)
+    def _auth(self, server, session, envelope, mechanism, auth_data):  # aiosmtpd API
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER \
             and auth_data.password.decode() == PASSWORD
         with self._lock:
@@ -58,7 +58,7 @@ class AuthSmtp:
                 self.failed_logins += 1
         return AuthResult(success=ok, handled=False)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd API
         assert session.authenticated and session.ssl is not None
         with self._lock:
             self.messages.append({**parse_message(envelope.original_content or envelope.content),

@@ -28,7 +28,7 @@ if _early is not None:
 from tests.flows.harness import Office  # noqa: E402 - imported while the server boots
 
 
-def pytest_unconfigure(config) -> None:  # noqa: ANN001, ARG001 - a server no test used
+def pytest_unconfigure(config) -> None:  # noqa: ARG001 - a server no test used
     if _early is not None:
         _early.stop()
 

@@ -224,7 +224,7 @@ def test_a_crashed_dispatchers_claim_expires_and_the_start_is_made_once(svc):
 class SlowFlowRuns(RecordingFlowRuns):
     """Each start takes a while, so racing dispatchers overlap."""
 
-    def start(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def start(self, *args, **kwargs):
         time.sleep(0.01)
         return super().start(*args, **kwargs)
 
@@ -359,7 +359,7 @@ class OneAtATime:
     def __init__(self) -> None:
         self.inner = RecordingFlowRuns()
 
-    def start(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def start(self, *args, **kwargs):
         return self.inner.start(*args, **kwargs)
 
 

@@ -1,0 +1,1 @@
+"""The web app's routes, one `APIRouter` per area; `webapp.app.create_app` assembles them."""
