@@ -18,6 +18,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from starlette.testclient import TestClient
+
+    from tasks.platform.runtime import Services
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,7 +35,7 @@ from bench.common import COMPLAINT, pct  # noqa: E402
 BODY = {**COMPLAINT, "received_by": "li.na@huajin.example"}
 
 
-def services(home: Path):  # noqa: ANN201
+def services(home: Path) -> Services:
     from models.db import make_engine, migrate
     from models.settings import Settings
     from tasks.platform.clock import SystemClock
@@ -44,7 +51,7 @@ def services(home: Path):  # noqa: ANN201
     return build_services(settings, store=Store(make_engine(url)), clock=SystemClock())
 
 
-def round_trips(engine, client, headers: dict[str, str], n: int = 20) -> str:  # noqa: ANN001
+def round_trips(engine: Engine, client: TestClient, headers: dict[str, str], n: int = 20) -> str:
     """Per POST: database connections taken from the pool, statements sent (pre-pings included), and
     how many of them read api_keys — counted, so independent of the machine's load."""
     from sqlalchemy import event
@@ -68,7 +75,7 @@ def round_trips(engine, client, headers: dict[str, str], n: int = 20) -> str:  #
     return ", ".join(f"{v / n:g} {k}" for k, v in seen.items())
 
 
-def key_checks(svc, key: str, n: int) -> dict[str, list[float]]:  # noqa: ANN001
+def key_checks(svc: Services, key: str, n: int) -> dict[str, list[float]]:
     """The key check alone, the two ways interleaved (the same machine load for both): in a session
     of its own (`store.api_key_for`: a pooled connection, its pre-ping, the lookup, the transaction's
     end) and as one statement of a transaction already open (`store.check_key_in`, as the intake
@@ -92,7 +99,7 @@ def key_checks(svc, key: str, n: int) -> dict[str, list[float]]:  # noqa: ANN001
     return out
 
 
-def timed(client, n: int, headers: dict[str, str]) -> list[float]:  # noqa: ANN001
+def timed(client: TestClient, n: int, headers: dict[str, str]) -> list[float]:
     out = []
     for _ in range(n):
         t0 = time.perf_counter()

@@ -41,12 +41,17 @@ from tasks.platform.render import render
 from tasks.platform.store_access import Filing
 from tasks.platform.passwords import sign_in
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from authlib.integrations.starlette_client import StarletteOAuth2App
     from models.settings import Settings
+    from models.tables import ApiKey
     from tasks.platform.runtime import Services
+
+B = TypeVar("B", bound=BaseModel)  # an intake's request model
 
 log = logging.getLogger("kefu.auth")  # who signed in or was refused; never a key, password or session id
 SESSION_COOKIE = "kefu_session"
@@ -124,7 +129,7 @@ class KeyCache:
     def get(self, digest: str) -> KnownKey | None:
         return self._keys.get(digest)
 
-    def put(self, digest: str, row) -> KnownKey:  # noqa: ANN001 - an ApiKey row
+    def put(self, digest: str, row: ApiKey) -> KnownKey:
         known = KnownKey(row.id, row.name, frozenset(row.scopes), row.person)
         with self._lock:
             self._keys[digest] = known
@@ -177,7 +182,7 @@ def identify(request: Request, *, live: bool = True) -> Caller | None:
     return None
 
 
-def filer_for(svc, caller: Caller, named: str | None, field_name: str) -> str | None:  # noqa: ANN001
+def filer_for(svc: Services, caller: Caller, named: str | None, field_name: str) -> str | None:
     """The person a case is filed as (`received_by`, `requested_by`, `salesperson`, `drafted_by`), from
     the credential: a system key → whoever it names (the intake checks the role; None: its default); a
     staff member or a key bound to a person → that person, and naming someone else is a 403 — unless a
@@ -197,7 +202,7 @@ def filer_for(svc, caller: Caller, named: str | None, field_name: str) -> str | 
                     "(leave it out, or ask someone who may file for others)")
 
 
-def filed_as(svc, caller: Caller, body, field_name: str):  # noqa: ANN001, ANN201 - the request model
+def filed_as(svc: Services, caller: Caller, body: B, field_name: str) -> B:
     """The request with its filer field set by `filer_for` (the body as given when unchanged)."""
     named = getattr(body, field_name)
     person = filer_for(svc, caller, str(named) if named else None, field_name)

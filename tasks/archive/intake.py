@@ -8,10 +8,17 @@ from models.business_days import TZ
 from tasks.archive.store import CustomerNotFound, record_of
 from tasks.platform.flow_starts import start_request
 from tasks.platform.intake import IntakeError, zh_en
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.archive.corrections import CorrectionIn
+    from models.tables import Case
+    from tasks.platform.runtime import Services
+    from tasks.platform.store_access import Filing
 
 
-def file_correction(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                    request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
+def file_correction(svc: Services, body: CorrectionIn, idempotency_key: str | None = None, *,
+                    request_fingerprint: str | None = None, filed: Filing | None = None) -> tuple[Case, bool]:
     """A2 step 1: CS staff's remedy plan for an archive record; returns (case, created).
     The record must exist, every field change must be valid, the drafter must be CS staff and
     every department must exist with a head who can act. Nothing is stored otherwise."""

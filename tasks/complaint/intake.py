@@ -12,9 +12,16 @@ from models.complaint.handling import KIND_LABELS, complaint_deadlines, propose_
 from models.grievance import routed_from_complaint
 from tasks.platform.flow_starts import start_request
 from tasks.platform.intake import IntakeError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.complaint.handling import ComplaintIn, Deadlines
+    from models.tables import Case
+    from tasks.platform.runtime import Services
+    from tasks.platform.store_access import Filing
 
 
-def _event_key(body) -> str | None:  # noqa: ANN001
+def _event_key(body: ComplaintIn) -> str | None:
     """C3 "same customer, same event": the complainant's phone with the event's time and place; a
     complaint whose time and place are both blank names no event, so it is nobody's repeat (None)."""
     phone = re.sub(r"\D", "", body.complainant.phone)
@@ -24,7 +31,7 @@ def _event_key(body) -> str | None:  # noqa: ANN001
     return hashlib.sha1(f"{phone}|{ev.time.strip()}|{ev.place.strip()}".encode()).hexdigest()[:16]
 
 
-def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaint.handling.Deadlines
+def deadline_record(dl: Deadlines) -> dict[str, str]:
     """The case's C4/C6/C8 deadlines as stored in its data (ISO-8601, Shanghai time)."""
     return {k: getattr(dl, k).astimezone(TZ).isoformat()
             for k in ("received_at", "first_contact", "plan", "gm_report", "close", "remind_before_close")}
@@ -33,8 +40,9 @@ def deadline_record(dl) -> dict[str, str]:  # noqa: ANN001 - models.complaint.ha
 BACKFILL_FLOOR_YEAR = 2000  # even a backfill: no complaint received before this year
 
 
-def file_complaint(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                   request_fingerprint: str | None = None, backfill: bool = False, filed=None):  # noqa: ANN001, ANN201
+def file_complaint(svc: Services, body: ComplaintIn, idempotency_key: str | None = None, *,
+                   request_fingerprint: str | None = None, backfill: bool = False,
+                   filed: Filing | None = None) -> tuple[Case, bool]:
     """C1: a complaint received; the rules propose a level (C3) and compute its deadlines. `received_at`
     older than the window only with `backfill` (a caller allowed to: webapp/auth.py)."""
     receiver = body.received_by or svc.org.first_for_role("l1_handler").email

@@ -9,6 +9,10 @@ from models.tables import Case, FlowStart
 from tasks.grievance.steps import file_grievance
 from tasks.grievance.watch import grievance_checks
 from tasks.platform.procedures import Procedure
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.runtime import Services
 
 
 def start_grievance(case: Case) -> FlowStart:
@@ -18,7 +22,7 @@ def start_grievance(case: Case) -> FlowStart:
                            f"class:{form['grievance_class']}"])
 
 
-def copies_stay_inside(svc, to: list[str], attachments: list) -> None:  # noqa: ANN001
+def copies_stay_inside(svc: Services, to: list[str], attachments: list) -> None:
     """C17: a copy of the 《客户抱怨处理表》 goes to people of the org directory only, never to a customer."""
     if any(is_grievance_form_file(a.filename) for a in attachments):
         check_copy_recipients(to, {p.email.lower() for p in svc.org.people})

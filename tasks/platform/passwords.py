@@ -12,6 +12,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.platform.store import Store
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
@@ -46,7 +50,7 @@ def verify(stored_hash: str | None, password: str) -> bool:
     return ok and stored_hash is not None
 
 
-def sign_in(store, email: str, password: str, now: datetime, *, max_failures: int,  # noqa: ANN001
+def sign_in(store: Store, email: str, password: str, now: datetime, *, max_failures: int,
             lock_for: timedelta) -> str | None:
     """None when the password is right; else the reason (Chinese / English), the same for an unknown
     person and a wrong password. A locked sign-in is refused without checking the password."""

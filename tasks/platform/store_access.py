@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Delete
+    from sqlmodel import Session
 
 # a key's last use is written at most this often (not a database write per request)
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -96,7 +97,7 @@ class AccessStoreMixin:
                 s.refresh(row)
             return row
 
-    def check_key_in(self, s, key_id: int, now: datetime) -> None:  # noqa: ANN001 - a Session
+    def check_key_in(self, s: Session, key_id: int, now: datetime) -> None:
         """Inside a caller's transaction (the intake's own: no connection, pre-ping or transaction of
         its own): KeyRevoked unless the key is live; its last use noted at most every LAST_USED_EVERY."""
         row = s.execute(select(ApiKey.revoked_at, ApiKey.last_used_at).where(ApiKey.id == key_id)).first()

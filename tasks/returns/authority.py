@@ -9,21 +9,26 @@ from pathlib import Path
 from models.org import ROLES
 from models.returns import AuthorityTable, load_authority
 from tasks.platform.procedures import ConfigTable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.settings import Settings
+    from tasks.platform.runtime import Services
 
 AUTHORITY = "authority"
 
 
-def _file(settings) -> Path:  # noqa: ANN001 - models.settings.Settings
+def _file(settings: Settings) -> Path:
     return settings.authority_file
 
 
-def _load(path: Path, settings) -> AuthorityTable:  # noqa: ANN001, ARG001
+def _load(path: Path, settings: Settings) -> AuthorityTable:  # noqa: ARG001 - ConfigTable's signature
     return load_authority(path, ROLES)
 
 
 AUTHORITY_TABLE = ConfigTable(file=_file, load=_load)
 
 
-def authority(svc) -> AuthorityTable:  # noqa: ANN001 - tasks.platform.runtime.Services
+def authority(svc: Services) -> AuthorityTable:
     """The approval authorities of these services."""
     return svc.tables[AUTHORITY]

@@ -5,10 +5,17 @@ from __future__ import annotations
 from models.business_days import TZ
 from tasks.platform.flow_starts import start_request
 from tasks.platform.intake import IntakeError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.samples import SampleRequestIn
+    from models.tables import Case
+    from tasks.platform.runtime import Services
+    from tasks.platform.store_access import Filing
 
 
-def file_sample_request(svc, body, idempotency_key: str | None = None, *,  # noqa: ANN001, ANN201
-                        request_fingerprint: str | None = None, filed=None):  # noqa: ANN001, ANN201
+def file_sample_request(svc: Services, body: SampleRequestIn, idempotency_key: str | None = None, *,
+                        request_fingerprint: str | None = None, filed: Filing | None = None) -> tuple[Case, bool]:
     """P2: a complete 《取样出门审批单》 from marketing; returns (case, created)."""
     requester = body.requested_by or svc.org.first_for_role("marketing").email
     if not svc.org.has_role(requester, "marketing"):

@@ -43,7 +43,7 @@ def probe():
     def start(case: Case) -> FlowStart:
         return FlowStart(deployment="probe/probe", run_name=f"probe-{case.case_no}", tags=["procedure:probe"])
 
-    def file(svc, body, idempotency_key=None):  # noqa: ANN001, ANN202
+    def file(svc, body, idempotency_key=None):
         if not body.get("title"):
             raise IntakeError("title", "必填", "required")
         return svc.store.create_case(procedure="probe", prefix="PB", year=2026, state="filed", title=body["title"],
