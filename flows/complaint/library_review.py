@@ -13,11 +13,12 @@ from prefect import flow
 
 from models.archive.periodic import quarter_key
 from models.business_days import TZ
+from models.complaint.answers import CaseLibraryQuarterReview
 from models.complaint.library import REVIEW_ACTIONS, parse_review
 from models.archive.corrections import step_key
 from tasks.complaint.library import apply_library_review, library_entries, open_library_review
 from tasks.cases import record_state
-from tasks.human import StepRequest, request_decision
+from tasks.ask import ask
 from tasks.platform.runtime import services
 
 
@@ -35,11 +36,10 @@ def case_library_review(quarter: str | None = None) -> str:
     staff = [p.name for p in svc.org.people]
     note = ""
     for n in count(1):
-        answer = request_decision(StepRequest(
-            case_no=case_no, step_key=step_key("review", n), title="典型案例库季度审核：逐条保留、更新或停用",
-            role="cs_manager", answer_model="CaseLibraryQuarterReview", due_business_days=5,
-            summary={**listing, "可选": "、".join(f"{k} {v}" for k, v in REVIEW_ACTIONS.items()),
-                     **({"退回意见": note} if note else {})}))
+        answer = ask(CaseLibraryQuarterReview, case_no=case_no, step=step_key("review", n),
+                     title="典型案例库季度审核：逐条保留、更新或停用", role="cs_manager", due_business_days=5,
+                     summary={**listing, "可选": "、".join(f"{k} {v}" for k, v in REVIEW_ACTIONS.items()),
+                              **({"退回意见": note} if note else {})})
         try:
             reviews = parse_review(answer.reviews, listing, staff)
         except ValueError as exc:

@@ -33,12 +33,11 @@ from models.archive.corrections import step_key
 from models.business_days import TZ, add_business_days
 from models.grievance import (OBJECTION_BUSINESS_DAYS, GrievanceData, case_shares, confirmations_due, correction_month,
                               first_business_day, share_changes, units_with_fines)
-from models.grievance_answers import ShareConfirmation
+from models.grievance_answers import Petition, PetitionAnswer, PetitionForward, ShareConfirmation, ShareSettlement
 from models.statistics import month_period, previous_month_key
 from tasks.cases import record_state
 from tasks.ask import Asking, asking, review_loop
 from tasks.complaint.steps import notice
-from tasks.human import StepRequest, request_decision
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
 from models.tables import Case
@@ -178,9 +177,8 @@ def settle_proposals(month_case: dict[str, Any], shares: dict[str, Any]) -> list
         by_case = {c["case_no"]: c["shares"] for c in month_case["cases"]}
         for n in count(1):
             key = f"settle-{code}" + ("" if n == 1 else f"-{n}")
-            a = request_decision(StepRequest(case_no=month_case["case_no"], step_key=key, role="gm_office",
-                                             title=f"与{p['unit']}负责人协调责任比率（S5）", answer_model="ShareSettlement",
-                                             requested_by=head, summary=s))
+            a = asking(month_case["case_no"])(ShareSettlement, step=key, role="gm_office",
+                                              title=f"与{p['unit']}负责人协调责任比率（S5）", requested_by=head, summary=s)
             try:
                 changed = share_changes(a.shares, p["unit"], by_case) if a.decision == "settled" else {}
                 break
@@ -198,26 +196,24 @@ def petitions_answered(month_case: dict[str, Any], disputes: list[dict[str, Any]
     the GM's answer is final; changed shares are applied (after S1's table was issued: as a correction of
     the next month, the issued month unchanged)."""
     svc, out = services(), []
+    ask = asking(month_case["case_no"])
     for d in disputes:
         key = f"petition-{d['code']}"
-        pet = request_decision(StepRequest(
-            case_no=month_case["case_no"], step_key=key, role=d["role"], assignee=d["head"], answer_model="Petition",
-            title=f"责任比率未能协调：填写《签呈》呈总经理（{d['unit']}，3个工作日内）", summary=d["summary"],
-            due_at=add_business_days(svc.clock.now(), OBJECTION_BUSINESS_DAYS, svc.calendar),
-            defaults={"decision": "petition", "subject": "share", "reasons": d["reason"] or "",
-                      "change_asked": d["proposal"] or ""}))
+        pet = ask(Petition, step=key, role=d["role"], assignee=d["head"],
+                  title=f"责任比率未能协调：填写《签呈》呈总经理（{d['unit']}，3个工作日内）", summary=d["summary"],
+                  due_at=add_business_days(svc.clock.now(), OBJECTION_BUSINESS_DAYS, svc.calendar),
+                  defaults={"decision": "petition", "subject": "share", "reasons": d["reason"] or "",
+                            "change_asked": d["proposal"] or ""})
         record = {"unit": d["unit"], "by": pet.decided_by, "decision": pet.decision}
         if pet.decision == "petition":
             s = {**d["summary"], "异议事项": "责任比率", "理由": pet.reasons, "请求变更为": pet.change_asked,
                  "附件": pet.attachments or "无"}
-            fwd = request_decision(StepRequest(case_no=month_case["case_no"], step_key=f"{key}-forward", role="gm_office",
-                                               title="《签呈》经总经理室呈总经理", answer_model="PetitionForward",
-                                               requested_by=d["head"], summary=s))
+            fwd = ask(PetitionForward, step=f"{key}-forward", role="gm_office", title="《签呈》经总经理室呈总经理",
+                      requested_by=d["head"], summary=s)
             for n in count(1):
-                ans = request_decision(StepRequest(
-                    case_no=month_case["case_no"], step_key=f"{key}-answer" + ("" if n == 1 else f"-{n}"),
-                    role="general_manager", title="总经理批示《签呈》（最终决定）", answer_model="PetitionAnswer",
-                    requested_by=d["head"], summary={**s, "总经理室意见": fwd.opinion}))
+                ans = ask(PetitionAnswer, step=f"{key}-answer" + ("" if n == 1 else f"-{n}"), role="general_manager",
+                          title="总经理批示《签呈》（最终决定）", requested_by=d["head"],
+                          summary={**s, "总经理室意见": fwd.opinion})
                 try:
                     changed = share_changes(ans.shares, d["unit"], {c["case_no"]: c["shares"] for c in month_case["cases"]})
                     break
