@@ -15,6 +15,7 @@ from models.grievance import (CLASS_LABELS, COPIES, COPY_FILE_PREFIX, QUANTITY_P
                               quantity_pending)
 from tasks.cases import publish_form
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import Services, services
 
@@ -99,6 +100,7 @@ def form_markdown(svc: Services, case_no: str, copy: str = "") -> str:
                   tasks=svc.store.tasks_of(case_no))
 
 
+@replayed("skip")  # a bookkeeping step: no task run of its own (tasks/replay.py)
 @task(name="更新客户抱怨处理表 publish grievance form", **IO_TASK)
 def publish_grievance_form(case_no: str) -> None:
     """The 《客户抱怨处理表》 as it stands, a live markdown artifact of the run."""

@@ -26,7 +26,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.input import RunInput
@@ -38,7 +38,7 @@ from models.rules import TaskDeadline, pick_assignee, task_deadline
 from models.tables import HumanTask
 from models.tokens import make_token
 from tasks.mail import OutgoingMail
-from tasks.notify import deliver_mail
+from tasks.notify import deliver_now
 from tasks.render import render_mail
 from tasks.runtime import Services, services
 from tasks.policy import IO_TASK
@@ -112,9 +112,9 @@ def display_name(svc: Services, email: str) -> str:
     return who.name if who else email
 
 
-@task(name="建立待办 open human task", **IO_TASK)
-def open_human_task(req: StepRequest) -> TaskRef:
-    svc = services()
+def open_task(svc: Services, req: StepRequest) -> tuple[HumanTask, bool]:
+    """Open the human task for `req` with its email in the outbox, in one transaction — or return
+    the task this case + step already has (no second email, ever). Returns (task, created)."""
     now = svc.clock.now()
     exclude = {e.lower() for e in req.recused}
     if req.requested_by:
@@ -138,10 +138,44 @@ def open_human_task(req: StepRequest) -> TaskRef:
         summary=req.summary, answer=req.defaults, created_at=now,
         remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,
     )
-    task_row, created = svc.store.ensure_task(
-        row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
+    return svc.store.ensure_task(row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template)], now)
+
+
+@task(name="建立待办 open human task", **IO_TASK)
+def open_human_task(req: StepRequest) -> TaskRef:
+    """Open the task and queue its email, without delivering it (bench/capacity.py seeds tasks so)."""
+    svc = services()
+    task_row, created = open_task(svc, req)
     if replay.current_run_id():
-        show(svc, task_row)  # the same step: no task run of its own
+        show(svc, task_row)
+    return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
+
+
+def _step_run_name(verb: str) -> Callable[[], str]:
+    """`请求决定 request decision · 部门负责人审批《取样出门审批单》 (leader-approval)`: the task run
+    names the step it belongs to, as the process owner reads it."""
+    def name() -> str:
+        from prefect.runtime import task_run
+
+        params = task_run.parameters
+        req = params.get("req")
+        title, key = (req.title, req.step_key) if req is not None else (params.get("title"), params.get("step"))
+        return f"{verb} · {title} ({key})" if title else verb
+    return name
+
+
+@task(name="请求决定 request decision", task_run_name=_step_run_name("请求决定 request decision"), **IO_TASK)
+def ask_for_decision(req: StepRequest) -> TaskRef:
+    """The human step up to its wait, in one task run: open the task and write its email to the
+    outbox in one transaction (idempotent: the same case + step is the same task, and a re-run
+    writes no second email), deliver the case's outbox (SMTP down: the message stays for the
+    watchdog), and show in the Prefect UI who the run waits for."""
+    svc = services()
+    task_row, created = open_task(svc, req)
+    if created or svc.store.unsent_count(req.case_no):
+        deliver_now(svc, req.case_no)
+    if replay.current_run_id():
+        show(svc, task_row)
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
 
 
@@ -178,11 +212,13 @@ def refusal(task_row: HumanTask, person: str) -> str | None:
     return None
 
 
-@task(name="记录决定 record decision", **IO_TASK)
-def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "") -> dict[str, Any]:
+@task(name="记录决定 record decision", task_run_name=_step_run_name("记录决定 record decision"), **IO_TASK)
+def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "",
+                  title: str = "", step: str = "") -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
     otherwise this is an answer from the Prefect UI: recorded now if its answer code (`code_digest`,
-    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then."""
+    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then, and the
+    Prefect UI shows again who the run waits for. `title` and `step` name the task run only."""
     svc = services()
     now = svc.clock.now()
     task_row = svc.store.get_task(task_id)
@@ -201,6 +237,7 @@ def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", a
                                     decision=answer.get("decision"), now=now)
             get_run_logger().warning("Prefect UI answer for %s/%s refused: %s; the step keeps waiting",
                                      task_row.case_no, task_row.step_key, reason)
+            show(svc, svc.store.get_task(task_id))
             return {REFUSED: reason}
     elif task_row.state == "decided" and answer and answer.get("decision") != task_row.decision \
             and task_row.decided_via != "ui":
@@ -216,13 +253,6 @@ def answer_of(task_row: HumanTask) -> dict[str, Any]:
             "decided_by": task_row.decided_by or ""}
 
 
-@task(name="标明等待 show who is waited for", **IO_TASK)
-def show_waiting(task_id: int) -> None:
-    """The Prefect UI says who the run waits for (or, once answered, who answered)."""
-    svc = services()
-    show(svc, svc.store.get_task(task_id))
-
-
 def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
     """Decided, the run resumed past it, and a later step of the same run exists: a step of an
     earlier cycle of this run (each resume re-runs the flow from the top)."""
@@ -232,7 +262,9 @@ def acted_on_earlier(store, task: HumanTask | None) -> bool:  # noqa: ANN001
 
 
 def request_decision(req: StepRequest) -> RunInput:
-    """Ask, wait without holding a process, and return the typed answer (see module doc)."""
+    """Ask, wait without holding a process, and return the typed answer (see module doc). A cycle
+    of the step is two task runs: 请求决定 request decision (open, mail, show) and 记录决定 record
+    decision; the suspension between them is none."""
     if req.flow_run_id is None:
         req = req.model_copy(update={"flow_run_id": replay.current_run_id()})
     model = ANSWER_MODELS[req.answer_model]
@@ -242,19 +274,14 @@ def request_decision(req: StepRequest) -> RunInput:
     if acted_on_earlier(store, earlier):
         return model.model_validate(answer_of(earlier))  # two reads, no task runs
     replay.reached_new_step(req.flow_run_id)
-    shown = earlier is None or earlier.flow_run_id != req.flow_run_id
-    if shown:
-        ref = open_human_task(req)  # opens the task and shows who the run waits for
-    else:  # opened by this run before (an earlier cycle, or in parallel: request_decisions)
+    if earlier is not None and earlier.flow_run_id == req.flow_run_id and earlier.state == "decided":
+        # answered (by a link) since this run opened it: nothing to ask, only the answer to record
         ref = TaskRef(id=earlier.id, state=earlier.state, assignee=earlier.assignee, created=False)
-    if ref.created or store.unsent_count(req.case_no):
-        deliver_mail(req.case_no, return_state=True)
+    else:  # new, or opened before and still open (idempotent: no second email), or another run's
+        ref = ask_for_decision(req)
     raw: dict[str, Any] = {}
     while True:
         if ref.state != "decided" and store.get_task(ref.id).state != "decided":
-            if not shown:
-                show_waiting(ref.id)
-            shown = False  # after a refusal: show again who the run waits for
             key = pause_key(req.step_key, store.refused_answers(ref.id))
             replay.forget(req.flow_run_id)
             raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/human_steps.py)
@@ -264,11 +291,11 @@ def request_decision(req: StepRequest) -> RunInput:
         # the code stays here: the recording task gets its keyed digest only (task inputs are no place for it)
         code = str(raw.pop("code", "") or "")
         code_digest = human_codes.digest(svc.settings.secret_key, ref.id, code) if code else ""
-        answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key)  # records, shows who answered
-        if REFUSED not in answer:
+        answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key,  # records, shows who answered
+                               title=req.title, step=req.step_key)
+        if REFUSED not in answer:  # refused: the task run showed again who the run waits for
             return model.model_validate(answer)
         ref = TaskRef(id=ref.id, state=store.get_task(ref.id).state, assignee=ref.assignee, created=False)
-
 
 
 def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
@@ -279,7 +306,19 @@ def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
     complete the step, and no email is sent twice."""
     run_id = replay.current_run_id()
     reqs = [r if r.flow_run_id else r.model_copy(update={"flow_run_id": run_id}) for r in reqs]
-    refs = [open_human_task(r) for r in reqs]
-    if any(ref.created for ref in refs) or services().store.unsent_count(reqs[0].case_no):
-        deliver_mail(reqs[0].case_no, return_state=True)
+    store = services().store
+    new = [r for r in reqs if store.find_task(r.case_no, r.step_key) is None]
+    if new:
+        ask_for_decisions(new)  # one task run: every task and its email (a re-run from the top: none)
     return [request_decision(r) for r in reqs]
+
+
+@task(name="请求决定 request decisions", **IO_TASK)
+def ask_for_decisions(reqs: list[StepRequest]) -> list[TaskRef]:
+    """Parallel steps: open every task with its email (idempotent, as `ask_for_decision`) and deliver
+    the outbox once; each step's wait then shows who the run waits for."""
+    svc = services()
+    opened = [open_task(svc, r) for r in reqs]
+    if any(created for _t, created in opened) or svc.store.unsent_count(reqs[0].case_no):
+        deliver_now(svc, reqs[0].case_no)
+    return [TaskRef(id=t.id, state=t.state, assignee=t.assignee, created=c) for t, c in opened]

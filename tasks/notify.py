@@ -3,10 +3,13 @@ queues nothing twice), then deliver the outbox with retries and backoff."""
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.tasks import exponential_backoff
 
 from models.grievance import check_copy_recipients, is_grievance_form_file
 from tasks.mail import Attachment, Mailer
@@ -36,6 +39,36 @@ def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = N
 
 class MailNotDelivered(RuntimeError):
     pass
+
+
+# inside a task that does more than mail (tasks/human.py `ask_for_decision`): the mail task's
+# retries and backoff, made in place, so that SMTP being down neither fails nor repeats the rest
+MAIL_RETRY_DELAYS = exponential_backoff(backoff_factor=1)(MAIL_TASK["retries"])
+
+
+def deliver_now(svc, case_no: str | None, delays: list[float] | None = None) -> int:  # noqa: ANN001
+    """Deliver this case's outbox with retries and backoff; returns how many were sent. What still
+    fails stays in the outbox for the watchdog (logged, never raised)."""
+    sent = 0
+    for delay in [*(MAIL_RETRY_DELAYS if delays is None else delays), None]:
+        done, failed = deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=case_no)
+        sent += done
+        if not failed:
+            return sent
+        if delay is None:
+            break
+        time.sleep(delay * (1 + random.uniform(-MAIL_TASK["retry_jitter_factor"], MAIL_TASK["retry_jitter_factor"])))
+    _logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)
+    return sent
+
+
+def _logger():  # noqa: ANN202 - the run's logger in a run, else the module's
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - MissingContextError outside a run
+        import logging
+
+        return logging.getLogger(__name__)
 
 
 @replayed("skip")

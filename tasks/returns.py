@@ -15,6 +15,7 @@ from models.returns import KIND_LABELS, PROOF_LABELS, receivable_exclusion, retu
 from models.tables import ReceivableExclusion
 from tasks.cases import publish_form
 from tasks.policy import IO_TASK
+from tasks.replay import replayed
 from tasks.render import render
 from tasks.runtime import services
 
@@ -35,6 +36,7 @@ def form_summary(case: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@replayed("skip")  # the form artifact, kept current: called in place, no task run (tasks/replay.py)
 @task(name="开具单据 issue the form", **IO_TASK)
 def issue_form(case_no: str) -> None:
     """R3/R4: the 《销货折让证明单》 or 《成品退货单》, rendered and kept as the run's artifact."""
