@@ -17,7 +17,7 @@ from tasks.render import render_mail
 from tasks.runtime import services
 from tasks.store import Store, outbox_to_mail
 from tasks.policy import IO_TASK, MAIL_TASK
-from tasks.replay import replayed, replaying
+from tasks.replay import replayed, replaying, run_logger
 
 
 def deliver_outbox(store: Store, mailer: Mailer, now, *, case_no: str | None = None,  # noqa: ANN001
@@ -58,17 +58,8 @@ def deliver_now(svc, case_no: str | None, delays: list[float] | None = None) -> 
         if delay is None:
             break
         time.sleep(delay * (1 + random.uniform(-MAIL_TASK["retry_jitter_factor"], MAIL_TASK["retry_jitter_factor"])))
-    _logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)
+    run_logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)
     return sent
-
-
-def _logger():  # noqa: ANN202 - the run's logger in a run, else the module's
-    try:
-        return get_run_logger()
-    except Exception:  # noqa: BLE001 - MissingContextError outside a run
-        import logging
-
-        return logging.getLogger(__name__)
 
 
 @replayed("skip")

@@ -96,6 +96,18 @@ class ReplayedTask:
         return getattr(self.task, name)
 
 
+def run_logger():  # noqa: ANN201 - the run's logger in a run, else this module's
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        import logging
+
+        return logging.getLogger(__name__)
+
+
 def in_flow_run() -> bool:
     from prefect.context import FlowRunContext
 
@@ -122,9 +134,8 @@ def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state:
     """A bookkeeping task of a flow run, called in place: tried again after the task's backoff as
     often as it would be retried, its name in the run's log. With `return_state`, the outcome as a
     Prefect state (failed after the last try) instead of raising."""
-    from prefect import get_run_logger
-
-    get_run_logger().info("步骤 %s", task.name)
+    log = run_logger()
+    log.info("步骤 %s", task.name)
     for wait in [*retry_delays(task), None]:
         try:
             result = task.fn(*args, **kwargs)
@@ -133,10 +144,10 @@ def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state:
                 if return_state:
                     from prefect.states import Failed
 
-                    get_run_logger().warning("步骤 %s failed: %s: %s", task.name, type(exc).__name__, exc)
+                    log.warning("步骤 %s failed: %s: %s", task.name, type(exc).__name__, exc)
                     return Failed(message=f"{type(exc).__name__}: {exc}")
                 raise
-            get_run_logger().warning("步骤 %s: %s: %s; again in %.1f s", task.name, type(exc).__name__, exc, wait)
+            log.warning("步骤 %s: %s: %s; again in %.1f s", task.name, type(exc).__name__, exc, wait)
             time.sleep(wait)
         else:
             return _completed(result) if return_state else result
