@@ -2,16 +2,22 @@
 
     answer = request_decision(StepRequest(...))
 
-1. open the human task — idempotent: the same case + step key is the same task, and its email is
-   written to the outbox in the same transaction, so a re-run never mails twice; the same task run
-   shows who the run waits for (tasks/waiting.py: the `waiting-{case_no}` artifact and a log line);
-2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
-3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
-   decided and acted on in an earlier cycle of the run is read from the database without task runs
-   (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
-4. else wait for the answer: `svc.human` suspends the flow run (no process held) with a typed
-   `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
-5. on resume, record the answer and show who answered — the database is the arbiter: an answer
+A cycle of a step is two task runs (issue 23), each named by the step as the process owner reads it:
+`请求决定 request decision · <title> (<step key>)` and `记录决定 record decision · …`.
+
+1. 请求决定 request decision (`ask_for_decision`, one task run): open the human task — idempotent:
+   the same case + step key is the same task, and its email is written to the outbox in the same
+   transaction, so a re-run (or a retry of the task) never mails twice —, deliver the case's outbox
+   in place (the mail task's retries with backoff, `tasks/notify.py` `deliver_now`: SMTP being down
+   never loses the message and never fails the step), and show who the run waits for
+   (tasks/waiting.py: the `waiting-{case_no}` artifact and a log line);
+2. (no task run) if the task is already decided (an earlier run, or a fast click) take that answer —
+   a step decided and acted on in an earlier cycle of the run is read from the database without task
+   runs (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
+3. (no task run) else wait for the answer: `svc.human` suspends the flow run (no process held) with a
+   typed `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
+4. 记录决定 record decision (`record_answer`, one task run): on resume, record the answer and show
+   who answered — the database is the arbiter: an answer
    through the email link was recorded by the web app before it resumed the run; an answer in the
    Prefect UI is recorded here with decided-via = ui, by the person its one-time answer code was
    issued to (tasks/human_codes.py) — a missing, wrong or used code, or a person who may not decide
@@ -19,8 +25,9 @@
    reason, no decision, and the run waits again on the same step. Prefect never suspends twice under
    one key (a used key returns its stored input), so the n-th wait after n refusals uses the key
    `{step_key}--retry{n}` (`pause_key`); the count comes from the database, so a re-run from the top
-   walks the same keys. The first valid answer wins;
-6. then the bookkeeping after the step is the same whichever way the answer came: the run goes on
+   walks the same keys (the refusing task run shows again who the run waits for). The first valid
+   answer wins;
+5. then the bookkeeping after the step is the same whichever way the answer came: the run goes on
    as a new step (`replay.reached_new_step`), not as a replay of an earlier cycle."""
 
 from __future__ import annotations
