@@ -4,7 +4,8 @@ One scenario per procedure — the scripts of tests/flows, run in-process on the
 — against a temporary Prefect server whose task-run recorder is on, with the client sending its events
 as a served run does (the server records task runs from their events). For each flow run the task runs
 are read back from the server's API (`/task_runs/filter`) and divided by the human steps the run
-asked; the names of the task runs show where they go.
+asked; the names of the task runs show where they go. With each, the CPU the run cost: this process
+(the flow run, in-process) and Prefect's server (recording its task runs from their events).
 
     .venv/bin/python bench/task_runs.py            # prints the table (≈ 1 min)
 
@@ -14,6 +15,7 @@ are those of a served cycle."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tempfile
@@ -100,6 +102,13 @@ def step_name(name: str) -> str:
     return re.sub(r"-[0-9a-f]{1,3}$", "", name.split(" · ")[0])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (and its reaped children), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     import logging
 
@@ -108,21 +117,29 @@ def main() -> None:
     logging.getLogger("prefect").setLevel(logging.WARNING)  # as tests/flows: no INFO line per task run
 
     rows = []
-    with quiet_server(ServerProcess(record_task_runs=True).start(), events=True):
+    server = ServerProcess(record_task_runs=True).start()
+    with quiet_server(server, events=True):
         for procedure, scenario in scenarios():
             with tempfile.TemporaryDirectory() as home:
-                run = scenario(Office(Path(home)))
-            flow_run = latest_flow_run()
-            names = recorded_task_runs(flow_run.id)
-            rows.append((procedure, flow_run.name, len(run.steps), names))
-    print(f"{'procedure':38} {'human steps':>11} {'task runs':>9} {'per step':>8}   target ≤ {TARGET:g}")
+                office = Office(Path(home))
+                here, there = time.process_time(), cpu_seconds(server.proc.pid)
+                run = scenario(office)
+                flow_run = latest_flow_run()
+                names = recorded_task_runs(flow_run.id)  # (the server has recorded them all)
+                cpu = (time.process_time() - here, cpu_seconds(server.proc.pid) - there)
+            rows.append((procedure, flow_run.name, len(run.steps), names, cpu))
+    print(f"{'procedure':38} {'human steps':>11} {'task runs':>9} {'per step':>8} {'CPU run':>8} {'server':>7}"
+          f"   target ≤ {TARGET:g} per step")
     total_steps = total_runs = 0
-    for procedure, _name, steps, names in rows:
+    for procedure, _name, steps, names, (cpu_run, cpu_server) in rows:
         total_steps, total_runs = total_steps + steps, total_runs + len(names)
-        print(f"{procedure:38} {steps:>11} {len(names):>9} {len(names) / max(steps, 1):>8.2f}")
-    print(f"{'all':38} {total_steps:>11} {total_runs:>9} {total_runs / max(total_steps, 1):>8.2f}")
+        print(f"{procedure:38} {steps:>11} {len(names):>9} {len(names) / max(steps, 1):>8.2f}"
+              f" {cpu_run:>7.2f}s {cpu_server:>6.2f}s")
+    cpu_runs, cpu_servers = (sum(r[4][i] for r in rows) for i in (0, 1))
+    print(f"{'all':38} {total_steps:>11} {total_runs:>9} {total_runs / max(total_steps, 1):>8.2f}"
+          f" {cpu_runs:>7.2f}s {cpu_servers:>6.2f}s   (load {os.getloadavg()[0]:.1f})")
     print("\ntask runs by task (all scenarios):")
-    for name, n in Counter(step_name(n) for *_x, names in rows for n in names).most_common():
+    for name, n in Counter(step_name(n) for _p, _f, _s, names, _c in rows for n in names).most_common():
         print(f"  {n:>4}  {name}")
 
 
