@@ -2,16 +2,22 @@
 
     answer = request_decision(StepRequest(...))
 
-1. open the human task — idempotent: the same case + step key is the same task, and its email is
-   written to the outbox in the same transaction, so a re-run never mails twice; the same task run
-   shows who the run waits for (tasks/platform/waiting.py: the `waiting-{case_no}` artifact and a log line);
-2. deliver the outbox (retries with backoff; SMTP being down never loses the message);
-3. if the task is already decided (an earlier run, or a fast click) take that answer — a step
-   decided and acted on in an earlier cycle of the run is read from the database without task runs
-   (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
-4. else wait for the answer: `svc.human` suspends the flow run (no process held) with a typed
-   `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
-5. on resume, record the answer and show who answered — the database is the arbiter: an answer
+A cycle of a step is two task runs (issue 23), each named by the step as the process owner reads it:
+`请求决定 request decision · <title> (<step key>)` and `记录决定 record decision · …`.
+
+1. 请求决定 request decision (`ask_for_decision`, one task run): open the human task — idempotent:
+   the same case + step key is the same task, and its email is written to the outbox in the same
+   transaction, so a re-run (or a retry of the task) never mails twice —, deliver the case's outbox
+   in place (the mail task's retries with backoff, `tasks/notify.py` `deliver_now`: SMTP being down
+   never loses the message and never fails the step), and show who the run waits for
+   (tasks/platform/waiting.py: the `waiting-{case_no}` artifact and a log line);
+2. (no task run) if the task is already decided (an earlier run, or a fast click) take that answer —
+   a step decided and acted on in an earlier cycle of the run is read from the database without task
+   runs (and the bookkeeping before it is replayed without task runs too: tasks/replay.py);
+3. (no task run) else wait for the answer: `svc.human` suspends the flow run (no process held) with a
+   typed `RunInput` and the step key (tests/flows: a scripted answer, recorded as an email answer is);
+4. 记录决定 record decision (`record_answer`, one task run): on resume, record the answer and show
+   who answered — the database is the arbiter: an answer
    through the email link was recorded by the web app before it resumed the run; an answer in the
    Prefect UI is recorded here with decided-via = ui, by the person its one-time answer code was
    issued to (tasks/platform/human_codes.py) — a missing, wrong or used code, or a person who may not decide
@@ -19,14 +25,15 @@
    reason, no decision, and the run waits again on the same step. Prefect never suspends twice under
    one key (a used key returns its stored input), so the n-th wait after n refusals uses the key
    `{step_key}--retry{n}` (`pause_key`); the count comes from the database, so a re-run from the top
-   walks the same keys. The first valid answer wins;
-6. then the bookkeeping after the step is the same whichever way the answer came: the run goes on
+   walks the same keys (the refusing task run shows again who the run waits for). The first valid
+   answer wins;
+5. then the bookkeeping after the step is the same whichever way the answer came: the run goes on
    as a new step (`replay.reached_new_step`), not as a replay of an earlier cycle."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.input import RunInput
@@ -38,7 +45,7 @@ from models.rules import TaskDeadline, pick_assignee, task_deadline
 from models.tables import HumanTask
 from models.tokens import make_token
 from tasks.platform.mail import OutgoingMail
-from tasks.notify import deliver_mail
+from tasks.notify import deliver_now
 from tasks.platform.render import render_mail
 from tasks.platform.runtime import Services, services
 from tasks.platform.policy import IO_TASK
@@ -121,9 +128,9 @@ def display_name(svc: Services, email: str) -> str:
     return who.name if who else email
 
 
-@task(name="建立待办 open human task", **IO_TASK)
-def open_human_task(req: StepRequest) -> TaskRef:
-    svc = services()
+def open_task(svc: Services, req: StepRequest) -> tuple[HumanTask, bool]:
+    """Open the human task for `req` with its email in the outbox, in one transaction — or return
+    the task this case + step already has (no second email, ever). Returns (task, created)."""
     now = svc.clock.now()
     exclude = {e.lower() for e in req.recused}
     if req.requested_by:
@@ -147,11 +154,46 @@ def open_human_task(req: StepRequest) -> TaskRef:
         summary=req.summary, answer=req.defaults, created_at=now,
         remind_at=deadline.remind_at if deadline else None, due_at=deadline.due_at if deadline else None,
     )
-    task_row, created = svc.store.ensure_task(
+    return svc.store.ensure_task(
         row, lambda t: [render_request_mail(svc, t, t.assignee, now, req.template),
                         *task_copy(svc, t, req.copy_to, external=bool(req.external_assignee))], now)
+
+
+@task(name="建立待办 open human task", **IO_TASK)
+def open_human_task(req: StepRequest) -> TaskRef:
+    """Open the task and queue its email, without delivering it (bench/capacity.py seeds tasks so)."""
+    svc = services()
+    task_row, created = open_task(svc, req)
     if replay.current_run_id():
-        show(svc, task_row)  # the same step: no task run of its own
+        show(svc, task_row)
+    return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
+
+
+def _step_run_name(verb: str) -> Callable[[], str]:
+    """`请求决定 request decision · 部门负责人审批《取样出门审批单》 (leader-approval)`: the task run
+    names the step it belongs to, as the process owner reads it."""
+    def name() -> str:
+        from prefect.runtime import task_run
+
+        params = task_run.parameters
+        req = params.get("req")
+        title, key = (req.title, req.step_key) if req is not None else (params.get("title"), params.get("step"))
+        return f"{verb} · {title} ({key})" if title else verb
+    return name
+
+
+@task(name="请求决定 request decision", task_run_name=_step_run_name("请求决定 request decision"), **IO_TASK)
+def ask_for_decision(req: StepRequest) -> TaskRef:
+    """The human step up to its wait, in one task run: open the task and write its email to the
+    outbox in one transaction (idempotent: the same case + step is the same task, and a re-run
+    writes no second email), deliver the case's outbox (SMTP down: the message stays for the
+    watchdog), and show in the Prefect UI who the run waits for."""
+    svc = services()
+    task_row, created = open_task(svc, req)
+    if created or svc.store.unsent_count(req.case_no):
+        deliver_now(svc, req.case_no)
+    if replay.current_run_id():
+        show(svc, task_row)
     return TaskRef(id=task_row.id, state=task_row.state, assignee=task_row.assignee, created=created)
 
 
@@ -188,12 +230,13 @@ def refusal(task_row: HumanTask, person: str) -> str | None:
     return None
 
 
-@task(name="记录决定 record decision", **IO_TASK)
+@task(name="记录决定 record decision", task_run_name=_step_run_name("记录决定 record decision"), **IO_TASK)
 def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", attempt: str = "",
-                  copy_to: str | None = None) -> dict[str, Any]:
+                  copy_to: str | None = None, title: str = "", step: str = "") -> dict[str, Any]:
     """Called after resume. If the web app recorded the answer (email link), that answer stands;
     otherwise this is an answer from the Prefect UI: recorded now if its answer code (`code_digest`,
-    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then."""
+    never the code itself) proves who gives it, else refused — returns {REFUSED: reason} then, and the
+    Prefect UI shows again who the run waits for. `title` and `step` name the task run only."""
     svc = services()
     now = svc.clock.now()
     task_row = svc.store.get_task(task_id)
@@ -212,6 +255,7 @@ def record_answer(task_id: int, answer: dict[str, Any], code_digest: str = "", a
                                     decision=answer.get("decision"), now=now)
             get_run_logger().warning("Prefect UI answer for %s/%s refused: %s; the step keeps waiting",
                                      task_row.case_no, task_row.step_key, reason)
+            show(svc, svc.store.get_task(task_id))
             return {REFUSED: reason}
     elif task_row.state == "decided" and answer and answer.get("decision") != task_row.decision \
             and task_row.decided_via != "ui":
@@ -228,13 +272,6 @@ def answer_of(task_row: HumanTask) -> dict[str, Any]:
             "decided_by": task_row.decided_by or ""}
 
 
-@task(name="标明等待 show who is waited for", **IO_TASK)
-def show_waiting(task_id: int) -> None:
-    """The Prefect UI says who the run waits for (or, once answered, who answered)."""
-    svc = services()
-    show(svc, svc.store.get_task(task_id))
-
-
 def acted_on_earlier(store: Store, task: HumanTask | None) -> bool:
     """Decided, the run resumed past it, and a later step of the same run exists: a step of an
     earlier cycle of this run (each resume re-runs the flow from the top)."""
@@ -244,7 +281,9 @@ def acted_on_earlier(store: Store, task: HumanTask | None) -> bool:
 
 
 def request_decision(req: StepRequest) -> RunInput:
-    """Ask, wait without holding a process, and return the typed answer (see module doc)."""
+    """Ask, wait without holding a process, and return the typed answer (see module doc). A cycle
+    of the step is two task runs: 请求决定 request decision (open, mail, show) and 记录决定 record
+    decision; the suspension between them is none."""
     if req.flow_run_id is None:
         req = req.model_copy(update={"flow_run_id": replay.current_run_id()})
     model = ANSWER_MODELS[req.answer_model]
@@ -254,19 +293,14 @@ def request_decision(req: StepRequest) -> RunInput:
     if acted_on_earlier(store, earlier):
         return model.model_validate(answer_of(earlier))  # two reads, no task runs
     replay.reached_new_step(req.flow_run_id)
-    shown = earlier is None or earlier.flow_run_id != req.flow_run_id
-    if shown:
-        ref = open_human_task(req)  # opens the task and shows who the run waits for
-    else:  # opened by this run before (an earlier cycle, or in parallel: request_decisions)
+    if earlier is not None and earlier.flow_run_id == req.flow_run_id and earlier.state == "decided":
+        # answered (by a link) since this run opened it: nothing to ask, only the answer to record
         ref = TaskRef(id=earlier.id, state=earlier.state, assignee=earlier.assignee, created=False)
-    if ref.created or store.unsent_count(req.case_no):
-        deliver_mail(req.case_no, return_state=True)
+    else:  # new, or opened before and still open (idempotent: no second email), or another run's
+        ref = ask_for_decision(req)
     raw: dict[str, Any] = {}
     while True:
         if ref.state != "decided" and store.get_task(ref.id).state != "decided":
-            if not shown:
-                show_waiting(ref.id)
-            shown = False  # after a refusal: show again who the run waits for
             key = pause_key(req.step_key, store.refused_answers(ref.id))
             replay.forget(req.flow_run_id)
             raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/platform/human_steps.py)
@@ -277,11 +311,11 @@ def request_decision(req: StepRequest) -> RunInput:
         code = str(raw.pop("code", "") or "")
         code_digest = human_codes.digest(svc.settings.secret_key, ref.id, code) if code else ""
         answer = record_answer(ref.id, raw, code_digest=code_digest, attempt=key,  # records, shows who answered
-                               copy_to=None if req.external_assignee else req.copy_to)
-        if REFUSED not in answer:
+                               copy_to=None if req.external_assignee else req.copy_to,
+                               title=req.title, step=req.step_key)
+        if REFUSED not in answer:  # refused: the task run showed again who the run waits for
             return model.model_validate(answer)
         ref = TaskRef(id=ref.id, state=store.get_task(ref.id).state, assignee=ref.assignee, created=False)
-
 
 
 def request_decisions(reqs: list[StepRequest]) -> list[RunInput]:
@@ -298,7 +332,19 @@ def open_steps(reqs: list[StepRequest]) -> list[StepRequest]:
     caller then waits on them in the order it needs (`request_decision` on each returned request)."""
     run_id = replay.current_run_id()
     reqs = [r if r.flow_run_id else r.model_copy(update={"flow_run_id": run_id}) for r in reqs]
-    refs = [open_human_task(r) for r in reqs]
-    if any(ref.created for ref in refs) or services().store.unsent_count(reqs[0].case_no):
-        deliver_mail(reqs[0].case_no, return_state=True)
+    store = services().store
+    new = [r for r in reqs if store.find_task(r.case_no, r.step_key) is None]
+    if new:
+        ask_for_decisions(new)  # one task run: every task and its email (a re-run from the top: none)
     return reqs
+
+
+@task(name="请求决定 request decisions", **IO_TASK)
+def ask_for_decisions(reqs: list[StepRequest]) -> list[TaskRef]:
+    """Parallel steps: open every task with its email (idempotent, as `ask_for_decision`) and deliver
+    the outbox once; each step's wait then shows who the run waits for."""
+    svc = services()
+    opened = [open_task(svc, r) for r in reqs]
+    if any(created for _t, created in opened) or svc.store.unsent_count(reqs[0].case_no):
+        deliver_now(svc, reqs[0].case_no)
+    return [TaskRef(id=t.id, state=t.state, assignee=t.assignee, created=c) for t, c in opened]

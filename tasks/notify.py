@@ -3,18 +3,21 @@ queues nothing twice), then deliver the outbox with retries and backoff."""
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.tasks import exponential_backoff
 
 from tasks.platform import procedures
 from tasks.platform.mail import Attachment, Mailer
 from tasks.platform.policy import IO_TASK, MAIL_TASK
 from tasks.platform.render import render_mail
-from tasks.platform.runtime import services
+from tasks.platform.runtime import Services, services
 from tasks.platform.store import Store, outbox_to_mail
-from tasks.replay import replayed, replaying
+from tasks.replay import replayed, replaying, run_logger
 from datetime import datetime
 
 
@@ -37,6 +40,27 @@ def deliver_outbox(store: Store, mailer: Mailer, now: datetime, *, case_no: str 
 
 class MailNotDelivered(RuntimeError):
     pass
+
+
+# inside a task that does more than mail (tasks/human.py `ask_for_decision`): the mail task's
+# retries and backoff, made in place, so that SMTP being down neither fails nor repeats the rest
+MAIL_RETRY_DELAYS = exponential_backoff(backoff_factor=1)(MAIL_TASK["retries"])
+
+
+def deliver_now(svc: Services, case_no: str | None, delays: list[float] | None = None) -> int:
+    """Deliver this case's outbox with retries and backoff; returns how many were sent. What still
+    fails stays in the outbox for the watchdog (logged, never raised)."""
+    sent = 0
+    for delay in [*(MAIL_RETRY_DELAYS if delays is None else delays), None]:
+        done, failed = deliver_outbox(svc.store, svc.mailer, svc.clock.now(), case_no=case_no)
+        sent += done
+        if not failed:
+            return sent
+        if delay is None:
+            break
+        time.sleep(delay * (1 + random.uniform(-MAIL_TASK["retry_jitter_factor"], MAIL_TASK["retry_jitter_factor"])))
+    run_logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)
+    return sent
 
 
 @replayed("skip")

@@ -13,11 +13,18 @@ of ten human steps they were more than half of all task runs).
     @task(...)
     def load_case(case_no): ...
 
-Outside a flow run, or once the run has reached a new step, the task runs as a task."""
+Once the run has reached a new step, such a bookkeeping task is still no task run of its own (issue
+23: a human step is at most three task runs, and Prefect's server spent most of its CPU recording the
+small ones): in a flow run it is called in place (`run_inline`) — with the task's own retries and
+backoff, and a line in the run's log naming the step (`步骤 更新案件 record state`), so the run's log
+still reads as the procedure. Outside a flow run the task runs as a task."""
 
 from __future__ import annotations
 
 import functools
+import logging
+import random
+import time
 from typing import Any, Callable, Literal
 
 from prefect import Task
@@ -75,15 +82,77 @@ class ReplayedTask:
         functools.update_wrapper(self, task.fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return_state = kwargs.pop("return_state", False)
         case_no = args[0] if args and isinstance(args[0], str) else kwargs.get("case_no")
         if replaying(case_no):
-            return self.task.fn(*args, **kwargs) if self.mode == "read" else None
-        return self.task(*args, **kwargs)
+            result = self.task.fn(*args, **kwargs) if self.mode == "read" else None
+            return _completed(result) if return_state else result
+        if in_flow_run():
+            return run_inline(self.task, args, kwargs, return_state=return_state)
+        return self.task(*args, return_state=return_state, **kwargs) if return_state else self.task(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or "task" not in self.__dict__:  # unpickling: not set up yet
             raise AttributeError(name)
         return getattr(self.task, name)
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:  # the run's logger in a run, else this module's
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        import logging
+
+        return logging.getLogger(__name__)
+
+
+def in_flow_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def _completed(result: Any) -> Any:
+    from prefect.states import Completed
+
+    return Completed(data=result)
+
+
+def retry_delays(task: Task) -> list[float]:
+    """The task's waits between tries, as Prefect would make them (its retries, backoff, jitter)."""
+    delays = task.retry_delay_seconds
+    if not isinstance(delays, list):
+        delays = [delays or 0] * task.retries
+    delays = (list(delays) + [delays[-1] if delays else 0] * task.retries)[:task.retries]
+    jitter = task.retry_jitter_factor or 0
+    return [d * (1 + random.uniform(-jitter, jitter)) if jitter else d for d in delays]
+
+
+def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state: bool = False) -> Any:
+    """A bookkeeping task of a flow run, called in place: tried again after the task's backoff as
+    often as it would be retried, its name in the run's log. With `return_state`, the outcome as a
+    Prefect state (failed after the last try) instead of raising."""
+    log = run_logger()
+    log.info("步骤 %s", task.name)
+    for wait in [*retry_delays(task), None]:
+        try:
+            result = task.fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - what Prefect retries, retried here
+            if wait is None:
+                if return_state:
+                    from prefect.states import Failed
+
+                    log.warning("步骤 %s failed: %s: %s", task.name, type(exc).__name__, exc)
+                    return Failed(message=f"{type(exc).__name__}: {exc}")
+                raise
+            log.warning("步骤 %s: %s: %s; again in %.1f s", task.name, type(exc).__name__, exc, wait)
+            time.sleep(wait)
+        else:
+            return _completed(result) if return_state else result
+    raise AssertionError("unreachable")
 
 
 def replayed(mode: Mode) -> Callable[[Task], ReplayedTask]:

@@ -38,6 +38,7 @@ from tasks.platform.render import fmt_dt, render
 from tasks.platform.runtime import Services, services
 from tasks.platform.store import CaseNotFound
 from tasks.reports.output import workbook_bytes
+from tasks.replay import replayed
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def form_markdown(svc: Services, case_no: str, copy: str = "") -> str:
                   tasks=svc.store.tasks_of(case_no))
 
 
+@replayed("skip")  # a bookkeeping step: no task run of its own (tasks/replay.py)
 @task(name="更新客户抱怨处理表 publish grievance form", **IO_TASK)
 def publish_grievance_form(case_no: str) -> None:
     """The 《客户抱怨处理表》 as it stands, a live markdown artifact of the run."""

@@ -142,11 +142,13 @@ def history_of(svc: Services, case_no: str) -> dict[str, Any]:
     return _once(svc, case_no, "history_check", "history_checked", compute)
 
 
+@replayed("read")  # recorded on the case once (`_once`); called in place, no task run (tasks/replay.py)
 @task(name="核对提交期限与开票名称 check submission (N2)", **IO_TASK)
 def check_submission_rules(case_no: str) -> dict[str, Any]:
     return submission_check(services(), case_no)
 
 
+@replayed("read")
 @task(name="核查三年交易记录 check 3-year history (N1)", **IO_TASK)
 def check_history(case_no: str) -> dict[str, Any]:
     return history_of(services(), case_no)

@@ -17,6 +17,7 @@ from tasks.cases import publish_form
 from tasks.platform.policy import IO_TASK
 from tasks.platform.render import render
 from tasks.platform.runtime import services
+from tasks.replay import replayed
 
 
 def form_summary(case: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def form_summary(case: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@replayed("skip")  # the form artifact, kept current: called in place, no task run (tasks/replay.py)
 @task(name="开具单据 issue the form", **IO_TASK)
 def issue_form(case_no: str) -> None:
     """R3/R4: the 《销货折让证明单》 or 《成品退货单》, rendered and kept as the run's artifact."""

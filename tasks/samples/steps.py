@@ -19,6 +19,7 @@ from tasks.platform.policy import IO_TASK
 from tasks.platform.render import render, render_mail
 from tasks.platform.runtime import services
 from tasks.platform.pdf import CopyDocument
+from tasks.replay import replayed
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 
 
+@replayed("read")  # bookkeeping: called in place, no task run of its own (tasks/replay.py)
 @task(name="生成取样出门审批单 render slip", **IO_TASK)
 def slip_context(case_no: str) -> dict[str, Any]:
     svc = services()
@@ -49,6 +51,7 @@ def slip_context(case_no: str) -> dict[str, Any]:
     }
 
 
+@replayed("skip")
 @task(name="登记车间样品台账 record in sample ledger", **IO_TASK)
 def record_sample_issue(case_no: str, taker: str, quantity: int, recorded_by: str) -> None:
     svc = services()
@@ -110,6 +113,7 @@ def issue_slip_copies(case_no: str) -> list[str]:
     return sent
 
 
+@replayed("read")  # a check already recorded is returned as it was
 @task(name="记录门卫核验 record the gate check", **IO_TASK)
 def record_gate_check(case_no: str, step: str, check: dict[str, Any]) -> tuple[str, str]:
     """P4: the gate's result for one check (`step`) — released (the pass is used from then on) or refused

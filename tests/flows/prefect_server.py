@@ -60,7 +60,9 @@ class ServerProcess:
     `SubprocessASGIServer` runs it) on a free port and its own database; `start()` returns at once,
     `wait()` until it answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, record_task_runs: bool = False) -> None:
+        # record_task_runs: the task-run recorder on (bench/task_runs.py counts what the server records)
+        self.record_task_runs = record_task_runs
         self.home = Path(tempfile.mkdtemp(prefix="kefu-prefect-test-"))
         self.db, self.template = self.home / "prefect.db", _template()
         self.port = _free_port()
@@ -72,7 +74,9 @@ class ServerProcess:
         self.migrated = self.template.exists()
         if self.migrated:
             shutil.copy(self.template, self.db)
-        env = {**os.environ, **{k: str(v) for k, v in QUIET_SERVER.items()},
+        quiet = QUIET_SERVER | ({"PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": True}
+                                if self.record_task_runs else {})
+        env = {**os.environ, **{k: str(v) for k, v in quiet.items()},
                "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.db}",
                "PREFECT_API_DATABASE_MIGRATE_ON_START": str(not self.migrated),
                "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
@@ -124,17 +128,19 @@ class ServerProcess:
 
 
 @contextmanager
-def client_settings(api_url: str) -> Iterator[None]:
+def client_settings(api_url: str, events: bool = False) -> Iterator[None]:
     """This process's flow runs against `api_url`, quietly: no run logs shipped to the API, no
     Prefect events (nothing here reads them; sending them cost the client and the server a
     websocket message per task-run state), no heartbeat thread (it sleeps in whole seconds and the
     engine joins it as the run ends: up to 1 s more per flow run), no CSRF token or server-version
-    handshake for each client the engine opens (four of a flow run's requests)."""
+    handshake for each client the engine opens (four of a flow run's requests). `events=True` sends
+    the events as a served run does (bench/task_runs.py: the server records task runs from them)."""
     import prefect.settings as ps
     from prefect.events.clients import NullEventsClient
     from prefect.events.worker import EventsWorker
 
-    EventsWorker.set_client_override(NullEventsClient)
+    if not events:
+        EventsWorker.set_client_override(NullEventsClient)
     try:
         with ps.temporary_settings(updates={ps.PREFECT_API_URL: api_url,
                                             ps.PREFECT_LOGGING_TO_API_ENABLED: False,
@@ -147,13 +153,13 @@ def client_settings(api_url: str) -> Iterator[None]:
 
 
 @contextmanager
-def quiet_server(server: ServerProcess | None = None) -> Iterator[str]:
+def quiet_server(server: ServerProcess | None = None, events: bool = False) -> Iterator[str]:
     """A temporary Prefect server (the one given, already starting, or a new one) for this process's
     flow runs; yields the API URL."""
     server = server or ServerProcess().start()
     try:
         url = server.wait()
-        with client_settings(url):
+        with client_settings(url, events=events):
             yield url
     finally:
         server.stop()

@@ -343,3 +343,18 @@ def test_a_link_issued_by_a_watchdog_pass_run_ahead_still_opens(web):
     task = open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
     ahead = make_token(SECRET, task.id, LEADER, svc.clock.now() + timedelta(days=1), svc.settings.token_max_age_days)
     assert client.get(f"/t/{ahead}").status_code == 200
+
+
+def test_mail_delivered_in_place_is_tried_again_then_left_in_the_outbox(tmp_path):
+    """Inside the request-decision task (tasks/human.py) the outbox is delivered in place: with the
+    mail task's retries; SMTP still down afterwards neither raises nor loses the message."""
+    from tasks.notify import deliver_now
+
+    svc = fake_services(tmp_path)
+    open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    svc.mailer.fail_next = 2  # down for two tries, up on the third
+    assert deliver_now(svc, "YP-2026-000001", delays=[0, 0, 0]) == 1 and len(svc.mailer.sent) == 1
+    open_task(svc, "YP-2026-000002", "leader-approval", LEADER)
+    svc.mailer.fail_next = 10
+    assert deliver_now(svc, "YP-2026-000002", delays=[0, 0]) == 0  # three tries, then left for the watchdog
+    assert svc.mailer.fail_next == 7 and svc.store.unsent_count("YP-2026-000002") == 1

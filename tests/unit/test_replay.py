@@ -72,3 +72,51 @@ def test_during_replay_a_read_is_a_plain_call_and_a_write_is_not_made(monkeypatc
     assert write_once(case_no) is None and calls == []
     assert read_once.name == "_read" and read_once.fn is _read.fn  # still the task for everything else
     replay.forget("run-e")
+
+
+# ---- bookkeeping in place (issue 23): no task run, the task's retries kept -------------------------
+def _flaky(fails: int):
+    calls = []
+
+    @task(name="更新案件 record state", retries=2, retry_delay_seconds=[0, 0])
+    def step(case_no: str) -> str:
+        calls.append(case_no)
+        if len(calls) <= fails:
+            raise ConnectionError("database hiccup")
+        return f"done {case_no}"
+
+    return step, calls
+
+
+def test_in_place_a_bookkeeping_task_is_tried_again_as_its_retries_say(caplog):
+    step, calls = _flaky(fails=2)
+    with caplog.at_level("INFO", logger="tasks.replay"):
+        assert replay.run_inline(step, ("TS-1",), {}) == "done TS-1"
+    assert calls == ["TS-1"] * 3  # two failures, the third try succeeds: retries=2
+    assert "步骤 更新案件 record state" in caplog.text  # the run's log still names the step
+
+
+def test_in_place_a_task_failing_after_its_last_retry_raises_or_returns_a_failed_state():
+    step, calls = _flaky(fails=10)
+    try:
+        replay.run_inline(step, ("TS-1",), {})
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the last failure must raise")
+    assert len(calls) == 3
+    state = replay.run_inline(step, ("TS-2",), {}, return_state=True)
+    assert state.is_failed() and "database hiccup" in state.message
+    assert replay.run_inline(_flaky(fails=0)[0], ("TS-3",), {}, return_state=True).result() == "done TS-3"
+
+
+def test_the_waits_between_tries_are_the_tasks_backoff():
+    from tasks.platform.policy import IO_TASK
+
+    @task(**IO_TASK)
+    def io(case_no: str) -> None: ...
+
+    waits = replay.retry_delays(io)
+    assert len(waits) == IO_TASK["retries"] == 3
+    for wait, base in zip(waits, (1, 2, 4), strict=True):  # exponential backoff, ±20 % jitter
+        assert base * 0.8 <= wait <= base * 1.2
