@@ -14,7 +14,6 @@ import re
 import secrets
 from collections.abc import Iterable
 
-from models.archive.records import FULL_READ_ROLES
 from models.org import OrgDirectory
 
 # ---- API-key scopes -------------------------------------------------------------------------------
@@ -39,6 +38,8 @@ SCOPES: dict[str, str] = {**INTAKE_SCOPES, **READ_SCOPES,
 # ---- staff roles (deployments/org.yaml) -----------------------------------------------------------
 # every case, whoever is on it: the GM, the CS manager, the L2 handler (专门负责人, every complaint)
 CASE_FULL_READ_ROLES = frozenset({"general_manager", "cs_manager", "l2_handler"})
+# 查阅权限 (A3): the roles that may read a full (unmasked) archive record; every such read is logged
+FULL_READ_ROLES = frozenset({"cs_manager", "general_manager", "archive_clerk", "back_office"})
 # the masked archive record "as today": the archive roles (查阅权限), CS staff who draft corrections,
 # and the customer's own salesperson (checked per record)
 ARCHIVE_READ_ROLES = FULL_READ_ROLES | {"cs_staff"}

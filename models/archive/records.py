@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.guard import Guarded
+from models.access import FULL_READ_ROLES  # 查阅权限 (A3), defined with the other access rules
 from models.privacy import mask_id_card, mask_phone
 
 CUSTOMER_CLASSES: dict[str, str] = {
@@ -34,8 +35,6 @@ FIELD_LABELS: dict[str, str] = {
     "legal_representative": "法定代表人", "address": "地址", "registration": "注册资料",
     "salesperson": "业务员",
 }
-# 查阅权限: the roles that may read a full (unmasked) archive record; every such read is logged.
-FULL_READ_ROLES = frozenset({"cs_manager", "general_manager", "archive_clerk", "back_office"})
 SENSITIVE_FIELDS = ("phone", "id_card")
 
 ARCHIVE_NO = re.compile(r"^[A-Z]{2}-\d{4}-\d{6}$")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from deployments.names import COMPLAINT, GROUP_COMPLAINT
 from models.complaint import answers  # noqa: F401 - the procedure's answers register themselves by name
-from models.tables import Case, FlowStart
+from sqlalchemy import func, or_, select
+from sqlmodel.sql.expression import Select
+
+from models.tables import Case, ComplaintFact, FlowStart
 from tasks.complaint.facts import ComplaintStore, record_notice_fact, sync_complaint_fact
 from tasks.complaint.intake import file_complaint
 from tasks.complaint.watch import complaint_checks
@@ -23,6 +26,12 @@ def start_group_complaint(case: Case) -> FlowStart:
                      tags=["procedure:group-complaint", "level:3", f"category:{case.data['category']}"])
 
 
+def complaints_of(people: list[str]) -> Select:
+    """C24: the complaints `people` received or handle (the statistics row keeps both)."""
+    return select(ComplaintFact.case_no).where(or_(
+        func.lower(ComplaintFact.receiver).in_(people), func.lower(ComplaintFact.handler).in_(people)))
+
+
 PROCEDURE = Procedure(
     name="complaint",
     intake=file_complaint,
@@ -31,4 +40,5 @@ PROCEDURE = Procedure(
     case_hooks=(sync_complaint_fact,),
     mail_event_hooks=(record_notice_fact,),
     store_extensions=(ComplaintStore,),
+    case_people=(complaints_of,),
 )

@@ -60,6 +60,9 @@ class Procedure:
     notice_checks: tuple[NoticeCheck, ...] = ()
     store_extensions: tuple[type, ...] = ()
     config_tables: dict[str, ConfigTable] = field(default_factory=dict)
+    # C24 need-to-know: `people -> SELECT case_no` of the cases the people are on in the procedure's own
+    # records (beyond requester and tasks, which the platform knows), e.g. a complaint's receiver/handler
+    case_people: tuple[Callable[[list[str]], Any], ...] = ()
 
 
 _REGISTRY: dict[str, Procedure] = {}
@@ -128,3 +131,7 @@ def store_extensions() -> list[type]:
 
 def config_tables() -> dict[str, ConfigTable]:
     return {k: v for p in _REGISTRY.values() for k, v in p.config_tables.items()}
+
+
+def case_people() -> list[Callable[[list[str]], Any]]:
+    return [q for p in _REGISTRY.values() for q in p.case_people]

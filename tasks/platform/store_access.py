@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.access import key_hash
-from models.tables import ApiKey, Case, ComplaintFact, HumanTask, StaffPassword, StaffSession
+from models.tables import ApiKey, Case, HumanTask, StaffPassword, StaffSession
+from tasks.platform import procedures
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -187,15 +188,15 @@ def _dead_sessions(now: datetime) -> Delete:  # a DELETE statement
 
 
 def on_case(people: Iterable[str]) -> ColumnElement[bool]:  # a SQL condition on Case
-    """The cases any of `people` is on (C24): as requester, receiver or handler, or as a task's
-    assignee, escalation target or decider."""
+    """The cases any of `people` is on (C24): as requester, or as a task's assignee, escalation target
+    or decider, or as the procedures' own records say (a complaint's receiver or handler:
+    `Procedure.case_people`)."""
     people = sorted({p.lower() for p in people})
     tasks = select(HumanTask.case_no).where(or_(
         func.lower(HumanTask.assignee).in_(people), func.lower(HumanTask.escalated_to).in_(people),
         func.lower(HumanTask.decided_by).in_(people)))
-    facts = select(ComplaintFact.case_no).where(or_(
-        func.lower(ComplaintFact.receiver).in_(people), func.lower(ComplaintFact.handler).in_(people)))
-    return or_(func.lower(Case.requested_by).in_(people), Case.case_no.in_(tasks), Case.case_no.in_(facts))
+    own = [Case.case_no.in_(query(people)) for query in procedures.case_people()]  # the procedures' records
+    return or_(func.lower(Case.requested_by).in_(people), Case.case_no.in_(tasks), *own)
 
 
 def _sha(value: str) -> str:
