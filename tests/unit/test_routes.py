@@ -15,6 +15,7 @@ OPERATIONS = {
     ("/api/sample-requests", "post"), ("/api/complaints", "post"), ("/api/returns", "post"),
     ("/api/archive-corrections", "post"), ("/api/customers/{archive_no}", "get"),
     ("/api/new-customer-applications", "post"), ("/api/grievances", "post"), ("/api/grievances/register", "get"),
+    ("/api/complaints/register", "get"),
     ("/api/customers", "get"), ("/api/complaints/{case_no}/legal-process", "post"),
     ("/api/complaints/{case_no}/legal-process/updates", "post"),
     ("/api/cases/{case_no}", "get"), ("/api/cases", "get"), ("/t/{token}", "get"), ("/t/{token}", "post"),

@@ -4,15 +4,16 @@ member only what they need to know (models/access.py; an API key with read_cases
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from models.access import department_members, may_read_case, may_read_customer, people_on_case, reads_every_case
 from models.business_days import TZ
 from models.privacy import mask_data
 from tasks.archive.store import CustomerNotFound, record_of
+from tasks.complaint.register import complaint_register, register_workbook
 from tasks.platform.render import fmt_dt
 from tasks.platform.runtime import Services
 from tasks.platform.store import CaseNotFound
@@ -21,6 +22,7 @@ from webapp.deps import ServicesDep
 from webapp.responses import AUTH, DB_INT, INVALID, Missing
 
 router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ISO = "%Y-%m-%dT%H:%M:%S%z"
 
 
@@ -95,6 +97,26 @@ def get_customer(archive_no: str, svc: ServicesDep, caller: Caller = Depends(req
                 for v in svc.store.customer_versions(archive_no)]
     # ID-card and phone numbers masked, in the record and in every version's before/after
     return JSONResponse(mask_data({**record, "versions": versions}))
+
+
+@router.get("/api/complaints/register", tags=["cases"], summary="客户投诉登记表 / the complaint register (C14)",
+            description="Every complaint, established or not: case number, received at, channel, complainant "
+                        "(phone masked), category, level, handler, responsible department, each deadline and "
+                        "whether it was met, closed at, result, satisfaction. `?format=xlsx` gives the Excel "
+                        "workbook. Read with the `read_cases` scope, or by a staff member who reads every case.",
+            responses={200: {"description": "the register", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
+                    "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **INVALID, **AUTH})
+def complaints_register(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query's name
+                        caller: Caller = Depends(require("read_cases"))) -> Response:
+    if caller.kind == "staff" and not reads_every_case(svc.org, caller.name):
+        raise AuthError(403, "无权查阅投诉登记表", "you may not read the complaint register")
+    rows = complaint_register(svc, svc.clock.now())
+    if format == "xlsx":
+        return Response(register_workbook(rows), media_type=XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="complaint-register.xlsx"'})
+    return JSONResponse({"total": len(rows), "items": rows})
 
 
 @router.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail",
