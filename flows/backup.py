@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from prefect import flow, get_run_logger, task
 
 from deployments.names import ARCHIVE_BACKUP, flow_name

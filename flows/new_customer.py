@@ -12,6 +12,8 @@ reward (N6). A refusal at any step closes the case with the reason, mailed to th
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from prefect import flow
 
 from deployments.names import NEW_CUSTOMER, flow_name

@@ -10,6 +10,8 @@ figure (R7) — nothing when the linked complaint did not stand (R8)."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 
 from prefect import flow
 

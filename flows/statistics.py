@@ -7,6 +7,8 @@ artifacts process owners see, then the email to the report's recipients."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 

@@ -4,6 +4,7 @@ No `from __future__ import annotations` in a flow module: Prefect validates a ru
 the flow's annotations, which must resolve wherever the flow is unpickled (Prefect's spawn start sends
 the flow by value; tests/unit/test_served_flows.py checks every served flow that way)."""
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
 from datetime import datetime
 
 from prefect import flow, get_run_logger

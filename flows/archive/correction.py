@@ -10,6 +10,8 @@ approves their own correction."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from collections.abc import Callable
 from typing import Any
 

@@ -9,6 +9,8 @@ A6 《客户档案报表》 (monthly): to the GM and the CS manager."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from itertools import count
 from typing import NamedTuple
 

@@ -8,6 +8,8 @@ a special study with a recorded conclusion."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from prefect import flow
 
 from deployments.names import GROUP_COMPLAINT, flow_name

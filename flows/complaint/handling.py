@@ -13,6 +13,8 @@ reviewer reviews; the clerk archives. Deadlines, reminders, 《催办单》 and 
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from datetime import datetime
 from itertools import count
 

@@ -25,6 +25,8 @@ effect checked by quality."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from collections import Counter
 from itertools import count
 from datetime import datetime, time

@@ -21,6 +21,8 @@ The month's work is a case of its own (`KY-…`, procedure `grievance_month`), o
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from datetime import datetime, timezone
 from itertools import count
 from typing import Any

@@ -7,6 +7,8 @@ reason sent to the requester."""
 
 from __future__ import annotations
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+
 from itertools import count
 
 from prefect import flow
