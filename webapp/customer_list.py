@@ -15,9 +15,8 @@ from tasks.archive.periodic import CUSTOMER_LIST_COLUMNS, customer_list
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
 from tasks.reports.output import workbook_bytes
 from webapp.deps import ServicesDep
-from webapp.responses import INVALID
+from webapp.responses import INVALID, XLSX
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 router = APIRouter(tags=["archive"])

@@ -13,10 +13,9 @@ from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
 from tasks.grievance.steps import file_grievance, grievance_register, register_workbook
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, filed_as, require
 from webapp.deps import ServicesDep
-from webapp.responses import FILED, INVALID
+from webapp.responses import FILED, INVALID, XLSX
 from webapp.routes.intake import FilingDep
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["grievances"])
 

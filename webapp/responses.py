@@ -66,3 +66,6 @@ def html(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 def not_found_page() -> HTMLResponse:
     return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+
+# the media type of the registers and lists exported to Excel
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

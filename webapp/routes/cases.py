@@ -19,10 +19,9 @@ from tasks.platform.runtime import Services
 from tasks.platform.store import CaseNotFound
 from webapp.auth import AuthError, Caller, require
 from webapp.deps import ServicesDep
-from webapp.responses import AUTH, DB_INT, INVALID, Missing
+from webapp.responses import AUTH, DB_INT, INVALID, Missing, XLSX
 
 router = APIRouter()
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ISO = "%Y-%m-%dT%H:%M:%S%z"
 
 
