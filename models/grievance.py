@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from models.business_days import TZ, add_business_days
-from models.guard import Guarded
 from models.case_data import CaseData, Part
+from models.guard import Guarded
 from models.returns import AuthorityTable, Quantity, approvers_for
-from typing import TypeVar
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from models.business_days import BusinessCalendar
@@ -247,7 +246,6 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _load_yaml(path: Path, model: type[M], zh: str, en: str) -> M:
-    import yaml
 
     try:
         return model.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))

@@ -8,10 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from models.guard import Guarded
 from models.case_data import CaseData, Part
+from models.guard import Guarded
 
 Kind = Literal["allowance", "return"]
 AllowanceProof = Literal["marked_invoice_copy", "stamped_allowance_certificate"]
@@ -97,7 +98,6 @@ class AuthorityTable(BaseModel):
 
 def load_authority(path: Path, known_roles: frozenset[str] | None = None) -> AuthorityTable:
     """Read and validate the decision table; errors name the file (Chinese and English)."""
-    import yaml
 
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -33,10 +33,11 @@ A cycle of a step is two task runs (issue 23), each named by the step as the pro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.input import RunInput
+from prefect.runtime import task_run
 from pydantic import BaseModel, Field
 
 from models.answers import ANSWER_MODELS, CHOICE_LABELS, choices_of
@@ -44,16 +45,15 @@ from models.org import ROLE_LABELS
 from models.rules import TaskDeadline, pick_assignee, task_deadline
 from models.tables import HumanTask
 from models.tokens import make_token
-from tasks.platform.mail import OutgoingMail
-from tasks.notify import deliver_now
-from tasks.platform.render import render_mail
-from tasks.platform.runtime import Services, services
-from tasks.platform.policy import IO_TASK
 from tasks import replay
+from tasks.notify import deliver_now
 from tasks.platform import human_codes
 from tasks.platform.copies import copy_answer, task_copy
+from tasks.platform.mail import OutgoingMail
+from tasks.platform.policy import IO_TASK
+from tasks.platform.render import render_mail
+from tasks.platform.runtime import Services, services
 from tasks.platform.waiting import publish_waiting
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tasks.platform.store import Store
@@ -173,7 +173,6 @@ def _step_run_name(verb: str) -> Callable[[], str]:
     """`请求决定 request decision · 部门负责人审批《取样出门审批单》 (leader-approval)`: the task run
     names the step it belongs to, as the process owner reads it."""
     def name() -> str:
-        from prefect.runtime import task_run
 
         params = task_run.parameters
         req = params.get("req")

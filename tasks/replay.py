@@ -27,7 +27,11 @@ import random
 import time
 from typing import Any, Callable, Literal
 
-from prefect import Task
+from prefect import Task, get_run_logger
+from prefect.context import FlowRunContext
+from prefect.exceptions import MissingContextError
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
 
 from tasks.platform.runtime import services
 
@@ -40,7 +44,6 @@ _replaying: dict[str, bool] = {}
 
 def current_run_id() -> str | None:
     """The flow run this code runs in (None outside one)."""
-    from prefect.runtime import flow_run
 
     run_id = flow_run.id
     return str(run_id) if run_id else None
@@ -98,25 +101,20 @@ class ReplayedTask:
 
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter:  # the run's logger in a run, else this module's
-    from prefect import get_run_logger
-    from prefect.exceptions import MissingContextError
 
     try:
         return get_run_logger()
     except MissingContextError:
-        import logging
 
         return logging.getLogger(__name__)
 
 
 def in_flow_run() -> bool:
-    from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None
 
 
 def _completed(result: Any) -> Any:
-    from prefect.states import Completed
 
     return Completed(data=result)
 
@@ -143,7 +141,6 @@ def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state:
         except Exception as exc:  # noqa: BLE001 - what Prefect retries, retried here
             if wait is None:
                 if return_state:
-                    from prefect.states import Failed
 
                     log.warning("步骤 %s failed: %s: %s", task.name, type(exc).__name__, exc)
                     return Failed(message=f"{type(exc).__name__}: {exc}")

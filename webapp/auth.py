@@ -25,28 +25,30 @@ nothing read or stored. Route dependencies run before the body is validated or a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from fastapi import APIRouter, Request, Security
-from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyHeader, HTTPBearer
+from pydantic import BaseModel
 
 from models.access import BACKFILL, INTAKE_SCOPES, key_hash, looks_like_key, may_backfill, may_file_for_others
+from tasks.platform.passwords import sign_in
 from tasks.platform.render import render
 from tasks.platform.store_access import Filing
-from tasks.platform.passwords import sign_in
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from authlib.integrations.starlette_client import StarletteOAuth2App
+
     from models.settings import Settings
     from models.tables import ApiKey
     from tasks.platform.runtime import Services
@@ -96,8 +98,6 @@ def auth_error_response(exc: AuthError) -> JSONResponse:
 
 def session_secret(secret_key: str) -> str:
     """The session cookie's signing key: derived from KEFU_SECRET_KEY, never the links' own key."""
-    import hashlib
-    import hmac
 
     return hmac.new(secret_key.encode(), _SESSION_SALT, hashlib.sha256).hexdigest()
 
@@ -374,9 +374,8 @@ def auth_router(svc: Services, oidc_client_kwargs: dict[str, Any] | None = None)
         @router.get("/auth/oidc/callback", summary="IdP 回调 / the IdP's answer (OIDC authorization code)",
                     responses=SIGNED_IN)
         async def oidc_callback(request: Request) -> Response:
-            import httpx
-            from authlib.integrations.starlette_client import OAuthError
-            from joserfc.errors import JoseError
+            from authlib.integrations.starlette_client import OAuthError  # lazy: OIDC only (≈ 500 ms)
+            from joserfc.errors import JoseError  # lazy: with authlib, as above
 
             try:
                 token = await oidc.authorize_access_token(request)
@@ -406,7 +405,7 @@ def _password_sign_in(svc: Services, email: str, password: str) -> str | None:
 
 
 def _oidc_client(settings: Settings, client_kwargs: dict[str, Any] | None) -> StarletteOAuth2App:
-    from authlib.integrations.starlette_client import OAuth
+    from authlib.integrations.starlette_client import OAuth  # lazy: OIDC only (≈ 500 ms)
 
     oauth = OAuth()
     oauth.register(name="idp", server_metadata_url=settings.oidc_metadata_url, client_id=settings.oidc_client_id,

@@ -21,34 +21,42 @@ The month's work is a case of its own (`KY-…`, procedure `grievance_month`), o
 
 from __future__ import annotations
 
-import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
-
 from datetime import datetime, timezone
 from itertools import count
 from typing import Any
 
 from prefect import flow, task
+from prefect.runtime import flow_run
+from sqlmodel import select
 
+import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
 from deployments.names import GRIEVANCE_MONTH, flow_name
 from models.answers import Decision, Done
 from models.archive.corrections import step_key
 from models.business_days import TZ, add_business_days
-from models.grievance import (OBJECTION_BUSINESS_DAYS, GrievanceData, case_shares, confirmations_due, correction_month,
-                              first_business_day, share_changes, units_with_fines)
+from models.grievance import (
+    OBJECTION_BUSINESS_DAYS,
+    GrievanceData,
+    case_shares,
+    confirmations_due,
+    correction_month,
+    first_business_day,
+    share_changes,
+    units_with_fines,
+)
 from models.grievance_answers import Petition, PetitionAnswer, PetitionForward, ShareConfirmation, ShareSettlement
 from models.statistics import month_period, previous_month_key
-from tasks.cases import record_state
+from models.tables import Case
 from tasks.ask import Asking, asking, review_loop
+from tasks.cases import record_state
 from tasks.complaint.steps import notice
 from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
-from models.tables import Case
 
 PROCEDURE = "grievance_month"
 
 
 def run_name() -> str:
-    from prefect.runtime import flow_run
 
     month = (flow_run.parameters or {}).get("month") or previous_month_key(datetime.now(timezone.utc))
     return f"grievance-month-{month}"
@@ -57,7 +65,6 @@ def run_name() -> str:
 @task(name="本月客户抱怨案件 the month's grievances", **IO_TASK)
 def open_month_case(month: str) -> dict[str, Any]:
     """The month's case (one per month) and last month's closed grievances, with their draft shares."""
-    from sqlmodel import select
 
 
     svc = services()

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.client.orchestration import get_client
+from prefect.runtime import flow_run
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -54,6 +56,7 @@ from tasks.platform.render import render, render_mail
 from tasks.platform.runtime import Services, services
 from tasks.replay import replayed
 from tasks.returns.intake import file_return
+
 
 def complaint_summary(case: dict[str, Any]) -> dict[str, Any]:
     """What an approver needs to decide, from the 《投诉处理单》 (personal data masked at render)."""
@@ -304,8 +307,6 @@ def close_case(case_no: str, state: str, kind: str) -> None:
 def _tag_run(level: int, kind: str, category: str, group: str | None = None) -> None:
     """The level is known once confirmed: the run's tags carry level, kind and category (and, for a
     group's member, its group: C26)."""
-    from prefect.client.orchestration import get_client
-    from prefect.runtime import flow_run
 
     if not flow_run.id:
         return

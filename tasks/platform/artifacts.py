@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
+
 from models.settings import Settings
 
 
@@ -19,12 +23,9 @@ class RunArtifacts(Protocol):
 class PrefectArtifacts:
     def markdown(self, key: str, markdown: str, description: str, flow_run_id: str | None = None) -> None:
         if flow_run_id is None:
-            from prefect.artifacts import create_markdown_artifact
 
             create_markdown_artifact(key=key, markdown=markdown, description=description)
             return
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.actions import ArtifactCreate
 
         with get_client(sync_client=True) as client:
             client.create_artifact(ArtifactCreate(key=key, type="markdown", data=markdown,

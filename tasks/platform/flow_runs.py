@@ -10,17 +10,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 
 from models.settings import Settings
 from tasks.platform.resume import resume_when_waiting
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from uuid import UUID
+
     from prefect.client.orchestration import SyncPrefectClient
+
     from tasks.platform.store import Store
 
 
@@ -113,8 +116,6 @@ class PrefectFlowRuns:
 
     def start(self, deployment: str, case_no: str, tags: list[str], run_name: str,
               parameters: dict[str, Any] | None = None, *, idempotency_key: str | None = None) -> str:
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound
 
         with get_client(sync_client=True) as client:
             try:
@@ -138,8 +139,6 @@ class PrefectFlowRuns:
         """Prefect's bulk endpoint (`POST /deployments/{id}/create_flow_run/bulk`, ≤ 100 runs):
         one request and one database transaction for the lot, instead of one each — on SQLite
         the server's run creation is the intake's bottleneck."""
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound
 
         out: list[str | Exception] = []
         with get_client(sync_client=True) as client:

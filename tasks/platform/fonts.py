@@ -20,7 +20,7 @@ def cjk_font_path(configured: Path | None = None) -> Path:
     pylopdf-fonts-zh-cn package; refused with a clear message unless it exists and draws Chinese."""
     if configured is None:
         try:
-            from pylopdf_fonts_zh_cn import sans_path
+            from pylopdf_fonts_zh_cn import sans_path  # lazy: optional; missing → CJKFontMissing
         except ImportError:
             raise CJKFontMissing("图表缺少中文字体：未安装 pylopdf-fonts-zh-cn，且未设置 KEFU_CJK_FONT / "
                                  "no CJK font for the charts: pylopdf-fonts-zh-cn is not installed and "

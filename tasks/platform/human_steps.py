@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from prefect.flow_runs import suspend_flow_run
 from pydantic import BaseModel, ValidationError
+from sqlmodel import select
 
 from models.settings import Settings
 from models.tables import OutboxMessage
@@ -185,7 +186,6 @@ class ScriptedAnswers:
 
     def code_in_mail(self, task: Any, person: str) -> str:
         """The answer code printed in the latest request email to `person` for `task` (the outbox)."""
-        from sqlmodel import select
 
 
         with self.store.session() as s:

@@ -24,12 +24,14 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
 from fpdf.output import OutputProducer
 
-from tasks.platform.fonts import cjk_font_path
 from models.privacy import mask_text
+from tasks.platform.fonts import cjk_font_path
 
 FONT = "NotoSansSC"
 PLAIN = FontFace(emphasis="")
@@ -44,8 +46,6 @@ def _font_bytes(path: Path) -> bytes:
 def _subset_bytes(path: Path, glyph_names: frozenset[str]) -> bytes:
     """The font cut down to `glyph_names`, once per process and glyph set (the copies of one document
     share it): fpdf2 then subsets this small font instead of the whole one (same options as fpdf2's)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
 
     font = TTFont(BytesIO(_font_bytes(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     options = subset.Options(notdef_outline=True, recommended_glyphs=True)
@@ -62,7 +62,6 @@ def _subset_bytes(path: Path, glyph_names: frozenset[str]) -> bytes:
 @lru_cache(maxsize=2)
 def _parsed_font(path: Path) -> TTFFont:
     """The font as fpdf2 parses it (widths, glyph ids, descriptor), once per process and path."""
-    from fontTools.ttLib import TTFont
 
     probe = FPDF()
     probe.add_font(FONT, fname=str(path))
@@ -80,7 +79,6 @@ def warm() -> None:
 def font_for(pdf: FPDF, path: Path) -> TTFFont:
     """A copy of the parsed font for one document: shared (read-only) maps, its own subset and its own
     font object to subset (fpdf2 prunes it in place on output)."""
-    from fontTools.ttLib import TTFont
 
     parsed = _parsed_font(path)
     font = copy.copy(parsed)
@@ -164,7 +162,6 @@ class _CachedSubsets(OutputProducer):
     of every copy) joins each copy's glyphs so that all copies of one document share one subset."""
 
     def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
-        from fontTools.ttLib import TTFont
 
         doc = self.fpdf
         font = doc.fonts[FONT.lower()]

@@ -16,6 +16,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.states import Scheduled
+
 from tasks.platform.watchdog import sla_check
 
 log = logging.getLogger("kefu.recovery")
@@ -25,10 +30,6 @@ INTERRUPTED = ("RUNNING", "PENDING", "CANCELLING")
 
 def reschedule_interrupted_runs() -> list[str]:
     """Every flow run left executing by a crash, back to SCHEDULED. Returns the run names."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-    from prefect.states import Scheduled
 
     names: list[str] = []
     with get_client(sync_client=True) as client:

@@ -6,14 +6,19 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
 
 from models.answers import ANSWER_MODELS
 from models.tables import HumanTask
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import httpx
+
     from tasks.platform.store import Store
 
 log = logging.getLogger("kefu.resume")
@@ -55,9 +60,6 @@ def resume_task_run(task: HumanTask) -> str:
     """Returns 'resumed', 'not-waiting' (the run is not suspended on this step: it will read the
     answer from the database when it gets there), 'busy' (Prefect's API answered 503: try again
     shortly) or 'no-run'. Other refusals (an answer the run's input schema rejects) raise."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.responses import SetStateStatus
-    from prefect.exceptions import ObjectNotFound
 
     if not task.flow_run_id:
         return "no-run"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,8 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
+
+import xlsxwriter
 
 from models.complaint.handling import LEVEL_LABELS, OUTCOME_LABELS
 from models.statistics import REPORT_TITLES, percent
@@ -207,7 +210,6 @@ _FORMATS = {"int": "0", "money": "#,##0.00", "rate": "0.00%", "datetime": "yyyy-
 
 def workbook_bytes(title: str, key: str, columns: Iterable[tuple[str, str, int]], rows: list[dict[str, Any]]) -> bytes:
     """One table (columns: header — also the row key —, type, width) as an Excel workbook, in memory."""
-    import tempfile
 
     table = Table(key=key, title=title, columns=[Column(k, k, t, w) for k, t, w in columns], rows=lambda: iter(rows))
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,7 +223,6 @@ def write_workbook(path: Path, title: str, tables: list[Table],
     """One sheet per table, typed cells, column widths. XlsxWriter in constant-memory mode: each row
     goes to disk as it is written, strings inline, so memory does not grow with the rows.
     `tap` sees every row of the streamed tables as it is written (one pass over each cursor)."""
-    import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     wb.set_properties({"title": title})

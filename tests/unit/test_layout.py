@@ -172,6 +172,28 @@ def test_imports_at_the_top() -> None:
     assert not bad, "\n".join(bad)
 
 
+def _function_level_imports(path: Path) -> list[tuple[int, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    tree = ast.parse("\n".join(lines))
+    return sorted({(n.lineno, lines[n.lineno - 1].strip()) for f in ast.walk(tree)
+                   if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))})
+
+
+def test_libraries_are_imported_at_the_top_too() -> None:
+    """Standard-library and third-party imports as well: inside a function only an optional or
+    heavy part (production mail, OIDC, the embedded PostgreSQL, …), said so with `# lazy: <why>`."""
+    bad = [f"{m}:{line}: {text}" for m, path in MODULES.items() if m not in FUNCTION_LEVEL_ALLOWED
+           for line, text in _function_level_imports(path) if "# lazy: " not in text]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_library_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("import os\n\ndef f():\n    import json\n    import yaml  # lazy: optional\n")
+    assert _function_level_imports(source) == [(4, "import json"), (5, "import yaml  # lazy: optional")]
+
+
 def test_only_flows_init_lists_the_procedures() -> None:
     """Registration happens at the import of one module that lists every procedure (flows/__init__.py);
     the procedures' registration modules (tasks/<procedure>/procedure.py) are imported there only."""
