@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 from common import MACHINE, describe
 from typing import TYPE_CHECKING
+from deployments.names import SAMPLE_REQUEST
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -102,7 +103,7 @@ def make_waiting(svc: Services, client: SyncPrefectClient, deployment_id: UUID, 
         run = client.create_flow_run_from_deployment(
             deployment_id, parameters={"case_no": case.case_no}, name=f"sample-request-{case.case_no}",
             tags=["procedure:sample-request", "size:half"], state=state,
-            idempotency_key=f"sample-request/sample-request:{case.case_no}")
+            idempotency_key=f"{SAMPLE_REQUEST}:{case.case_no}")
         assert run.state.type == StateType.PAUSED, run.state
         model.save(keyset, flow_run_id=run.id)
         svc.store.set_flow_run(case.case_no, str(run.id))
@@ -169,7 +170,7 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
 
     t0 = time.perf_counter()
     with get_client(sync_client=True) as client:
-        dep = client.read_deployment_by_name("sample-request/sample-request")
+        dep = client.read_deployment_by_name(SAMPLE_REQUEST)
         cases = make_waiting(svc, client, dep.id, args.cases, args.workers)
     made = time.perf_counter() - t0
     print(f"made {len(cases)} waiting cases in {made:.0f}s ({len(cases) / made:.0f}/s); time in "

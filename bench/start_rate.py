@@ -18,6 +18,7 @@ from pathlib import Path
 
 from common import MACHINE, REPO
 from typing import TYPE_CHECKING
+from deployments.names import COMPLAINT
 
 if TYPE_CHECKING:
     from tests.e2e.stack import Stack
@@ -52,7 +53,7 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
     print(f"=== Prefect run creation ({'PostgreSQL' if args.postgres else 'SQLite'}; {MACHINE})")
 
     def one(key: str) -> str:
-        return flows.start("complaint/complaint", key, ["procedure:complaint"], f"complaint-{key}",
+        return flows.start(COMPLAINT, key, ["procedure:complaint"], f"complaint-{key}",
                            {"case_no": key}, idempotency_key=key)
 
     one("warm-up")
@@ -68,7 +69,7 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
         reqs = [StartRequest(f"B{b}-{i}", ["procedure:complaint"], f"complaint-B{b}-{i}", {"case_no": f"B{b}-{i}"},
                              f"B{b}-{i}") for i in range(args.size)]
         t0 = time.perf_counter()
-        out = flows.start_many("complaint/complaint", reqs)
+        out = flows.start_many(COMPLAINT, reqs)
         durations.append(time.perf_counter() - t0)
         ok = sum(not isinstance(o, Exception) for o in out)
         total += ok

@@ -11,6 +11,7 @@ from deployments.dev_mail import Mailbox, mailbox_path
 from models.org import load_org
 from models.settings import REPO_ROOT
 from models.statistics import SCHEDULES
+from deployments.names import MONTHLY_STATISTICS
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +21,7 @@ GM = ORG.first_for_role("general_manager").email
 
 def test_monthly_statistics_deployment_mails_workbook_and_inline_charts(stack):
     month = datetime.now().astimezone().strftime("%Y-%m")
-    dep = stack.prefect("GET", "/deployments/name/monthly-statistics/monthly-statistics").json()
+    dep = stack.prefect("GET", f"/deployments/name/{MONTHLY_STATISTICS}").json()
     assert dep["schedules"][0]["schedule"]["cron"] == SCHEDULES["monthly"]
     assert dep["schedules"][0]["schedule"]["timezone"] == "Asia/Shanghai"
     run = stack.prefect("POST", f"/deployments/{dep['id']}/create_flow_run",
