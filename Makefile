@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint mutants
+.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint mutants bench
 
 # What the system needs (requirements.lock); the test tools are installed by `make test` only.
 install: $(STAMP)
@@ -50,6 +50,11 @@ test-pg: install-test browser
 # SQLite, still selectable (KEFU_EMBEDDED_DATABASE=sqlite): the local stack's own tests on it.
 test-sqlite: install-test
 	KEFU_TEST_SQLITE=1 $(VENV)/bin/pytest -q tests/e2e/test_local_stack.py tests/e2e/test_served_deployments.py
+
+# The short version of every benchmark (bench/all.py), ≤ 15 minutes, then one table: figure, target,
+# met, ratio to its floor. The long versions and the current figures: docs/benchmarks.md.
+bench: install-test
+	$(VENV)/bin/python bench/all.py
 
 # Mutation testing (mutmut, [tool.mutmut] in pyproject.toml) of the rules and the flows, with
 # tests/unit and tests/flows; one worker (MUTMUT_CHILDREN) for a shared 2-core machine. The flows'

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from common import MACHINE, describe
+from common import MACHINE, describe, pct, record
 from typing import TYPE_CHECKING
 from deployments.names import SAMPLE_REQUEST
 
@@ -218,6 +218,7 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
           f"{before['threads']} → {after['threads']} threads, RSS {before['rss_mb']:.0f} → {after['rss_mb']:.0f} MB "
           f"({(after['rss_mb'] - before['rss_mb']) * 1024 / len(cases):.1f} KB per waiting case)")
     print(f"GET /api/cases/{{no}} (ms): {describe(one, 'ms')}  p95 target <= 100 ms")
+    record("capacity", f"GET /api/cases/{{no}} p95, {len(cases):,} cases waiting", pct(one, 95), "ms", ("<=", 100))
     print(f"GET /api/cases?state=&limit=50 (ms): {describe(lists, 'ms')}")
     print(f"Prefect UI query, paused runs page (ms): {describe(prefect_ui, 'ms')}")
     print(f"one bulk case answered by its link → next email: {resumed:.2f}s; "

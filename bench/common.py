@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import sys
 import time
@@ -20,6 +22,19 @@ MACHINE = "2-core machine shared with other engineers' test runs"
 COMPLAINT = {"complainant": {"name": "基准客户", "phone": "13800000000"}, "kind": "consumer",
              "channel": "phone", "category": "维修服务", "description": "基准测试：空调漏水",
              "stores": ["苏州园区店"], "products": [{"name": "挂机", "code": "KF-35"}], "demand": "上门维修"}
+
+
+def record(bench: str, figure: str, value: float, unit: str, target: tuple[str, float] | None = None,
+           floor: float | None = None) -> None:
+    """One figure for the table of `make bench` (bench/all.py sets KEFU_BENCH_SUMMARY to a file and
+    each bench appends its figures there): the value, its target (("<=", 20.0) or (">=", 50.0)) and
+    its ratio to its floor (the same work without Kefu, measured in the same run), when it has one."""
+    path = os.environ.get("KEFU_BENCH_SUMMARY")
+    if not path:
+        return
+    row = {"bench": bench, "figure": figure, "value": value, "unit": unit, "target": target, "floor": floor}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from common import MACHINE
+from common import MACHINE, record
 from orchestration_overhead import STEPS, one_bare, one_complaint, serve_bare
 from tests.e2e.stack import Stack
 
@@ -133,6 +133,9 @@ def main() -> None:
         print(f"{f'CPU per human step, complaint ({what})':62} {per_step:>8.3f}s")
         print(f"{f'CPU per cycle, floor: bare flow, same runner ({what})':62} {floor_step:>8.3f}s")
         print(f"{f'complaint / floor ({what})':62} {ratio:>9.2f} {f'≤ {TARGET:g}':>8} {ratio / TARGET:>6.2f}")
+        if i == 1:
+            record("cpu_per_step", "CPU per human step (above the idle stack)", per_step, "CPU-s",
+                   ("<=", TARGET * floor_step), floor_step)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import MACHINE  # noqa: E402
+from common import MACHINE, record  # noqa: E402
 from load_burst import MemorySampler, descendants  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
@@ -279,6 +279,8 @@ def main() -> None:
               f"| {med(r.peak_pss_mb for r in ok):.0f} ({med(r.peak_pg_pss_mb for r in ok):.0f}) "
               f"| {med(r.stop_s for r in ok):.1f} |")
     bad = [r for r in results if r.stalls or r.lost or r.failure]
+    record("fresh_stacks", f"stacks with a stall > 5 s or a lost run ({len(results)} × burst of {args.burst})",
+           len(bad), "", ("<=", 0))
     print(f"\nstacks with a stall > 5 s: {sum(1 for r in results if r.stalls)} of {len(results)}; "
           f"with a lost run: {sum(1 for r in results if r.lost)} of {len(results)}; "
           f"load average now {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")

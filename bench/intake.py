@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from common import COMPLAINT, MACHINE, pct
+from common import COMPLAINT, MACHINE, pct, record
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -142,6 +142,12 @@ def run(stack: Stack, args: argparse.Namespace) -> bool:
     print(f"POST /api/complaints latency: median {med:.1f} ms, p95 {p95:.1f} ms, max {max(latencies):.1f} ms")
     print(f"flow runs in Prefect: {runs} ({distinct} distinct names); cases {cases}, without a run id {without}")
     print("last run created " + (f"{after:.1f} s after the burst" if after is not None else "NEVER (timed out)"))
+    record("intake", "accepted complaints per second", rate, "/s", (">=", 50))
+    record("intake", "POST /api/complaints median", med, "ms", ("<=", 20))
+    record("intake", "last run created after the burst", after if after is not None else float("inf"), "s",
+           ("<=", args.deadline))
+    record("intake", "cases without exactly one run", abs(cases - want) + abs(runs - want) + abs(distinct - want)
+           + without, "", ("<=", 0))
     ok = (rate >= 50 and med <= 20 and after is not None and after <= args.deadline
           and cases == want == runs == distinct and without == 0)
     print("targets (≥ 50/s, median ≤ 20 ms, every run ≤ %.0f s after, one run per case): %s"

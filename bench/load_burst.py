@@ -32,6 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import record  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
@@ -339,6 +340,10 @@ def main() -> None:
     finally:
         stack.stop()
     print(report)
+    record("load_burst", f"answers per second, {args.cases} complaints in a burst", report.answered / report.seconds,
+           "/s", (">=", 5))
+    record("load_burst", "problems (closed, audit trail, each email once, outbox empty)", len(report.problems), "",
+           ("<=", 0))
     for p in report.problems[:30]:
         print("  PROBLEM", p)
     sys.exit(1 if report.problems else 0)

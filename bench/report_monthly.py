@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import record  # noqa: E402
+
 MONTH = "2026-10"  # the last month of the synthetic data
 
 
@@ -169,6 +171,11 @@ def main() -> None:
     print(f"  bare grouped SQL ({len(statements)} statements): {f * 1000:8.1f} ms   runs {[round(x * 1000) for x in floor]}")
     print(f"  whole report (xlsx, json, html, charts):  {w * 1000:8.1f} ms   runs {[round(x * 1000) for x in whole]}")
     print(f"  ratio whole / SQL floor: {w / f:.2f}  (target <= 1.5)")
+    # the target (≤ 1.5 × the SQL) is for 1,000,000 complaints; a short run has the fixed part (charts,
+    # workbook) weigh more, so it shows its ratio without judging it
+    record("report_monthly", f"monthly report over {args.cases:,} complaints (median)"
+           + ("" if args.cases >= 1_000_000 else "; target at 1M"), w * 1000, "ms",
+           ("<=", 1.5 * f * 1000) if args.cases >= 1_000_000 else None, f * 1000)
     print("\npeak memory of one whole report (fresh process):")
     for db, n in ((small, args.small), (big, args.cases)):
         m = memory(db)

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import record  # noqa: E402
 from tests.flows.prefect_server import ServerProcess, quiet_server  # noqa: E402
 
 TARGET = 3.0
@@ -139,6 +140,7 @@ def main() -> None:
     cpu_runs, cpu_servers = (sum(r[4][i] for r in rows) for i in (0, 1))
     print(f"{'all':38} {total_steps:>11} {total_runs:>9} {total_runs / max(total_steps, 1):>8.2f}"
           f" {cpu_runs:>7.2f}s {cpu_servers:>6.2f}s   (load {os.getloadavg()[0]:.1f})")
+    record("task_runs", "task runs per human step", total_runs / max(total_steps, 1), "", ("<=", TARGET))
     print("\ntask runs by task (all scenarios):")
     for name, n in Counter(step_name(n) for _p, _f, _s, names, _c in rows for n in names).most_common():
         print(f"  {n:>4}  {name}")
