@@ -87,6 +87,7 @@ def deliver_many(svc: Services, deployment: str, requests: list[FlowStart]) -> l
     except Exception as exc:  # noqa: BLE001 - the whole call failed: each request is retried
         answers = [exc] * len(requests)
     done = []
+    started: list[tuple[int, str, str]] = []
     failed: dict[str, list[FlowStart]] = {}
     for request, answer in zip(requests, answers, strict=True):
         if isinstance(answer, Exception):
@@ -97,8 +98,9 @@ def deliver_many(svc: Services, deployment: str, requests: list[FlowStart]) -> l
             _failed(svc, request, error, log_it=False)
             done.append(False)
         else:
-            svc.store.flow_started(request.id, answer, svc.clock.now())
+            started.append((request.id, request.case_no, answer))
             done.append(True)
+    svc.store.flows_started(started, svc.clock.now())  # one transaction for the lot
     for error, rows in failed.items():  # one line per distinct error, not one per run
         cases = rows[0].case_no if len(rows) == 1 else f"{len(rows)} cases {rows[0].case_no} … {rows[-1].case_no}"
         log.warning("starting %s for %s failed (try %d): %s; next try in %.0f s", deployment, cases,
