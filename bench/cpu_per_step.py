@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,31 +53,54 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_cpu(roots: list[int]) -> float:
+ROLES = (("forkserver", "flow-run processes"), ("prefect server start", "Prefect's server"),
+         ("deployments.cli serve", "runner"), ("bare_flow.py", "runner"), ("deployments.cli web", "web app"),
+         ("postgres", "PostgreSQL"))
+
+
+def _role(cmdline: str, inherited: str) -> str:
+    return next((role for mark, role in ROLES if mark in cmdline), inherited)
+
+
+def tree_cpu_by_role(roots: list[int]) -> Counter[str]:
     """CPU seconds (user + system) of the processes `roots` and all their descendants, each with the
-    time of the children it has reaped (utime + stime + cutime + cstime)."""
-    kids, total, todo, seen = _children(), 0, list(roots), set()
+    time of the children it has reaped (utime + stime + cutime + cstime), by role: a process has the
+    role its command line names (ROLES), else its parent's."""
+    kids, by, todo, seen = _children(), Counter(), [(r, "other") for r in roots], set()
     while todo:
-        pid = todo.pop()
+        pid, inherited = todo.pop()
         if pid in seen:
             continue
         seen.add(pid)
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                role = _role(f.read().replace(b"\0", b" ").decode(errors="replace"), inherited)
         except OSError:
             continue  # exited meanwhile: its time is its parent's cutime once reaped
-        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime (fields 14–17)
-        todo += kids.get(pid, [])
-    return total / TICK
+        by[role] += sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime (fields 14–17)
+        todo += [(k, role) for k in kids.get(pid, [])]
+    return by
 
 
-def measured(roots: list[int], work: Callable[[], Any], idle_rate: float = 0.0) -> tuple[float, float]:
-    """(CPU seconds of the stack during `work`, the same less what the idle stack burns in that time)."""
-    before, t0 = tree_cpu(roots), time.monotonic()
+def tree_cpu(roots: list[int]) -> float:
+    return sum(tree_cpu_by_role(roots).values())
+
+
+ROLE_CPU: dict[str, list[Counter[str]]] = {"complaint": [], "bare": []}
+
+
+def measured(roots: list[int], work: Callable[[], Any], idle_rate: float = 0.0, kind: str = "") -> tuple[float, float]:
+    """(CPU seconds of the stack during `work`, the same less what the idle stack burns in that time);
+    the CPU by role is kept in ROLE_CPU[kind]."""
+    before, t0 = tree_cpu_by_role(roots), time.monotonic()
     work()
     time.sleep(1.0)  # the flow-run process exits and is reaped; the server records the last events
-    cpu = tree_cpu(roots) - before
+    after = tree_cpu_by_role(roots)
+    if kind:
+        ROLE_CPU[kind].append(Counter({k: after[k] - before[k] for k in after}))
+    cpu = sum(after.values()) - sum(before.values())
     return cpu, cpu - idle_rate * (time.monotonic() - t0)
 
 
@@ -110,8 +134,8 @@ def main() -> None:
             ours, floor = [], []
             load = [os.getloadavg()[0]]
             for i in range(cases):  # interleaved: both see the same machine
-                ours.append(measured(roots, lambda: one_complaint(stack), idle))
-                floor.append(measured(roots, lambda: one_bare(stack, n, "bare-warm"), idle))
+                ours.append(measured(roots, lambda: one_complaint(stack), idle, "complaint"))
+                floor.append(measured(roots, lambda: one_bare(stack, n, "bare-warm"), idle, "bare"))
                 load.append(os.getloadavg()[0])
                 print(f"case {i + 1}: complaint {ours[-1][0]:.2f} CPU-s ({ours[-1][1]:.2f} above idle), "
                       f"bare flow {floor[-1][0]:.2f} CPU-s ({floor[-1][1]:.2f} above idle)", flush=True)
@@ -136,6 +160,13 @@ def main() -> None:
         if i == 1:
             record("cpu_per_step", "CPU per human step (above the idle stack)", per_step, "CPU-s",
                    ("<=", TARGET * floor_step), floor_step)
+
+    print(f"\nCPU per human step / cycle by process role (median over the cases; {n} steps each):")
+    roles = sorted({r for c in ROLE_CPU["complaint"] + ROLE_CPU["bare"] for r in c})
+    print(f"{'role':24} {'complaint':>10} {'floor':>10}")
+    for role in roles:
+        c, b = (statistics.median(x[role] for x in ROLE_CPU[k]) / n for k in ("complaint", "bare"))
+        print(f"{role:24} {c:>9.3f}s {b:>9.3f}s")
 
 
 if __name__ == "__main__":
