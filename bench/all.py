@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,21 @@ SHORT: list[tuple[str, list[str], float]] = [
     ("capacity", ["--cases", "300", "--sample", "100"], 200),
     ("orchestration_overhead", ["--rounds", "1"], 240),
 ]
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to the bench's process group (a stack stops cleanly on it), SIGKILL after 60 s."""
+    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            time.sleep(2)  # the group's other processes (the stack) finish their stop
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def met(row: dict) -> bool | None:
@@ -83,10 +99,14 @@ def main() -> None:
             continue
         print(f"--- {name} {' '.join(extra)}", flush=True)
         started = time.monotonic()
+        # its own process group: a bench out of time is stopped with the stack it started (`kefu up`
+        # and its servers are in the group), never left running
+        proc = subprocess.Popen([PY, str(HERE / f"{name}.py"), *extra], cwd=HERE.parent, start_new_session=True,
+                                env={**os.environ, "KEFU_BENCH_SUMMARY": str(summary)})
         try:
-            rc = subprocess.run([PY, str(HERE / f"{name}.py"), *extra], cwd=HERE.parent, timeout=min(limit, left),
-                                env={**os.environ, "KEFU_BENCH_SUMMARY": str(summary)}).returncode
+            rc = proc.wait(timeout=min(limit, left))
         except subprocess.TimeoutExpired:
+            stop_group(proc)
             failures.append((name, f"out of time after {min(limit, left):.0f} s"))
             continue
         load.append(os.getloadavg()[0])
@@ -96,7 +116,7 @@ def main() -> None:
     rows = [json.loads(line) for line in summary.read_text().splitlines()]
     summary.unlink()
     took = time.monotonic() - t0
-    print(f"\n=== make bench: {len(chosen)} benchmarks in {took / 60:.1f} min (budget {args.budget / 60:.0f} min); "
+    print(f"\n=== make bench: {len(chosen)} benchmarks in {took / 60:.1f} min (budget {args.budget / 60:g} min); "
           f"load average {min(load):.1f}–{max(load):.1f}; 2-core machine")
     print(table(rows, failures))
     sys.exit(1 if failures or any(met(r) is False for r in rows) else 0)
