@@ -1,24 +1,36 @@
 """Decision latency: from the POST of an answer to the next approver's email at the SMTP sink.
 
 Runs the real local stack once per pass in one run — Prefect's defaults (runner poll 10 s, a new
-interpreter per run), poll 1 s with spawn and with the warm start (deployments/warm_start.py), and
-Kefu's settings (poll 0.25 s, warm start) — and answers N sample requests × 2 approvals each, one at a
-time. Prints median and p95; the time of arrival is the sink's own `received_at`.
-An approver opens the page and reads it for `--read` seconds before submitting (not timed); a third
-pass answers at once, when the run may still be finishing its suspension (worst case).
+interpreter per run), poll 1 s with spawn and with the warm start (deployments/warm_start.py), Kefu's
+settings (poll 0.25 s, warm start, the runner woken by Prefect's flow-run events) and the same without
+the wake (poll only) — and answers N sample requests × 2 approvals each, one at a time. Prints median
+and p95; the time of arrival is the sink's own `received_at`.
+An approver opens the page and reads it for `--read` seconds before submitting (not timed); the
+`worst` pass answers at once, when the run may still be finishing its suspension.
+
+`--background N` keeps N other sample requests being answered while measuring (issue 23: latency
+under load): each of their approval emails is answered as soon as it arrives, and a background case
+whose approvals are done is replaced by a new one.
 
     .venv/bin/python bench/decision_latency.py [--requests 10] [--passes default,tuned,fast-poll,worst]
+    .venv/bin/python bench/decision_latency.py --passes fast-poll --background 100
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,38 +38,146 @@ from tests.e2e.stack import Stack  # noqa: E402
 
 SAMPLE = {"customer": "基准客户", "product": "32S", "spec": "32S/1", "size_class": "half", "quantity": 1,
           "reason": "bench"}
+APPROVALS = ("部门负责人审批", "总经理审批")
+AFTER_APPROVALS = "样品发放登记"
 
 
-def answer_and_wait(stack: Stack, mail: dict, next_subject: str, read: float) -> float:
+def hidden_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+
+
+class Mailbox:
+    """The dev mailbox read incrementally (`since_id`): a long run with background load has thousands."""
+
+    def __init__(self, client: httpx.Client, web: str) -> None:
+        self.client, self.web, self.since, self.seen = client, web, 0, []
+        self._lock = threading.Lock()
+
+    def fetch(self) -> list[dict]:
+        with self._lock:
+            new = self.client.get(f"{self.web}/dev/mail.json", params={"since_id": self.since}).json()
+            for m in new:
+                self.since = max(self.since, m["id"])
+            self.seen.extend(new)
+            return new
+
+    def wait(self, subject: str, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.fetch()
+            for m in self.seen:
+                if subject in m["subject"]:
+                    return m
+            time.sleep(0.1)
+        raise AssertionError(f"no mail {subject!r} in {timeout:.0f} s")
+
+
+def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, read: float) -> float:
     link = stack.link(mail, "approve")
     page = stack.client.get(link)  # the approver opens the page first (not timed)
     time.sleep(read)  # and reads it before deciding (not timed)
-    import re
-
-    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    form = hidden_fields(page.text)
     t0 = time.time()
     r = stack.client.post(link.split("?")[0], data={**form, "choice": "approve", "comment": ""})
     assert r.status_code == 200, r.text
-    mail = stack.wait_mail(subject=next_subject, timeout=120)[0]
+    mail = box.wait(next_subject)
     # the sink's own arrival time (same machine clock), not when this script's polling saw it
     return datetime.fromisoformat(mail["received_at"]).timestamp() - t0
 
 
-def run(poll: str, start: str, requests: int, read: float) -> list[float]:
-    with tempfile.TemporaryDirectory() as home:
-        stack = Stack.start(Path(home), extra_env={"KEFU_RUNNER_POLL_SECONDS": poll, "KEFU_RUNNER_START": start})
+class Background:
+    """N sample requests being answered: every approval email of theirs answered at once (8 approvers
+    in parallel); a case past its approvals is replaced by a new one."""
+
+    def __init__(self, stack: Stack, n: int) -> None:
+        self.stack, self.n = stack, n
+        self.client = httpx.Client(timeout=90, headers={"X-API-Key": stack.authorize()})
+        self.box = Mailbox(self.client, stack.web)
+        self.pool = ThreadPoolExecutor(8)
+        self.cases: set[str] = set()
+        self.answered = 0
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def new_case(self) -> None:
         try:
+            no = self.client.post(f"{self.stack.web}/api/sample-requests", json=SAMPLE).json()["case_no"]
+            with self._lock:
+                self.cases.add(no)
+        except Exception as exc:  # noqa: BLE001 - counted and printed
+            self.errors.append(f"new case: {exc}")
+
+    def answer(self, mail: dict) -> None:
+        try:
+            link = next(u for u in mail["links"] if "/t/" in u and parse_qs(urlparse(u).query).get("choice") == ["approve"])
+            page = self.client.get(link)
+            r = self.client.post(link.split("?")[0], data={**hidden_fields(page.text), "choice": "approve", "comment": ""})
+            assert r.status_code == 200, r.status_code
+            with self._lock:
+                self.answered += 1
+        except Exception as exc:  # noqa: BLE001 - counted and printed
+            self.errors.append(f"{mail['subject']}: {exc}")
+
+    def start(self) -> None:
+        list(self.pool.map(lambda _: self.new_case(), range(self.n)))
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                new = self.box.fetch()
+            except httpx.HTTPError:
+                new = []
+            for m in new:
+                no = next((c for c in self.cases if c in m["subject"]), None)
+                if no is None:
+                    continue
+                if any(step in m["subject"] for step in APPROVALS):
+                    self.pool.submit(self.answer, m)
+                elif AFTER_APPROVALS in m["subject"]:
+                    with self._lock:
+                        self.cases.discard(no)
+                    self.pool.submit(self.new_case)
+            time.sleep(0.25)
+
+    def busy(self, timeout: float = 300) -> None:
+        """Until the background is answering (its first answers are in)."""
+        deadline = time.monotonic() + timeout
+        while self.answered < min(self.n, 20) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run(env: dict[str, str], requests: int, read: float, background: int = 0) -> list[float]:
+    with tempfile.TemporaryDirectory() as home:
+        stack = Stack.start(Path(home), extra_env=env)
+        load = Background(stack, background) if background else None
+        try:
+            box = Mailbox(stack.client, stack.web)
+            if load:
+                load.start()
+                load.busy()
+                answered, t_start = load.answered, time.monotonic()
             times = []
             for _ in range(requests):
-                r = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE).json()
-                no = r["case_no"]
-                ask = stack.wait_mail(subject=f"{no} 部门负责人审批", timeout=120)[0]
-                times.append(answer_and_wait(stack, ask, f"{no} 总经理审批", read))
-                gm = stack.wait_mail(subject=f"{no} 总经理审批")[0]
-                times.append(answer_and_wait(stack, gm, f"{no} 样品发放登记", read))
+                no = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE).json()["case_no"]
+                ask = box.wait(f"{no} {APPROVALS[0]}")
+                times.append(answer_and_wait(stack, box, ask, f"{no} {APPROVALS[1]}", read))
+                gm = box.wait(f"{no} {APPROVALS[1]}")
+                times.append(answer_and_wait(stack, box, gm, f"{no} {AFTER_APPROVALS}", read))
+            if load:
+                rate = (load.answered - answered) / (time.monotonic() - t_start)
+                print(f"  background: {background} cases being answered, {rate:.2f} answers/s while measuring, "
+                      f"{len(load.errors)} errors {load.errors[:3]}", flush=True)
             return times
         finally:
-            stack.stop()
+            if load:
+                load.close()
+            stack.stop(timeout=120)
 
 
 def p95(xs: list[float]) -> float:
@@ -65,12 +185,22 @@ def p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-PASSES = {  # name: (label, KEFU_RUNNER_POLL_SECONDS, KEFU_RUNNER_START, answer after reading?)
-    "default": ("Prefect defaults (runner poll 10 s, spawn), answer after {read:g} s", "10", "spawn", True),
-    "spawn": ("runner poll 1 s, spawn (a new interpreter per run), answer after {read:g} s", "1", "spawn", True),
-    "tuned": ("runner poll 1 s, warm start (fork), answer after {read:g} s", "1", "warm", True),
-    "fast-poll": ("Kefu settings (runner poll 0.25 s, warm start), answer after {read:g} s", "0.25", "warm", True),
-    "worst": ("Kefu settings (runner poll 0.25 s, warm start), answer at once (worst case)", "0.25", "warm", False),
+def env_of(poll: str, start: str, wake: bool) -> dict[str, str]:
+    return {"KEFU_RUNNER_POLL_SECONDS": poll, "KEFU_RUNNER_START": start,
+            "KEFU_RUNNER_WAKE_ON_EVENTS": "true" if wake else "false"}
+
+
+PASSES = {  # name: (label, settings, answer after reading?)
+    "default": ("Prefect defaults (runner poll 10 s, spawn), answer after {read:g} s", env_of("10", "spawn", False), True),
+    "spawn": ("runner poll 1 s, spawn (a new interpreter per run), answer after {read:g} s",
+              env_of("1", "spawn", False), True),
+    "tuned": ("runner poll 1 s, warm start (fork), answer after {read:g} s", env_of("1", "warm", False), True),
+    "poll-only": ("runner poll 0.25 s, warm start, no wake on events, answer after {read:g} s",
+                  env_of("0.25", "warm", False), True),
+    "fast-poll": ("Kefu settings (runner poll 0.25 s + wake on Prefect's events, warm start), answer after {read:g} s",
+                  env_of("0.25", "warm", True), True),
+    "worst": ("Kefu settings (runner poll 0.25 s + wake on events, warm start), answer at once (worst case)",
+              env_of("0.25", "warm", True), False),
 }
 
 
@@ -79,17 +209,25 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10)
     ap.add_argument("--read", type=float, default=2.0, help="seconds an approver spends on the page")
     ap.add_argument("--passes", default=",".join(PASSES), help="which of " + ", ".join(PASSES))
+    ap.add_argument("--background", type=int, default=0,
+                    help="other sample requests being answered meanwhile (latency under load)")
     args = ap.parse_args()
     results = {}
     for name in args.passes.split(","):
-        label, poll, start, reads = PASSES[name]
+        label, env, reads = PASSES[name]
         label = label.format(read=args.read)
-        times = run(poll, start, args.requests, args.read if reads else 0.0)
+        if args.background:
+            label += f", {args.background} other cases being answered"
+        with open("/proc/loadavg") as f:
+            load_before = f.read().split()[0]
+        times = run(env, args.requests, args.read if reads else 0.0, args.background)
         results[name] = times
+        with open("/proc/loadavg") as f:
+            load_after = f.read().split()[0]
         print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
-              f"min={min(times):.2f}s max={max(times):.2f}s", flush=True)
+              f"min={min(times):.2f}s max={max(times):.2f}s (load average {load_before} → {load_after})", flush=True)
     medians = {k: statistics.median(v) for k, v in results.items()}
-    for a, b in (("default", "fast-poll"), ("spawn", "tuned"), ("tuned", "fast-poll")):
+    for a, b in (("default", "fast-poll"), ("spawn", "tuned"), ("tuned", "fast-poll"), ("poll-only", "fast-poll")):
         if a in medians and b in medians:
             print(f"ratio {a}/{b} median: {medians[a] / medians[b]:.2f}")
 

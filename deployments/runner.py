@@ -116,8 +116,9 @@ class RunWaker:
     - `serve()`: on each wake one bounded fetch (`_get_and_submit_flow_runs`, the poller's own). The
       event can arrive a moment before the state's transaction is visible to the next request (Prefect's
       server publishes it inside the transition), so a run the fetch did not return is fetched for again
-      after `retry_delays`; past those, the timed poll has it. A run that found every slot busy is
-      fetched for again when a slot is freed (`slot_freed`).
+      after `retry_delays`; past those, the timed poll has it. A run that found every slot busy, or that
+      was resumed while its previous process (the one that suspended) was still exiting — the poller
+      skips a run it still holds — is fetched for again when a process ends (`process_ended`).
     - `listen()`: the websocket, reconnected after a pause when lost; meanwhile the timed poll alone
       starts runs, as before.
     """
@@ -145,12 +146,18 @@ class RunWaker:
 
     def notice(self, event: Event) -> uuid.UUID | None:
         run_id = startable_run(event, self.poller._deployment_registry.get_deployment_ids())
-        if run_id is not None and run_id not in self.poller._submitting_flow_run_ids:
+        if run_id is not None:
             self.expected.setdefault(run_id, 0)
             self._wake.set()
         return run_id
 
-    def slot_freed(self) -> None:
+    def submitting(self, run_id: uuid.UUID) -> None:
+        """The poller hands this run to a process now: it is started."""
+        self.expected.pop(run_id, None)
+
+    def process_ended(self) -> None:
+        """A run's process has ended and its slot is free: a run waiting for that slot, or one resumed
+        while its previous process was still exiting (the poller skips a run it still holds), can start."""
         if self.expected or getattr(self.poller, "_kefu_backlog", False):
             self._wake.set()
 
@@ -159,15 +166,16 @@ class RunWaker:
         self._wake.clear()
         self.wakes += 1
         await self.poller._get_and_submit_flow_runs()
-        started = self.poller._submitting_flow_run_ids
+        held = self.poller._submitting_flow_run_ids  # being handed over now, or its previous process exiting
         full = getattr(self.poller, "_kefu_backlog", False) and self._no_free_slot()
         for run_id in list(self.expected):
-            if run_id in started:
+            if run_id in held or full:
+                continue  # the end of a process wakes the fetch again (`process_ended`)
+            # a fetch with room that did not return it: its new state is not visible yet (or another
+            # runner took it); fetched for again after the next delay, then left to the timed poll
+            self.expected[run_id] += 1
+            if self.expected[run_id] > len(self.retry_delays):
                 del self.expected[run_id]
-            elif not full:  # a fetch with room that did not return it: not visible yet (or gone)
-                self.expected[run_id] += 1
-                if self.expected[run_id] > len(self.retry_delays):
-                    del self.expected[run_id]  # the timed poll has it from here
 
     def _no_free_slot(self) -> bool:
         limiter = self.poller._limit_manager._limiter
@@ -218,11 +226,12 @@ def wire_waker(poller: Any, waker: RunWaker) -> None:
             group.start_soon(waker.serve)
             await run()
 
-    async def submit_and_wake(*args: Any, **kwargs: Any) -> None:
+    async def submit_and_wake(flow_run: Any, *args: Any, **kwargs: Any) -> None:
+        waker.submitting(flow_run.id)
         try:
-            await submit_run(*args, **kwargs)
+            await submit_run(flow_run, *args, **kwargs)
         finally:
-            waker.slot_freed()
+            waker.process_ended()
 
     poller.run = run_with_wakes
     poller._submit_run = submit_and_wake

@@ -113,7 +113,8 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.scheduled: dict[uuid.UUID, SimpleNamespace] = {}
-        self.started: dict[uuid.UUID, float] = {}
+        self.started: dict[uuid.UUID, float] = {}  # the last start of each run
+        self.starts: list[uuid.UUID] = []
         self.finish: dict[uuid.UUID, anyio.Event] = {}
         self.fetches = 0
 
@@ -129,8 +130,9 @@ class FakeServer:
         if self.scheduled.pop(flow_run.id, None) is None:
             return False
         self.started[flow_run.id] = time.monotonic()
-        self.finish[flow_run.id] = anyio.Event()
-        await self.finish[flow_run.id].wait()
+        self.starts.append(flow_run.id)
+        finish = self.finish[flow_run.id] = anyio.Event()
+        await finish.wait()
         return False  # nothing more for the poller to do: it releases the slot
 
 
@@ -222,6 +224,20 @@ def test_a_resumed_run_starts_on_prefects_event_not_at_the_next_poll():
                 assert int(limits._limiter.available_tokens) == 0
                 server.finish[resumed].set()
                 assert await started_within(server, queued, 1.0) is not None
+
+                # resumed while the process that suspended it is still exiting (the poller still holds the
+                # run and skips it): started again as soon as that process ends
+                server.finish[early].set()
+                await anyio.sleep(0.05)  # `queued` and `early` ran; `early` ended: one slot free
+                again = queued
+                del server.started[again]
+                server.schedule(again)
+                await events.send.send(flow_run_event("Resuming", again, deployment))
+                await anyio.sleep(0.3)
+                assert again not in server.started and again in p._submitting_flow_run_ids
+                server.finish[again].set()
+                assert await started_within(server, again, 1.0) is not None
+                assert server.starts.count(again) == 2
 
                 # another runner's deployment: no fetch
                 fetches = server.fetches
