@@ -9,11 +9,13 @@ An approver opens the page and reads it for `--read` seconds before submitting (
 `worst` pass answers at once, when the run may still be finishing its suspension.
 
 `--background N` keeps N other sample requests being answered while measuring (issue 23: latency
-under load): each of their approval emails is answered as soon as it arrives, and a background case
-whose approvals are done is replaced by a new one.
+under load): their approval emails are answered in arrival order at `--background-rate` answers a
+second (below the stack's capacity: answered as fast as it goes, the queue of resumed runs — not the
+runner — would be what is measured), and a background case whose approvals are done is replaced by a
+new one. Measuring starts once every background case waits for its first answer.
 
     .venv/bin/python bench/decision_latency.py [--requests 10] [--passes default,tuned,fast-poll,worst]
-    .venv/bin/python bench/decision_latency.py --passes fast-poll --background 100
+    .venv/bin/python bench/decision_latency.py --passes fast-poll --background 100 [--background-rate 1]
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Mailbox:
             self.seen.extend(new)
             return new
 
-    def wait(self, subject: str, timeout: float = 120) -> dict:
+    def wait(self, subject: str, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.fetch()
@@ -72,7 +74,27 @@ class Mailbox:
         raise AssertionError(f"no mail {subject!r} in {timeout:.0f} s")
 
 
-def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, read: float) -> float:
+PHASES = ("POST → Resuming", "Resuming → Pending", "Pending → Running", "Running → email")
+BREAKDOWN: dict[str, list[float]] = {}
+
+
+def record_phases(stack: Stack, run_id: str, t0: float, mail_at: float) -> None:
+    """Where one answer's time went, from the run's Prefect states after the POST (`Resuming`: the resume
+    reached Prefect; `Pending`: the runner took the run; `Running`: the forked engine set up)."""
+    states = stack.prefect("GET", "/flow_run_states/", params={"flow_run_id": run_id}).json()
+    at = {}
+    for st in sorted(states, key=lambda x: x["timestamp"]):
+        ts = datetime.fromisoformat(st["timestamp"].replace("Z", "+00:00")).timestamp()
+        if ts >= t0 - 0.05 and st["name"] in ("Resuming", "Pending", "Running") and st["name"] not in at:
+            at[st["name"]] = ts
+    if len(at) == 3:
+        marks = [t0, at["Resuming"], at["Pending"], at["Running"], mail_at]
+        for name, a, b in zip(PHASES, marks, marks[1:], strict=False):
+            BREAKDOWN.setdefault(name, []).append(b - a)
+
+
+def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, read: float,
+                    run_id: str | None = None) -> float:
     link = stack.link(mail, "approve")
     page = stack.client.get(link)  # the approver opens the page first (not timed)
     time.sleep(read)  # and reads it before deciding (not timed)
@@ -82,15 +104,20 @@ def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, r
     assert r.status_code == 200, r.text
     mail = box.wait(next_subject)
     # the sink's own arrival time (same machine clock), not when this script's polling saw it
-    return datetime.fromisoformat(mail["received_at"]).timestamp() - t0
+    mail_at = datetime.fromisoformat(mail["received_at"]).timestamp()
+    if run_id:
+        record_phases(stack, run_id, t0, mail_at)
+    return mail_at - t0
 
 
 class Background:
-    """N sample requests being answered: every approval email of theirs answered at once (8 approvers
-    in parallel); a case past its approvals is replaced by a new one."""
+    """N sample requests being answered: their approval emails answered in arrival order, `rate` a second
+    (8 approvers in parallel); a case past its approvals is replaced by a new one."""
 
-    def __init__(self, stack: Stack, n: int) -> None:
-        self.stack, self.n = stack, n
+    def __init__(self, stack: Stack, n: int, rate: float = 1.0) -> None:
+        self.stack, self.n, self.rate = stack, n, rate
+        self.todo: list[dict] = []
+        self.asked = 0
         self.client = httpx.Client(timeout=90, headers={"X-API-Key": stack.authorize()})
         self.box = Mailbox(self.client, stack.web)
         self.pool = ThreadPoolExecutor(8)
@@ -124,6 +151,7 @@ class Background:
         threading.Thread(target=self.run, daemon=True).start()
 
     def run(self) -> None:
+        next_answer = time.monotonic()
         while not self.stop.is_set():
             try:
                 new = self.box.fetch()
@@ -134,17 +162,21 @@ class Background:
                 if no is None:
                     continue
                 if any(step in m["subject"] for step in APPROVALS):
-                    self.pool.submit(self.answer, m)
+                    self.todo.append(m)
+                    self.asked += 1
                 elif AFTER_APPROVALS in m["subject"]:
                     with self._lock:
                         self.cases.discard(no)
                     self.pool.submit(self.new_case)
-            time.sleep(0.25)
+            while self.todo and time.monotonic() >= next_answer:
+                self.pool.submit(self.answer, self.todo.pop(0))
+                next_answer = max(next_answer + 1 / self.rate, time.monotonic() - 1)
+            time.sleep(0.1)
 
-    def busy(self, timeout: float = 300) -> None:
-        """Until the background is answering (its first answers are in)."""
+    def busy(self, timeout: float = 900) -> None:
+        """Until every background case has asked for its first answer (steady state: answers only)."""
         deadline = time.monotonic() + timeout
-        while self.answered < min(self.n, 20) and time.monotonic() < deadline:
+        while self.asked < self.n and time.monotonic() < deadline:
             time.sleep(0.5)
 
     def close(self) -> None:
@@ -152,10 +184,10 @@ class Background:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run(env: dict[str, str], requests: int, read: float, background: int = 0) -> list[float]:
+def run(env: dict[str, str], requests: int, read: float, background: int = 0, rate: float = 1.0) -> list[float]:
     with tempfile.TemporaryDirectory() as home:
         stack = Stack.start(Path(home), extra_env=env)
-        load = Background(stack, background) if background else None
+        load = Background(stack, background, rate) if background else None
         try:
             box = Mailbox(stack.client, stack.web)
             if load:
@@ -166,13 +198,15 @@ def run(env: dict[str, str], requests: int, read: float, background: int = 0) ->
             for _ in range(requests):
                 no = stack.client.post(f"{stack.web}/api/sample-requests", json=SAMPLE).json()["case_no"]
                 ask = box.wait(f"{no} {APPROVALS[0]}")
-                times.append(answer_and_wait(stack, box, ask, f"{no} {APPROVALS[1]}", read))
+                run_id = stack.flow_run_of(no)
+                times.append(answer_and_wait(stack, box, ask, f"{no} {APPROVALS[1]}", read, run_id))
                 gm = box.wait(f"{no} {APPROVALS[1]}")
-                times.append(answer_and_wait(stack, box, gm, f"{no} {AFTER_APPROVALS}", read))
+                times.append(answer_and_wait(stack, box, gm, f"{no} {AFTER_APPROVALS}", read, run_id))
             if load:
-                rate = (load.answered - answered) / (time.monotonic() - t_start)
-                print(f"  background: {background} cases being answered, {rate:.2f} answers/s while measuring, "
-                      f"{len(load.errors)} errors {load.errors[:3]}", flush=True)
+                achieved = (load.answered - answered) / (time.monotonic() - t_start)
+                print(f"  background: {background} cases being answered, {achieved:.2f} answers/s while measuring, "
+                      f"{len(load.todo)} answers not yet given at the end, {len(load.errors)} errors {load.errors[:3]}",
+                      flush=True)
             return times
         finally:
             if load:
@@ -211,17 +245,21 @@ def main() -> None:
     ap.add_argument("--passes", default=",".join(PASSES), help="which of " + ", ".join(PASSES))
     ap.add_argument("--background", type=int, default=0,
                     help="other sample requests being answered meanwhile (latency under load)")
+    ap.add_argument("--background-rate", type=float, default=1.0, help="answers a second to the background cases")
     args = ap.parse_args()
     results = {}
     for name in args.passes.split(","):
         label, env, reads = PASSES[name]
         label = label.format(read=args.read)
         if args.background:
-            label += f", {args.background} other cases being answered"
+            label += f", {args.background} other cases being answered ({args.background_rate:g}/s)"
         with open("/proc/loadavg") as f:
             load_before = f.read().split()[0]
-        times = run(env, args.requests, args.read if reads else 0.0, args.background)
+        BREAKDOWN.clear()
+        times = run(env, args.requests, args.read if reads else 0.0, args.background, args.background_rate)
         results[name] = times
+        print("  where the time went (median): " + ", ".join(
+            f"{phase} {statistics.median(BREAKDOWN[phase]):.2f}s" for phase in PHASES if BREAKDOWN.get(phase)), flush=True)
         with open("/proc/loadavg") as f:
             load_after = f.read().split()[0]
         print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
