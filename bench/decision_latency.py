@@ -12,7 +12,8 @@ An approver opens the page and reads it for `--read` seconds before submitting (
 under load): their approval emails are answered in arrival order at `--background-rate` answers a
 second (below the stack's capacity: answered as fast as it goes, the queue of resumed runs — not the
 runner — would be what is measured), and a background case whose approvals are done is replaced by a
-new one. Measuring starts once every background case waits for its first answer.
+new one (the first N too are filed at that pace). Measuring starts once N cases have asked for
+their first answer.
 
     .venv/bin/python bench/decision_latency.py [--requests 10] [--passes default,tuned,fast-poll,worst]
     .venv/bin/python bench/decision_latency.py --passes fast-poll --background 100 [--background-rate 1]
@@ -112,7 +113,8 @@ def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, r
 
 class Background:
     """N sample requests being answered: their approval emails answered in arrival order, `rate` a second
-    (8 approvers in parallel); a case past its approvals is replaced by a new one."""
+    (8 approvers in parallel); a case past its approvals is replaced by a new one. New cases are paced
+with the answers (a new case is a run to start, too)."""
 
     def __init__(self, stack: Stack, n: int, rate: float = 1.0) -> None:
         self.stack, self.n, self.rate = stack, n, rate
@@ -147,7 +149,7 @@ class Background:
             self.errors.append(f"{mail['subject']}: {exc}")
 
     def start(self) -> None:
-        list(self.pool.map(lambda _: self.new_case(), range(self.n)))
+        self.todo.extend([None] * self.n)  # the first N cases, created at the same pace as the answers
         threading.Thread(target=self.run, daemon=True).start()
 
     def run(self) -> None:
@@ -163,18 +165,22 @@ class Background:
                     continue
                 if any(step in m["subject"] for step in APPROVALS):
                     self.todo.append(m)
-                    self.asked += 1
+                    self.asked += APPROVALS[0] in m["subject"]
                 elif AFTER_APPROVALS in m["subject"]:
                     with self._lock:
                         self.cases.discard(no)
-                    self.pool.submit(self.new_case)
+                    self.todo.append(None)
             while self.todo and time.monotonic() >= next_answer:
-                self.pool.submit(self.answer, self.todo.pop(0))
+                item = self.todo.pop(0)
+                if item is None:
+                    self.pool.submit(self.new_case)
+                else:
+                    self.pool.submit(self.answer, item)
                 next_answer = max(next_answer + 1 / self.rate, time.monotonic() - 1)
             time.sleep(0.1)
 
     def busy(self, timeout: float = 900) -> None:
-        """Until every background case has asked for its first answer (steady state: answers only)."""
+        """Until each of the first N background cases has asked for its first answer (steady state)."""
         deadline = time.monotonic() + timeout
         while self.asked < self.n and time.monotonic() < deadline:
             time.sleep(0.5)
