@@ -108,6 +108,7 @@ def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, r
     mail_at = datetime.fromisoformat(mail["received_at"]).timestamp()
     if run_id:
         record_phases(stack, run_id, t0, mail_at)
+    print(f"  {mail['subject'][:40]}: {mail_at - t0:.2f}s", flush=True)  # as it goes: a cut-short run still tells
     return mail_at - t0
 
 
