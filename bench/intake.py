@@ -54,7 +54,7 @@ def main() -> None:
         # The runner is parked, so Prefect's late-runs service would mark every run Late after
         # 15 s — a write per run that a served stack never makes (its runner takes the run within
         # a poll): off here, so the figures are the intake's and the starts'.
-        stack = Stack.start(Path(tmp), extra_env={"KEFU_RUNNER_POLL_SECONDS": "3600",
+        stack = Stack.start(Path(tmp), extra_env={"KEFU_RUNNER_POLL_SECONDS": "3600", "KEFU_RUNNER_WAKE_ON_EVENTS": "false",
                                                   "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false"})
         try:
             ok = run(stack, args)

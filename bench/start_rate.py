@@ -36,7 +36,7 @@ def main() -> None:
     from tests.e2e.stack import Stack
 
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack.start(Path(tmp), extra_env={"KEFU_RUNNER_POLL_SECONDS": "3600",
+        stack = Stack.start(Path(tmp), extra_env={"KEFU_RUNNER_POLL_SECONDS": "3600", "KEFU_RUNNER_WAKE_ON_EVENTS": "false",
                                                   "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false"})
         try:
             os.environ["PREFECT_API_URL"] = stack.prefect_api

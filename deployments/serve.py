@@ -88,6 +88,7 @@ def serve_all(settings: Settings) -> None:
     # spawn: Prefect's own starter, a new interpreter per run.
     served = local_flows(settings)
     options = {"limit": settings.serve_limit, "pause_on_shutdown": True, "query_seconds": settings.runner_poll_seconds}
+    kefu_options = {"wake_on_events": settings.runner_wake_on_events}
     problems = seam_problems()
     if problems:
         print("WARNING: serving with Prefect's own runner (spawn start, unbounded poll), because: "
@@ -95,18 +96,19 @@ def serve_all(settings: Settings) -> None:
         runner = Runner(**options)
         start = "spawn, Prefect's own runner"
     elif settings.runner_start == "warm":
-        runner = WarmRunner(**options, warm_preload=preload_for([flow for flow, _ in served]),
+        runner = WarmRunner(**options, **kefu_options, warm_preload=preload_for([flow for flow, _ in served]),
                             flow_heartbeats=settings.flow_heartbeats)
         start = "warm start"
     else:
-        runner = KefuRunner(**options)
+        runner = KefuRunner(**options, **kefu_options)
         start = "spawn start"
     for flow, deployment in served:
         # add_flow (not add_deployment): the runner keeps the flow object and starts runs from it
         # directly, instead of `python -m prefect.engine` re-loading the code from storage.
         runner.add_flow(flow, **deployment)
+    wake = ", woken by Prefect's events" if settings.runner_wake_on_events and isinstance(runner, KefuRunner) else ""
     print(f"Serving {len(served)} deployments ({start}, "
-          f"poll {settings.runner_poll_seconds} s)", flush=True)
+          f"poll {settings.runner_poll_seconds} s{wake})", flush=True)
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):

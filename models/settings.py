@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(None, description="where backups go; default $KEFU_HOME/backups")
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
     runner_poll_seconds: float = Field(0.25, ge=0.1)  # how often `kefu serve` looks for runs to start
+    runner_wake_on_events: bool = Field(
+        True, description="`kefu serve` also looks for runs to start when Prefect's event stream says one was "
+        "scheduled or resumed (an answer's run starts without waiting for the poll); the poll stays the fallback")
     serve_limit: int = 50
     flow_heartbeats: bool = Field(
         False, description="Prefect heartbeat events from warm-started runs (for a crash-detection automation); "
