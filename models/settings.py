@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     watchdog_interval_seconds: int = 60
     backup_dir: Path | None = Field(None, description="where backups go; default $KEFU_HOME/backups")
     backup_keep: int = Field(14, ge=1, description="how many backups are kept (the newest)")
-    runner_poll_seconds: float = Field(0.25, ge=0.1)  # how often `kefu serve` looks for runs to start
+    # how often `kefu serve` looks for runs to start: the fallback since the runner is woken by Prefect's
+    # events (runner_wake_on_events); each poll costs Prefect's server (0.25 s: 0.126 CPU-s/s for the idle
+    # stack, 2 s: 0.051 — docs/benchmarks.md), and a scheduled run is taken at most this late
+    runner_poll_seconds: float = Field(2.0, ge=0.1)
     runner_wake_on_events: bool = Field(
         True, description="`kefu serve` also looks for runs to start when Prefect's event stream says one was "
         "scheduled or resumed (an answer's run starts without waiting for the poll); the poll stays the fallback")
