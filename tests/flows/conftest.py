@@ -25,6 +25,7 @@ _early = None if _given else ServerProcess().start()
 if _early is not None:
     atexit.register(_early.stop)
 
+from tests.dbs import release  # noqa: E402
 from tests.flows.harness import Office  # noqa: E402 - imported while the server boots
 
 
@@ -72,4 +73,6 @@ def _log_to_the_current_stderr():
 
 @pytest.fixture
 def office(tmp_path):
-    return Office(tmp_path)
+    office = Office(tmp_path)
+    yield office
+    release(office.svc.store)  # its engine (and compiled statements) serve the next scenario, wiped
