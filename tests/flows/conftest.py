@@ -15,16 +15,38 @@ that reads logs sets its level itself (caplog.set_level(…, logger="prefect")).
 
 import atexit
 import os
+import sys
 
 import pytest
 
 from tests.flows.prefect_server import ServerProcess, client_settings, quiet_server
 
+
+def _controller_of_workers() -> bool:
+    """pytest-xdist's controller (`-n 2`) runs no test: its workers each start their own server. (A
+    wrong guess costs nothing but time: without `_early` the package fixture starts a server.)"""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    args = sys.argv[1:]
+    for i, a in enumerate(args):
+        if a in ("-n", "--numprocesses"):
+            n = args[i + 1] if i + 1 < len(args) else ""
+        elif a.startswith("--numprocesses="):
+            n = a.split("=", 1)[1]
+        elif a.startswith("-n") and a[2:]:
+            n = a[2:]
+        else:
+            continue
+        return n != "0"
+    return False
+
+
 _given = os.environ.get("KEFU_TEST_PREFECT_API_URL")
-_early = None if _given else ServerProcess().start()
+_early = None if _given or _controller_of_workers() else ServerProcess().start()
 if _early is not None:
     atexit.register(_early.stop)
 
+from tests.dbs import release  # noqa: E402
 from tests.flows.harness import Office  # noqa: E402 - imported while the server boots
 
 
@@ -72,4 +94,6 @@ def _log_to_the_current_stderr():
 
 @pytest.fixture
 def office(tmp_path):
-    return Office(tmp_path)
+    office = Office(tmp_path)
+    yield office
+    release(office.svc.store)  # its engine (and compiled statements) serve the next scenario, wiped

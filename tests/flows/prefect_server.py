@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from deployments.cli import LOCAL_API_CA
+
 QUIET_SERVER = {
     "PREFECT_LOGGING_TO_API_ENABLED": False,
     "PREFECT_API_BLOCKS_REGISTER_ON_START": False,
@@ -134,22 +136,42 @@ def client_settings(api_url: str, events: bool = False) -> Iterator[None]:
     websocket message per task-run state), no heartbeat thread (it sleeps in whole seconds and the
     engine joins it as the run ends: up to 1 s more per flow run), no CSRF token or server-version
     handshake for each client the engine opens (four of a flow run's requests). `events=True` sends
-    the events as a served run does (bench/task_runs.py: the server records task runs from them)."""
+    the events as a served run does (bench/task_runs.py: the server records task runs from them).
+
+    As `kefu up` does for its plain-http API (deployments/cli.py `prefect_env`), the clients verify
+    against a one-certificate CA bundle, not certifi's: Prefect builds a verifying SSL context for
+    every client it opens, and loading certifi's bundle was a sixth of a flow run here (≈ 0.17 s
+    each under load). The default result storage is a block named in the settings, so the engine
+    no longer asks the server for its default three times per flow run (`GET /admin/storage`, a
+    third of a flow run's requests): it is resolved once and cached by Prefect."""
     import prefect.settings as ps
     from prefect.events.clients import NullEventsClient
     from prefect.events.worker import EventsWorker
 
     if not events:
         EventsWorker.set_client_override(NullEventsClient)
+    results = Path(tempfile.mkdtemp(prefix="kefu-prefect-results-"))
     try:
         with ps.temporary_settings(updates={ps.PREFECT_API_URL: api_url,
+                                            ps.PREFECT_API_SSL_CERT_FILE: str(LOCAL_API_CA),
                                             ps.PREFECT_LOGGING_TO_API_ENABLED: False,
                                             ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
                                             ps.PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
                                             ps.PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED: False}):
-            yield
+            with ps.temporary_settings(updates={ps.PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK:
+                                                _result_storage_block(results)}):
+                yield
     finally:
         EventsWorker.set_client_override(None)
+        shutil.rmtree(results, ignore_errors=True)
+
+
+def _result_storage_block(basepath: Path) -> str:
+    """A local-file-system block on the server for this session's results; its slug."""
+    from prefect.filesystems import LocalFileSystem
+
+    LocalFileSystem(basepath=str(basepath)).save("kefu-test-results", overwrite=True)
+    return "local-file-system/kefu-test-results"
 
 
 @contextmanager
