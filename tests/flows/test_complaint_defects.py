@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from flows.complaint.handling import complaint
 from models.answers import Done
 from models.complaint.answers import ComplaintIntake, CustomerInformed
-from tests.flows.harness import GM, RECEIVER
+from tests.flows.harness import CUSTOMER, GM, RECEIVER
 from tests.flows.test_complaint import APPROVE, PLAN, REJECT, handled
 
 
@@ -62,3 +62,14 @@ def test_the_gm_gives_an_instruction_on_the_investigation_report(office):
     run = office.run(complaint, office.complaint(), handled(1), stop_at_unscripted=True)
     approved = run.steps.index("solution-l2-handler-1")
     assert any(a.assignee == GM for a in run.asked[approved + 1:])
+
+
+def test_each_not_established_complaint_gets_its_own_reply_naming_its_case(office):
+    """C2: two complaints found not established, one after the other — each customer's reply is sent
+    (neither taken for a repeat of the other) and names its own case number."""
+    reasons = ("产品在保修期外", "不属于受理范围")
+    runs = [office.run(complaint, office.complaint(), {
+        "intake": ComplaintIntake(decision="not_established", level=1, comment=reason)}) for reason in reasons]
+    for run, reason in zip(runs, reasons, strict=True):
+        (reply,) = run.mails_to(CUSTOMER, "关于您的投诉的答复")
+        assert reason in reply.text and run.case_no in reply.text and "投诉编号" in reply.text

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flows.complaint.handling import complaint
 from models.business_days import TZ
+from models.rules import task_deadline
 from models.complaint.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from tasks.reports.statistics import monthly_figures
 from tests.flows.harness import CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, RECEIVER, answer
@@ -183,10 +184,15 @@ def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_es
     visit = ReturnVisit(result="客户仍有意见", result_satisfaction=4, shortcomings="更换的纱线色差仍在", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
         "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新配色并送样")})
-    assert run.mails_to(L2_HANDLER, "回访不满意")
+    told = run.mails_to(L2_HANDLER, "回访不满意")
+    assert told and run.case_no in told[0].subject and "客户仍有意见" not in told[0].subject
+    assert any("更换的纱线色差仍在" in m.text or "色差" in m.text for m in told)
+    assert len(run.events("return_visit_unsatisfactory")) == 1  # the notice is on the case's record
     follow = run.step("visit-follow-up")
-    assert follow.assignee == PRODUCTION_HEAD and "色差仍在" in follow.summary["回访发现"]
-    assert run.task("visit-follow-up").due_at is not None
+    assert follow.assignee == PRODUCTION_HEAD and follow.role == "department_head"
+    assert follow.title == "《工作联系函》：回访不满意，请整改并反馈（1个工作日内）"
+    assert "色差仍在" in follow.summary["回访发现"] and follow.summary["责任部门"] != "—"
+    assert follow.due == task_deadline(follow.at, run.office.svc.calendar, business_days=1).due_at  # C22: 1 business day
     assert run.result.startswith("escalated:")  # 4 on the result escalates though the survey said 2 (C9)
 
 
