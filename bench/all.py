@@ -33,7 +33,7 @@ SHORT: list[tuple[str, list[str], float]] = [
     ("decision_latency", ["--passes", "fast-poll", "--requests", "5", "--read", "1"], 200),
     ("cpu_per_step", ["--short"], 300),
     ("load_burst", ["--cases", "12", "--concurrency", "8"], 300),
-    ("capacity", ["--cases", "300", "--sample", "100"], 200),
+    ("capacity", ["--cases", "100", "--sample", "50"], 200),
     ("orchestration_overhead", ["--rounds", "1"], 240),
 ]
 

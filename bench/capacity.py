@@ -157,6 +157,7 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
     os.environ["PREFECT_API_URL"] = stack.prefect_api
     from prefect.client.orchestration import get_client
 
+    import flows  # noqa: F401 - registers every procedure with the platform (as the web app does)
     from tasks.platform.runtime import services
 
     svc = services()
