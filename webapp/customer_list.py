@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from models.access import ARCHIVE_READ_ROLES
 from tasks.archive.periodic import CUSTOMER_LIST_COLUMNS, customer_list
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, require
 from tasks.reports.output import workbook_bytes
 from webapp.deps import ServicesDep
-from webapp.responses import INVALID, XLSX
+from webapp.responses import INVALID, table, table_answers
 
 
 
@@ -26,10 +26,7 @@ router = APIRouter(tags=["archive"])
             description="Archive no., name, class, responsible person and status of each record. The archive "
                         "roles and CS staff (or a key with `read_customers`) get every record, a salesperson "
                         "their own customers. `?format=xlsx` gives the Excel workbook.",
-            responses={200: {"description": "the list", "content": {
-                "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
-                    "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
-                XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **INVALID, **AUTH_RESPONSES})
+            responses={**table_answers("the list"), **INVALID, **AUTH_RESPONSES})
 def customers(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
               caller: Caller = Depends(require("read_customers"))) -> Response:
     only = None
@@ -39,8 +36,5 @@ def customers(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noq
                             "you may not read the customer list (archive roles, or a salesperson's own customers)")
         only = caller.staff
     rows = customer_list(svc, salesperson=only)
-    if format == "xlsx":
-        return Response(workbook_bytes("客户一览表", "customer_list", CUSTOMER_LIST_COLUMNS, rows), media_type=XLSX,
-                        headers={"Content-Disposition": 'attachment; filename="customer-list.xlsx"'})
-    return JSONResponse({"total": len(rows), "items": rows})
+    return table(rows, format, lambda: workbook_bytes("客户一览表", "customer_list", CUSTOMER_LIST_COLUMNS, rows), "customer-list.xlsx")
 

@@ -13,7 +13,7 @@ from models.grievance import QUANTITY_PENDING_TEXT, GrievanceIn
 from tasks.grievance.steps import file_grievance, grievance_register, register_workbook
 from webapp.auth import AUTH_RESPONSES, AuthError, Caller, filed_as, require
 from webapp.deps import ServicesDep
-from webapp.responses import FILED, INVALID, XLSX
+from webapp.responses import FILED, INVALID, table, table_answers
 from webapp.routes.intake import FilingDep
 
 
@@ -39,16 +39,10 @@ def create_grievance(body: GrievanceIn, filing: FilingDep,
 @router.get("/api/grievances/register", summary="《客户抱怨案件登记追踪表》 / the grievance register (C14)",
             description="Every product complaint: current step, holder, since when, days overdue. "
                         "`?format=xlsx` gives the Excel workbook.",
-            responses={200: {"description": "the register", "content": {
-                "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
-                    "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
-                XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **INVALID, **AUTH_RESPONSES})
+            responses={**table_answers("the register"), **INVALID, **AUTH_RESPONSES})
 def register(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query parameter's name
              caller: Caller = Depends(require("read_cases"))) -> Response:
     if caller.kind == "staff" and not reads_grievance_register(svc.org, caller.name):
         raise AuthError(403, "无权查阅客户抱怨登记表", "you may not read the grievance register")
     rows = grievance_register(svc, svc.clock.now())
-    if format == "xlsx":
-        return Response(register_workbook(rows), media_type=XLSX,
-                        headers={"Content-Disposition": 'attachment; filename="grievance-register.xlsx"'})
-    return JSONResponse({"total": len(rows), "items": rows})
+    return table(rows, format, lambda: register_workbook(rows), "grievance-register.xlsx")

@@ -3,10 +3,11 @@ HTML answers the pages share."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from fastapi import Header
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from tasks.platform.render import render
@@ -69,3 +70,19 @@ def not_found_page() -> HTMLResponse:
 
 # the media type of the registers and lists exported to Excel
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_answers(description: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a list that is JSON ({total, items}) or, with `?format=xlsx`, an Excel workbook."""
+    return {200: {"description": description, "content": {
+        "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
+            "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+def table(rows: list[dict[str, Any]], format: Literal["json", "xlsx"], workbook: Callable[[], bytes],  # noqa: A002
+          filename: str) -> Response:
+    """`rows` as {total, items}, or as the workbook `workbook()` makes, downloaded as `filename`."""
+    if format == "xlsx":
+        return Response(workbook(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return JSONResponse({"total": len(rows), "items": rows})

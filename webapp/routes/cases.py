@@ -19,7 +19,7 @@ from tasks.platform.runtime import Services
 from tasks.platform.store import CaseNotFound
 from webapp.auth import AuthError, Caller, require
 from webapp.deps import ServicesDep
-from webapp.responses import AUTH, DB_INT, INVALID, Missing, XLSX
+from webapp.responses import AUTH, DB_INT, INVALID, Missing, table, table_answers
 
 router = APIRouter()
 ISO = "%Y-%m-%dT%H:%M:%S%z"
@@ -103,19 +103,13 @@ def get_customer(archive_no: str, svc: ServicesDep, caller: Caller = Depends(req
                         "(phone masked), category, level, handler, responsible department, each deadline and "
                         "whether it was met, closed at, result, satisfaction. `?format=xlsx` gives the Excel "
                         "workbook. Read with the `read_cases` scope, or by a staff member who reads every case.",
-            responses={200: {"description": "the register", "content": {
-                "application/json": {"schema": {"type": "object", "required": ["total", "items"], "properties": {
-                    "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}}},
-                XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **INVALID, **AUTH})
+            responses={**table_answers("the register"), **INVALID, **AUTH})
 def complaints_register(svc: ServicesDep, format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the query's name
                         caller: Caller = Depends(require("read_cases"))) -> Response:
     if caller.kind == "staff" and not reads_every_case(svc.org, caller.name):
         raise AuthError(403, "无权查阅投诉登记表", "you may not read the complaint register")
     rows = complaint_register(svc, svc.clock.now())
-    if format == "xlsx":
-        return Response(register_workbook(rows), media_type=XLSX,
-                        headers={"Content-Disposition": 'attachment; filename="complaint-register.xlsx"'})
-    return JSONResponse({"total": len(rows), "items": rows})
+    return table(rows, format, lambda: register_workbook(rows), "complaint-register.xlsx")
 
 
 @router.get("/api/cases/{case_no}", tags=["cases"], summary="案件详情 / one case with its audit trail",
