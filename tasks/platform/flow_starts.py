@@ -72,7 +72,7 @@ def deliver(svc: Services, request: FlowStart) -> bool:
     except Exception as exc:  # noqa: BLE001 - Prefect down, stalled, deployment not served: retried later
         _failed(svc, request, exc)
         return False
-    svc.store.flow_started(request.id, run_id, svc.clock.now())
+    svc.store.flows_started([(request.id, request.case_no, run_id)], svc.clock.now())
     if request.attempts > 1:
         log.info("started %s for %s on try %d: %s", request.deployment, request.case_no, request.attempts, run_id)
     return True

@@ -265,13 +265,6 @@ class Store(AccessStoreMixin):
                 return []
             return list(s.exec(select(FlowStart).where(FlowStart.id.in_(claimed)).order_by(FlowStart.id)).all())
 
-    def flow_started(self, request_id: int, flow_run_id: str, now: datetime) -> None:
-        """The run exists: on the request and on its case, together."""
-        with self.session() as s:
-            row = s.get(FlowStart, request_id)
-            assert row is not None
-        self.flows_started([(request_id, row.case_no, flow_run_id)], now)
-
     def flows_started(self, started: Sequence[tuple[int, str, str]], now: datetime) -> None:
         """(request id, case number, run id) of runs that exist: on their requests and cases, in one
         transaction of two batched UPDATEs (a dispatcher's bulk start of 50 runs: one commit, not 50)."""
