@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `common` also when imported as bench.load_burst
 
 from common import record  # noqa: E402
 from tests import pg  # noqa: E402
