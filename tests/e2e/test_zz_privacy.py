@@ -30,13 +30,27 @@ def test_the_scanner_finds_what_it_must():
     assert full_numbers("138****5678 110105********002X http://x/t/13812345678.abc") == []
 
 
+def _messages(text: str) -> list[dict] | None:
+    """The messages of a /dev/mail.json answer, or None when it is not a list of them."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, list) and all(isinstance(m, dict) for m in data) else None
+
+
+def test_a_mailbox_answer_is_judged_message_by_message_and_anything_else_whole():
+    assert _messages('[{"subject": "a", "text": "b"}]') == [{"subject": "a", "text": "b"}]
+    assert _messages('{"detail": "13812345678"}') is None and _messages("not json") is None
+
+
 def _sources(stack) -> list[tuple[str, str]]:
     out = []
     for url, text in SEEN_RESPONSES:
-        if "/dev/mail.json" in url:  # the dev mailbox's API: each message judged as the mail it is
-            out += [(f"mail {m.get('subject', '')}", "\n".join(str(v) for v in m.values()))
-                    for m in json.loads(text)]
-        else:
+        messages = _messages(text) if "/dev/mail.json" in url else None
+        if messages is not None:  # the dev mailbox's API: each message judged as the mail it is
+            out += [(f"mail {m.get('subject', '')}", "\n".join(str(v) for v in m.values())) for m in messages]
+        else:  # any other response, and the mailbox API's refusals ({"detail": …}), as a whole
             out.append((f"response {url}", text))
     for home in HOMES:
         for log in [*home.glob("logs/*.log"), home / "kefu-up.out"]:
