@@ -30,7 +30,7 @@ SHORT: list[tuple[str, list[str], float]] = [
     ("task_runs", [], 150),
     ("report_monthly", ["--cases", "20000", "--small", "5000", "--runs", "3"], 90),
     ("intake", ["--seconds", "20", "--deadline", "60"], 200),
-    ("decision_latency", ["--passes", "fast-poll", "--requests", "5", "--read", "1"], 200),
+    ("decision_latency", ["--passes", "fast-poll", "--requests", "5", "--read", "1"], 260),
     ("cpu_per_step", ["--short"], 300),
     ("load_burst", ["--cases", "12", "--concurrency", "8"], 300),
     ("capacity", ["--cases", "100", "--sample", "50"], 200),

@@ -34,10 +34,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import record  # noqa: E402
+from common import pct, record, wait_paused  # noqa: E402
+from orchestration_overhead import serve_bare  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
 SAMPLE = {"customer": "基准客户", "product": "32S", "spec": "32S/1", "size_class": "half", "quantity": 1,
@@ -111,6 +115,40 @@ def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, r
         record_phases(stack, run_id, t0, mail_at)
     print(f"  {mail['subject'][:40]}: {mail_at - t0:.2f}s", flush=True)  # as it goes: a cut-short run still tells
     return mail_at - t0
+
+
+def state_time(state: dict) -> float:
+    return datetime.fromisoformat(state["timestamp"].replace("Z", "+00:00")).timestamp()
+
+
+def bare_floor(stack: Stack, home: Path, env: dict[str, str], requests: int, read: float) -> list[float]:
+    """The floor of the same answers on the same stack: a bare flow (bench/bare_flow.py: no work,
+    nothing mailed) on the same runner settings, shaped like a sample request — `requests` runs of
+    three suspensions, the first two resumed through Prefect's API after `read` seconds each (the
+    two approvals) — timed from the resume call to Prefect's timestamp of the run's next `Paused`
+    state: what an answer costs Prefect alone (the resume, the runner taking the run, the fork and
+    the engine's set-up, the re-run from the top to the next suspension)."""
+    proc = serve_bare(stack, home, env["KEFU_RUNNER_POLL_SECONDS"], env["KEFU_RUNNER_START"])
+    times = []
+    try:
+        with temporary_settings({PREFECT_API_URL: stack.prefect_api}):
+            for _ in range(requests):
+                run = run_deployment(f"bare-suspend/bare-{env['KEFU_RUNNER_START']}", parameters={"n": 3}, timeout=0)
+                wait_paused(stack, str(run.id), "step-0")
+                for step in (1, 2):
+                    time.sleep(read)
+                    t0 = time.time()
+                    resume_flow_run(run.id, run_input={"decision": "ok"})
+                    wait_paused(stack, str(run.id), f"step-{step}", every=0.02)
+                    times.append(state_time(stack.prefect_run(str(run.id))["state"]) - t0)
+                    print(f"  bare flow, answer {step} → its next suspension: {times[-1]:.2f}s", flush=True)
+        return times
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except Exception:  # noqa: BLE001 - a runner may sit on SIGTERM while its runs exit
+            proc.kill()
 
 
 class Background:
@@ -192,7 +230,9 @@ with the answers (a new case is a run to start, too)."""
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run(env: dict[str, str], requests: int, read: float, background: int = 0, rate: float = 1.0) -> list[float]:
+def run(env: dict[str, str], requests: int, read: float, background: int = 0, rate: float = 1.0,
+        floor: list[float] | None = None) -> list[float]:
+    """The answers' latencies; with `floor` (a list) the bare flow's on the same stack are added to it."""
     with tempfile.TemporaryDirectory() as home:
         stack = Stack.start(Path(home), extra_env=env)
         load = Background(stack, background, rate) if background else None
@@ -215,16 +255,13 @@ def run(env: dict[str, str], requests: int, read: float, background: int = 0, ra
                 print(f"  background: {background} cases being answered, {achieved:.2f} answers/s while measuring, "
                       f"{len(load.todo)} answers not yet given at the end, {len(load.errors)} errors {load.errors[:3]}",
                       flush=True)
+            if floor is not None:
+                floor.extend(bare_floor(stack, Path(home), env, requests, read))
             return times
         finally:
             if load:
                 load.close()
             stack.stop(timeout=120)
-
-
-def p95(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
 def env_of(poll: str, start: str, wake: bool) -> dict[str, str]:
@@ -254,6 +291,8 @@ def main() -> None:
     ap.add_argument("--background", type=int, default=0,
                     help="other sample requests being answered meanwhile (latency under load)")
     ap.add_argument("--background-rate", type=float, default=1.0, help="answers a second to the background cases")
+    ap.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time a bare flow's resume on the same stack (the fast-poll pass): the floor")
     args = ap.parse_args()
     results = {}
     for name in args.passes.split(","):
@@ -264,21 +303,26 @@ def main() -> None:
         with open("/proc/loadavg") as f:
             load_before = f.read().split()[0]
         BREAKDOWN.clear()
-        times = run(env, args.requests, args.read if reads else 0.0, args.background, args.background_rate)
+        floor: list[float] | None = [] if name == "fast-poll" and args.floor else None
+        times = run(env, args.requests, args.read if reads else 0.0, args.background, args.background_rate, floor)
         results[name] = times
         print("  where the time went (median): " + ", ".join(
             f"{phase} {statistics.median(BREAKDOWN[phase]):.2f}s" for phase in PHASES if BREAKDOWN.get(phase)), flush=True)
         with open("/proc/loadavg") as f:
             load_after = f.read().split()[0]
-        print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={p95(times):.2f}s "
+        print(f"{label}: n={len(times)} median={statistics.median(times):.2f}s p95={pct(times, 95):.2f}s "
               f"min={min(times):.2f}s max={max(times):.2f}s (load average {load_before} → {load_after})", flush=True)
+        if floor:
+            print(f"  floor, the bare flow on the same stack and runner: n={len(floor)} median={statistics.median(floor):.2f}s "
+                  f"p95={pct(floor, 95):.2f}s min={min(floor):.2f}s; ratio of the medians "
+                  f"{statistics.median(times) / statistics.median(floor):.2f}", flush=True)
         if name == "fast-poll":  # Kefu's settings (issue 23: at idle median ≤ 0.5 s; with others answered p95 ≤ 1.5 s)
             if args.background:
                 record("decision_latency", f"answer → next email, p95 ({args.background} others answered)",
-                       p95(times), "s", ("<=", 1.5))
+                       pct(times, 95), "s", ("<=", 1.5), pct(floor, 95) if floor else None)
             else:
                 record("decision_latency", "answer → next email, median (idle)", statistics.median(times), "s",
-                       ("<=", 0.5))
+                       ("<=", 0.5), statistics.median(floor) if floor else None)
     medians = {k: statistics.median(v) for k, v in results.items()}
     for a, b in (("default", "fast-poll"), ("spawn", "tuned"), ("tuned", "fast-poll"), ("poll-only", "fast-poll")):
         if a in medians and b in medians:
