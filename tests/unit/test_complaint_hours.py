@@ -2,6 +2,7 @@
 they count from. Wednesday 2026-11-25 is a business day; 2026-11-28/29 a weekend."""
 
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -67,3 +68,66 @@ def test_the_process_outline_gives_each_step_its_time():
     assert {"step": "上报客服部主管及中心总监", "by": "2026-11-25 10:10"} in major
     assert {"step": "与您商定解决方案", "by": "2026-11-25 22:00"} in major
     assert major[-2]["by"] == "2026-12-02 10:00"
+
+
+NAIVE = datetime(2026, 11, 25, 10, 0)
+
+
+@pytest.mark.parametrize("call,name", [
+    (major_report_due, "start"),
+    (minor_feedback_due, "received_at"),
+    (major_solution_due, "start"),
+    (lambda t: add_office_hours(t, 1, CAL), "start"),
+    (lambda t: met(t, at(25, 10)), "due"),
+    (lambda t: met(at(25, 10), t), "done"),
+])
+def test_a_time_without_a_zone_is_refused_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}: naive datetime, pass an aware datetime$"):
+        call(NAIVE)
+
+
+def test_office_hours_at_their_edges():
+    assert add_office_hours(at(25, 16, 30), 1, CAL) == at(25, 17, 30)  # due exactly at closing: the same day
+    assert add_office_hours(at(25, 17, 30), 1, CAL) == at(26, 9, 30)  # handed over at closing: from the next opening
+    assert add_office_hours(at(25, 10), 0, CAL) == at(25, 10)  # no hours: at once, in office time
+    assert add_office_hours(at(25, 19), 0, CAL) == at(26, 8, 30)  # … or at the next opening
+    assert add_office_hours(at(25, 17), 9.5, CAL) == at(26, 17, 30)  # 0.5 h + a whole day: at its closing, not the next opening
+    with pytest.raises(ValueError, match="^office hours must open before they close$"):
+        add_office_hours(at(25, 10), 1, CAL, opens=time(9), closes=time(9))
+    with pytest.raises(ValueError, match="^hours must not be negative$"):
+        add_office_hours(at(25, 10), -0.1, CAL)
+
+
+class NoWorkdays:
+    def is_workday(self, d) -> bool:  # noqa: ARG002 - a calendar without a single business day
+        return False
+
+
+def test_a_calendar_without_business_days_is_an_error_not_a_hang():
+    with pytest.raises(ValueError, match="^no office hours within ten years$"):
+        add_office_hours(at(25, 10), 1, NoWorkdays())
+
+
+@pytest.mark.parametrize("level", [0, 4, True, False, "2", None])
+def test_only_levels_1_to_3_have_hour_deadlines(level):
+    with pytest.raises(ValueError, match=rf"^level must be 1, 2 or 3, got {level!r}$"):
+        hour_deadlines(at(25, 10), level)
+
+
+def test_on_time_is_judged_as_instants_given_as_text_or_in_any_zone():
+    due = at(25, 10, 10)
+    assert met(due.isoformat(), at(25, 10, 10).isoformat()) is True
+    assert met(due.isoformat(), at(25, 10, 11).isoformat()) is False
+    assert met(due, datetime(2026, 11, 25, 2, 10, tzinfo=ZoneInfo("UTC"))) is True  # the same instant in UTC
+    assert met(due, datetime(2026, 11, 25, 2, 11, tzinfo=ZoneInfo("UTC"))) is False
+
+
+def test_a_level_2_outline_reports_to_the_manager_only_and_reports_at_once_without_a_computed_time():
+    deadlines = {"first_contact": at(26, 10).isoformat(), "plan": at(26, 10).isoformat(),
+                 "close": at(2, 10, month=12).isoformat()}
+    major = process_steps(2, deadlines, {"solution": at(25, 22).isoformat()})
+    assert {"step": "上报客服部主管", "by": "立即"} in major
+    assert "向您反馈处理安排" not in [s["step"] for s in major]
+    assert major[0] == {"step": "受理登记，确认投诉级别", "by": "已完成"}
+    assert major[-1] == {"step": "处理完毕后回访", "by": "处理完毕后24小时内"}
+    assert major[-2]["step"] == "处理方案审批后实施，告知处理结果并请您评价"
