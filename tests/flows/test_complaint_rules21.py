@@ -214,7 +214,11 @@ def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision
                                  notified_by="行政管理中心总监")
     run = office.run(complaint, office.complaint(media=True), handled(3) | {"gm-meeting": decision})
     assert run.steps.index("gm-meeting") < run.steps.index("gm-instruction")
-    assert run.step("gm-meeting").assignee == GM_OFFICE and run.mails_to(GM, "列入总经理例会")
+    assert run.step("gm-meeting").assignee == GM_OFFICE
+    # the agenda notice, to the GM and the GM office, names the case and what the meeting decides
+    (agenda,) = run.notices_to(GM, "列入总经理例会：三级投诉/原则性问题")
+    assert GM_OFFICE in agenda.to and f"投诉 {run.case_no} 列入下次总经理例会议题" in agenda.text
+    assert "是否通报主管部门" in agenda.text and len(run.events("gm_meeting_agenda")) == 1
     assert run.case.data["gm_meeting"] == {"handling_plan": "总监上门致歉并赔偿", "interim_confirmed": True,
                                            "notify_authorities": True, "authority": "区市场监管局",
                                            "notified_by": "行政管理中心总监"}
@@ -257,8 +261,10 @@ def test_a_complaint_in_legal_process_needs_legal_counsel_gm_and_chairman_before
     assert run.steps.index("solution-chairman-2") < run.steps.index("gm-instruction")
     assert run.step("solution-legal-counsel-1").assignee == LEGAL_COUNSEL
     assert run.step("solution-chairman-2").assignee == CHAIRMAN
-    for person in (GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
-        assert run.mails_to(person, "投诉涉及司法程序")
+    (told,) = run.notices_to(GM, "投诉涉及司法程序")  # C27: one notice to all five at once, on the case's record
+    assert sorted(told.to) == sorted([GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR, LEGAL_COUNSEL])
+    assert f"投诉 {run.case_no} 涉及司法程序" in told.text and "董事长批准后方可实施" in told.text
+    assert len(run.events("in_legal_process_flagged")) == 1
     assert run.case.data["in_legal_process"] is True and run.result == "closed"
 
 
@@ -337,7 +343,12 @@ def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_search
     assert rec["state"] == "published" and rec["entry"]["category"] == "维修服务"
     text = str(rec["entry"])
     assert "张女士" not in text and "李娜" not in text and "1381234" not in text and "****" not in text
-    assert "报修单当日派工" in rec["entry"]["improvement"]
+    assert "报修单当日派工" in rec["entry"]["improvement"] and "未及时转交" in rec["entry"]["lessons"]
+    # written by the reviewer who marked it; the CS manager reviews the entry itself, then is recorded
+    assert rec["by"] == L2_HANDLER and rec["reviewed_by"] == L2_HANDLER
+    check = run.step("case-library-review")
+    assert check.title == "审核典型案例（发布前）" and check.summary["投诉编号"] == case_no
+    assert check.summary["lessons"] == rec["entry"]["lessons"] and check.summary["improvement"] == rec["entry"]["improvement"]
     (found,) = case_library(office.svc, category="维修服务", keyword="派工")
     assert found["case_no"] == case_no
     assert case_library(office.svc, category="产品质量") == []
@@ -351,7 +362,9 @@ def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
     review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
     run = office.run(complaint, office.complaint(), handled(1) | {
         "review-l2-handler": review, "case-library-review": Decision(decision="reject", comment="不具代表性")})
-    assert run.case.data["case_library"]["state"] == "not_published" and case_library(office.svc) == []
+    rec = run.case.data["case_library"]
+    assert rec["state"] == "not_published" and case_library(office.svc) == []
+    assert rec["review_comment"] == "不具代表性" and rec["reviewed_by"] == L2_HANDLER  # why, and who
     plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
     assert "case-library-review" not in plain.steps and "case_library" not in plain.case.data
 
