@@ -171,15 +171,31 @@ def test_level2_plan_rejected_once_then_approved(office):
     assert run.step("solution-l3-sales-director-1").assignee == L3_SALES_DIRECTOR
     assert run.step("solution-quality-lead-1").assignee == QUALITY_LEAD
     assert run.step("solution-quality-lead-2").summary["处理方案"] == "更换纱线，按合同赔付运费 200 元"
+    # the department's head writes each round, the second with the rejection's comment and a new deadline
+    plan1, plan2 = run.step("plan-1"), run.step("plan-2")
+    assert plan1.title == plan2.title == "调查：责任归属与处理方案（生产部，1日内）"
+    assert plan1.role == plan2.role == "department_head" and plan1.assignee == plan2.assignee == PRODUCTION_HEAD
+    assert plan1.summary["被投诉部门"] == "生产部" and "驳回意见" not in plan1.summary
+    assert plan2.summary["驳回意见"] == f"{L3_SALES_DIRECTOR}：方案未说明赔付标准"
+    assert plan2.due > plan2.at and plan2.due != plan1.due
+    for key in ("solution-quality-lead-1", "solution-l3-sales-director-1", "solution-l3-sales-director-2"):
+        approval = run.step(key)
+        assert approval.title == "处理方案审批" and approval.requested_by == PRODUCTION_HEAD
+        assert approval.summary["责任说明"] == "纱线批次染色不匀" and approval.summary["责任部门"] == "生产部"
+    assert run.step("solution-quality-lead-1").summary["处理方案"] == PLAN.plan
+    assert [(e.kind, e.actor) for e in run.events() if e.kind.startswith("plan_submitted")] == [
+        ("plan_submitted_1", PRODUCTION_HEAD), ("plan_submitted_2", PRODUCTION_HEAD)]
     (report,) = run.mails_to(GM, "投诉调查处理报告")
     assert "更换纱线，按合同赔付运费 200 元" in report.text
-    assert run.case.data["plan"]["plan"] == "更换纱线，按合同赔付运费 200 元"
+    assert run.case.data["plan"] == {"responsibility_department": "生产部", "responsibility": "纱线批次染色不匀",
+                                     "plan": "更换纱线，按合同赔付运费 200 元", "first_agreement": False}
 
 
 def test_nothing_is_carried_out_before_the_solution_is_approved(office):
     run = office.run(complaint, office.complaint(), handled(1, **{"solution-l2-handler-1": PENDING}))
     assert run.waiting_on == "solution-l2-handler-1"
     assert "outcome" not in run.steps and not run.mails_to(GM, "投诉调查处理报告")
+    assert run.case.state == "accepted" and run.case.data["plan"]["plan"] == PLAN.plan  # the plan waits, submitted
 
 
 @pytest.mark.parametrize("score", [1, 3])
@@ -241,12 +257,23 @@ def test_major_return_visit_by_the_area_manager_in_person(office):
 
 
 def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(office):
-    run = office.run(complaint, office.complaint(), handled(1, **{
-        "review-l2-handler": Decision(decision="reject", comment="补充回访记录"),
-        "review-l2-handler-revision-1": Done(), "review-l2-handler-2": APPROVE}))
-    assert run.steps[-4:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2", "archive"]
-    assert run.step("review-l2-handler-revision-1").assignee == RECEIVER
-    assert run.step("review-l2-handler-revision-1").summary["审核意见"] == "补充回访记录"
+    # the first rejection also records a routing violation (C12) without a reason; the second has no comment
+    case_no = office.complaint()
+    run = office.run(complaint, case_no, handled(1, **{
+        "review-l2-handler": ComplaintReview(decision="reject", comment="补充回访记录", routing_penalty="30"),
+        "review-l2-handler-revision-1": Done(), "review-l2-handler-2": Decision(decision="reject"),
+        "review-l2-handler-revision-2": Done(), "review-l2-handler-3": APPROVE}))
+    assert run.steps[-6:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2",
+                              "review-l2-handler-revision-2", "review-l2-handler-3", "archive"]
+    revision = run.step("review-l2-handler-revision-1")
+    assert revision.assignee == RECEIVER and revision.role == "l1_handler"
+    assert revision.title == "按审核意见修改《投诉处理单》" and revision.summary["审核意见"] == "补充回访记录"
+    assert run.step("review-l2-handler-revision-2").summary["审核意见"] == "（未填写）"
+    assert [run.step(k).title for k in ("review-l2-handler", "review-l2-handler-2", "review-l2-handler-3")] == [
+        "审核《投诉处理单》", "审核《投诉处理单》（第 2 轮）", "审核《投诉处理单》（第 3 轮）"]
+    assert run.step("review-l2-handler-2").role == "l2_handler"
+    assert _penalties(office, case_no) == {"routing_not_followed": (RECEIVER, 30)}
+    assert run.events("penalty_recorded")[0].data["reason"].endswith(f"：审核人 {L2_HANDLER} 认定")
 
 
 def test_without_customer_email_the_handler_records_the_satisfaction(office):
@@ -317,8 +344,17 @@ def test_the_plan_is_written_by_the_head_of_the_department_named(office):
     run = office.run(complaint, office.complaint(), handled(1, **{
         "responsible-department": ResponsibleDepartment(department="quality"), "plan-1": PENDING}))
     assert run.waiting_on == "plan-1" and run.step("plan-1").assignee == QUALITY_LEAD  # 质量部's head
+    # asked as the department's head (not as quality lead, the role 冯涛 holds first), the form pre-filled
+    assert run.step("plan-1").role == "department_head" and run.task("plan-1").answer == {"responsibility_department": "质量部"}
     assert run.step("plan-1").summary["被投诉部门"] == "质量部"
-    assert run.case.data["responsible_department"] == "质量部"
+    assert run.case.data["responsible_department"] == "质量部" and run.case.data["plan_writer"] == QUALITY_LEAD
+    named = run.step("responsible-department")
+    assert named.title == "指定被投诉部门（责任部门）" and named.role == "l1_handler" and "未找到的部门" not in named.summary
+    assert {"质量部", "生产部", "综合服务部"} <= set(named.summary["可选部门"].split("、"))
+    assert "总经办" not in named.summary["可选部门"]  # no head to write a plan
+    (event,) = run.events("responsible_department_named")
+    assert event.data == {"department": "质量部", "head": QUALITY_LEAD} and event.actor == RECEIVER
+    assert run.case.state == "accepted"
 
 
 def test_an_unknown_department_is_named_again(office):
@@ -332,7 +368,7 @@ def test_an_unknown_department_is_named_again(office):
 def test_a_head_complained_about_is_recused_and_the_plan_goes_to_their_superior(office):
     case_no = office.complaint(persons_involved=[PRODUCTION_HEAD])
     run = office.run(complaint, case_no, handled(1, **{"plan-1": PENDING}))
-    assert run.step("plan-1").assignee == DEPUTY_GM
+    assert run.step("plan-1").assignee == DEPUTY_GM and run.step("plan-1").role == "deputy_gm"  # as who they are
 
 
 def test_the_gm_instruction_is_due_3_business_days_after_the_plan_deadline_and_reminded(office):

@@ -9,7 +9,8 @@ from models.business_days import TZ
 from models.rules import task_deadline
 from models.complaint.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from tasks.reports.statistics import monthly_figures
-from tests.flows.harness import CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, RECEIVER, answer
+from tests.flows.harness import (CUSTOMER, DEPUTY_GM, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
+                                 QUALITY_LEAD, RECEIVER, answer)
 from tests.flows.test_complaint import APPROVE, PLAN, handled
 
 # §7's roles (deployments/org.yaml)
@@ -202,8 +203,23 @@ def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
 
     visit = ReturnVisit(result="基本满意", result_satisfaction=2, shortcomings="上门迟到", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="质量部"),
         "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
     assert "visit-follow-up" in run.steps and run.result == "closed"
+    # the letter goes to the head of the department named, as its head (冯涛 is quality lead first)
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == QUALITY_LEAD and follow.role == "department_head" and follow.summary["责任部门"] == "质量部"
+
+
+def test_an_unsatisfactory_visit_goes_to_the_plan_writer_standing_in_for_a_recused_head(office):
+    from models.archive.answers import DepartmentFeedback
+    from models.complaint.answers import ReturnVisit
+
+    visit = ReturnVisit(result="基本满意", shortcomings="上门迟到", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(persons_involved=[PRODUCTION_HEAD]), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == DEPUTY_GM and follow.role == "deputy_gm" and run.result == "closed"
 
 
 # ---- C25 / C27 ---------------------------------------------------------------------------------
