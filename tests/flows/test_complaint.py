@@ -20,9 +20,11 @@ from models.complaint.answers import (
     ReturnVisit,
     Satisfaction,
 )
+from models.complaint.handling import LEVEL_LABELS
 from tests.flows.harness import (
     ARCHIVE_CLERK,
     AREA_MANAGER,
+    CS_STAFF,
     CUSTOMER,
     DEPUTY_GM,
     GM,
@@ -415,3 +417,74 @@ def test_the_reviewer_records_a_routing_violation_of_the_handler(office):
     assert run.result == "closed"
     assert _penalties(office, case_no) == {"routing_not_followed": (RECEIVER, 50)}
     assert "未亲自跟进" in run.events("penalty_recorded")[0].data["reason"]
+
+
+# ---- the whole procedure as a table (issue 19: a mutation of any step's who, what or when fails here) ----
+@pytest.mark.parametrize("level", [1, 2])
+def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, level):
+    """C2–C13, step by step: what is asked, in which role, of whom, by when. The complaint is received by
+    the second L1 handler (陈静) and its run starts 3 hours after receipt: the receiver, not the role's
+    first holder, confirms and contacts — and at level 1 handles — and the deadlines of the rules run
+    from receipt, not from when a step is asked."""
+    from models.rules import task_deadline
+
+    case_no = office.complaint(received_by=CS_STAFF, category="服务行为" if level == 2 else "维修服务")
+    office.later(hours=3)
+    run = office.run(complaint, case_no, handled(level))
+    assert run.result == "closed"
+    handler, role = (CS_STAFF, "l1_handler") if level == 1 else (L2_HANDLER, "l2_handler")
+    approvers = {1: [("quality_lead", QUALITY_LEAD), ("l2_handler", L2_HANDLER)],
+                 2: [("quality_lead", QUALITY_LEAD), ("l3_sales_director", L3_SALES_DIRECTOR)]}[level]
+    reviewer = {1: ("l2_handler", L2_HANDLER), 2: ("l3_sales_director", L3_SALES_DIRECTOR)}[level]
+    assert [(a.step, a.title, a.role, a.assignee) for a in run.asked] == [
+        ("intake", "受理确认：投诉是否成立、投诉级别", "l1_handler", CS_STAFF),
+        ("first-contact", "首次联系客户、告知受理流程并填写《投诉处理单》", "l1_handler", CS_STAFF),
+        ("responsible-department", "指定被投诉部门（责任部门）", role, handler),
+        ("plan-1", "调查：责任归属与处理方案（生产部，1日内）", "department_head", PRODUCTION_HEAD),
+        *((f"solution-{r.replace('_', '-')}-1", "处理方案审批", r, who) for r, who in approvers),
+        ("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", "general_manager", GM),
+        ("outcome", "处理结果登记（责任归属、损失金额）", role, handler),
+        ("satisfaction", "满意度调查", role, CUSTOMER),
+        ("return-visit", "回访（处理完毕后24小时内）", *(("l1_handler", CS_STAFF) if level == 1 else ("area_manager", AREA_MANAGER))),
+        (f"review-{reviewer[0].replace('_', '-')}", "审核《投诉处理单》", *reviewer),
+        ("archive", "投诉档案存档", "archive_clerk", ARCHIVE_CLERK)]
+    # the rules' deadlines, from receipt (C4 first contact, C6 the GM's 批示)
+    deadlines = {k: datetime.fromisoformat(v) for k, v in run.case.data["deadlines"].items()}
+    assert run.step("first-contact").due == deadlines["first_contact"] != run.step("intake").due
+    assert run.step("gm-instruction").due == deadlines["gm_report"]
+    # C9: the customer has 2 business days for the survey, overdue goes to the handler
+    survey = run.step("satisfaction")
+    assert survey.due == task_deadline(survey.at, office.svc.calendar, business_days=2).due_at and survey.escalate_to == handler
+    assert survey.summary == {"投诉编号": case_no, "处理结果": "已处理"}
+    assert [m for m in run.mails_to(CUSTOMER) if m.subject.startswith("【满意度调查】")]
+    # what each step is shown
+    intake = run.step("intake")
+    assert intake.summary["系统建议级别"] == LEVEL_LABELS[level]
+    assert run.step("first-contact").summary["受理告知（请告知客户）"] == process_outline_of(office, case_no)
+    assert run.step("outcome").summary["总经理批示"] == INSTRUCTION.instruction
+    assert run.step("outcome").summary["处理方案"] == PLAN.plan
+    # what is recorded, by whom
+    (accepted,) = run.events("complaint_accepted")
+    assert accepted.actor == CS_STAFF and run.case.level == level
+    assert [e.data for e in run.events("handler_assigned")] == [{"handler": handler, "level": level}]
+    (instructed,) = run.events("gm_instruction_recorded")
+    assert instructed.actor == GM and instructed.data == {"instruction": INSTRUCTION.instruction}
+    assert run.case.data["gm_instruction"] == INSTRUCTION.instruction
+    (closed,) = run.events("complaint_closed")
+    assert run.case.state == "closed" and closed.data == {"state": ["resolved", "closed"]}
+
+
+def process_outline_of(office, case_no: str) -> str:
+    from tasks.complaint.steps import process_outline
+    from tasks.platform.runtime import use_services
+
+    with use_services(office.svc):
+        return process_outline(case_no)
+
+
+def test_the_receiver_is_offered_the_proposed_level_and_why(office):
+    case_no = office.complaint(category="服务行为", media=False)
+    run = office.run(complaint, case_no, {"intake": PENDING})
+    intake = run.task("intake")
+    assert run.waiting_on == "intake" and intake.answer == {"level": 2}  # the form pre-filled with the proposal
+    assert run.step("intake").summary["建议理由"] == "；".join(run.case.data["level_reasons"])
