@@ -107,7 +107,8 @@ def test_level2_form_is_passed_at_once_to_the_l2_handler(office):
     run = office.run(complaint, office.complaint(category="服务行为"), handled(2))
     passed = run.events("form_passed_on")
     assert len(passed) == 1 and passed[0].data["to"] == [L2_HANDLER]
-    assert run.mails_to(L2_HANDLER, "转交")
+    (mail,) = run.notices_to(L2_HANDLER, "《投诉处理单》转交 / 上报")
+    assert f"二级（较严重投诉）：《投诉处理单》{run.case_no} 转交处理。" in mail.text
     # ... before the first contact is asked for
     kinds = run.event_kinds
     assert kinds.index("form_passed_on") < [e.step_key for e in run.events()].index("first-contact")
@@ -215,7 +216,7 @@ def test_unsatisfied_4_or_5_opens_a_linked_case_one_level_up(office, level, scor
     run = office.run(complaint, case_no, handled(level, score=score))
     child = run.result.removeprefix("escalated:")
     assert run.case.state == "escalated" and run.case.closed_at is not None
-    assert "archive" not in run.steps
+    assert "archive" not in run.steps and run.events("complaint_escalated")
     # C10: the escalated case is visited too (100%), before the new case is opened
     assert run.steps[-1] == "return-visit" and run.task("return-visit").state == "decided"
     opened = office.svc.store.get_case(child)
@@ -240,9 +241,12 @@ def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
     run = office.run(complaint, office.complaint(media=True), handled(3, score=score))
     assert run.result == "gm_meeting" and run.case.state == "gm_meeting"
     assert office.flows.started == []  # no level above 3
-    for person in (GM, L3_ADMIN_DIRECTOR):
-        assert run.mails_to(person, "总经理例会议题")
-    assert "gm_meeting_agenda" in run.event_kinds
+    (agenda,) = run.notices_to(GM, "总经理例会议题：三级投诉客户不满意")
+    assert L3_ADMIN_DIRECTOR in agenda.to  # C25's submitter
+    label = {4: "不满意", 5: "很不满意"}[score]
+    assert f"三级投诉 {run.case_no} 客户评价「{label}」，提交总经理例会研究处理。" in agenda.text
+    assert len(run.events("gm_meeting_agenda")) == 2  # on the agenda once for the plan (C25), once for this
+    assert run.events("complaint_to_gm_meeting")
 
 
 def test_the_return_visit_is_due_24_hours_after_resolution_not_after_the_satisfaction_answer(office):
@@ -260,7 +264,7 @@ def test_major_return_visit_by_the_area_manager_in_person(office):
 
 def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(office):
     # the first rejection also records a routing violation (C12) without a reason; the second has no comment
-    case_no = office.complaint()
+    case_no = office.complaint(received_by=CS_STAFF)  # the level-1 handler is its receiver, the second L1 handler
     run = office.run(complaint, case_no, handled(1, **{
         "review-l2-handler": ComplaintReview(decision="reject", comment="补充回访记录", routing_penalty="30"),
         "review-l2-handler-revision-1": Done(), "review-l2-handler-2": Decision(decision="reject"),
@@ -268,19 +272,27 @@ def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(
     assert run.steps[-6:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2",
                               "review-l2-handler-revision-2", "review-l2-handler-3", "archive"]
     revision = run.step("review-l2-handler-revision-1")
-    assert revision.assignee == RECEIVER and revision.role == "l1_handler"
+    assert revision.assignee == CS_STAFF and revision.role == "l1_handler"
     assert revision.title == "按审核意见修改《投诉处理单》" and revision.summary["审核意见"] == "补充回访记录"
     assert run.step("review-l2-handler-revision-2").summary["审核意见"] == "（未填写）"
     assert [run.step(k).title for k in ("review-l2-handler", "review-l2-handler-2", "review-l2-handler-3")] == [
         "审核《投诉处理单》", "审核《投诉处理单》（第 2 轮）", "审核《投诉处理单》（第 3 轮）"]
     assert run.step("review-l2-handler-2").role == "l2_handler"
-    assert _penalties(office, case_no) == {"routing_not_followed": (RECEIVER, 30)}
+    assert _penalties(office, case_no) == {"routing_not_followed": (CS_STAFF, 30)}
     assert run.events("penalty_recorded")[0].data["reason"].endswith(f"：审核人 {L2_HANDLER} 认定")
 
 
 def test_without_customer_email_the_handler_records_the_satisfaction(office):
-    run = office.run(complaint, office.complaint(email=None), handled(1))
-    assert run.step("satisfaction").assignee == RECEIVER and run.result == "closed"
+    run = office.run(complaint, office.complaint(email=None, received_by=CS_STAFF), handled(1))
+    sat = run.step("satisfaction")
+    assert sat.assignee == CS_STAFF and sat.title == "告知处理结果并记录客户满意度" and run.result == "closed"
+
+
+def test_a_case_is_resolved_once_the_satisfaction_is_recorded(office):
+    run = office.run(complaint, office.complaint(), handled(1, score=3, **{"return-visit": PENDING}))
+    assert run.waiting_on == "return-visit" and run.case.state == "resolved" and run.case.data["satisfaction"] == 3
+    (recorded,) = run.events("satisfaction_recorded")
+    assert recorded.actor == CUSTOMER and recorded.data == {"score": 3, "label": "可理解/接受", "action": "close"}
 
 
 def closed_with(office, outcome: ComplaintOutcome):
@@ -332,7 +344,8 @@ def test_the_urge_notice_after_the_close_deadline_goes_to_the_responsible_depart
     # C8: a case still open after its close deadline: 《催办单》 to the handler, the responsible department's
     # head (named in the plan) and their superiors
     run = office.run(complaint, office.complaint(), handled(1, outcome=PENDING))
-    assert run.waiting_on == "outcome"
+    assert run.waiting_on == "outcome" and run.case.state == "accepted"
+    assert run.task("outcome").answer == {"responsibility_department": "生产部"}  # pre-filled from the plan
     office.later(days=8)
     office.watchdog()
     urge = [m for m in office.mailer.sent if "催办单" in m.subject]
@@ -465,7 +478,9 @@ def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, le
     assert run.step("outcome").summary["处理方案"] == PLAN.plan
     # what is recorded, by whom
     (accepted,) = run.events("complaint_accepted")
-    assert accepted.actor == CS_STAFF and run.case.level == level
+    assert accepted.actor == CS_STAFF and accepted.data == {"state": ["received", "accepted"]} and run.case.level == level
+    (told,) = run.events("process_notice_given")
+    assert told.actor == CS_STAFF and told.data["via"] == "read_out"
     assert [e.data for e in run.events("handler_assigned")] == [{"handler": handler, "level": level}]
     (instructed,) = run.events("gm_instruction_recorded")
     assert instructed.actor == GM and instructed.data == {"instruction": INSTRUCTION.instruction}
