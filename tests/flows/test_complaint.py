@@ -20,6 +20,7 @@ from models.complaint.answers import (
     ReturnVisit,
     Satisfaction,
 )
+from models.business_days import TZ
 from models.complaint.handling import LEVEL_LABELS
 from tests.flows.harness import (
     ARCHIVE_CLERK,
@@ -415,6 +416,7 @@ def test_a_return_visit_finding_the_satisfaction_not_asked_or_faked_costs_the_ha
         result="客户表示没有人问过满意度", satisfaction_check=finding)}))
     assert run.result == "closed"
     assert _penalties(office, case_no) == {"closing_without_satisfaction": (L2_HANDLER, amount)}
+    assert run.events("penalty_recorded")[0].data["reason"].endswith("：回访核实：客户表示没有人问过满意度")
 
 
 def test_a_confirmed_satisfaction_records_no_violation(office):
@@ -441,10 +443,16 @@ def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, le
     from receipt, not from when a step is asked."""
     from models.rules import task_deadline
 
-    case_no = office.complaint(received_by=CS_STAFF, category="服务行为" if level == 2 else "维修服务")
+    from tests.flows.test_complaint_rules21b import _tags
+
+    category = "服务行为" if level == 2 else "维修服务"
+    case_no = office.complaint(received_by=CS_STAFF, category=category)
     office.later(hours=3)
     run = office.run(complaint, case_no, handled(level))
     assert run.result == "closed"
+    # the run says the level confirmed, the kind and the category (no group)
+    assert sorted(t for t in _tags(case_no) if t.startswith(("level:", "kind:", "category:", "group:"))) == sorted(
+        [f"level:{level}", "kind:consumer", f"category:{category}"])
     handler, role = (CS_STAFF, "l1_handler") if level == 1 else (L2_HANDLER, "l2_handler")
     approvers = {1: [("quality_lead", QUALITY_LEAD), ("l2_handler", L2_HANDLER)],
                  2: [("quality_lead", QUALITY_LEAD), ("l3_sales_director", L3_SALES_DIRECTOR)]}[level]
@@ -485,6 +493,8 @@ def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, le
     (instructed,) = run.events("gm_instruction_recorded")
     assert instructed.actor == GM and instructed.data == {"instruction": INSTRUCTION.instruction}
     assert run.case.data["gm_instruction"] == INSTRUCTION.instruction
+    if level >= 2:  # C21: a major complaint's solution is agreed at the latest with the outcome
+        assert run.case.data["c21_solution"]["done"] == run.task("outcome").decided_at.astimezone(TZ).isoformat()
     (closed,) = run.events("complaint_closed")
     assert run.case.state == "closed" and closed.data == {"state": ["resolved", "closed"]}
 
