@@ -235,6 +235,8 @@ def test_the_escalated_case_is_handled_at_the_higher_level(office):
     assert run.step("responsible-department").assignee == L2_HANDLER
     assert run.result == "closed" and run.case.level == 2
     assert run.events("form_passed_on")[0].data["to"] == [L2_HANDLER]
+    # C21: reported as a major complaint of its new level as it arrives
+    assert [e.data["title"] for e in run.events("major_complaint_reported")] == ["重大投诉上报（二级（较严重投诉））"]
 
 
 @pytest.mark.parametrize("score", [4, 5])
@@ -248,6 +250,16 @@ def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
     assert f"三级投诉 {run.case_no} 客户评价「{label}」，提交总经理例会研究处理。" in agenda.text
     assert len(run.events("gm_meeting_agenda")) == 2  # on the agenda once for the plan (C25), once for this
     assert run.events("complaint_to_gm_meeting")
+
+
+def test_a_level3_visit_rating_the_result_5_goes_to_the_gm_meeting_though_the_survey_said_2(office):
+    # C22/C9: the visit's rating counts like the survey's; at level 3 there is no level above
+    from models.archive.answers import DepartmentFeedback
+
+    visit = ReturnVisit(result="客户对处理结果很不满意", result_satisfaction=5)
+    run = office.run(complaint, office.complaint(media=True), handled(3, score=2) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新核定赔付方案")})
+    assert run.result == "gm_meeting" and run.case.state == "gm_meeting" and office.flows.started == []
 
 
 def test_the_return_visit_is_due_24_hours_after_resolution_not_after_the_satisfaction_answer(office):

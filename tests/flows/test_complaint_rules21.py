@@ -66,6 +66,7 @@ def test_an_escalation_sends_the_customer_the_updated_outline(office):
     run = office.run(complaint, child, {"responsible-department": PENDING})
     (update,) = run.mails_to(CUSTOMER, "处理安排更新")
     assert "二级" in update.text and "周敏" in update.text  # the new level and the new handler
+    assert f"您的投诉（编号 {child}）处理安排有更新：投诉升级为二级（较严重投诉），处理人变更。" in update.text
     assert "13900000005" in update.text  # with the new handler's direct phone (C20: given to the customer)
     assert run.case.data["process_notice"]["versions"] == 2
 
