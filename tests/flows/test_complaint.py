@@ -397,6 +397,7 @@ def test_a_head_complained_about_is_recused_and_the_plan_goes_to_their_superior(
     case_no = office.complaint(persons_involved=[PRODUCTION_HEAD])
     run = office.run(complaint, case_no, handled(1, **{"plan-1": PENDING}))
     assert run.step("plan-1").assignee == DEPUTY_GM and run.step("plan-1").role == "deputy_gm"  # as who they are
+    assert all(PRODUCTION_HEAD in a.recused for a in run.asked)  # from the intake on, never asked to decide
 
 
 def test_the_gm_instruction_is_due_3_business_days_after_the_plan_deadline_and_reminded(office):
