@@ -400,6 +400,14 @@ def test_a_head_complained_about_is_recused_and_the_plan_goes_to_their_superior(
     assert all(PRODUCTION_HEAD in a.recused for a in run.asked)  # from the intake on, never asked to decide
 
 
+def test_a_handler_complained_about_is_recused_and_their_superior_handles(office):
+    # C5: the level-2 handler (周敏) is the person complained about: the case goes to her superior (赵磊)
+    case_no = office.complaint(category="服务行为", persons_involved=[L2_HANDLER])
+    run = office.run(complaint, case_no, handled(2, **{"responsible-department": PENDING}))
+    assert run.step("responsible-department").assignee == L3_SALES_DIRECTOR
+    assert run.case.data["handler"] == L3_SALES_DIRECTOR
+
+
 def test_the_gm_instruction_is_due_3_business_days_after_the_plan_deadline_and_reminded(office):
     case_no = office.complaint()
     run = office.run(complaint, case_no, handled(1, **{"gm-instruction": PENDING}))
@@ -521,8 +529,8 @@ def process_outline_of(office, case_no: str) -> str:
 
 
 def test_the_receiver_is_offered_the_proposed_level_and_why(office):
-    case_no = office.complaint(category="服务行为", media=False)
+    case_no = office.complaint(category="服务行为", emotional=True)  # C3: two reasons for level 2
     run = office.run(complaint, case_no, {"intake": PENDING})
     intake = run.task("intake")
     assert run.waiting_on == "intake" and intake.answer == {"level": 2}  # the form pre-filled with the proposal
-    assert run.step("intake").summary["建议理由"] == "；".join(run.case.data["level_reasons"])
+    assert run.step("intake").summary["建议理由"] == "二级：带有情绪反馈的投诉；二级：对服务态度/服务质量不满的投诉"
