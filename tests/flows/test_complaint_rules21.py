@@ -234,7 +234,7 @@ def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision
     assert meeting.assignee == GM_OFFICE and meeting.role == "gm_office"
     assert meeting.title == "总经理例会：决定处理方案、是否通报主管部门" and meeting.summary["处理方案"] == PLAN.plan
     (decided,) = run.events("gm_meeting_decided")
-    assert decided.actor == GM_OFFICE
+    assert decided.actor == GM_OFFICE and "state" not in decided.data  # recorded; the case stays accepted
     # the agenda notice, to the GM and the GM office, names the case and what the meeting decides
     (agenda,) = run.notices_to(GM, "列入总经理例会：三级投诉/原则性问题")
     assert GM_OFFICE in agenda.to and f"投诉 {run.case_no} 列入下次总经理例会议题" in agenda.text
