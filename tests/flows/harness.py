@@ -111,6 +111,11 @@ class Run:
         """The mails of this run to `person` whose subject (or text) contains `subject_has`."""
         return [m for m in self.mails if person in m.to and (subject_has in m.subject or subject_has in m.text)]
 
+    def notices_to(self, person: str, title: str) -> list[OutgoingMail]:
+        """The notices (templates/email/notice) of this run to `person` titled exactly `title`, on this
+        run's case (the subject names the case)."""
+        return [m for m in self.mails if person in m.to and m.subject == f"【通知】{self.case_no} {title}"]
+
 
 @dataclass
 class Office:

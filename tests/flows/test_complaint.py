@@ -20,9 +20,12 @@ from models.complaint.answers import (
     ReturnVisit,
     Satisfaction,
 )
+from models.business_days import TZ
+from models.complaint.handling import LEVEL_LABELS
 from tests.flows.harness import (
     ARCHIVE_CLERK,
     AREA_MANAGER,
+    CS_STAFF,
     CUSTOMER,
     DEPUTY_GM,
     GM,
@@ -105,7 +108,8 @@ def test_level2_form_is_passed_at_once_to_the_l2_handler(office):
     run = office.run(complaint, office.complaint(category="服务行为"), handled(2))
     passed = run.events("form_passed_on")
     assert len(passed) == 1 and passed[0].data["to"] == [L2_HANDLER]
-    assert run.mails_to(L2_HANDLER, "转交")
+    (mail,) = run.notices_to(L2_HANDLER, "《投诉处理单》转交 / 上报")
+    assert f"二级（较严重投诉）：《投诉处理单》{run.case_no} 转交处理。" in mail.text
     # ... before the first contact is asked for
     kinds = run.event_kinds
     assert kinds.index("form_passed_on") < [e.step_key for e in run.events()].index("first-contact")
@@ -171,15 +175,31 @@ def test_level2_plan_rejected_once_then_approved(office):
     assert run.step("solution-l3-sales-director-1").assignee == L3_SALES_DIRECTOR
     assert run.step("solution-quality-lead-1").assignee == QUALITY_LEAD
     assert run.step("solution-quality-lead-2").summary["处理方案"] == "更换纱线，按合同赔付运费 200 元"
+    # the department's head writes each round, the second with the rejection's comment and a new deadline
+    plan1, plan2 = run.step("plan-1"), run.step("plan-2")
+    assert plan1.title == plan2.title == "调查：责任归属与处理方案（生产部，1日内）"
+    assert plan1.role == plan2.role == "department_head" and plan1.assignee == plan2.assignee == PRODUCTION_HEAD
+    assert plan1.summary["被投诉部门"] == "生产部" and "驳回意见" not in plan1.summary
+    assert plan2.summary["驳回意见"] == f"{L3_SALES_DIRECTOR}：方案未说明赔付标准"
+    assert plan2.due > plan2.at and plan2.due != plan1.due
+    for key in ("solution-quality-lead-1", "solution-l3-sales-director-1", "solution-l3-sales-director-2"):
+        approval = run.step(key)
+        assert approval.title == "处理方案审批" and approval.requested_by == PRODUCTION_HEAD
+        assert approval.summary["责任说明"] == "纱线批次染色不匀" and approval.summary["责任部门"] == "生产部"
+    assert run.step("solution-quality-lead-1").summary["处理方案"] == PLAN.plan
+    assert [(e.kind, e.actor) for e in run.events() if e.kind.startswith("plan_submitted")] == [
+        ("plan_submitted_1", PRODUCTION_HEAD), ("plan_submitted_2", PRODUCTION_HEAD)]
     (report,) = run.mails_to(GM, "投诉调查处理报告")
     assert "更换纱线，按合同赔付运费 200 元" in report.text
-    assert run.case.data["plan"]["plan"] == "更换纱线，按合同赔付运费 200 元"
+    assert run.case.data["plan"] == {"responsibility_department": "生产部", "responsibility": "纱线批次染色不匀",
+                                     "plan": "更换纱线，按合同赔付运费 200 元", "first_agreement": False}
 
 
 def test_nothing_is_carried_out_before_the_solution_is_approved(office):
     run = office.run(complaint, office.complaint(), handled(1, **{"solution-l2-handler-1": PENDING}))
     assert run.waiting_on == "solution-l2-handler-1"
     assert "outcome" not in run.steps and not run.mails_to(GM, "投诉调查处理报告")
+    assert run.case.state == "accepted" and run.case.data["plan"]["plan"] == PLAN.plan  # the plan waits, submitted
 
 
 @pytest.mark.parametrize("score", [1, 3])
@@ -197,7 +217,7 @@ def test_unsatisfied_4_or_5_opens_a_linked_case_one_level_up(office, level, scor
     run = office.run(complaint, case_no, handled(level, score=score))
     child = run.result.removeprefix("escalated:")
     assert run.case.state == "escalated" and run.case.closed_at is not None
-    assert "archive" not in run.steps
+    assert "archive" not in run.steps and run.events("complaint_escalated")
     # C10: the escalated case is visited too (100%), before the new case is opened
     assert run.steps[-1] == "return-visit" and run.task("return-visit").state == "decided"
     opened = office.svc.store.get_case(child)
@@ -215,6 +235,8 @@ def test_the_escalated_case_is_handled_at_the_higher_level(office):
     assert run.step("responsible-department").assignee == L2_HANDLER
     assert run.result == "closed" and run.case.level == 2
     assert run.events("form_passed_on")[0].data["to"] == [L2_HANDLER]
+    # C21: reported as a major complaint of its new level as it arrives
+    assert [e.data["title"] for e in run.events("major_complaint_reported")] == ["重大投诉上报（二级（较严重投诉））"]
 
 
 @pytest.mark.parametrize("score", [4, 5])
@@ -222,9 +244,22 @@ def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
     run = office.run(complaint, office.complaint(media=True), handled(3, score=score))
     assert run.result == "gm_meeting" and run.case.state == "gm_meeting"
     assert office.flows.started == []  # no level above 3
-    for person in (GM, L3_ADMIN_DIRECTOR):
-        assert run.mails_to(person, "总经理例会议题")
-    assert "gm_meeting_agenda" in run.event_kinds
+    (agenda,) = run.notices_to(GM, "总经理例会议题：三级投诉客户不满意")
+    assert L3_ADMIN_DIRECTOR in agenda.to  # C25's submitter
+    label = {4: "不满意", 5: "很不满意"}[score]
+    assert f"三级投诉 {run.case_no} 客户评价「{label}」，提交总经理例会研究处理。" in agenda.text
+    assert len(run.events("gm_meeting_agenda")) == 2  # on the agenda once for the plan (C25), once for this
+    assert run.events("complaint_to_gm_meeting")
+
+
+def test_a_level3_visit_rating_the_result_5_goes_to_the_gm_meeting_though_the_survey_said_2(office):
+    # C22/C9: the visit's rating counts like the survey's; at level 3 there is no level above
+    from models.archive.answers import DepartmentFeedback
+
+    visit = ReturnVisit(result="客户对处理结果很不满意", result_satisfaction=5)
+    run = office.run(complaint, office.complaint(media=True), handled(3, score=2) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新核定赔付方案")})
+    assert run.result == "gm_meeting" and run.case.state == "gm_meeting" and office.flows.started == []
 
 
 def test_the_return_visit_is_due_24_hours_after_resolution_not_after_the_satisfaction_answer(office):
@@ -241,17 +276,36 @@ def test_major_return_visit_by_the_area_manager_in_person(office):
 
 
 def test_a_review_rejection_goes_back_to_the_handler_then_again_to_the_reviewer(office):
-    run = office.run(complaint, office.complaint(), handled(1, **{
-        "review-l2-handler": Decision(decision="reject", comment="补充回访记录"),
-        "review-l2-handler-revision-1": Done(), "review-l2-handler-2": APPROVE}))
-    assert run.steps[-4:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2", "archive"]
-    assert run.step("review-l2-handler-revision-1").assignee == RECEIVER
-    assert run.step("review-l2-handler-revision-1").summary["审核意见"] == "补充回访记录"
+    # the first rejection also records a routing violation (C12) without a reason; the second has no comment
+    case_no = office.complaint(received_by=CS_STAFF)  # the level-1 handler is its receiver, the second L1 handler
+    run = office.run(complaint, case_no, handled(1, **{
+        "review-l2-handler": ComplaintReview(decision="reject", comment="补充回访记录", routing_penalty="30"),
+        "review-l2-handler-revision-1": Done(), "review-l2-handler-2": Decision(decision="reject"),
+        "review-l2-handler-revision-2": Done(), "review-l2-handler-3": APPROVE}))
+    assert run.steps[-6:] == ["review-l2-handler", "review-l2-handler-revision-1", "review-l2-handler-2",
+                              "review-l2-handler-revision-2", "review-l2-handler-3", "archive"]
+    revision = run.step("review-l2-handler-revision-1")
+    assert revision.assignee == CS_STAFF and revision.role == "l1_handler"
+    assert revision.title == "按审核意见修改《投诉处理单》" and revision.summary["审核意见"] == "补充回访记录"
+    assert run.step("review-l2-handler-revision-2").summary["审核意见"] == "（未填写）"
+    assert [run.step(k).title for k in ("review-l2-handler", "review-l2-handler-2", "review-l2-handler-3")] == [
+        "审核《投诉处理单》", "审核《投诉处理单》（第 2 轮）", "审核《投诉处理单》（第 3 轮）"]
+    assert run.step("review-l2-handler-2").role == "l2_handler"
+    assert _penalties(office, case_no) == {"routing_not_followed": (CS_STAFF, 30)}
+    assert run.events("penalty_recorded")[0].data["reason"].endswith(f"：审核人 {L2_HANDLER} 认定")
 
 
 def test_without_customer_email_the_handler_records_the_satisfaction(office):
-    run = office.run(complaint, office.complaint(email=None), handled(1))
-    assert run.step("satisfaction").assignee == RECEIVER and run.result == "closed"
+    run = office.run(complaint, office.complaint(email=None, received_by=CS_STAFF), handled(1))
+    sat = run.step("satisfaction")
+    assert sat.assignee == CS_STAFF and sat.title == "告知处理结果并记录客户满意度" and run.result == "closed"
+
+
+def test_a_case_is_resolved_once_the_satisfaction_is_recorded(office):
+    run = office.run(complaint, office.complaint(), handled(1, score=3, **{"return-visit": PENDING}))
+    assert run.waiting_on == "return-visit" and run.case.state == "resolved" and run.case.data["satisfaction"] == 3
+    (recorded,) = run.events("satisfaction_recorded")
+    assert recorded.actor == CUSTOMER and recorded.data == {"score": 3, "label": "可理解/接受", "action": "close"}
 
 
 def closed_with(office, outcome: ComplaintOutcome):
@@ -303,7 +357,8 @@ def test_the_urge_notice_after_the_close_deadline_goes_to_the_responsible_depart
     # C8: a case still open after its close deadline: 《催办单》 to the handler, the responsible department's
     # head (named in the plan) and their superiors
     run = office.run(complaint, office.complaint(), handled(1, outcome=PENDING))
-    assert run.waiting_on == "outcome"
+    assert run.waiting_on == "outcome" and run.case.state == "accepted"
+    assert run.task("outcome").answer == {"responsibility_department": "生产部"}  # pre-filled from the plan
     office.later(days=8)
     office.watchdog()
     urge = [m for m in office.mailer.sent if "催办单" in m.subject]
@@ -317,8 +372,17 @@ def test_the_plan_is_written_by_the_head_of_the_department_named(office):
     run = office.run(complaint, office.complaint(), handled(1, **{
         "responsible-department": ResponsibleDepartment(department="quality"), "plan-1": PENDING}))
     assert run.waiting_on == "plan-1" and run.step("plan-1").assignee == QUALITY_LEAD  # 质量部's head
+    # asked as the department's head (not as quality lead, the role 冯涛 holds first), the form pre-filled
+    assert run.step("plan-1").role == "department_head" and run.task("plan-1").answer == {"responsibility_department": "质量部"}
     assert run.step("plan-1").summary["被投诉部门"] == "质量部"
-    assert run.case.data["responsible_department"] == "质量部"
+    assert run.case.data["responsible_department"] == "质量部" and run.case.data["plan_writer"] == QUALITY_LEAD
+    named = run.step("responsible-department")
+    assert named.title == "指定被投诉部门（责任部门）" and named.role == "l1_handler" and "未找到的部门" not in named.summary
+    assert {"质量部", "生产部", "综合服务部"} <= set(named.summary["可选部门"].split("、"))
+    assert "总经办" not in named.summary["可选部门"]  # no head to write a plan
+    (event,) = run.events("responsible_department_named")
+    assert event.data == {"department": "质量部", "head": QUALITY_LEAD} and event.actor == RECEIVER
+    assert run.case.state == "accepted"
 
 
 def test_an_unknown_department_is_named_again(office):
@@ -332,7 +396,16 @@ def test_an_unknown_department_is_named_again(office):
 def test_a_head_complained_about_is_recused_and_the_plan_goes_to_their_superior(office):
     case_no = office.complaint(persons_involved=[PRODUCTION_HEAD])
     run = office.run(complaint, case_no, handled(1, **{"plan-1": PENDING}))
-    assert run.step("plan-1").assignee == DEPUTY_GM
+    assert run.step("plan-1").assignee == DEPUTY_GM and run.step("plan-1").role == "deputy_gm"  # as who they are
+    assert all(PRODUCTION_HEAD in a.recused for a in run.asked)  # from the intake on, never asked to decide
+
+
+def test_a_handler_complained_about_is_recused_and_their_superior_handles(office):
+    # C5: the level-2 handler (周敏) is the person complained about: the case goes to her superior (赵磊)
+    case_no = office.complaint(category="服务行为", persons_involved=[L2_HANDLER])
+    run = office.run(complaint, case_no, handled(2, **{"responsible-department": PENDING}))
+    assert run.step("responsible-department").assignee == L3_SALES_DIRECTOR
+    assert run.case.data["handler"] == L3_SALES_DIRECTOR
 
 
 def test_the_gm_instruction_is_due_3_business_days_after_the_plan_deadline_and_reminded(office):
@@ -364,6 +437,7 @@ def test_a_return_visit_finding_the_satisfaction_not_asked_or_faked_costs_the_ha
         result="客户表示没有人问过满意度", satisfaction_check=finding)}))
     assert run.result == "closed"
     assert _penalties(office, case_no) == {"closing_without_satisfaction": (L2_HANDLER, amount)}
+    assert run.events("penalty_recorded")[0].data["reason"].endswith("：回访核实：客户表示没有人问过满意度")
 
 
 def test_a_confirmed_satisfaction_records_no_violation(office):
@@ -379,3 +453,84 @@ def test_the_reviewer_records_a_routing_violation_of_the_handler(office):
     assert run.result == "closed"
     assert _penalties(office, case_no) == {"routing_not_followed": (RECEIVER, 50)}
     assert "未亲自跟进" in run.events("penalty_recorded")[0].data["reason"]
+
+
+# ---- the whole procedure as a table (issue 19: a mutation of any step's who, what or when fails here) ----
+@pytest.mark.parametrize("level", [1, 2])
+def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, level):
+    """C2–C13, step by step: what is asked, in which role, of whom, by when. The complaint is received by
+    the second L1 handler (陈静) and its run starts 3 hours after receipt: the receiver, not the role's
+    first holder, confirms and contacts — and at level 1 handles — and the deadlines of the rules run
+    from receipt, not from when a step is asked."""
+    from models.rules import task_deadline
+
+    from tests.flows.test_complaint_rules21b import _tags
+
+    category = "服务行为" if level == 2 else "维修服务"
+    case_no = office.complaint(received_by=CS_STAFF, category=category)
+    office.later(hours=3)
+    run = office.run(complaint, case_no, handled(level))
+    assert run.result == "closed"
+    # the run says the level confirmed, the kind and the category (no group)
+    assert sorted(t for t in _tags(case_no) if t.startswith(("level:", "kind:", "category:", "group:"))) == sorted(
+        [f"level:{level}", "kind:consumer", f"category:{category}"])
+    handler, role = (CS_STAFF, "l1_handler") if level == 1 else (L2_HANDLER, "l2_handler")
+    approvers = {1: [("quality_lead", QUALITY_LEAD), ("l2_handler", L2_HANDLER)],
+                 2: [("quality_lead", QUALITY_LEAD), ("l3_sales_director", L3_SALES_DIRECTOR)]}[level]
+    reviewer = {1: ("l2_handler", L2_HANDLER), 2: ("l3_sales_director", L3_SALES_DIRECTOR)}[level]
+    assert [(a.step, a.title, a.role, a.assignee) for a in run.asked] == [
+        ("intake", "受理确认：投诉是否成立、投诉级别", "l1_handler", CS_STAFF),
+        ("first-contact", "首次联系客户、告知受理流程并填写《投诉处理单》", "l1_handler", CS_STAFF),
+        ("responsible-department", "指定被投诉部门（责任部门）", role, handler),
+        ("plan-1", "调查：责任归属与处理方案（生产部，1日内）", "department_head", PRODUCTION_HEAD),
+        *((f"solution-{r.replace('_', '-')}-1", "处理方案审批", r, who) for r, who in approvers),
+        ("gm-instruction", "投诉调查处理报告：总经理批示（3个工作日内）", "general_manager", GM),
+        ("outcome", "处理结果登记（责任归属、损失金额）", role, handler),
+        ("satisfaction", "满意度调查", role, CUSTOMER),
+        ("return-visit", "回访（处理完毕后24小时内）", *(("l1_handler", CS_STAFF) if level == 1 else ("area_manager", AREA_MANAGER))),
+        (f"review-{reviewer[0].replace('_', '-')}", "审核《投诉处理单》", *reviewer),
+        ("archive", "投诉档案存档", "archive_clerk", ARCHIVE_CLERK)]
+    # the rules' deadlines, from receipt (C4 first contact, C6 the GM's 批示)
+    deadlines = {k: datetime.fromisoformat(v) for k, v in run.case.data["deadlines"].items()}
+    assert run.step("first-contact").due == deadlines["first_contact"] != run.step("intake").due
+    assert run.step("gm-instruction").due == deadlines["gm_report"]
+    # C9: the customer has 2 business days for the survey, overdue goes to the handler
+    survey = run.step("satisfaction")
+    assert survey.due == task_deadline(survey.at, office.svc.calendar, business_days=2).due_at and survey.escalate_to == handler
+    assert survey.summary == {"投诉编号": case_no, "处理结果": "已处理"}
+    assert [m for m in run.mails_to(CUSTOMER) if m.subject.startswith("【满意度调查】")]
+    # what each step is shown
+    intake = run.step("intake")
+    assert intake.summary["系统建议级别"] == LEVEL_LABELS[level]
+    assert run.step("first-contact").summary["受理告知（请告知客户）"] == process_outline_of(office, case_no)
+    assert run.step("outcome").summary["总经理批示"] == INSTRUCTION.instruction
+    assert run.step("outcome").summary["处理方案"] == PLAN.plan
+    # what is recorded, by whom
+    (accepted,) = run.events("complaint_accepted")
+    assert accepted.actor == CS_STAFF and accepted.data == {"state": ["received", "accepted"]} and run.case.level == level
+    (told,) = run.events("process_notice_given")
+    assert told.actor == CS_STAFF and told.data["via"] == "read_out"
+    assert [e.data for e in run.events("handler_assigned")] == [{"handler": handler, "level": level}]
+    (instructed,) = run.events("gm_instruction_recorded")
+    assert instructed.actor == GM and instructed.data == {"instruction": INSTRUCTION.instruction}
+    assert run.case.data["gm_instruction"] == INSTRUCTION.instruction
+    if level >= 2:  # C21: a major complaint's solution is agreed at the latest with the outcome
+        assert run.case.data["c21_solution"]["done"] == run.task("outcome").decided_at.astimezone(TZ).isoformat()
+    (closed,) = run.events("complaint_closed")
+    assert run.case.state == "closed" and closed.data == {"state": ["resolved", "closed"]}
+
+
+def process_outline_of(office, case_no: str) -> str:
+    from tasks.complaint.steps import process_outline
+    from tasks.platform.runtime import use_services
+
+    with use_services(office.svc):
+        return process_outline(case_no)
+
+
+def test_the_receiver_is_offered_the_proposed_level_and_why(office):
+    case_no = office.complaint(category="服务行为", emotional=True)  # C3: two reasons for level 2
+    run = office.run(complaint, case_no, {"intake": PENDING})
+    intake = run.task("intake")
+    assert run.waiting_on == "intake" and intake.answer == {"level": 2}  # the form pre-filled with the proposal
+    assert run.step("intake").summary["建议理由"] == "二级：带有情绪反馈的投诉；二级：对服务态度/服务质量不满的投诉"

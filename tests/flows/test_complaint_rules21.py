@@ -9,7 +9,8 @@ from models.business_days import TZ
 from models.rules import task_deadline
 from models.complaint.answers import ComplaintIntake, FirstContact, ResponsibleDepartment
 from tasks.reports.statistics import monthly_figures
-from tests.flows.harness import CUSTOMER, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD, RECEIVER, answer
+from tests.flows.harness import (CUSTOMER, DEPUTY_GM, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
+                                 QUALITY_LEAD, RECEIVER, answer)
 from tests.flows.test_complaint import APPROVE, PLAN, handled
 
 # §7's roles (deployments/org.yaml)
@@ -65,6 +66,7 @@ def test_an_escalation_sends_the_customer_the_updated_outline(office):
     run = office.run(complaint, child, {"responsible-department": PENDING})
     (update,) = run.mails_to(CUSTOMER, "处理安排更新")
     assert "二级" in update.text and "周敏" in update.text  # the new level and the new handler
+    assert f"您的投诉（编号 {child}）处理安排有更新：投诉升级为二级（较严重投诉），处理人变更。" in update.text
     assert "13900000005" in update.text  # with the new handler's direct phone (C20: given to the customer)
     assert run.case.data["process_notice"]["versions"] == 2
 
@@ -184,9 +186,8 @@ def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_es
     visit = ReturnVisit(result="客户仍有意见", result_satisfaction=4, shortcomings="更换的纱线色差仍在", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
         "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已重新配色并送样")})
-    told = run.mails_to(L2_HANDLER, "回访不满意")
-    assert told and run.case_no in told[0].subject and "客户仍有意见" not in told[0].subject
-    assert any("更换的纱线色差仍在" in m.text or "色差" in m.text for m in told)
+    (told,) = run.notices_to(L2_HANDLER, "回访不满意")
+    assert f"投诉 {run.case_no} 回访结果不满意：更换的纱线色差仍在" in told.text
     assert len(run.events("return_visit_unsatisfactory")) == 1  # the notice is on the case's record
     follow = run.step("visit-follow-up")
     assert follow.assignee == PRODUCTION_HEAD and follow.role == "department_head"
@@ -202,8 +203,23 @@ def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
 
     visit = ReturnVisit(result="基本满意", result_satisfaction=2, shortcomings="上门迟到", shortcoming_unresolved=True)
     run = office.run(complaint, office.complaint(), handled(1) | {
+        "responsible-department": ResponsibleDepartment(department="质量部"),
         "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
     assert "visit-follow-up" in run.steps and run.result == "closed"
+    # the letter goes to the head of the department named, as its head (冯涛 is quality lead first)
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == QUALITY_LEAD and follow.role == "department_head" and follow.summary["责任部门"] == "质量部"
+
+
+def test_an_unsatisfactory_visit_goes_to_the_plan_writer_standing_in_for_a_recused_head(office):
+    from models.archive.answers import DepartmentFeedback
+    from models.complaint.answers import ReturnVisit
+
+    visit = ReturnVisit(result="基本满意", shortcomings="上门迟到", shortcoming_unresolved=True)
+    run = office.run(complaint, office.complaint(persons_involved=[PRODUCTION_HEAD]), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已约谈维修员")})
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == DEPUTY_GM and follow.role == "deputy_gm" and run.result == "closed"
 
 
 # ---- C25 / C27 ---------------------------------------------------------------------------------
@@ -214,7 +230,15 @@ def test_a_level3_case_goes_on_the_gm_meetings_agenda_which_records_its_decision
                                  notified_by="行政管理中心总监")
     run = office.run(complaint, office.complaint(media=True), handled(3) | {"gm-meeting": decision})
     assert run.steps.index("gm-meeting") < run.steps.index("gm-instruction")
-    assert run.step("gm-meeting").assignee == GM_OFFICE and run.mails_to(GM, "列入总经理例会")
+    meeting = run.step("gm-meeting")
+    assert meeting.assignee == GM_OFFICE and meeting.role == "gm_office"
+    assert meeting.title == "总经理例会：决定处理方案、是否通报主管部门" and meeting.summary["处理方案"] == PLAN.plan
+    (decided,) = run.events("gm_meeting_decided")
+    assert decided.actor == GM_OFFICE and "state" not in decided.data  # recorded; the case stays accepted
+    # the agenda notice, to the GM and the GM office, names the case and what the meeting decides
+    (agenda,) = run.notices_to(GM, "列入总经理例会：三级投诉/原则性问题")
+    assert GM_OFFICE in agenda.to and f"投诉 {run.case_no} 列入下次总经理例会议题" in agenda.text
+    assert "是否通报主管部门" in agenda.text and len(run.events("gm_meeting_agenda")) == 1
     assert run.case.data["gm_meeting"] == {"handling_plan": "总监上门致歉并赔偿", "interim_confirmed": True,
                                            "notify_authorities": True, "authority": "区市场监管局",
                                            "notified_by": "行政管理中心总监"}
@@ -257,8 +281,10 @@ def test_a_complaint_in_legal_process_needs_legal_counsel_gm_and_chairman_before
     assert run.steps.index("solution-chairman-2") < run.steps.index("gm-instruction")
     assert run.step("solution-legal-counsel-1").assignee == LEGAL_COUNSEL
     assert run.step("solution-chairman-2").assignee == CHAIRMAN
-    for person in (GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
-        assert run.mails_to(person, "投诉涉及司法程序")
+    (told,) = run.notices_to(GM, "投诉涉及司法程序")  # C27: one notice to all five at once, on the case's record
+    assert sorted(told.to) == sorted([GM, CHAIRMAN, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR, LEGAL_COUNSEL])
+    assert f"投诉 {run.case_no} 涉及司法程序" in told.text and "董事长批准后方可实施" in told.text
+    assert len(run.events("in_legal_process_flagged")) == 1
     assert run.case.data["in_legal_process"] is True and run.result == "closed"
 
 
@@ -337,7 +363,12 @@ def test_a_typical_case_is_written_anonymised_reviewed_then_published_and_search
     assert rec["state"] == "published" and rec["entry"]["category"] == "维修服务"
     text = str(rec["entry"])
     assert "张女士" not in text and "李娜" not in text and "1381234" not in text and "****" not in text
-    assert "报修单当日派工" in rec["entry"]["improvement"]
+    assert "报修单当日派工" in rec["entry"]["improvement"] and "未及时转交" in rec["entry"]["lessons"]
+    # written by the reviewer who marked it; the CS manager reviews the entry itself, then is recorded
+    assert rec["by"] == L2_HANDLER and rec["reviewed_by"] == L2_HANDLER
+    check = run.step("case-library-review")
+    assert check.title == "审核典型案例（发布前）" and check.summary["投诉编号"] == case_no
+    assert check.summary["lessons"] == rec["entry"]["lessons"] and check.summary["improvement"] == rec["entry"]["improvement"]
     (found,) = case_library(office.svc, category="维修服务", keyword="派工")
     assert found["case_no"] == case_no
     assert case_library(office.svc, category="产品质量") == []
@@ -351,7 +382,9 @@ def test_an_entry_the_cs_manager_does_not_approve_is_not_published(office):
     review = ComplaintReview(decision="approve", typical_case=True, lessons="x")
     run = office.run(complaint, office.complaint(), handled(1) | {
         "review-l2-handler": review, "case-library-review": Decision(decision="reject", comment="不具代表性")})
-    assert run.case.data["case_library"]["state"] == "not_published" and case_library(office.svc) == []
+    rec = run.case.data["case_library"]
+    assert rec["state"] == "not_published" and case_library(office.svc) == []
+    assert rec["review_comment"] == "不具代表性" and rec["reviewed_by"] == L2_HANDLER  # why, and who
     plain = office.run(complaint, office.complaint(event={"time": "2026-11-21", "place": "另一事件"}), handled(1))
     assert "case-library-review" not in plain.steps and "case_library" not in plain.case.data
 

@@ -135,8 +135,11 @@ def test_a_groups_member_runs_at_level_3_whatever_its_receiver_confirms_and_its_
     run = office.run(complaint, members[0], handled(3) | {"intake": ComplaintIntake(decision="stands", level=1),
                                                           "outcome": PENDING})
     assert run.case.level == 3 and run.case.data["handler"] == L3_SALES_DIRECTOR
+    (assigned,) = run.events("group_handler_assigned")
+    assert assigned.data == {"handler": L3_SALES_DIRECTOR, "level": 3, "group_case": group_no}
     assert "gm-meeting" in run.steps and "solution-general-manager-1" in run.steps  # level 3's route
-    assert {"level:3", f"group:{group_no}"} <= _tags(members[0])
+    assert sorted(t for t in _tags(members[0]) if t.startswith(("level:", "kind:", "category:", "group:"))) == sorted(
+        ["level:3", f"group:{group_no}", "kind:consumer", f"category:{run.case.data['form']['category']}"])
 
 
 def test_a_member_that_joins_after_its_intake_goes_on_at_level_3(office):
