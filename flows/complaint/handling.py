@@ -105,7 +105,7 @@ def complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reach
 
     # C5: by level, the form goes at once to the handler (and is reported to the directors at L3)
     if route.reported_via or route.informed:
-        pass_on(case_no, [handler_role, *route.reported_via[1:], *route.informed], summary,
+        pass_on(case_no, handler, [*route.reported_via[1:], *route.informed], recused, summary,
                 f"{LEVEL_LABELS[level]}：《投诉处理单》{case_no} 转交处理。", f"pass-on-l{level}")
         deliver_mail(case_no, return_state=True)
 

@@ -182,10 +182,13 @@ def record_routing_violation(case_no: str, amount: str, reason: str, reviewer: s
 
 @replayed("skip")
 @task(name="转交与上报 pass the form on", **IO_TASK)
-def pass_on(case_no: str, roles: list[str], summary: dict[str, Any], message: str, key: str) -> None:
-    """C5: the form goes at once to the next level / is reported to the directors (by email)."""
+def pass_on(case_no: str, handler: str, roles: list[str], recused: list[str], summary: dict[str, Any], message: str,
+            key: str) -> None:
+    """C5: the form goes at once to the case's handler — the person, not every holder of the level's
+    role, so a holder complained about (recused) never gets it — and is reported to the holders of
+    `roles` (the directors), the recused left out (by email)."""
     svc = services()
-    to = sorted({p.email for r in roles for p in svc.org.people_for_role(r)})
+    to = sorted({handler, *(p.email for r in roles for p in svc.org.people_for_role(r))} - set(recused))
     if to:
         _notice(svc, case_no, key, to, "《投诉处理单》转交 / 上报", message, summary, event="form_passed_on")
 

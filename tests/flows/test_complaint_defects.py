@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from flows.complaint.handling import complaint
 from models.answers import Done
 from models.complaint.answers import ComplaintIntake, CustomerInformed
-from tests.flows.harness import CS_STAFF, CUSTOMER, GM
+from tests.flows.harness import CS_STAFF, CUSTOMER, GM, L2_HANDLER, L3_SALES_DIRECTOR, PENDING
 from tests.flows.test_complaint import APPROVE, PLAN, REJECT, handled
 
 
@@ -81,12 +81,8 @@ def test_each_not_established_complaint_gets_its_own_reply_naming_its_case(offic
         assert reply.subject == f"【通知】{run.case_no} 关于您的投诉的答复"
 
 
-@pytest.mark.xfail(strict=True, reason="found by mutation testing (session 11): pass_on names the handler's role, "
-                   "not the handler, so the recused holder of the role gets the form and the handler does not")
 def test_the_form_goes_to_the_handler_not_to_the_recused_holder_of_the_level_role(office):
     # C5 + recusal: the level-2 handler (周敏) is complained about; her superior (赵磊) handles the case
-    from tests.flows.harness import L2_HANDLER, L3_SALES_DIRECTOR, PENDING
-
     run = office.run(complaint, office.complaint(category="服务行为", persons_involved=[L2_HANDLER]),
                      handled(2) | {"responsible-department": PENDING})
     (passed,) = run.events("form_passed_on")
