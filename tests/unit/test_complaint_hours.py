@@ -44,6 +44,8 @@ def test_the_departments_hour_runs_in_office_hours(start, due):
 
 def test_office_hours_are_configurable_and_checked():
     assert add_office_hours(at(25, 8, 45), 1, CAL, opens=time(9), closes=time(18)) == at(25, 10)
+    assert department_analysis_due(at(25, 8, 45), CAL, opens=time(9), closes=time(18)) == at(25, 10)
+    assert department_analysis_due(at(25, 17, 45), CAL, opens=time(9), closes=time(18)) == at(26, 9, 45)
     with pytest.raises(ValueError):
         add_office_hours(at(25, 10), 1, CAL, opens=time(18), closes=time(9))
     with pytest.raises(ValueError):
