@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 
 from common import MACHINE, record
-from orchestration_overhead import STEPS, one_bare, one_complaint, serve_bare
+from orchestration_overhead import STEPS, one_bare, one_complaint, serve_bare, stop_bare
 from tests.e2e.stack import Stack
 
 TARGET = 1.5
@@ -140,12 +139,7 @@ def main() -> None:
                 print(f"case {i + 1}: complaint {ours[-1][0]:.2f} CPU-s ({ours[-1][1]:.2f} above idle), "
                       f"bare flow {floor[-1][0]:.2f} CPU-s ({floor[-1][1]:.2f} above idle)", flush=True)
         finally:
-            bare.terminate()
-            try:
-                bare.wait(30)
-            except subprocess.TimeoutExpired:
-                bare.kill()
-                bare.wait(30)
+            stop_bare(bare)
             stack.stop()
     print(f"\n{cases} complaints of {n} human steps and {cases} bare flows of {n} suspend/resume cycles "
           f"(load {min(load):.1f}–{max(load):.1f}; the idle stack {idle:.3f} CPU-s/s; {MACHINE})")

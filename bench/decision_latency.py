@@ -41,7 +41,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import pct, record, wait_paused  # noqa: E402
-from orchestration_overhead import serve_bare  # noqa: E402
+from orchestration_overhead import serve_bare, stop_bare  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
 SAMPLE = {"customer": "基准客户", "product": "32S", "spec": "32S/1", "size_class": "half", "quantity": 1,
@@ -84,13 +84,18 @@ PHASES = ("POST → Resuming", "Resuming → Pending", "Pending → Running", "R
 BREAKDOWN: dict[str, list[float]] = {}
 
 
+def state_time(state: dict) -> float:
+    """When Prefect recorded a run state (its own timestamp)."""
+    return datetime.fromisoformat(state["timestamp"].replace("Z", "+00:00")).timestamp()
+
+
 def record_phases(stack: Stack, run_id: str, t0: float, mail_at: float) -> None:
     """Where one answer's time went, from the run's Prefect states after the POST (`Resuming`: the resume
     reached Prefect; `Pending`: the runner took the run; `Running`: the forked engine set up)."""
     states = stack.prefect("GET", "/flow_run_states/", params={"flow_run_id": run_id}).json()
     at = {}
     for st in sorted(states, key=lambda x: x["timestamp"]):
-        ts = datetime.fromisoformat(st["timestamp"].replace("Z", "+00:00")).timestamp()
+        ts = state_time(st)
         if ts >= t0 - 0.05 and st["name"] in ("Resuming", "Pending", "Running") and st["name"] not in at:
             at[st["name"]] = ts
     if len(at) == 3:
@@ -117,10 +122,6 @@ def answer_and_wait(stack: Stack, box: Mailbox, mail: dict, next_subject: str, r
     return mail_at - t0
 
 
-def state_time(state: dict) -> float:
-    return datetime.fromisoformat(state["timestamp"].replace("Z", "+00:00")).timestamp()
-
-
 def bare_floor(stack: Stack, home: Path, env: dict[str, str], requests: int, read: float) -> list[float]:
     """The floor of the same answers on the same stack: a bare flow (bench/bare_flow.py: no work,
     nothing mailed) on the same runner settings, shaped like a sample request — `requests` runs of
@@ -144,11 +145,7 @@ def bare_floor(stack: Stack, home: Path, env: dict[str, str], requests: int, rea
                     print(f"  bare flow, answer {step} → its next suspension: {times[-1]:.2f}s", flush=True)
         return times
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except Exception:  # noqa: BLE001 - a runner may sit on SIGTERM while its runs exit
-            proc.kill()
+        stop_bare(proc)
 
 
 class Background:

@@ -107,6 +107,17 @@ def serve_bare(stack: Stack, home: Path, poll: str, start: str) -> subprocess.Po
     raise RuntimeError(out.read_text()[-2000:])
 
 
+def stop_bare(proc: subprocess.Popen) -> None:
+    """Stop a runner of `serve_bare`: SIGTERM, then SIGKILL after 30 s (a runner may sit on SIGTERM while
+    its runs exit)."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -130,12 +141,7 @@ def main() -> None:
                       f"bare flow warm-started {warm_floor[-1]:.2f}s", flush=True)
         finally:
             for proc in bare_procs:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:  # a runner may sit on SIGTERM while its runs exit
-                    proc.kill()
-                    proc.wait(30)
+                stop_bare(proc)
             stack.stop()
     print(f"complaint with {n} human steps (end to end): {describe(ours)}")
     print(f"floor: bare flow, {n} suspend/resume cycles, Prefect's runner:  {describe(floor)}")
