@@ -23,6 +23,19 @@ def test_a_copy_marks_every_page_and_embeds_the_cjk_font():
     reader = PdfReader(io.BytesIO(data))
     fonts = {f["/BaseFont"] for f in reader.pages[0]["/Resources"]["/Font"].values()}
     assert any("NotoSansSC" in str(f) for f in fonts)
+    assert sum(1 for size in embedded_cff(reader).values() if size > 10) > 20  # the glyphs drawn, with outlines
+
+
+def embedded_cff(reader: PdfReader) -> dict[str, int]:
+    """The glyphs (name: outline length) of the CFF font a PDF embeds, read back with fontTools."""
+    from fontTools.cffLib import CFFFontSet
+
+    (font,) = reader.pages[0]["/Resources"]["/Font"].values()
+    descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    cff = CFFFontSet()
+    cff.decompile(io.BytesIO(descriptor["/FontFile3"].get_object().get_data()), None)
+    charstrings = cff[cff.fontNames[0]].CharStrings
+    return {name: len(charstrings[name].bytecode or b"") for name in charstrings.keys()}
 
 
 def test_the_font_is_parsed_once_and_the_copies_of_one_document_share_one_subset():
