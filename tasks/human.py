@@ -299,10 +299,11 @@ def request_decision(req: StepRequest) -> RunInput:
         ref = ask_for_decision(req)
     raw: dict[str, Any] = {}
     while True:
-        if ref.state != "decided" and store.get_task(ref.id).state != "decided":
-            key = pause_key(req.step_key, store.refused_answers(ref.id))
+        current = store.get_task(ref.id) if ref.state != "decided" else None
+        if current is not None and current.state != "decided":
+            key = pause_key(req.step_key, store.refused_answers(current))
             replay.forget(req.flow_run_id)
-            raw = svc.human.wait(req, model, store.get_task(ref.id), key=key)  # suspends (tasks/platform/human_steps.py)
+            raw = svc.human.wait(req, model, current, key=key)  # suspends (tasks/platform/human_steps.py)
             replay.reached_new_step(req.flow_run_id)  # answered in this cycle: the run goes on, not replaying
         else:  # decided (by a link, or before this run came here): the database's answer stands
             key, raw = "", {}

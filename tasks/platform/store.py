@@ -385,24 +385,23 @@ class Store(AccessStoreMixin):
                via: str, now: datetime) -> tuple[bool, HumanTask]:
         """Record the first valid answer. Returns (won, task): won is False if it was already decided."""
         with self.session() as s:
-            res = s.execute(
+            task = s.scalars(
                 update(HumanTask)
                 .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
                 .values(state="decided", decision=decision, comment=comment, answer=answer,
                         decided_by=by, decided_via=via, decided_at=now)
-            )
-            task = s.get(HumanTask, task_id)
-            assert task is not None
-            if res.rowcount == 1:
+                .returning(HumanTask), execution_options={"synchronize_session": False}).one_or_none()
+            if task is not None:  # this answer is the first
                 s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=by,
                             step_key=task.step_key,
                             data={"decision": decision, "comment": comment, "via": via,
                                   "answer": answer}))
                 s.commit()
-                s.refresh(task)
                 return True, task
             s.rollback()
-            return False, s.get(HumanTask, task_id)  # type: ignore[return-value]
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            return False, task
 
     def decide_with_code(self, task_id: int, code_hash: str, *, decision: str, comment: str,
                          answer: dict[str, Any], now: datetime,
@@ -462,10 +461,12 @@ class Store(AccessStoreMixin):
             s.commit()
             return True
 
-    def refused_answers(self, task_id: int) -> int:
-        """How many answers to this task were refused (each made the run suspend again)."""
+    def refused_answers(self, task: int | HumanTask) -> int:
+        """How many answers to this task (its id, or the row read already) were refused (each made the
+        run suspend again)."""
         with self.session() as s:
-            task = s.get(HumanTask, task_id)
+            if isinstance(task, int):
+                task = s.get(HumanTask, task)
             if task is None:
                 return 0
             return int(s.exec(select(func.count()).select_from(Event).where(
@@ -568,7 +569,6 @@ class Store(AccessStoreMixin):
                      lease: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
         """Claim unsent messages for delivery (a claim expires after `lease`, so a crashed sender's
         messages are taken up again; two live senders never send the same message)."""
-        claimed: list[OutboxMessage] = []
         claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None),
                      or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
         with self.session() as s:
@@ -580,14 +580,17 @@ class Store(AccessStoreMixin):
             q = select(OutboxMessage.id).where(*claimable)
             if case_no:
                 q = q.where(OutboxMessage.case_no == case_no)
-            ids = list(s.exec(q.order_by(OutboxMessage.id).limit(limit)).all())
-            for mid in ids:
-                res = s.execute(update(OutboxMessage).where(OutboxMessage.id == mid, *claimable)
-                                .values(claimed_at=now, attempts=OutboxMessage.attempts + 1))
-                if res.rowcount == 1:
-                    claimed.append(mid)
+            # one statement: the rows still claimable when it updates them are this sender's (a row
+            # another sender claimed meanwhile no longer matches: PostgreSQL re-checks the condition
+            # on the updated row, SQLite writes one at a time)
+            claimed = list(s.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(q.order_by(OutboxMessage.id).limit(limit).scalar_subquery()), *claimable)
+                .values(claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage),
+                execution_options={"synchronize_session": False}).all())
             s.commit()
-            return [s.get(OutboxMessage, mid) for mid in claimed]  # type: ignore[misc]
+            return sorted(claimed, key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         with self.session() as s:

@@ -1,10 +1,14 @@
 """The store with the in-memory fake database: idempotent tasks, outbox, first answer wins."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from models.tables import HumanTask
+from tasks.platform.store import Store
+from tests import pg
 from tests.dbs import fresh_store
 from tasks.platform.mail import MemoryMailer, OutgoingMail
 from tasks.notify import deliver_outbox
@@ -128,3 +132,40 @@ def test_a_step_recorded_once_does_not_set_the_case_back_on_a_rerun(store):
     assert store.get_case(case.case_no).state == "issued"
     kinds = [e.kind for e in store.events(case.case_no)]
     assert kinds.count("sample_approved") == 1
+
+
+def shared_store(kind: str, tmp_path) -> Store:
+    """A store several threads use at once, each on its own connection: a file SQLite, or a database on
+    the embedded PostgreSQL server (tests/pg.py)."""
+    from models.db import _normalise, make_engine, migrate
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    else:
+        server = pg.server()
+        url = server.url(server.create_database("claims"))
+    migrate(url)
+    return Store(make_engine(_normalise(url)))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pg.only_in_make_test())])
+def test_senders_claiming_at_once_never_claim_one_message_twice(kind, tmp_path):
+    store = shared_store(kind, tmp_path)
+    for i in range(120):
+        store.queue_mail(f"k{i}", f"TS-2026-{i % 3:06d}", mail(subject=f"s{i}"), NOW)
+    start, claims = threading.Barrier(4), []
+
+    def sender(n: int) -> list[int]:
+        start.wait()
+        got = []
+        while batch := store.claim_unsent(NOW, case_no=None if n % 2 else "TS-2026-000001", limit=7):
+            assert all(m.claimed_at is not None and m.attempts == 1 for m in batch)
+            got += [m.id for m in batch]
+        return got
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = [ids for ids in pool.map(sender, range(4))]
+    every = [i for ids in claims for i in ids]
+    assert len(every) == len(set(every)) == 120  # each message claimed by exactly one sender
+    assert all(ids == sorted(ids) for ids in claims)  # oldest first
+    assert store.claim_unsent(NOW) == []
