@@ -14,7 +14,9 @@ its width and glyph maps (≈ 0.3 s of CPU, more on a loaded machine) for every 
 parse is kept (`_parsed_font`) and each document gets a light copy of it with its own glyph subset and
 its own lazily opened font (fpdf2 subsets that font in place when it writes the file). The bounding
 boxes of the subset are not recomputed (the full font's stay: valid for any subset), which halves
-the cost of writing the font. docs/benchmarks.md has the figures."""
+the cost of writing the font. The outlines of a glyph set are cut and compiled once (`_cff_cut`), so
+the copies of a form after the first cost only their layout (measured 2026-11-30: a copy 0.39 → 0.05 s
+of CPU). docs/benchmarks.md has the figures."""
 
 from __future__ import annotations
 
@@ -160,8 +162,9 @@ class CopyDocument(FPDF):
 
 class _CachedSubsets(OutputProducer):
     """fpdf2's writer, given the font already cut down to the document's glyphs from the per-process
-    cache (fpdf2's own subsetting of that small font is cheap). `shared_text` (e.g. the marks and units
-    of every copy) joins each copy's glyphs so that all copies of one document share one subset."""
+    cache — for the CID-keyed CFF font, with its outlines compiled once too (`_CffCut`). `shared_text`
+    (e.g. the marks and units of every copy) joins each copy's glyphs so that all copies of one document
+    share one cut: the first copy of a form costs the cut, the other four only their layout."""
 
     def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
 
@@ -171,15 +174,39 @@ class _CachedSubsets(OutputProducer):
             if ord(ch) in font.cmap:
                 font.subset.pick(ord(ch))
         names = frozenset(font.subset.get_all_glyph_names())
-        cut = _CffTableOnly if font.is_cff and font.is_cid_keyed else TTFont
-        font.ttfont = cut(BytesIO(_subset_bytes(doc.font_path, names)), recalcTimestamp=False, recalcBBoxes=False)
+        if font.is_cff and font.is_cid_keyed:
+            font.ttfont = _CffCut(*_cff_cut(doc.font_path, names))
+        else:
+            font.ttfont = TTFont(BytesIO(_subset_bytes(doc.font_path, names)), recalcTimestamp=False, recalcBBoxes=False)
         return super()._add_fonts(*args, **kwargs)
 
 
-class _CffTableOnly(TTFont):
-    """A CID-keyed CFF font as fpdf2 (2.8.9, pinned) embeds it: it saves the whole subset font to a buffer,
-    then throws those bytes away and embeds the CFF table it compiles next (`FontFile3`). The whole-file
-    save — a third of writing the font — is skipped; the embedded table is fpdf2's as before."""
+@lru_cache(maxsize=32)
+def _cff_cut(path: Path, glyph_names: frozenset[str]) -> tuple[bytes, tuple[str, ...], bytes]:
+    """The document's font as fpdf2 embeds a CID-keyed CFF font, once per glyph set: (the cut font without
+    its outlines, its glyph order, its CFF table compiled)."""
+
+    font = TTFont(BytesIO(_subset_bytes(path, glyph_names)), recalcTimestamp=False, recalcBBoxes=False)
+    order = tuple(font.getGlyphOrder())
+    cff = font["CFF "].compile(font)
+    del font["CFF "]
+    rest = BytesIO()
+    font.save(rest)
+    return rest.getvalue(), order, cff
+
+
+class _CffCut(TTFont):
+    """A cut CID-keyed CFF font for fpdf2 (2.8.9, pinned), which subsets the font it is given, saves it,
+    and embeds the saved bytes — or, when the font has a CFF table, that table compiled again
+    (`FontFile3`). Here the outlines were cut and compiled once per glyph set (`_cff_cut`: the five copies
+    of a form share them): fpdf2 gets the font without its CFF table, so its subsetting trims only the
+    metrics, and what it saves and embeds is the compiled table — byte for byte the one fpdf2 compiles
+    itself (tests/unit/test_pdf_copies.py draws every embedded glyph against fpdf2's own)."""
+
+    def __init__(self, rest: bytes, order: tuple[str, ...], cff: bytes) -> None:
+        super().__init__(BytesIO(rest), recalcTimestamp=False, recalcBBoxes=False)
+        self.setGlyphOrder(list(order))
+        self._cff = cff
 
     def save(self, file: Any, reorderTables: bool | None = True) -> None:  # noqa: ARG002, N803 - fontTools' signature
-        return None
+        file.write(self._cff)

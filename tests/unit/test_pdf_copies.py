@@ -3,6 +3,7 @@ fpdf2 with the CJK font embedded, the copy's mark on every page, the font parsed
 its subset cut once for all copies of a document."""
 
 import io
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -26,16 +27,48 @@ def test_a_copy_marks_every_page_and_embeds_the_cjk_font():
     assert sum(1 for size in embedded_cff(reader).values() if size > 10) > 20  # the glyphs drawn, with outlines
 
 
-def embedded_cff(reader: PdfReader) -> dict[str, int]:
-    """The glyphs (name: outline length) of the CFF font a PDF embeds, read back with fontTools."""
+def embedded_charstrings(reader: PdfReader) -> Any:
+    """The charstrings of the CFF font a PDF embeds, read back with fontTools."""
     from fontTools.cffLib import CFFFontSet
 
     (font,) = reader.pages[0]["/Resources"]["/Font"].values()
     descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
     cff = CFFFontSet()
     cff.decompile(io.BytesIO(descriptor["/FontFile3"].get_object().get_data()), None)
-    charstrings = cff[cff.fontNames[0]].CharStrings
+    return cff[cff.fontNames[0]].CharStrings
+
+
+def embedded_cff(reader: PdfReader) -> dict[str, int]:
+    """The glyphs (name: outline length) of the CFF font a PDF embeds."""
+    charstrings = embedded_charstrings(reader)
     return {name: len(charstrings[name].bytecode or b"") for name in charstrings.keys()}
+
+
+def drawings(reader: PdfReader) -> dict[str, list]:
+    from fontTools.pens.recordingPen import RecordingPen
+
+    charstrings, out = embedded_charstrings(reader), {}
+    for name in charstrings.keys():
+        pen = RecordingPen()
+        charstrings[name].draw(pen)
+        out[name] = pen.value
+    return out
+
+
+def test_the_outlines_cut_once_per_glyph_set_are_drawn_as_fpdf2_embeds_them_itself():
+    from fpdf import FPDF
+
+    text = "客户抱怨处理表 KS-2026-0001 第一联（质量管理部）条干不匀，布面云斑 2026-11-30 17:48 · 第 1 页"
+    ours = helper.CopyDocument(title="t", mark="第一联（质量管理部）", ref="KS-2026-0001")
+    ours.lines([text])
+    plain = FPDF()  # fpdf2 alone: the whole font added, subset and compiled by fpdf2 itself
+    plain.add_font(helper.FONT, fname=str(helper._cjk_font_file()))
+    plain.add_page()
+    plain.set_font(helper.FONT, size=11)
+    plain.multi_cell(0, 6, text)
+    mine, theirs = (drawings(PdfReader(io.BytesIO(bytes(d)))) for d in (ours.bytes(), plain.output()))
+    assert len(theirs) > 30 and set(theirs) <= set(mine)
+    assert {name: mine[name] for name in theirs} == theirs
 
 
 def test_the_font_is_parsed_once_and_the_copies_of_one_document_share_one_subset():
@@ -43,13 +76,14 @@ def test_the_font_is_parsed_once_and_the_copies_of_one_document_share_one_subset
     from tasks.grievance.pdf import copy_pdf
 
     copy_pdf("KS-2026-0009", "第一联", "质量管理部", {"客户": "甲公司"}, None, [])  # the process's first copy
-    parsed, subsets = helper._parsed_font.cache_info(), helper._subset_bytes.cache_info()
+    parsed, subsets, cuts = helper._parsed_font.cache_info(), helper._subset_bytes.cache_info(), helper._cff_cut.cache_info()
     for c in COPIES:
         data = copy_pdf("KS-2026-0010", c.mark, c.unit, {"客户": "乙公司", "异常情况": "色差"}, None, [])
         assert f"{c.mark}（{c.unit}）" in text_of(data)[0]
     assert helper._parsed_font.cache_info().misses == parsed.misses  # never parsed again
-    after = helper._subset_bytes.cache_info()
-    assert after.misses == subsets.misses + 1 and after.hits == subsets.hits + len(COPIES) - 1
+    assert helper._subset_bytes.cache_info().misses == subsets.misses + 1  # the font cut once for the five
+    after = helper._cff_cut.cache_info()  # and its outlines compiled once
+    assert after.misses == cuts.misses + 1 and after.hits == cuts.hits + len(COPIES) - 1
 
 
 def test_the_sample_slip_copies_are_made_by_the_same_helper_with_their_text():
