@@ -499,7 +499,12 @@ def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, le
     assert survey.due == task_deadline(survey.at, office.svc.calendar, business_days=2).due_at and survey.escalate_to == handler
     assert survey.summary == {"投诉编号": case_no, "处理结果": "已处理"}
     assert [m for m in run.mails_to(CUSTOMER) if m.subject.startswith("【满意度调查】")]
-    # what each step is shown
+    # what each step is shown: every person asked inside the company sees the 《投诉处理单》 (C20's single
+    # contact copied on it too), with the step's own facts beside it
+    for asked in run.asked:
+        if asked.step != "satisfaction":
+            assert (asked.summary["投诉编号"], asked.summary["投诉内容"], asked.summary["投诉人"]) == (
+                case_no, "报修后三天无人上门", "张女士（13812345678）"), asked.step
     intake = run.step("intake")
     assert intake.summary["系统建议级别"] == LEVEL_LABELS[level]
     assert run.step("first-contact").summary["受理告知（请告知客户）"] == process_outline_of(office, case_no)
