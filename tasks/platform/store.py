@@ -35,6 +35,50 @@ OPEN_STATES = ("open", "escalated")
 _NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON CONFLICT (key) "
                     "DO UPDATE SET value = case_counters.value + 1 RETURNING value")
 
+# The statements every human step runs, built once with bound parameters: building a statement and its
+# cache key on every call cost as much as running it on SQLite (a task read 0.45 -> 0.23 ms).
+_TASK = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
+_TASK_OF_STEP = select(HumanTask).where(HumanTask.case_no == bindparam("case_no"),
+                                        HumanTask.step_key == bindparam("step_key"))
+_TASKS_OF = select(HumanTask).where(HumanTask.case_no == bindparam("case_no")).order_by(HumanTask.id)
+_CASE = select(Case).where(Case.case_no == bindparam("case_no"))
+_CASE_TO_UPDATE = _CASE.with_for_update()
+_EVENTS = select(Event).where(Event.case_no == bindparam("case_no")).order_by(Event.id)
+_EVENT_OF_KIND = select(Event.id).where(Event.case_no == bindparam("case_no"), Event.kind == bindparam("kind"))
+_REFUSED = select(func.count()).select_from(Event).where(
+    Event.case_no == bindparam("case_no"), Event.kind == "answer_refused", Event.step_key == bindparam("step_key"))
+_DECIDE = (update(HumanTask).where(HumanTask.id == bindparam("task_id"), HumanTask.state.in_(OPEN_STATES))
+           .values(state="decided", decision=bindparam("b_decision"), comment=bindparam("b_comment"),
+                   answer=bindparam("b_answer"), decided_by=bindparam("b_by"), decided_via=bindparam("b_via"),
+                   decided_at=bindparam("b_now"))
+           .returning(HumanTask))
+_MARK_RESUMED = (update(HumanTask).where(HumanTask.id == bindparam("task_id"), HumanTask.resumed_at.is_(None))
+                 .values(resumed_at=bindparam("b_now")))
+_QUEUED = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("dedupe_key"))
+_MARK_SENT = (update(OutboxMessage).where(OutboxMessage.id == bindparam("message_id"))
+              .values(sent_at=bindparam("b_now"), last_error=None))
+_CLAIMABLE = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None),
+              or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < bindparam("lease_cut")))
+# a sender that crashed on its last attempt never released it
+_UNRELEASED_LAST = select(OutboxMessage).where(*_CLAIMABLE, OutboxMessage.attempts >= bindparam("max_attempts"))
+
+
+def _claim(of_case: bool) -> Any:
+    """Claim the oldest claimable messages (of one case) in one statement: the rows still claimable when
+    it updates them are this sender's (a row another sender claimed meanwhile no longer matches:
+    PostgreSQL re-checks the condition on the updated row, SQLite writes one at a time)."""
+    oldest = select(OutboxMessage.id).where(*_CLAIMABLE)
+    if of_case:
+        oldest = oldest.where(OutboxMessage.case_no == bindparam("b_case_no"))
+    oldest = oldest.order_by(OutboxMessage.id).limit(bindparam("limit"))
+    return (update(OutboxMessage).where(OutboxMessage.id.in_(oldest.scalar_subquery()), *_CLAIMABLE)
+            .values(claimed_at=bindparam("b_now"), attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage))
+
+
+_CLAIM, _CLAIM_OF_CASE = _claim(False), _claim(True)
+_NO_SYNC = {"synchronize_session": False}
+
 
 class CaseNotFound(LookupError):
     pass
@@ -135,7 +179,7 @@ class Store(AccessStoreMixin):
 
     def get_case(self, case_no: str) -> Case:
         with self.session() as s:
-            case = s.exec(select(Case).where(Case.case_no == case_no)).first()
+            case = s.exec(_CASE, params={"case_no": case_no}).first()
             if case is None:
                 raise CaseNotFound(case_no)
             return case
@@ -167,7 +211,7 @@ class Store(AccessStoreMixin):
                     event_data: dict[str, Any] | None = None) -> Case:
         """Change a case and append the event, together. Idempotent for an unchanged state."""
         with self.session() as s:
-            case = s.exec(select(Case).where(Case.case_no == case_no).with_for_update()).one()
+            case = s.exec(_CASE_TO_UPDATE, params={"case_no": case_no}).one()
             changes: dict[str, Any] = {}
             if state is not None and state != case.state:
                 changes["state"] = (case.state, state)
@@ -193,7 +237,7 @@ class Store(AccessStoreMixin):
         re-run from the top after a resume must not set the case back to an earlier state nor
         repeat its events. Returns whether it recorded."""
         with self.session() as s:
-            if s.exec(select(Event.id).where(Event.case_no == case_no, Event.kind == kind)).first():
+            if s.exec(_EVENT_OF_KIND, params={"case_no": case_no, "kind": kind}).first():
                 return False
         self.update_case(case_no, kind=kind, **kw)
         return True
@@ -307,7 +351,7 @@ class Store(AccessStoreMixin):
 
     def events(self, case_no: str) -> list[Event]:
         with self.session() as s:
-            return list(s.exec(select(Event).where(Event.case_no == case_no).order_by(Event.id)).all())
+            return list(s.exec(_EVENTS, params={"case_no": case_no}).all())
 
     def add_event(self, case_no: str, kind: str, *, actor: str | None = None, now: datetime,
                   step_key: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -333,17 +377,15 @@ class Store(AccessStoreMixin):
     # ---- human tasks ---------------------------------------------------------------
     def get_task(self, task_id: int) -> HumanTask | None:
         with self.session() as s:
-            return s.get(HumanTask, task_id)
+            return s.exec(_TASK, params={"task_id": task_id}).first()
 
     def find_task(self, case_no: str, step_key: str) -> HumanTask | None:
         with self.session() as s:
-            return s.exec(select(HumanTask).where(HumanTask.case_no == case_no,
-                                                  HumanTask.step_key == step_key)).first()
+            return s.exec(_TASK_OF_STEP, params={"case_no": case_no, "step_key": step_key}).first()
 
     def tasks_of(self, case_no: str) -> list[HumanTask]:
         with self.session() as s:
-            return list(s.exec(select(HumanTask).where(HumanTask.case_no == case_no)
-                               .order_by(HumanTask.id)).all())
+            return list(s.exec(_TASKS_OF, params={"case_no": case_no}).all())
 
     def ensure_task(self, task: HumanTask, render: Callable[[HumanTask], Sequence[OutgoingMail]],
                     now: datetime) -> tuple[HumanTask, bool]:
@@ -385,12 +427,9 @@ class Store(AccessStoreMixin):
                via: str, now: datetime) -> tuple[bool, HumanTask]:
         """Record the first valid answer. Returns (won, task): won is False if it was already decided."""
         with self.session() as s:
-            task = s.scalars(
-                update(HumanTask)
-                .where(HumanTask.id == task_id, HumanTask.state.in_(OPEN_STATES))
-                .values(state="decided", decision=decision, comment=comment, answer=answer,
-                        decided_by=by, decided_via=via, decided_at=now)
-                .returning(HumanTask), execution_options={"synchronize_session": False}).one_or_none()
+            task = s.scalars(_DECIDE, {"task_id": task_id, "b_decision": decision, "b_comment": comment,
+                                       "b_answer": answer, "b_by": by, "b_via": via, "b_now": now},
+                             execution_options=_NO_SYNC).one_or_none()
             if task is not None:  # this answer is the first
                 s.add(Event(case_no=task.case_no, at=now, kind="task_decided", actor=by,
                             step_key=task.step_key,
@@ -466,12 +505,10 @@ class Store(AccessStoreMixin):
         run suspend again)."""
         with self.session() as s:
             if isinstance(task, int):
-                task = s.get(HumanTask, task)
+                task = s.exec(_TASK, params={"task_id": task}).first()
             if task is None:
                 return 0
-            return int(s.exec(select(func.count()).select_from(Event).where(
-                Event.case_no == task.case_no, Event.kind == "answer_refused",
-                Event.step_key == task.step_key)).one())
+            return int(s.exec(_REFUSED, params={"case_no": task.case_no, "step_key": task.step_key}).one())
 
     def answer_codes(self, task_id: int) -> list[AnswerCode]:
         with self.session() as s:
@@ -480,8 +517,7 @@ class Store(AccessStoreMixin):
 
     def mark_resumed(self, task_id: int, now: datetime) -> None:
         with self.session() as s:
-            s.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.resumed_at.is_(None))
-                      .values(resumed_at=now))
+            s.execute(_MARK_RESUMED, {"task_id": task_id, "b_now": now})
             s.commit()
 
     def cancel_open_tasks(self, case_no: str, now: datetime, actor: str | None = None) -> int:
@@ -551,7 +587,7 @@ class Store(AccessStoreMixin):
                    event: tuple[str, dict[str, Any]] | None = None) -> bool:
         """Queue one message unless this key was queued before. Returns True if queued now."""
         with self.session() as s:
-            if s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
+            if s.exec(_QUEUED, params={"dedupe_key": dedupe_key}).first():
                 return False
             s.add(_outbox_row(dedupe_key, case_no, mail, now))
             if event and case_no:
@@ -569,33 +605,22 @@ class Store(AccessStoreMixin):
                      lease: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
         """Claim unsent messages for delivery (a claim expires after `lease`, so a crashed sender's
         messages are taken up again; two live senders never send the same message)."""
-        claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None),
-                     or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - lease))
         with self.session() as s:
             # a sender that crashed on its last attempt never released it: dead-lettered here
-            for row in s.exec(select(OutboxMessage).where(
-                    *claimable, OutboxMessage.attempts >= self.mail_max_attempts)).all():
+            for row in s.exec(_UNRELEASED_LAST, params={"lease_cut": now - lease,
+                                                        "max_attempts": self.mail_max_attempts}).all():
                 self._dead_letter(s, row, now, row.last_error or "sender did not finish its last attempt")
             s.commit()
-            q = select(OutboxMessage.id).where(*claimable)
-            if case_no:
-                q = q.where(OutboxMessage.case_no == case_no)
-            # one statement: the rows still claimable when it updates them are this sender's (a row
-            # another sender claimed meanwhile no longer matches: PostgreSQL re-checks the condition
-            # on the updated row, SQLite writes one at a time)
-            claimed = list(s.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(q.order_by(OutboxMessage.id).limit(limit).scalar_subquery()), *claimable)
-                .values(claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage),
-                execution_options={"synchronize_session": False}).all())
+            params = {"lease_cut": now - lease, "limit": limit, "b_now": now}
+            claimed = list(s.scalars(_CLAIM_OF_CASE if case_no else _CLAIM,
+                                     params | ({"b_case_no": case_no} if case_no else {}),
+                                     execution_options=_NO_SYNC).all())
             s.commit()
             return sorted(claimed, key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         with self.session() as s:
-            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                      .values(sent_at=now, last_error=None))
+            s.execute(_MARK_SENT, {"message_id": message_id, "b_now": now})
             s.commit()
 
     def release(self, message_id: int, error: str, now: datetime | None = None) -> bool:
