@@ -120,6 +120,17 @@ class Store(AccessStoreMixin):
         with Session(self.engine, expire_on_commit=False) as s:
             yield s
 
+    def _write(self, statement: Any, params: dict[str, Any]) -> int:
+        """One statement in its own transaction, without an ORM session (a third of the cost of one for
+        a single UPDATE by key). Returns the rows it changed."""
+        with self.engine.begin() as conn:
+            return conn.execute(statement, params).rowcount
+
+    def _scalar(self, statement: Any, params: dict[str, Any]) -> Any:
+        """The first column of the first row of one query (or None), without an ORM session."""
+        with self.engine.connect() as conn:
+            return conn.execute(statement, params).scalar()
+
     # ---- cases ---------------------------------------------------------------------
     def _next_number(self, s: Session, prefix: str, year: int) -> str:
         """The next number of this prefix and year, in the caller's transaction: one upsert
@@ -236,9 +247,8 @@ class Store(AccessStoreMixin):
         """`update_case` unless an event of this kind was already recorded for the case: a flow
         re-run from the top after a resume must not set the case back to an earlier state nor
         repeat its events. Returns whether it recorded."""
-        with self.session() as s:
-            if s.exec(_EVENT_OF_KIND, params={"case_no": case_no, "kind": kind}).first():
-                return False
+        if self._scalar(_EVENT_OF_KIND, {"case_no": case_no, "kind": kind}) is not None:
+            return False
         self.update_case(case_no, kind=kind, **kw)
         return True
 
@@ -503,12 +513,11 @@ class Store(AccessStoreMixin):
     def refused_answers(self, task: int | HumanTask) -> int:
         """How many answers to this task (its id, or the row read already) were refused (each made the
         run suspend again)."""
-        with self.session() as s:
-            if isinstance(task, int):
-                task = s.exec(_TASK, params={"task_id": task}).first()
-            if task is None:
-                return 0
-            return int(s.exec(_REFUSED, params={"case_no": task.case_no, "step_key": task.step_key}).one())
+        if isinstance(task, int):
+            task = self.get_task(task)
+        if task is None:
+            return 0
+        return int(self._scalar(_REFUSED, {"case_no": task.case_no, "step_key": task.step_key}))
 
     def answer_codes(self, task_id: int) -> list[AnswerCode]:
         with self.session() as s:
@@ -516,9 +525,7 @@ class Store(AccessStoreMixin):
                                .order_by(AnswerCode.id)).all())
 
     def mark_resumed(self, task_id: int, now: datetime) -> None:
-        with self.session() as s:
-            s.execute(_MARK_RESUMED, {"task_id": task_id, "b_now": now})
-            s.commit()
+        self._write(_MARK_RESUMED, {"task_id": task_id, "b_now": now})
 
     def cancel_open_tasks(self, case_no: str, now: datetime, actor: str | None = None) -> int:
         with self.session() as s:
@@ -619,9 +626,7 @@ class Store(AccessStoreMixin):
             return sorted(claimed, key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
-        with self.session() as s:
-            s.execute(_MARK_SENT, {"message_id": message_id, "b_now": now})
-            s.commit()
+        self._write(_MARK_SENT, {"message_id": message_id, "b_now": now})
 
     def release(self, message_id: int, error: str, now: datetime | None = None) -> bool:
         """A failed attempt: the message waits for the next one — or, after `mail_max_attempts`, is
