@@ -42,12 +42,15 @@ def _controller_of_workers() -> bool:
 
 
 _given = os.environ.get("KEFU_TEST_PREFECT_API_URL")
-_early = None if _given or _controller_of_workers() else ServerProcess().start()
+_controller = _controller_of_workers()
+_early = None if _given or _controller else ServerProcess().start()
 if _early is not None:
     atexit.register(_early.stop)
 
-from tests.dbs import release  # noqa: E402
-from tests.flows.harness import Office  # noqa: E402 - imported while the server boots
+if not _controller:  # the flows, Prefect and the fakes (≈ 4 s of imports): while the server boots, and
+    # not in xdist's controller, which loads this file before it starts the workers and runs no test
+    from tests.dbs import release
+    from tests.flows.harness import Office
 
 
 def pytest_unconfigure(config) -> None:  # noqa: ARG001 - a server no test used
