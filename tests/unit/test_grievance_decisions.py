@@ -1,0 +1,83 @@
+"""客户抱怨处理 (§7 C14–C19, R9): the decision points the mutation run of `models/grievance.py` found
+untested — each test names the rule it checks."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from models.grievance import (chain_steps, correction_month, days_overdue, load_loss_basis, load_penalty_basis,
+                              pending_amount, s1_issued)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---- C18: the admin tables ------------------------------------------------------------------------
+def test_c18_the_shipped_loss_and_penalty_bases_load_with_their_versions():
+    loss = load_loss_basis(ROOT / "deployments" / "loss_basis.yaml")
+    penalty = load_penalty_basis(ROOT / "deployments" / "penalty_basis.yaml")
+    assert loss.version == "2026-11-example" and loss.items["freight"].rate == Decimal("800.00")
+    assert penalty.rules["human_negligence"].fine_max == Decimal("1500")
+
+
+@pytest.mark.parametrize("load,table", [(load_loss_basis, "客诉损失金额核算基准"), (load_penalty_basis, "客诉罚扣判定基准")])
+def test_c18_an_invalid_basis_file_is_refused_naming_the_table_and_the_file(tmp_path, load, table):
+    path = tmp_path / "basis.yaml"
+    path.write_text("version: x\n", encoding="utf-8")
+    with pytest.raises(ValueError) as err:
+        load(path)
+    zh, en = str(err.value).split(" / ", 1)
+    assert zh.startswith(f"{table}文件 {path} 无效") and f"file {path} is invalid" in en
+
+
+# ---- R9: the amount once the quantity is known --------------------------------------------------
+def test_r9_a_quantity_or_unit_price_of_zero_or_below_one_gives_its_amount():
+    assert pending_amount(Decimal("32.00"), 0) == Decimal("0.00")
+    assert pending_amount(Decimal("0"), 150) == Decimal("0.00")
+    assert pending_amount(Decimal("0.50"), 3) == Decimal("1.50")
+
+
+def test_r9_the_amount_is_rounded_half_up_to_the_fen():
+    assert pending_amount(Decimal("0.125"), 1) == Decimal("0.13")
+    assert pending_amount(Decimal("0.005"), 1) == Decimal("0.01")
+
+
+@pytest.mark.parametrize("price,qty", [(Decimal("-0.01"), 1), (Decimal("1"), -1)])
+def test_r9_a_negative_quantity_or_unit_price_is_refused(price, qty):
+    with pytest.raises(ValueError, match="must not be negative"):
+        pending_amount(price, qty)
+
+
+# ---- C16 step 9 ----------------------------------------------------------------------------------
+def test_c16_step_9_the_consolidation_and_the_decision_are_each_due_in_one_business_day():
+    step9 = [s for s in chain_steps(False, ["deputy_sales_manager", "deputy_gm"]) if s.no == 9]
+    assert [s.key for s in step9] == ["consolidation", "decide-deputy-sales-manager", "decide-deputy-gm"]
+    assert [s.due_business_days for s in step9] == [1, 1, 1]
+
+
+# ---- C14: the register's days overdue ----------------------------------------------------------------
+def test_c14_days_overdue_count_each_day_begun():
+    due = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+    assert days_overdue(due, due - timedelta(seconds=1)) == 0
+    assert days_overdue(due, due + timedelta(seconds=1)) == 1
+    assert days_overdue(due, due + timedelta(days=1)) == 1
+    assert days_overdue(due, due + timedelta(days=1, seconds=1)) == 2
+    assert days_overdue(due, due + timedelta(days=3)) == 3
+
+
+# ---- C19 / S4: a change after S1's table was issued ---------------------------------------------------
+def test_c19_s1s_table_is_issued_on_the_2nd_of_the_next_month_also_across_the_year_end():
+    sh = timezone(timedelta(hours=8))
+    assert not s1_issued("2026-11", datetime(2026, 12, 1, 23, 59, tzinfo=sh))
+    assert s1_issued("2026-11", datetime(2026, 12, 2, 0, 0, tzinfo=sh))
+    assert s1_issued("2026-11", datetime(2026, 12, 1, 16, 0, tzinfo=timezone.utc))  # 2 Dec 00:00 in Shanghai
+    assert not s1_issued("2026-12", datetime(2027, 1, 1, 23, 59, tzinfo=sh))
+    assert s1_issued("2026-12", datetime(2027, 1, 2, 0, 0, tzinfo=sh))
+
+
+def test_c19_a_change_after_the_issue_is_a_correction_in_the_month_it_was_decided():
+    sh = timezone(timedelta(hours=8))
+    assert correction_month("2026-12", datetime(2027, 1, 1, 12, tzinfo=sh)) is None
+    assert correction_month("2026-12", datetime(2027, 1, 5, 12, tzinfo=sh)) == "2027-01"
+    assert correction_month("2026-10", datetime(2026, 11, 30, 20, tzinfo=timezone.utc)) == "2026-12"  # Shanghai's month
