@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.grievance import (chain_steps, correction_month, days_overdue, load_loss_basis, load_penalty_basis,
-                              pending_amount, s1_issued)
+from models.grievance import (after_return, chain_steps, correction_month, days_overdue, load_loss_basis,
+                              load_penalty_basis, month_figures, pending_amount, s1_issued, share_changes)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +81,43 @@ def test_c19_a_change_after_the_issue_is_a_correction_in_the_month_it_was_decide
     assert correction_month("2026-12", datetime(2027, 1, 1, 12, tzinfo=sh)) is None
     assert correction_month("2026-12", datetime(2027, 1, 5, 12, tzinfo=sh)) == "2027-01"
     assert correction_month("2026-10", datetime(2026, 11, 30, 20, tzinfo=timezone.utc)) == "2026-12"  # Shanghai's month
+
+
+# ---- C16: returns ---------------------------------------------------------------------------------
+def test_c16_a_return_counted_from_zero_is_refused():
+    with pytest.raises(ValueError, match="counted from 1"):
+        after_return(0)
+
+
+# ---- S5 / C19: the shares the GM (or a settlement) sets --------------------------------------------
+SHARES = {"KS-2026-0001": {"生产部": {"share": "50"}, "质量部": {"share": "50"}}, "KS-2026-0002": {"质量部": {}}}
+
+
+def test_s5_a_share_of_up_to_100_percent_is_taken_to_the_fen():
+    assert share_changes("KS-2026-0001: 100\nKS-2026-0001: 0", "生产部", SHARES) == {"KS-2026-0001": Decimal("0.00")}
+    assert share_changes("KS-2026-0001: 33.333", "生产部", SHARES) == {"KS-2026-0001": Decimal("33.33")}
+
+
+@pytest.mark.parametrize("text,named", [
+    ("KS-2026-0001: 100.01", "100.01"),         # above 100 %
+    ("KS-2026-0002: 10", "KS-2026-0002"),       # a case of another unit
+    ("KS-2026-0009: 10", "KS-2026-0009"),       # a case not in the month at all
+    ("KS-2026-0001 10", "比率"),                 # not 「编号: 比率」
+])
+def test_s5_a_share_outside_0_to_100_or_not_the_units_is_refused_naming_it(text, named):
+    with pytest.raises(ValueError, match=named):
+        share_changes(text, "生产部", SHARES)
+
+
+# ---- S1: the month's product-complaint figures -----------------------------------------------------
+def test_s1_each_cause_and_each_confirmed_share_is_counted_per_case():
+    def decided(cause, unit, confirmed):
+        return ("closed", {"decision": {"cause": cause, "loss_total": "0.00", "responsible_units": unit, "fines": []},
+                           "shares": {unit: {"share": "100", "confirmed": confirmed}}})
+    f = month_figures([decided("our_quality", "生产部", True), decided("our_quality", "生产部", True),
+                       decided("our_quality", "生产部", False), decided("supplier", "采购部", False)])
+    assert {c["cause"]: c["count"] for c in f["by_cause"]} == {"our_quality": 3, "human_negligence": 0, "supplier": 1,
+                                                               "customer": 0}
+    assert f["our_fault"] == 3
+    unit = next(s for s in f["shares"] if s["unit"] == "生产部")
+    assert (unit["cases"], unit["confirmed"], unit["unconfirmed"], unit["share_total"]) == (3, 2, 1, "300.00")
