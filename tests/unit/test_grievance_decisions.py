@@ -121,3 +121,10 @@ def test_s1_each_cause_and_each_confirmed_share_is_counted_per_case():
     assert f["our_fault"] == 3
     unit = next(s for s in f["shares"] if s["unit"] == "生产部")
     assert (unit["cases"], unit["confirmed"], unit["unconfirmed"], unit["share_total"]) == (3, 2, 1, "300.00")
+
+
+def test_s1_each_closing_state_is_shown_with_its_label_or_else_its_name():
+    f = month_figures([("closed", {}), ("withdrawn", {}), ("closed", {}), ("odd_state", {})])
+    assert f["by_state"] == [{"state": "closed", "label": "结案", "count": 2},
+                             {"state": "odd_state", "label": "odd_state", "count": 1},
+                             {"state": "withdrawn", "label": "撤销", "count": 1}]
