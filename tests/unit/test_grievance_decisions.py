@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from models.grievance import (after_return, chain_steps, correction_month, days_overdue, load_loss_basis,
-                              load_penalty_basis, month_figures, pending_amount, s1_issued, share_changes)
+                              load_penalty_basis, month_figures, pending_amount, s1_issued, share_changes,
+                              units_with_fines)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,3 +129,8 @@ def test_s1_each_closing_state_is_shown_with_its_label_or_else_its_name():
     assert f["by_state"] == [{"state": "closed", "label": "结案", "count": 2},
                              {"state": "odd_state", "label": "odd_state", "count": 1},
                              {"state": "withdrawn", "label": "撤销", "count": 1}]
+
+
+def test_s6_a_case_without_responsible_units_or_fines_puts_nothing_on_a_notice():
+    assert units_with_fines([("KS-1", {"decision": {"fines": [{"party": "韩雪", "amount": "500.00"}]}}),
+                             ("KS-2", {"decision": {"responsible_units": "生产部"}}), ("KS-3", {})]) == {}
