@@ -134,3 +134,13 @@ def test_s1_each_closing_state_is_shown_with_its_label_or_else_its_name():
 def test_s6_a_case_without_responsible_units_or_fines_puts_nothing_on_a_notice():
     assert units_with_fines([("KS-1", {"decision": {"fines": [{"party": "韩雪", "amount": "500.00"}]}}),
                              ("KS-2", {"decision": {"responsible_units": "生产部"}}), ("KS-3", {})]) == {}
+
+
+def test_s6_each_fine_is_a_row_of_its_units_notice_with_case_party_amount_cause_and_sanction():
+    rows = units_with_fines([
+        ("KS-1", {"decision": {"responsible_units": "生产部", "cause_label": "人为疏忽",
+                               "fines": [{"party": "韩雪", "amount": "500.00", "sanction": "书面警告"}]}}),
+        ("KS-2", {"decision": {"responsible_units": "生产部", "fines": [{"party": "生产部", "amount": "200.00"}]}})])
+    assert rows == {"生产部": [
+        {"case_no": "KS-1", "party": "韩雪", "amount": "500.00", "cause": "人为疏忽", "sanction": "书面警告"},
+        {"case_no": "KS-2", "party": "生产部", "amount": "200.00", "cause": "", "sanction": ""}]}
