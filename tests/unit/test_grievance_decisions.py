@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.grievance import (after_return, chain_steps, correction_month, days_overdue, load_loss_basis,
+from models.grievance import (after_return, case_shares, chain_steps, check_fines, compute_loss, correction_month,
+                              days_overdue, draft_shares, load_loss_basis,
                               load_penalty_basis, month_figures, pending_amount, s1_issued, share_changes,
                               units_with_fines)
 
@@ -144,3 +145,32 @@ def test_s6_each_fine_is_a_row_of_its_units_notice_with_case_party_amount_cause_
     assert rows == {"生产部": [
         {"case_no": "KS-1", "party": "韩雪", "amount": "500.00", "cause": "人为疏忽", "sanction": "书面警告"},
         {"case_no": "KS-2", "party": "生产部", "amount": "200.00", "cause": "", "sanction": ""}]}
+
+
+# ---- C18: loss and fines -----------------------------------------------------------------------------
+LOSS = load_loss_basis(ROOT / "deployments" / "loss_basis.yaml")
+PENALTY = load_penalty_basis(ROOT / "deployments" / "penalty_basis.yaml")
+
+
+def test_c18_a_loss_at_cost_is_rounded_half_up_and_shows_no_rate():
+    total, breakdown = compute_loss([("returned_goods", Decimal("0.125")), ("reprocessing", Decimal("0.07"))], LOSS)
+    assert [b["amount"] for b in breakdown] == ["0.13", "0.25"] and total == Decimal("0.38")  # 0.245 → 0.25
+    assert breakdown[0]["rate"] is None and breakdown[1]["rate"] == "3.50"
+
+
+def test_c18_a_fine_at_the_bottom_of_the_range_is_accepted():
+    assert check_fines([("生产部", Decimal("200"))], "our_quality", PENALTY)[0]["amount"] == "200.00"
+    assert check_fines([("韩雪", Decimal("300"))], "human_negligence", PENALTY)[0]["amount"] == "300.00"
+
+
+@pytest.mark.parametrize("cause,named", [("supplier", "供应商或其他公司责任"), ("weather", "weather")])
+def test_c18_a_fine_for_a_cause_not_at_fault_is_refused_naming_the_cause(cause, named):
+    with pytest.raises(ValueError, match=f"「{named}」不罚扣"):
+        check_fines([("供应商", Decimal("500"))], cause, PENALTY)
+
+
+# ---- S5: the GM office's draft shares -------------------------------------------------------------------
+def test_s5_draft_shares_are_rounded_down_and_the_remainder_goes_to_the_first_unit():
+    shares = draft_shares([f"u{i}" for i in range(6)])
+    assert shares["u0"] == Decimal("16.70") and {shares[f"u{i}"] for i in range(1, 6)} == {Decimal("16.66")}
+    assert case_shares({"decision": {"cause": "customer"}}) == {} and case_shares({}) == {}
