@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from models.grievance import (after_return, case_shares, chain_steps, check_fines, compute_loss, correction_month,
-                              days_overdue, draft_shares, load_loss_basis,
-                              load_penalty_basis, month_figures, pending_amount, s1_issued, share_changes,
+from models.grievance import (after_return, approvers_by_amount, case_shares, chain_steps, check_fines, compute_loss,
+                              correction_month, days_overdue, draft_shares, load_loss_basis, load_penalty_basis,
+                              month_figures, parse_pairs, pending_amount, responsible_units, s1_issued, share_changes,
                               units_with_fines)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +174,29 @@ def test_s5_draft_shares_are_rounded_down_and_the_remainder_goes_to_the_first_un
     shares = draft_shares([f"u{i}" for i in range(6)])
     assert shares["u0"] == Decimal("16.70") and {shares[f"u{i}"] for i in range(1, 6)} == {Decimal("16.66")}
     assert case_shares({"decision": {"cause": "customer"}}) == {} and case_shares({}) == {}
+
+
+# ---- R2 / C16: who instructs and decides ------------------------------------------------------------
+def test_r2_an_amount_of_one_yuan_or_less_goes_by_its_band_only_no_amount_to_the_first():
+    from models.returns import AuthorityTable
+
+    table = AuthorityTable.model_validate({"bands": [{"up_to": "0.50", "roles": ["sales_manager"]},
+                                                     {"up_to": None, "roles": ["deputy_gm"]}],
+                                           "default_over_acceptance_ratio": "0.02"})
+    assert approvers_by_amount(Decimal("0"), table) == ["sales_manager"]
+    assert approvers_by_amount(Decimal("1"), table) == ["deputy_gm"]
+
+
+# ---- C18 pairs as typed on a decision page ------------------------------------------------------------
+def test_c18_typed_pairs_skip_blank_lines_and_take_zero():
+    assert parse_pairs("freight: 0\n\n  \nscrap: 2", "损失") == [("freight", Decimal("0")), ("scrap", Decimal("2"))]
+
+
+@pytest.mark.parametrize("text,named", [("freight 2", "freight 2"), ("freight: 1e", "1e"), ("freight: -1", "-1")])
+def test_c18_a_badly_typed_pair_is_refused_naming_the_line_or_number(text, named):
+    with pytest.raises(ValueError, match=f"损失.*{named}"):
+        parse_pairs(text, "损失")
+
+
+def test_s5_no_responsible_units_written_is_none():
+    assert responsible_units(None) == [] and responsible_units("") == []
