@@ -30,3 +30,15 @@ def test_the_review_is_scheduled_quarterly_locally_and_in_production():
     assert prod["case-library-review"]["schedules"][0]["cron"] == REVIEW_CRON
     local = {opts["name"]: opts for _flow, opts in local_flows(Settings(env="test", secret_key="x" * 32))}
     assert local["case-library-review"]["schedules"][0].cron == REVIEW_CRON
+
+
+def test_c23_a_review_that_is_not_a_json_object_is_refused_naming_the_review():
+    with pytest.raises(ValueError) as err:
+        parse_review("[1]", ["TS-2026-000001"])
+    zh, en = str(err.value).split(" / ", 1)
+    assert zh.startswith("审核结果") and en.startswith("the review")
+
+
+def test_c23_an_update_naming_a_field_it_may_not_rewrite_is_refused_even_beside_one_it_may():
+    with pytest.raises(ValueError, match="an update gives"):
+        parse_review('{"TS-2026-000001": {"lessons": "补登记", "customer": "王五"}}', ["TS-2026-000001"])
