@@ -42,3 +42,12 @@ def test_c23_a_review_that_is_not_a_json_object_is_refused_naming_the_review():
 def test_c23_an_update_naming_a_field_it_may_not_rewrite_is_refused_even_beside_one_it_may():
     with pytest.raises(ValueError, match="an update gives"):
         parse_review('{"TS-2026-000001": {"lessons": "补登记", "customer": "王五"}}', ["TS-2026-000001"])
+
+
+def test_c23_the_search_goes_past_entries_of_other_categories_products_or_words():
+    from models.complaint.library import search
+
+    entries = [{"category": "维修服务", "product": "空调", "lessons": "a"}, {"category": "产品质量", "product": "空调", "lessons": "b"},
+               {"category": "产品质量", "product": "冰箱", "lessons": "c"}, {"category": "产品质量", "product": "空调", "lessons": "d"}]
+    assert [e["lessons"] for e in search(entries, category="产品质量")] == ["b", "c", "d"]
+    assert [e["lessons"] for e in search(entries, product="空调", keyword="d")] == ["d"]
