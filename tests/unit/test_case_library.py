@@ -51,3 +51,30 @@ def test_c23_the_search_goes_past_entries_of_other_categories_products_or_words(
                {"category": "产品质量", "product": "冰箱", "lessons": "c"}, {"category": "产品质量", "product": "空调", "lessons": "d"}]
     assert [e["lessons"] for e in search(entries, category="产品质量")] == ["b", "c", "d"]
     assert [e["lessons"] for e in search(entries, product="空调", keyword="d")] == ["d"]
+
+
+CLOSED = {"form": {"complainant": {"name": "王芳"}, "persons_involved": ["李四"], "category": "服务态度",
+                   "products": [{"name": "空调"}, {"name": "冰箱"}], "description": "王芳说李四态度差"},
+          "plan": {"responsibility": "李四未按规范接待王芳，陈静复核", "responsibility_department": "售后服务部"},
+          "outcome": {"responsibility_department": "安装部"}, "satisfaction": 2}
+
+
+def test_c23_an_entry_leaves_out_the_complainant_the_persons_involved_and_the_staff_named():
+    from models.complaint.library import library_entry
+
+    e = library_entry(CLOSED, handling_label="道歉", outcome_label="已解决", lessons="李四须培训", improvement="陈静督导",
+                      people=["陈静"])
+    assert e == {"category": "服务态度", "product": "空调、冰箱", "cause": "某人未按规范接待某人，某人复核",
+                 "handling": "道歉", "outcome": "已解决", "satisfaction": 2, "lessons": "某人须培训",
+                 "improvement": "某人督导", "department": "安装部"}
+
+
+def test_c23_an_entry_from_a_case_without_plan_or_outcome_takes_the_description_and_blanks():
+    from models.complaint.library import library_entry
+
+    data = {"form": {"complainant": {"name": "王芳"}, "products": [{"name": "空调"}, {}], "description": "王芳反映噪音"}}
+    e = library_entry(data, handling_label="维修", outcome_label="已解决", lessons="", improvement="")
+    assert (e["category"], e["product"], e["cause"], e["department"], e["satisfaction"]) == ("", "空调、", "某人反映噪音",
+                                                                                             "", None)
+    plan_only = library_entry({**CLOSED, "outcome": {}}, handling_label="", outcome_label="", lessons="", improvement="")
+    assert plan_only["department"] == "售后服务部"
