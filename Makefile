@@ -61,10 +61,13 @@ bench: install-test
 # Prefect server is started once for every mutant. MUTANTS="models.rules*" limits the run to
 # those mutants; results are kept in mutants/ (git-ignored) and only changed code is run again;
 # `rm -rf mutants` for a fresh run. Prints the survivors and the score (tests/mutants_report.py).
+# RESTAT="tests/unit/test_x.py" first has mutmut measure those tests again (tests/mutants_restat.py):
+# it records which functions a test reaches only once, so an edited test needs it.
 MUTMUT_CHILDREN ?= 1
 MUTANTS ?=
+RESTAT ?=
 mutants: install-test
-	@set -e; log=$$(mktemp); \
+	@set -e; [ -z "$(RESTAT)" ] || $(VENV)/bin/python -m tests.mutants_restat $(RESTAT); log=$$(mktemp); \
 	$(VENV)/bin/python -m tests.flows.prefect_server >$$log 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; rm -f $$log' EXIT; \
 	for i in $$(seq 120); do url=$$(grep -o 'http://[^ ]*/api' $$log | head -1); [ -n "$$url" ] && break; \

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from models.business_days import TZ, add_business_days
+from models.business_days import TZ
 from models.case_data import CaseData, Part
 from models.guard import Guarded
 from models.returns import AuthorityTable, Quantity, approvers_for
@@ -161,11 +161,6 @@ def after_return(returns_of_step: int) -> Literal["back_to_author", "escalate"]:
     if returns_of_step < 1:
         raise ValueError("a return is counted from 1")
     return "back_to_author" if returns_of_step <= MAX_RETURNS else "escalate"
-
-
-def decision_due(consolidated_at: datetime, calendar: BusinessCalendar) -> datetime:
-    """C16 step 9: the GM office consolidates and the approver decides within 1 (business) day."""
-    return add_business_days(consolidated_at, 1, calendar)
 
 
 # ---- C18: responsibility, loss, penalty -----------------------------------------------------------
@@ -339,7 +334,7 @@ def reapproval_roles(decided_amount: Decimal, final_amount: Decimal, table: Auth
     (a higher band); none while it stays within it."""
     before, after = approvers_by_amount(decided_amount, table), approvers_by_amount(final_amount, table)
     rank = {tuple(b.roles): i for i, b in enumerate(table.bands)}
-    if rank.get(tuple(after), 0) > rank.get(tuple(before), 0):
+    if rank[tuple(after)] > rank[tuple(before)]:  # both are a band's roles
         return after
     return []
 
@@ -425,7 +420,7 @@ __all__ = [
     "CAUSE_LABELS", "CLASS_LABELS", "COPIES", "Cause", "ChainStep", "Copy", "CustomerAddressRefused",
     "FINE_MAX", "FINE_MIN", "GrievanceIn", "LossBasis", "MAX_RETURNS", "PenaltyBasis",
     "QUANTITY_PENDING_TEXT", "after_return", "approver_step", "approvers_by_amount", "at_fault", "chain_steps",
-    "check_copy_recipients", "check_fines", "compute_loss", "days_overdue", "decision_due", "improvement_tracked",
+    "check_copy_recipients", "check_fines", "compute_loss", "days_overdue", "improvement_tracked",
     "load_loss_basis", "load_penalty_basis", "parse_pairs", "pending_amount", "quantity_pending",
     "quantity_reminder_due", "reapproval_roles", "routed_from_complaint",
 ]

@@ -1,7 +1,7 @@
 """C21 hour deadlines (001 篇2 四(1)2.4–2.5) and C20's process outline, as pure functions of the moment
 they count from. Wednesday 2026-11-25 is a business day; 2026-11-28/29 a weekend."""
 
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -133,3 +133,56 @@ def test_a_level_2_outline_reports_to_the_manager_only_and_reports_at_once_witho
     assert major[0] == {"step": "受理登记，确认投诉级别", "by": "已完成"}
     assert major[-1] == {"step": "处理完毕后回访", "by": "处理完毕后24小时内"}
     assert major[-2]["step"] == "处理方案审批后实施，告知处理结果并请您评价"
+
+
+def test_c21_a_hand_over_at_closing_counts_from_the_next_opening_even_for_no_hours():
+    assert add_office_hours(at(25, 17, 30), 0, CAL) == at(26, 8, 30)
+    assert add_office_hours(at(25, 17, 29), 0, CAL) == at(25, 17, 29)
+
+
+class FirstWorkdayAfter:
+    """A calendar whose only business days lie `days` days or more after 2026-11-25."""
+
+    def __init__(self, days: int) -> None:
+        self.first = at(25, 0).date().toordinal() + days
+
+    def is_workday(self, d) -> bool:
+        return d.toordinal() >= self.first
+
+
+def test_c21_office_hours_are_looked_for_over_ten_years_as_the_error_says():
+    # 3 700 days, the guard of add_business_days: one day looked at per step
+    last = at(25, 10).date().fromordinal(at(25, 10).date().toordinal() + 3699)
+    assert add_office_hours(at(25, 10), 1, FirstWorkdayAfter(3699)) == datetime.combine(last, time(9, 30), TZ)
+    with pytest.raises(ValueError, match="^no office hours within ten years$"):
+        add_office_hours(at(25, 10), 1, FirstWorkdayAfter(3700))
+
+
+class NoOffset(tzinfo):
+    """A zone that does not know its offset: Python counts such a time as naive."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_c21_a_time_whose_zone_has_no_offset_is_refused_as_naive():
+    with pytest.raises(ValueError, match="^start: naive datetime, pass an aware datetime$"):
+        major_report_due(datetime(2026, 11, 25, 10, tzinfo=NoOffset()))
+
+
+def test_c20_the_outline_names_every_step_in_order():
+    deadlines = {"first_contact": at(26, 10).isoformat(), "plan": at(27, 10).isoformat(),
+                 "close": at(2, 10, month=12).isoformat()}
+    major = process_steps(3, deadlines, {k: v.isoformat() for k, v in hour_deadlines(at(25, 10), 3).items()})
+    assert [(s["step"], s["by"]) for s in major] == [
+        ("受理登记，确认投诉级别", "已完成"), ("上报客服部主管及中心总监", "2026-11-25 10:10"),
+        ("首次联系，了解原因与经过", "2026-11-26 10:00"), ("责任部门调查，提出处理方案", "2026-11-27 10:00"),
+        ("与您商定解决方案", "2026-11-25 22:00"), ("处理方案审批后实施，告知处理结果并请您评价", "2026-12-02 10:00"),
+        ("处理完毕后回访", "处理完毕后24小时内")]
+
+
+def test_c21_deadlines_are_given_in_shanghai_time_whatever_the_zone_of_receipt():
+    received = datetime(2026, 11, 25, 2, 0, tzinfo=ZoneInfo("UTC"))  # 10:00 in Shanghai
+    for due in (major_report_due(received), minor_feedback_due(received), major_solution_due(received)):
+        assert due.tzinfo is TZ
+    assert major_report_due(received).isoformat() == "2026-11-25T10:10:00+08:00"

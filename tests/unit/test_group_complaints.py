@@ -1,6 +1,6 @@
 """C26 group complaints (群诉): which open complaints the system suggests as one group."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import pytest
 
@@ -42,3 +42,41 @@ def test_a_groups_member_keeps_level_3_and_others_their_level():
     assert group_level(1, {"group_case": "QS-2026-000001"}) == 3
     assert group_level(3, {"group_case": "QS-2026-000001"}) == 3
     assert group_level(1, {}) == 1 and group_level(2, {"group_case": None}) == 2
+
+
+def test_c26_a_complaint_received_exactly_7_days_ago_still_counts():
+    assert suggest_groups([row(1), row(2), row(3, days_ago=7)], NOW)
+    assert not suggest_groups([row(1), row(2), row(3, days_ago=7) | {"received_at": NOW - timedelta(days=7, seconds=1)}], NOW)
+
+
+def test_c26_members_in_case_number_order_and_groups_by_their_first_member():
+    rows = [row(4, subject="B栋"), row(9), row(3, subject="B栋"), row(8), row(2, subject="B栋"), row(1)]
+    assert suggest_groups(rows, NOW) == [
+        {"subject": "锦绣花园3号楼", "category": "工程质量", "members": ["TS-2026-000001", "TS-2026-000008", "TS-2026-000009"]},
+        {"subject": "B栋", "category": "工程质量", "members": ["TS-2026-000002", "TS-2026-000003", "TS-2026-000004"]}]
+
+
+def test_c26_complaints_without_a_subject_are_never_grouped():
+    assert suggest_groups([row(1, subject=None), row(2, subject=None), row(3, subject=None), row(4, subject="  ")],
+                          NOW) == []
+
+
+def test_c26_a_complaint_left_out_does_not_end_the_search():
+    rows = [row(9, days_ago=8), row(8, group="QS-2026-000001"), row(7, subject=""), row(1), row(2), row(3)]
+    assert [g["members"] for g in suggest_groups(rows, NOW)] == [["TS-2026-000001", "TS-2026-000002", "TS-2026-000003"]]
+    assert subject_key(None) == ""
+
+
+def test_c26_now_without_a_zone_is_refused():
+    with pytest.raises(ValueError, match="^now: naive datetime"):
+        suggest_groups([], datetime(2026, 11, 25, 10))
+
+
+class NoOffset(tzinfo):
+    def utcoffset(self, dt):
+        return None
+
+
+def test_c26_now_whose_zone_has_no_offset_is_refused_as_naive():
+    with pytest.raises(ValueError, match="^now: naive datetime"):
+        suggest_groups([], datetime(2026, 11, 25, 10, tzinfo=NoOffset()))

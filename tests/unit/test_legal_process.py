@@ -28,6 +28,17 @@ def test_the_rules():
     assert update_refusal(["l2_handler"], flagged=True) is None
 
 
+def test_c27_the_cases_own_handler_records_a_change_whatever_their_roles_and_no_one_else_does():
+    assert update_refusal([], flagged=True, is_case_handler=True) is None
+    assert update_refusal(["legal_counsel"], flagged=True) is None
+    zh, en = update_refusal(["salesperson"], flagged=True)
+    assert "投诉处理人" in zh and "complaint handler" in en
+    zh, en = update_refusal(["legal_counsel"], flagged=False, is_case_handler=True)
+    assert "未标记" in zh and "not flagged" in en
+    zh, en = flag_refusal(["l2_handler"], on=False)
+    assert "法律顾问" in zh and "legal counsel" in en
+
+
 @pytest.fixture
 def env(tmp_path):
     svc = fake_services(tmp_path)
