@@ -3,6 +3,11 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# Python's bytecode cache on (`__pycache__/`, git-ignored), also where the environment turns it off
+# (PYTHONDONTWRITEBYTECODE=1 on these machines): without it every process compiled the project's modules
+# again, and pytest re-rewrote the asserts of every test module and plugin package it imports (about 280
+# modules: a third of a test process's start). tests/conftest.py turns it on for a bare `pytest` too.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install install-test browser up test test-unit test-pg test-sqlite lint mutants bench
 

@@ -8,9 +8,16 @@ a running server off its files. So each session gets its own base directory outs
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# The bytecode cache on for what this session imports from here on (the project's modules, the rewritten
+# test modules), also when the environment turns it off (PYTHONDONTWRITEBYTECODE=1 on these machines: every
+# test process compiled them all again). `__pycache__/` is git-ignored; the Makefile's targets unset the
+# variable, so that pytest's plugins, imported before this file, are cached too.
+sys.dont_write_bytecode = False
 
 
 def pytest_configure(config) -> None:
