@@ -79,6 +79,7 @@ class Run:
     waiting_on: str | None
     asked: list[Asked] = field(repr=False)
     mails: list[OutgoingMail] = field(repr=False)  # sent during this run
+    flow_run_id: str | None = None  # the Prefect flow run (its name, tags and state are on the server)
 
     @property
     def steps(self) -> list[str]:
@@ -148,17 +149,20 @@ class Office:
         self.human.script = dict(answers)
         self.human.keys = []  # a list in `answers` scripts the waits of its step in this run
         asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
-        result, waiting = None, None
+        result, waiting, run_id = None, None, None
         with use_services(self.svc):
             try:
-                result = flow(case_no, **params)
+                state = flow(case_no, return_state=True, **params)
+                run_id = str(state.state_details.flow_run_id)
+                result = state.result()  # the flow's exception, raised again: a wait, an unscripted step, a failure
             except StepPending as stop:
                 waiting = stop.step
             except UnscriptedStep:
                 if not stop_at_unscripted:
                     raise
                 waiting = self.human.asked[-1].step
-        return Run(self, case_no, result, waiting, self.human.asked[asked_before:], self.mailer.sent[sent_before:])
+        return Run(self, case_no, result, waiting, self.human.asked[asked_before:], self.mailer.sent[sent_before:],
+                   run_id)
 
     def later(self, **delta: float) -> None:
         """Move the clock on (hours=…, days=…)."""

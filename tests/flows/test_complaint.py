@@ -472,7 +472,7 @@ def test_each_step_is_asked_of_its_holder_with_its_title_and_deadline(office, le
     run = office.run(complaint, case_no, handled(level))
     assert run.result == "closed"
     # the run says the level confirmed, the kind and the category (no group)
-    assert sorted(t for t in _tags(case_no) if t.startswith(("level:", "kind:", "category:", "group:"))) == sorted(
+    assert sorted(t for t in _tags(run) if t.startswith(("level:", "kind:", "category:", "group:"))) == sorted(
         [f"level:{level}", "kind:consumer", f"category:{category}"])
     handler, role = (CS_STAFF, "l1_handler") if level == 1 else (L2_HANDLER, "l2_handler")
     approvers = {1: [("quality_lead", QUALITY_LEAD), ("l2_handler", L2_HANDLER)],
