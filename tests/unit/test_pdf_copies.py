@@ -94,3 +94,19 @@ def test_the_sample_slip_copies_are_made_by_the_same_helper_with_their_text():
     (page,) = text_of(data)
     assert "取样出门审批单" in page and "出门证编码（一次有效）：AB2CD3EF" in page
     assert "YP-2026-0001·第三联出门证·第1页" in page  # the copy mark in the footer
+
+
+def test_a_tables_cells_wrap_within_their_column_and_its_heading_starts_every_page():
+    doc = helper.CopyDocument(title="测试单 第一联", mark="第一联（质量管理部）", ref="KS-2026-0001")
+    doc.set_font(helper.FONT, size=9)
+    text = "条干不匀，布面云斑，" * 5 + "see the attached photographs of batch 7\n第二段"
+    lines = doc.wrap(text, 40)
+    assert len(lines) > 3 and all(doc.get_string_width(line) <= 40 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace("\n", "").replace(" ", "")  # nothing lost or added
+    assert lines[-1] == "第二段"  # a newline breaks
+    assert all(any(word in line.split() for line in lines) for word in "the attached photographs of batch 7".split())
+    doc.table_rows([("环节", "处理人"), *[(f"第{i}步 {text}", "xie.ning@huajin.example") for i in range(25)]], (50, 50),
+                   heading=True)
+    pages = text_of(doc.bytes())
+    assert len(pages) > 2 and all(p.count("环节处理人") == 1 for p in pages)
+    assert all(f"第{i}步" in "".join(pages) for i in range(25))
