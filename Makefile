@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # modules: a third of a test process's start). tests/conftest.py turns it on for a bare `pytest` too.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-test browser up test test-unit test-pg test-sqlite lint mutants bench
+.PHONY: install install-test browser up test test-unit test-flows test-pg test-sqlite lint mutants bench
 
 # What the system needs (requirements.lock); the test tools are installed by `make test` only.
 install: $(STAMP)
@@ -43,6 +43,11 @@ test: install-test browser lint
 # the unit tests and the flows run in-process on fakes (tests/flows: one Prefect test server for the session)
 test-unit: install-test
 	$(VENV)/bin/pytest -q tests/unit tests/flows
+
+# the flows under test alone, on both cores (each xdist worker with its own Prefect test server):
+# the suite issue 19 times (docs/testing.md)
+test-flows: install-test
+	$(VENV)/bin/pytest -q -n 2 tests/flows
 
 lint: install-test
 	$(VENV)/bin/ruff check .

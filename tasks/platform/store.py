@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from hashlib import sha1
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import bindparam, func, or_, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+T = TypeVar("T", bound=SQLModel)
 OPEN_STATES = ("open", "escalated")
 # SQLite ≥ 3.35 and PostgreSQL alike; as text, compiled once (the dialects' upsert constructs are not cached)
 _NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON CONFLICT (key) "
@@ -37,13 +39,14 @@ _NEXT_NUMBER = text("INSERT INTO case_counters (key, value) VALUES (:key, 1) ON 
 
 # The statements every human step runs, built once with bound parameters: building a statement and its
 # cache key on every call cost as much as running it on SQLite (a task read 0.43 -> 0.24 ms of CPU).
-_TASK = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
-_TASK_OF_STEP = select(HumanTask).where(HumanTask.case_no == bindparam("case_no"),
-                                        HumanTask.step_key == bindparam("step_key"))
-_TASKS_OF = select(HumanTask).where(HumanTask.case_no == bindparam("case_no")).order_by(HumanTask.id)
-_CASE = select(Case).where(Case.case_no == bindparam("case_no"))
-_CASE_TO_UPDATE = _CASE.with_for_update()
-_EVENTS = select(Event).where(Event.case_no == bindparam("case_no")).order_by(Event.id)
+# The hot reads are Core statements over the tables; `_loaded` makes their rows the model objects.
+_TASKS, _CASES, _EVENT_ROWS = HumanTask.__table__, Case.__table__, Event.__table__
+_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+_TASK_OF_STEP = select(_TASKS).where(_TASKS.c.case_no == bindparam("case_no"), _TASKS.c.step_key == bindparam("step_key"))
+_TASKS_OF = select(_TASKS).where(_TASKS.c.case_no == bindparam("case_no")).order_by(_TASKS.c.id)
+_CASE_ROW = select(_CASES).where(_CASES.c.case_no == bindparam("case_no"))
+_CASE_TO_UPDATE = select(Case).where(Case.case_no == bindparam("case_no")).with_for_update()
+_EVENTS = select(_EVENT_ROWS).where(_EVENT_ROWS.c.case_no == bindparam("case_no")).order_by(_EVENT_ROWS.c.id)
 _EVENT_OF_KIND = select(Event.id).where(Event.case_no == bindparam("case_no"), Event.kind == bindparam("kind"))
 _REFUSED = select(func.count()).select_from(Event).where(
     Event.case_no == bindparam("case_no"), Event.kind == "answer_refused", Event.step_key == bindparam("step_key"))
@@ -131,6 +134,11 @@ class Store(AccessStoreMixin):
         with self.engine.connect() as conn:
             return conn.execute(statement, params).scalar()
 
+    def _rows(self, model: type[T], statement: Any, params: dict[str, Any]) -> list[T]:
+        """The rows of one Core query over `model`'s table as `model` objects (`_loaded`)."""
+        with self.engine.connect() as conn:
+            return [_loaded(model, row) for row in conn.execute(statement, params).mappings()]
+
     # ---- cases ---------------------------------------------------------------------
     def _next_number(self, s: Session, prefix: str, year: int) -> str:
         """The next number of this prefix and year, in the caller's transaction: one upsert
@@ -189,11 +197,10 @@ class Store(AccessStoreMixin):
             return case, True
 
     def get_case(self, case_no: str) -> Case:
-        with self.session() as s:
-            case = s.exec(_CASE, params={"case_no": case_no}).first()
-            if case is None:
-                raise CaseNotFound(case_no)
-            return case
+        found = self._rows(Case, _CASE_ROW, {"case_no": case_no})
+        if not found:
+            raise CaseNotFound(case_no)
+        return found[0]
 
     def set_flow_run(self, case_no: str, flow_run_id: str) -> None:
         with self.session() as s:
@@ -360,8 +367,7 @@ class Store(AccessStoreMixin):
                                .order_by(Case.id)).all())
 
     def events(self, case_no: str) -> list[Event]:
-        with self.session() as s:
-            return list(s.exec(_EVENTS, params={"case_no": case_no}).all())
+        return self._rows(Event, _EVENTS, {"case_no": case_no})
 
     def add_event(self, case_no: str, kind: str, *, actor: str | None = None, now: datetime,
                   step_key: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -386,16 +392,13 @@ class Store(AccessStoreMixin):
 
     # ---- human tasks ---------------------------------------------------------------
     def get_task(self, task_id: int) -> HumanTask | None:
-        with self.session() as s:
-            return s.exec(_TASK, params={"task_id": task_id}).first()
+        return next(iter(self._rows(HumanTask, _TASK, {"task_id": task_id})), None)
 
     def find_task(self, case_no: str, step_key: str) -> HumanTask | None:
-        with self.session() as s:
-            return s.exec(_TASK_OF_STEP, params={"case_no": case_no, "step_key": step_key}).first()
+        return next(iter(self._rows(HumanTask, _TASK_OF_STEP, {"case_no": case_no, "step_key": step_key})), None)
 
     def tasks_of(self, case_no: str) -> list[HumanTask]:
-        with self.session() as s:
-            return list(s.exec(_TASKS_OF, params={"case_no": case_no}).all())
+        return self._rows(HumanTask, _TASKS_OF, {"case_no": case_no})
 
     def ensure_task(self, task: HumanTask, render: Callable[[HumanTask], Sequence[OutgoingMail]],
                     now: datetime) -> tuple[HumanTask, bool]:
@@ -689,6 +692,16 @@ def _age(oldest: datetime | str | None, now: datetime) -> float | None:
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)
     return round(max(0.0, (now - oldest).total_seconds()), 3)
+
+
+def _loaded(model: type[T], row: Any) -> T:
+    """A row as the object an ORM session returns and then lets go of (every column loaded, detached, with
+    its identity), built as the ORM builds it but without a session (a task read by id 0.28 -> 0.15 ms of CPU,
+    by step 0.30 -> 0.18 ms: median of 5 x 1000 reads, 2026-11-30)."""
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(row)
+    make_transient_to_detached(obj)
+    return obj
 
 
 def _case_hooks(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
