@@ -280,6 +280,9 @@ def test_n2_a_late_submission_says_the_recorded_date_was_used_only_when_it_diffe
     late = check_submission(customer_name="甲", invoicing_name="甲", first=recorded, submitted_at=at(date(2026, 11, 16)))
     assert late.reasons == ["超过1个月，不给予认定：首次交易 2026-10-15（以交易记录为准），申请须于 2026-11-15 前提交，"
                             "实际提交 2026-11-16"]
+    assert late.as_record() == {"first_transaction_on": "2026-10-15", "first_transaction_source": "history",
+                                "stated_on": "2026-10-16", "submitted_on": "2026-11-16", "deadline": "2026-11-15",
+                                "on_time": False, "same_name": True, "accepted": False, "reasons": late.reasons}
     same = first_transaction(FIRST, "FP-001", [T("FP-001", FIRST)])
     late = check_submission(customer_name="甲", invoicing_name="乙", first=same, submitted_at=at(date(2026, 11, 16)))
     assert late.reasons[0] == "超过1个月，不给予认定：首次交易 2026-10-15，申请须于 2026-11-15 前提交，实际提交 2026-11-16"
