@@ -16,24 +16,25 @@ _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
 
 
 def mask_phone(value: str | None) -> str:
-    """13812345678 → 138****5678; landlines keep area code and last 4 digits."""
+    """13812345678 → 138****5678: the first 3 and last 4 digits kept, at least one hidden; a number of 7
+    digits or fewer is hidden whole (3 + 4 would show all of it)."""
     if not value:
         return ""
     digits = re.sub(r"\D", "", value)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if len(digits) >= 7:
-        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}" if len(digits) != 11 else (
-            f"{digits[:3]}****{digits[-4:]}")
+    if len(digits) > 7:
+        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
     return "*" * len(digits)
 
 
 def mask_id_card(value: str | None) -> str:
-    """110101199003071234 → 110101********1234."""
+    """110101199003071234 → 110101********1234: the first 6 and last 4 kept, at least one hidden; a value of 10
+    characters or fewer is hidden whole (6 + 4 would show all of it)."""
     if not value:
         return ""
     v = value.strip()
-    if len(v) <= 8:
+    if len(v) <= 10:
         return "*" * len(v)
     return f"{v[:6]}{'*' * (len(v) - 10)}{v[-4:]}"
 

@@ -78,3 +78,25 @@ def test_c23_an_entry_from_a_case_without_plan_or_outcome_takes_the_description_
                                                                                              "", None)
     plan_only = library_entry({**CLOSED, "outcome": {}}, handling_label="", outcome_label="", lessons="", improvement="")
     assert plan_only["department"] == "售后服务部"
+
+
+def test_c23_a_longer_name_is_hidden_whole_before_a_shorter_one_inside_it():
+    from models.complaint.library import anonymise
+
+    # 张李四 sorts before 李四 by text but is longer: hidden first, it leaves no 张 behind
+    assert anonymise("张李四和李四", ["李四", "张李四"]) == "某人和某人"
+    assert anonymise("王芳芳说王芳", ["王芳", "王芳芳"]) == "某人说某人"
+
+
+def test_c23_blank_names_hide_nothing_and_an_empty_text_stays_empty():
+    from models.complaint.library import anonymise
+
+    assert anonymise("王芳反映噪音", [" ", "", None]) == "王芳反映噪音"
+    assert anonymise("", ["王芳"]) == "" and anonymise(None, []) == ""
+
+
+def test_c23_an_entry_without_cause_description_lessons_or_improvement_records_them_blank():
+    from models.complaint.library import library_entry
+
+    e = library_entry({"form": {}}, handling_label="维修", outcome_label="已解决", lessons="", improvement="")
+    assert (e["cause"], e["lessons"], e["improvement"], e["product"]) == ("", "", "", "")

@@ -262,3 +262,59 @@ def test_a_booked_return_is_a_negative_transaction_for_the_quantity_booked():
     assert returned_amount(Decimal("12800.00"), 100, 98) == Decimal("-12544.00")
     assert returned_amount(Decimal("100.00"), 3, 1) == Decimal("-33.33")
     assert returned_amount(Decimal("100.00"), 3, 3) == Decimal("-100.00")
+
+
+# ---- decision points the mutation run of `models/new_customers.py` found untested (session 13) -----------
+def test_n3_a_float_amount_is_refused_naming_the_amount_and_a_naive_submission_time_too():
+    from models.new_customers import local_date
+
+    with pytest.raises(ValidationError, match="amount must be a decimal string, not a float"):
+        NewCustomerApplicationIn.model_validate(application(
+            first_transaction={"date": "2026-11-10", "amount": 35600.0, "reference": "X"}))
+    with pytest.raises(ValueError, match="an aware datetime is needed"):
+        local_date(datetime(2026, 11, 10, 12, 0))
+
+
+def test_n2_a_late_submission_says_the_recorded_date_was_used_only_when_it_differs_from_the_stated_one():
+    recorded = first_transaction(date(2026, 10, 16), "FP-001", [T("FP-001", FIRST)])
+    late = check_submission(customer_name="甲", invoicing_name="甲", first=recorded, submitted_at=at(date(2026, 11, 16)))
+    assert late.reasons == ["超过1个月，不给予认定：首次交易 2026-10-15（以交易记录为准），申请须于 2026-11-15 前提交，"
+                            "实际提交 2026-11-16"]
+    assert late.as_record() == {"first_transaction_on": "2026-10-15", "first_transaction_source": "history",
+                                "stated_on": "2026-10-16", "submitted_on": "2026-11-16", "deadline": "2026-11-15",
+                                "on_time": False, "same_name": True, "accepted": False, "reasons": late.reasons}
+    same = first_transaction(FIRST, "FP-001", [T("FP-001", FIRST)])
+    late = check_submission(customer_name="甲", invoicing_name="乙", first=same, submitted_at=at(date(2026, 11, 16)))
+    assert late.reasons[0] == "超过1个月，不给予认定：首次交易 2026-10-15，申请须于 2026-11-15 前提交，实际提交 2026-11-16"
+    assert late.as_record()["same_name"] is False and late.as_record()["on_time"] is False
+    ok = check_submission(customer_name="甲", invoicing_name="甲", first=same, submitted_at=at(FIRST))
+    assert ok.as_record()["same_name"] is True and ok.as_record()["accepted"] is True
+
+
+def test_n1_a_trade_the_day_before_the_first_transaction_is_a_prior_trade_recorded_with_its_kind():
+    found = history_check(FIRST, "FP-001", [T("S-2", date(2026, 10, 14)), T("R-1", date(2025, 3, 1), "return")])
+    assert found.trades == [
+        {"reference": "R-1", "on": "2025-03-01", "kind": "return", "kind_label": "退货", "amount": "100.00"},
+        {"reference": "S-2", "on": "2026-10-14", "kind": "sale", "kind_label": "销售", "amount": "100.00"}]
+    assert history_text(found.as_record()) == ("2023-10-15 至 2026-10-14 查到 2 笔交易（样品不计）："
+                                               "2025-03-01 退货 R-1 ¥100.00；2026-10-14 销售 S-2 ¥100.00")
+    assert history_text(history_check(FIRST, "FP-001", []).as_record()) == \
+        "2023-10-15 至 2026-10-14 无交易记录（样品不计），符合新客户条件"
+
+
+def test_n3_the_form_as_read_has_every_label_with_blanks_as_dashes():
+    resident = {**application()["customer"], "customer_class": "resident", "id_card": GOOD_ID,
+                "registration": {"credit_code": "91320500MA1XYZ1234", "bank": "工行苏州分行"}}
+    body = NewCustomerApplicationIn.model_validate(application(customer=resident)).model_dump(mode="json")
+    assert application_summary("XK-2026-000001", body) == {
+        "申请编号": "XK-2026-000001", "客户名称": "苏州新锦纺织有限公司", "开票资料名称": "苏州新锦纺织有限公司",
+        "客户类别": "个人居民", "联系人 / 电话": "陈先生 / 139****5678", "身份证号码": "110105********002X",
+        "注册资料": "credit_code: 91320500MA1XYZ1234；bank: 工行苏州分行", "地址": "苏州工业园区",
+        "首次交易": "2026-11-10 ¥35600.00（单据号 XS-20261110-01）", "开拓经过": "展会结识，三次拜访，报价后试单",
+        "评价·贡献": "年采购约 200 万", "评价·长期销售影响": "带动华东经销", "评价·信用": "预付款，信用良好",
+        "需要支持": "首批样品与技术支持", "业务员": "lin.tao@huajin.example"}
+    bare = {"name": "苏州新锦", "invoicing_name": "苏州新锦", "customer_class": "lessee"}
+    body = NewCustomerApplicationIn.model_validate(application(customer=bare, support_needed="")).model_dump(mode="json")
+    form = application_summary("XK-2026-000002", body)
+    assert form["联系人 / 电话"] == "— / —" and form["需要支持"] == "—" and form["客户类别"] == "承租户"
+    assert not {"身份证号码", "注册资料", "地址"} & set(form)

@@ -42,3 +42,47 @@ def test_links_and_csrf_fields_are_never_mangled():
     assert out["url"] == data["url"] and out["csrf"] == data["csrf"] and out["token"] == token
     assert out["choices"][0]["url"] == data["choices"][0]["url"]
     assert out["note"] == "tel 138****5678"
+
+
+# ---- decision points the mutation run of `models/privacy.py` found untested (session 13) ------------------
+def test_a_phone_number_always_hides_a_digit_and_keeps_at_most_its_first_3_and_last_4():
+    assert mask_phone("0512-12345678") == "051*****5678"  # 12 digits: 5 hidden
+    assert mask_phone("+86 0512 1234567") == "051****4567"
+    assert mask_phone("86-1234567") == "861**4567"  # 9 digits starting 86: not a country code
+    assert mask_phone("58881234") == "588*1234"
+    assert mask_phone("5888123") == "*******"  # 7 digits: nothing shown (3 + 4 would show it whole)
+    assert mask_phone("123") == "***" and mask_phone(None) == ""
+
+
+def test_an_id_card_number_always_hides_its_middle_and_a_short_one_whole():
+    assert mask_id_card("110101900307123") == "110101*****7123"  # the old 15-digit number
+    assert mask_id_card(" 11010119900307123X ") == "110101********123X"
+    assert mask_id_card("12345678901") == "123456*8901"
+    for short in ("1234", "12345678", "123456789", "1234567890"):  # never shown whole
+        assert mask_id_card(short) == "*" * len(short)
+    assert mask_id_card("") == "" and mask_id_card(None) == ""
+
+
+def test_mask_text_masks_old_15_digit_id_numbers_and_landlines_keeping_the_area_code():
+    assert mask_text("旧证110101900307123，座机021-58881234、0512 1234567") == \
+        "旧证110101*****7123，座机021-****1234、0512-****4567"
+    assert mask_text("") == "" and mask_text(None) is None
+
+
+def test_mask_data_masks_by_key_what_the_text_scan_would_not_recognise():
+    data = {"Phone": "12345678901", "mobile": "12345678901", "tel": "12345678901", "fax": "12345678901",
+            "home_phone": "12345678901", "id_card": "AB1234567890", "IDCard": "AB1234567890", "id_no": "AB1234567890",
+            "id_number": "AB1234567890", "spouse_id_card": "AB1234567890", "name": "12345678901", "phone_count": 2}
+    masked_phone, masked_id = "123****8901", "AB1234**7890"
+    assert mask_data(data) == {"Phone": masked_phone, "mobile": masked_phone, "tel": masked_phone, "fax": masked_phone,
+                               "home_phone": masked_phone, "id_card": masked_id, "IDCard": masked_id,
+                               "id_no": masked_id, "id_number": masked_id, "spouse_id_card": masked_id,
+                               "name": "12345678901", "phone_count": 2}
+
+
+def test_an_email_keeps_its_first_letter_and_its_domain():
+    from models.privacy import mask_email
+
+    assert mask_email("wang.fang@example.com") == "w***@example.com"
+    assert mask_email("a@b@example.com") == "a***@example.com"
+    assert mask_email("wangfang") == "********" and mask_email("") == "" and mask_email(None) == ""

@@ -372,3 +372,27 @@ def test_demo_data_in_a_database_gives_a_report(tmp_path):
     assert f["total_closed"] > 50 and sum(r["count"] for r in f["by_level"]) == f["total_closed"]
     assert build_report(s.engine, "analysis", "2026-10", tmp_path / "a").report.figures["trend"][-1]["month"] == "2026-10"
     assert build_report(s.engine, "weekly", "2026-W42", tmp_path / "w").report.figures["new"]["total"] > 0
+
+
+# ---- decision points the mutation run of `models/statistics.py` found untested (session 13) ---------------
+def test_s1_s2_periods_from_january_to_december_and_a_bad_key_refused_naming_the_form():
+    from models.statistics import period_bounds
+
+    assert month_period("2026-01") == (datetime(2026, 1, 1, tzinfo=TZ), datetime(2026, 2, 1, tzinfo=TZ))
+    assert period_bounds("monthly", "2026-12") == month_period("2026-12")
+    assert period_bounds("analysis", "2026-11") == month_period("2026-11")
+    assert period_bounds("weekly", "2026-W44") == week_period("2026-W44")
+    for bad in ("2026-13", "2026-00", None):
+        with pytest.raises(ValueError, match="month must look like 2026-10"):
+            month_period(bad)
+    with pytest.raises(ValueError, match="week must look like 2026-W44"):
+        week_period("2026-44")
+    with pytest.raises(ValueError, match="no such ISO week '2025-W53'"):
+        week_period("2025-W53")
+
+
+def test_s1_s3_the_period_is_shanghais_whatever_the_zone_of_now():
+    now = datetime(2026, 10, 31, 16, 30, tzinfo=timezone.utc)  # 1 November 00:30 in Shanghai, a Sunday
+    assert default_period("monthly", now) == "2026-10" and default_period("analysis", now) == "2026-11"
+    monday = datetime(2026, 11, 1, 16, 30, tzinfo=timezone.utc)  # Monday 2 November 00:30 in Shanghai
+    assert default_period("weekly", monday) == "2026-W44"

@@ -48,3 +48,48 @@ def test_csrf_is_bound_to_the_token():
     assert not check_csrf(SECRET, t1, None)
     assert not check_csrf(SECRET, t1, "令牌" + csrf_for(SECRET, t1)[2:])  # non-ASCII: refused, no TypeError
     assert len(csrf_for(SECRET, t1)) == 32  # the hidden field's 128 bits, as the page renders it
+
+
+# ---- decision points the mutation run of `models/tokens.py` found untested (session 13) -------------------
+def _signed(payload, salt="kefu.decision-link.v1"):
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(SECRET, salt=salt).dumps(payload)
+
+
+EXP = int(NOW.timestamp()) + 86400
+
+
+def test_a_link_is_signed_for_decision_links_only_and_carries_its_expiry():
+    claim = read_token(SECRET, _signed([7, "a@b.example", EXP]), NOW)
+    assert (claim.task_id, claim.person, claim.expires_at) == (7, "a@b.example", EXP)
+    for salt in ("itsdangerous", "kefu.session"):  # the same secret signing something else is no link
+        with pytest.raises(InvalidToken):
+            read_token(SECRET, _signed([7, "a@b.example", EXP], salt), NOW)
+
+
+@pytest.mark.parametrize("payload", [
+    ["7", "a@b.example", EXP], [True, "a@b.example", EXP], [7, "a@b.example", str(EXP)], [7, "a@b.example", True],
+    [7, 5, EXP], [7, None, EXP], [0, "a@b.example", EXP], [2**31, "a@b.example", EXP], [7, "", EXP],
+    [7, "a" * 201, EXP], [7, "a\nb@x.example", EXP], [7, "a\x1fb@x.example", EXP],
+])
+def test_a_link_with_a_mistyped_or_out_of_range_claim_is_refused(payload):
+    with pytest.raises(InvalidToken):
+        read_token(SECRET, _signed(payload), NOW)
+
+
+@pytest.mark.parametrize("task_id,person", [(1, "a"), (2**31 - 1, "a" * 200), (7, "a b@x.example")])
+def test_a_link_at_the_edges_of_its_claim_is_read(task_id, person):
+    assert read_token(SECRET, _signed([task_id, person, EXP]), NOW).task_id == task_id
+
+
+def test_a_link_may_expire_up_to_its_longest_life_and_7_days_of_clock_skew_ahead():
+    limit = int(NOW.timestamp()) + (30 + 7) * 86400
+    assert read_token(SECRET, _signed([7, "a@b.example", limit]), NOW, 30).expires_at == limit
+    with pytest.raises(InvalidToken):
+        read_token(SECRET, _signed([7, "a@b.example", limit + 1]), NOW, 30)
+    longest = int(NOW.timestamp()) + (3650 + 7) * 86400  # no setting: MAX_AGE_DAYS; a setting above it is capped
+    for setting in (None, 0, 99999):
+        assert read_token(SECRET, _signed([7, "a@b.example", longest]), NOW, setting).expires_at == longest
+        with pytest.raises(InvalidToken):
+            read_token(SECRET, _signed([7, "a@b.example", longest + 1]), NOW, setting)
