@@ -4,7 +4,6 @@ queues nothing twice), then deliver the outbox with retries and backoff."""
 from __future__ import annotations
 
 import random
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +57,7 @@ def deliver_now(svc: Services, case_no: str | None, delays: list[float] | None =
             return sent
         if delay is None:
             break
-        time.sleep(delay * (1 + random.uniform(-MAIL_TASK["retry_jitter_factor"], MAIL_TASK["retry_jitter_factor"])))
+        svc.clock.sleep(delay * (1 + random.uniform(-MAIL_TASK["retry_jitter_factor"], MAIL_TASK["retry_jitter_factor"])))
     run_logger().warning("mail for %s stays in the outbox; the watchdog will retry", case_no)
     return sent
 

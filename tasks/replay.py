@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import logging
 import random
-import time
 from typing import Any, Callable, Literal
 
 from prefect import Task, get_run_logger
@@ -129,6 +128,12 @@ def retry_delays(task: Task) -> list[float]:
     return [d * (1 + random.uniform(-jitter, jitter)) if jitter else d for d in delays]
 
 
+def _wait(seconds: float) -> None:
+    """The wait before the next try, on the services' clock (the tests' fake clock moves on at once)."""
+    if seconds > 0:
+        services().clock.sleep(seconds)
+
+
 def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state: bool = False) -> Any:
     """A bookkeeping task of a flow run, called in place: tried again after the task's backoff as
     often as it would be retried, its name in the run's log. With `return_state`, the outcome as a
@@ -146,7 +151,7 @@ def run_inline(task: Task, args: tuple, kwargs: dict[str, Any], *, return_state:
                     return Failed(message=f"{type(exc).__name__}: {exc}")
                 raise
             log.warning("步骤 %s: %s: %s; again in %.1f s", task.name, type(exc).__name__, exc, wait)
-            time.sleep(wait)
+            _wait(wait)
         else:
             return _completed(result) if return_state else result
     raise AssertionError("unreachable")

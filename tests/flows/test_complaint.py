@@ -4,6 +4,7 @@ who is told, which state the case ends in."""
 from datetime import datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from deployments import names
 from flows.complaint.handling import complaint
@@ -22,6 +23,7 @@ from models.complaint.answers import (
 )
 from models.business_days import TZ
 from models.complaint.handling import LEVEL_LABELS
+from models.tables import OutboxMessage
 from tests.flows.harness import (
     ARCHIVE_CLERK,
     AREA_MANAGER,
@@ -121,6 +123,21 @@ def test_level3_form_is_reported_to_both_directors_and_the_l2_handler(office):
     assert sorted(passed.data["to"]) == sorted([L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR])
     for person in (L2_HANDLER, L3_SALES_DIRECTOR, L3_ADMIN_DIRECTOR):
         assert run.mails_to(person, "转交")
+
+
+def test_with_smtp_down_the_complaint_is_still_passed_on_and_closed_its_mail_left_in_the_outbox(office):
+    # SMTP down from the intake to the end, through every try of every delivery (the waits between
+    # tries are on the fake clock): the form is passed on and the case closed all the same — a
+    # failed delivery fails neither the pass-on nor the closing; what was not sent stays in the outbox
+    case_no = office.complaint(category="服务行为")
+    office.mailer.fail_next = 10**6
+    run = office.run(complaint, case_no, handled(2))
+    assert run.result == "closed" and run.case.state == "closed" and run.mails == []
+    (passed,) = run.events("form_passed_on")
+    assert passed.data["to"] == [L2_HANDLER]
+    with office.svc.store.session() as s:
+        notice = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"notice:{case_no}:pass-on-l2")).one()
+    assert notice.sent_at is None and notice.attempts > 0 and L2_HANDLER in notice.to
 
 
 def test_the_receiver_confirms_the_proposed_level(office):

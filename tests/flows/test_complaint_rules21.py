@@ -11,7 +11,7 @@ from models.complaint.answers import ComplaintIntake, FirstContact, ResponsibleD
 from tasks.reports.statistics import monthly_figures
 from tests.flows.harness import (CUSTOMER, DEPUTY_GM, GM, L2_HANDLER, L3_ADMIN_DIRECTOR, L3_SALES_DIRECTOR, PENDING, PRODUCTION_HEAD,
                                  QUALITY_LEAD, RECEIVER, answer)
-from tests.flows.test_complaint import APPROVE, PLAN, handled
+from tests.flows.test_complaint import APPROVE, OUTCOME, PLAN, handled
 
 # §7's roles (deployments/org.yaml)
 GM_OFFICE, LEGAL_COUNSEL, CHAIRMAN = "xie.ning@huajin.example", "tang.lv@huajin.example", "dong.cheng@huajin.example"
@@ -150,8 +150,10 @@ def test_no_solution_in_12_hours_reports_the_obstacle_to_the_l3_director(office)
 
 def test_a_plan_agreed_with_the_customer_in_time_meets_the_12_hours(office):
     agreed = PLAN.model_copy(update={"first_agreement": True})
-    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {"plan-1": answer(agreed, hours=3)})
+    run = office.run(complaint, office.complaint(category="服务行为"), handled(2) | {
+        "plan-1": answer(agreed, hours=3), "outcome": answer(OUTCOME, hours=10)})  # the outcome after the 12 hours
     rec = run.case.data["c21_solution"]
+    # agreed with the plan: its time is the solution's, not the outcome's 10 hours later
     assert datetime.fromisoformat(rec["done"]) <= datetime.fromisoformat(rec["due"]) - timedelta(hours=6)
 
 

@@ -358,3 +358,35 @@ def test_mail_delivered_in_place_is_tried_again_then_left_in_the_outbox(tmp_path
     svc.mailer.fail_next = 10
     assert deliver_now(svc, "YP-2026-000002", delays=[0, 0]) == 0  # three tries, then left for the watchdog
     assert svc.mailer.fail_next == 7 and svc.store.unsent_count("YP-2026-000002") == 1
+
+
+def test_the_waits_between_tries_are_on_the_services_clock(tmp_path):
+    """Mail delivered in place and a step retried in place (tasks/replay.py) wait on the services'
+    clock: the real one sleeps, the tests' fake moves on at once — a flows scenario with SMTP down
+    through every try costs no real seconds."""
+    import time
+
+    from prefect import task
+
+    from tasks import replay
+    from tasks.notify import deliver_now
+    from tasks.platform.runtime import use_services
+
+    svc = fake_services(tmp_path)
+    start, began = svc.clock.now(), time.monotonic()
+    open_task(svc, "YP-2026-000001", "leader-approval", LEADER)
+    svc.mailer.fail_next = 10**6
+    assert deliver_now(svc, "YP-2026-000001", delays=[4, 8]) == 0
+    waited = (svc.clock.now() - start).total_seconds()
+    assert 12 * 0.8 <= waited <= 12 * 1.2  # 4 + 8 s, the mail task's ±20 % jitter
+    calls = []
+
+    @task(name="更新案件 record state", retries=2, retry_delay_seconds=[30, 30])
+    def step(case_no: str) -> None:
+        calls.append(case_no)
+        raise ConnectionError("database down")
+
+    with use_services(svc):
+        assert replay.run_inline(step, ("YP-2026-000001",), {}, return_state=True).is_failed()
+    assert len(calls) == 3 and (svc.clock.now() - start).total_seconds() == waited + 60
+    assert time.monotonic() - began < 5  # none of the 72 s was slept
