@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 
 from sqlalchemy import bindparam, func, or_, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -698,7 +698,10 @@ def _loaded(model: type[T], row: Any) -> T:
     """A row as the object an ORM session returns and then lets go of (every column loaded, detached, with
     its identity), built as the ORM builds it but without a session (a task read by id 0.28 -> 0.15 ms of CPU,
     by step 0.30 -> 0.18 ms: median of 5 x 1000 reads, 2026-11-30)."""
-    obj = model.__mapper__.class_manager.new_instance()
+    mapper = model.__mapper__
+    if not mapper.configured:  # as a session's first query would (a fresh process reading before any ORM use)
+        configure_mappers()
+    obj = mapper.class_manager.new_instance()
     obj.__dict__.update(row)
     make_transient_to_detached(obj)
     return obj

@@ -169,3 +169,36 @@ def test_senders_claiming_at_once_never_claim_one_message_twice(kind, tmp_path):
     assert len(every) == len(set(every)) == 120  # each message claimed by exactly one sender
     assert all(ids == sorted(ids) for ids in claims)  # oldest first
     assert store.claim_unsent(NOW) == []
+
+
+def test_a_fresh_process_whose_first_read_is_a_case_or_task_reads_them(tmp_path):
+    """The hot reads build the model objects without a session (Store `_loaded`): in a process whose first
+    database use is such a read (a served flow run loading its case), the ORM's mappers are not configured yet.
+    Run in a new interpreter, the rows written with SQLAlchemy Core."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(f"""
+        from datetime import datetime, timezone
+        from sqlalchemy import create_engine
+        from sqlmodel import SQLModel
+        from models.tables import Case, HumanTask
+        from tasks.platform.store import Store
+        engine = create_engine("sqlite:///{tmp_path / 'kefu.db'}")
+        SQLModel.metadata.create_all(engine)
+        now = datetime.now(timezone.utc)
+        with engine.begin() as c:
+            c.execute(Case.__table__.insert().values(case_no="KS-2026-000001", procedure="grievance", state="open",
+                                                     title="t", data={{"a": 1}}, created_at=now, updated_at=now))
+            c.execute(HumanTask.__table__.insert().values(case_no="KS-2026-000001", step_key="s", role="r",
+                                                          assignee="a@b", recused=[], choices=[], summary={{}},
+                                                          answer={{}}, created_at=now))
+        store = Store(engine)
+        print(store.get_case("KS-2026-000001").data, store.find_task("KS-2026-000001", "s").state)
+    """)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["{'a':", "1}", "open"]
