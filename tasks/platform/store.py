@@ -139,6 +139,12 @@ class Store(AccessStoreMixin):
         with self.engine.connect() as conn:
             return [_loaded(model, row) for row in conn.execute(statement, params).mappings()]
 
+    def _first(self, model: type[T], statement: Any, params: dict[str, Any]) -> T | None:
+        """The first row of one Core query over `model`'s table as a `model` object, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(statement, params).mappings().first()
+        return None if row is None else _loaded(model, row)
+
     # ---- cases ---------------------------------------------------------------------
     def _next_number(self, s: Session, prefix: str, year: int) -> str:
         """The next number of this prefix and year, in the caller's transaction: one upsert
@@ -197,10 +203,10 @@ class Store(AccessStoreMixin):
             return case, True
 
     def get_case(self, case_no: str) -> Case:
-        found = self._rows(Case, _CASE_ROW, {"case_no": case_no})
-        if not found:
+        case = self._first(Case, _CASE_ROW, {"case_no": case_no})
+        if case is None:
             raise CaseNotFound(case_no)
-        return found[0]
+        return case
 
     def set_flow_run(self, case_no: str, flow_run_id: str) -> None:
         with self.session() as s:
@@ -392,10 +398,10 @@ class Store(AccessStoreMixin):
 
     # ---- human tasks ---------------------------------------------------------------
     def get_task(self, task_id: int) -> HumanTask | None:
-        return next(iter(self._rows(HumanTask, _TASK, {"task_id": task_id})), None)
+        return self._first(HumanTask, _TASK, {"task_id": task_id})
 
     def find_task(self, case_no: str, step_key: str) -> HumanTask | None:
-        return next(iter(self._rows(HumanTask, _TASK_OF_STEP, {"case_no": case_no, "step_key": step_key})), None)
+        return self._first(HumanTask, _TASK_OF_STEP, {"case_no": case_no, "step_key": step_key})
 
     def tasks_of(self, case_no: str) -> list[HumanTask]:
         return self._rows(HumanTask, _TASKS_OF, {"case_no": case_no})
