@@ -6,33 +6,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from models.statistics import complaint_fact_values
 from models.tables import Case, ComplaintFact, HumanTask
 
 NOTICE_FACTS = {"urge_notice": "urge_notice_at", "inquiry_notice": "inquiry_notice_at"}
+_FACTS = ComplaintFact.__table__
+_FACT = select(_FACTS.c.id, _FACTS.c.plan_at).where(_FACTS.c.case_no == bindparam("case_no"))
+_UPDATE_FACT = _FACTS.update().where(_FACTS.c.id == bindparam("fact_id"))
+_FIRST_PLAN_ANSWER = select(HumanTask.decided_at).where(HumanTask.case_no == bindparam("case_no"),
+                                                       HumanTask.step_key == "plan-1")
 
 
-def sync_complaint_fact(s: Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
+def sync_complaint_fact(s: Connection | Session, case: Case, kind: str, now: datetime, new: bool = False) -> None:
     """Keep the complaint's `complaint_facts` row (the statistics' columns) current with the case,
-    in the same transaction as the change."""
+    in the same transaction as the change (Core statements: the store's hot writes use no ORM unit of work)."""
     if case.procedure != "complaint":
         return
     values = complaint_fact_values(case.case_no, case.state, case.level, case.parent_case_no, case.data,
                                    case.created_at, case.closed_at)
-    fact = None if new else s.exec(select(ComplaintFact).where(ComplaintFact.case_no == case.case_no)).first()
-    if fact is None:
-        fact = ComplaintFact(**values)
-    else:
-        for k, v in values.items():
-            setattr(fact, k, v)
-    if fact.plan_at is None and kind.startswith("plan_submitted_"):
+    fact = None if new else s.execute(_FACT, {"case_no": case.case_no}).first()
+    if kind.startswith("plan_submitted_") and (fact is None or fact.plan_at is None):
         # C6: the first plan's answer time (its task), against the 1-day plan deadline
-        fact.plan_at = s.exec(select(HumanTask.decided_at).where(
-            HumanTask.case_no == case.case_no, HumanTask.step_key == "plan-1")).first() or now
-    s.add(fact)
+        values["plan_at"] = s.execute(_FIRST_PLAN_ANSWER, {"case_no": case.case_no}).scalar() or now
+    if fact is None:
+        s.execute(_FACTS.insert(), values)
+    else:
+        s.execute(_UPDATE_FACT, {"fact_id": fact.id, **values})
 
 
 def record_notice_fact(s: Session, case_no: str, kind: str, now: datetime) -> None:
