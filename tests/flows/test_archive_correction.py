@@ -12,6 +12,7 @@ from tests.flows.harness import ACCOUNTING, CS_MANAGER, CS_STAFF, GM, L3_SALES_D
 
 APPROVE = Decision(decision="approve")
 CHAIRMAN = "dong.cheng@huajin.example"
+OTHER_CS_STAFF = "li.na@huajin.example"  # cs_staff: [CS_STAFF, li.na]
 FORM = "archive-correction-form-{}"  # the 《客户信息更正单》 artifact, re-published after every step that changes it
 
 
@@ -122,14 +123,17 @@ def test_a_rejected_report_is_revised_and_reviewed_again(office):
 
 
 def test_a_withdrawn_plan_closes_the_case_without_touching_the_archive(office):
-    run = office.run(archive_correction, office.correction(), chain(**{
+    # drafted by the other CS staff member: the revision and the closing notice go to that author
+    run = office.run(archive_correction, office.correction(drafted_by=OTHER_CS_STAFF), chain(**{
         "cs-manager-review": Decision(decision="reject", comment="不需更正"),
         "revise-cs-manager-review": PlanRevision(decision="withdrawn")}))
     assert run.result == "withdrawn" and run.case.state == "withdrawn" and run.case.closed_at is not None
     assert run.steps == ["cs-manager-review", "revise-cs-manager-review"]  # the GM is never asked
+    assert run.step("revise-cs-manager-review").assignee == OTHER_CS_STAFF
+    assert run.step("cs-manager-review").requested_by == OTHER_CS_STAFF
     assert office.svc.store.get_customer("DA-2026-000001").phone == "13812345678"
     assert steps_recorded(run)[-1] == ("correction_withdrawn", None, ["returned", "withdrawn"])
-    (notice,) = run.notices_to(CS_STAFF, "客户信息更正未完成")
+    (notice,) = run.notices_to(OTHER_CS_STAFF, "客户信息更正未完成")
     assert "补救处理方案已撤回（或经裁定撤销），案件关闭。" in notice.text
     with office.svc.store.session() as s:  # the notice is the case's
         assert s.exec(select(OutboxMessage.case_no).where(OutboxMessage.subject == notice.subject)).one() == run.case_no
