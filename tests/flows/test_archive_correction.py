@@ -99,7 +99,8 @@ def test_a_rejected_plan_goes_back_to_its_author_and_the_chain_resumes_at_the_st
     assert steps_recorded(run)[1:4] == [("rejected:gm-approval", GM, ["in_progress", "returned"]),
                                         ("revised:revise-gm-approval", CS_STAFF, ["returned", "revised"]),
                                         ("approved:gm-approval-2", GM, ["revised", "in_progress"])]
-    assert run.events("rejected:gm-approval")[0].data["comment"] == "需说明变更依据"
+    rejected = run.events("rejected:gm-approval")[0].data
+    assert (rejected["step"], rejected["comment"]) == ("gm-approval", "需说明变更依据")
     # the revision left the changes blank: the plan keeps them, with the new reason
     assert run.case.data["plan"] == {"changes": {"phone": "13987654321"}, "reason": "客户来函变更电话"}
     customer = office.svc.store.get_customer("DA-2026-000001")
@@ -115,7 +116,9 @@ def test_a_rejected_report_is_revised_and_reviewed_again(office):
         "cs-manager-report-review-2": APPROVE}))
     assert run.steps[-4:] == ["cs-manager-report-review", "revise-cs-manager-report-review",
                               "cs-manager-report-review-2", "gm-report-approval"]
-    assert run.step("revise-cs-manager-report-review").summary["驳回意见"] == "（未填写）"  # rejected without a word
+    revise = run.step("revise-cs-manager-report-review")
+    assert (revise.title, revise.assignee) == ("修改更正报告（被驳回）", CS_STAFF)
+    assert revise.summary["驳回意见"] == "（未填写）"  # rejected without a word
     assert run.case.data["report"] == "补充：会计科 11 月 26 日完成"
     (revised,) = run.events("revised:revise-cs-manager-report-review")
     assert (revised.actor, revised.data["state"]) == (CS_STAFF, ["returned", "revised"])
