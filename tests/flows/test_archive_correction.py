@@ -193,7 +193,8 @@ def test_a_draft_rejected_nine_times_is_ruled_on_by_the_gm_or_for_the_gms_own_st
     assert steps_recorded(run)[-2:] == [
         ("withdrawn:ruling-cs-manager-report-review-9", GM, None),  # still returned, then closed
         ("correction_withdrawn", None, ["returned", "withdrawn"])]
-    assert run.events("withdrawn:ruling-cs-manager-report-review-9")[0].data["comment"] == "多次修改仍不合格"
+    ruling = run.events("withdrawn:ruling-cs-manager-report-review-9")[0].data
+    assert (ruling["step"], ruling["comment"]) == ("ruling-cs-manager-report-review-9", "多次修改仍不合格")
     assert run.case.data["plan"] == {"changes": {"phone": "13900001111"}, "reason": "电话变更"}  # a blank reason kept
     assert run.result == "withdrawn" and run.case.state == "withdrawn"
     assert office.svc.store.get_customer("DA-2026-000001").phone == "13812345678"

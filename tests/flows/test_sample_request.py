@@ -54,6 +54,11 @@ def test_a_gm_rejection_ends_the_slip_with_the_reason_to_the_requester(office):
     (notice,) = run.notices_to(MARKETING, "取样出门审批单未获批准")
     assert "「总经理审批《取样出门审批单》」环节被驳回" in notice.text and "理由：本月样品已超量" in notice.text
     assert "精梳棉纱" in notice.text  # with the slip's fields
+    from sqlmodel import select
+
+    from models.tables import OutboxMessage
+    with office.svc.store.session() as s:  # the notice is the case's
+        assert s.exec(select(OutboxMessage.case_no).where(OutboxMessage.subject == notice.subject)).one() == run.case_no
     assert not run.mails_to(PRODUCTION)
 
 
