@@ -63,7 +63,8 @@ def test_the_correction_goes_through_the_nine_steps_and_is_archived_as_a_new_ver
     assert run.case.data["report"] == "两部门均已执行，核对无误"
     # round 1 is the step's own title; the departments and the author are asked by no one to recuse
     assert run.step("gm-approval").title == "总经理审批《客户信息更正单》"
-    assert run.step("cs-report").role == "cs_staff" and run.step("cs-report").requested_by is None
+    report = run.step("cs-report")
+    assert (report.role, report.title, report.requested_by) == ("cs_staff", "撰写客户信息更正报告", None)
     assert run.step("cs-report").summary["各部门反馈"] == "销售中心：销售台账已更新电话\n会计科：开票资料已更新"
     sales = run.step("dept-sales")
     assert (sales.role, sales.requested_by, sales.title) == ("department_head", None, "执行客户信息更正并反馈（销售中心）")

@@ -36,12 +36,13 @@ def test_a_sample_slip_signed_by_leader_then_gm_goes_to_production_and_is_issued
         ("sample_gate_done", None, None)]
     assert run.events("sample_issued")[0].data | {"state": None} == {"taker": "王师傅", "quantity": 6, "state": None}
     assert run.events("sample_gate_done")[0].data == {"gate": "released"}
-    assert run.mails_to(PRODUCTION, "取样出门审批单")
+    (slip,) = run.mails_to(PRODUCTION, "已生效")
     from sqlmodel import select
 
-    from models.tables import SampleLedgerEntry
+    from models.tables import OutboxMessage, SampleLedgerEntry
     with office.svc.store.session() as s:
         (entry,) = s.exec(select(SampleLedgerEntry)).all()
+        assert s.exec(select(OutboxMessage.case_no).where(OutboxMessage.subject == slip.subject)).one() == case_no
     assert (entry.taker, entry.quantity, entry.recorded_by) == ("王师傅", 6, PRODUCTION)
 
 
