@@ -49,6 +49,8 @@ def test_the_correction_goes_through_the_nine_steps_and_is_archived_as_a_new_ver
     assert run.case.data["applied"]["version"] == 2
     assert office.svc.store.get_customer("DA-2026-000001").phone == "13987654321"
     (archived,) = run.notices_to(CS_STAFF, "客户信息更正已存档")
+    with office.svc.store.session() as s:  # the notice is the case's
+        assert s.exec(select(OutboxMessage.case_no).where(OutboxMessage.subject == archived.subject)).one() == case_no
     assert "档案 DA-2026-000001 已按批准的更正存为第 2 版" in archived.text and "联系电话" in archived.text
     assert steps_recorded(run) == [
         ("approved:cs-manager-review", CS_MANAGER, ["drafted", "in_progress"]),
@@ -106,6 +108,7 @@ def test_a_rejected_plan_goes_back_to_its_author_and_the_chain_resumes_at_the_st
     assert run.case.data["plan"] == {"changes": {"phone": "13987654321"}, "reason": "客户来函变更电话"}
     customer = office.svc.store.get_customer("DA-2026-000001")
     assert customer.phone == "13987654321"
+    assert office.svc.store.customer_versions("DA-2026-000001")[-1].reason.startswith("客户来函变更电话（更正单 ")
     assert office.artifacts.writes[FORM.format(run.case_no.lower())] >= 5  # and once more on the rejection
     assert run.result == "archived"
 
