@@ -54,6 +54,7 @@ def test_an_invalid_code_is_refused_and_the_guard_checks_again_then_the_pass_is_
 
 def test_goods_not_matching_the_pass_are_refused_and_listed_at_month_end(office):
     case_no = office.sample_request()
+    office.mailer.fail_next = 10**6  # and SMTP down all along: the flow goes on without the slip's mail
     code = gate_pass_code(office.svc.settings.secret_key, case_no)
     run = office.run(sample_request, case_no, approved_and_issued(**{
         "gate-check": GateCheck(decision="released", pass_code=code, **(ALL_MATCH | {"quantity_matches": False}))}))
