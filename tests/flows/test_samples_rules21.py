@@ -43,6 +43,10 @@ def test_an_invalid_code_is_refused_and_the_guard_checks_again_then_the_pass_is_
         "gate-check": GateCheck(decision="released", pass_code="WRONG123", **ALL_MATCH),
         "gate-check-2": GateCheck(decision="released", pass_code=code.lower(), **ALL_MATCH)}))
     assert run.steps[-2:] == ["gate-check", "gate-check-2"]
+    again = run.step("gate-check-2")
+    assert (again.role, again.assignee, again.title, again.due.isoformat()) == (
+        "gate_guard", GATE_GUARD, "门卫核验出门证", "2026-11-26T02:00:00+00:00")
+    assert run.events("sample_gate_done")[0].data == {"gate": "released"}
     assert [e.kind for e in run.events() if e.kind.startswith("gate_")] == ["gate_refused", "gate_released"]
     assert run.case.data["gate_checks"]["gate-check"]["reason"] == "出门证编码无效"
     assert run.case.data["gate_pass"]["by"] == GATE_GUARD and run.case.closed_at is not None
@@ -50,11 +54,14 @@ def test_an_invalid_code_is_refused_and_the_guard_checks_again_then_the_pass_is_
 
 def test_goods_not_matching_the_pass_are_refused_and_listed_at_month_end(office):
     case_no = office.sample_request()
+    office.mailer.fail_next = 10**6  # and SMTP down all along: the flow goes on without the slip's mail
     code = gate_pass_code(office.svc.settings.secret_key, case_no)
     run = office.run(sample_request, case_no, approved_and_issued(**{
         "gate-check": GateCheck(decision="released", pass_code=code, **(ALL_MATCH | {"quantity_matches": False}))}))
     assert run.case.data["gate_check"]["result"] == "refused"
     assert "数量" in run.case.data["gate_check"]["reason"] and "gate_pass" not in run.case.data
+    assert run.steps[-1] == "gate-check"  # goods not matching are refused, not checked again
+    assert run.events("sample_gate_done")[0].data == {"gate": "refused"} and run.case.closed_at is not None
     from datetime import date
 
     totals = sample_month_totals(office.svc.store, date(2026, 11, 1))
@@ -79,7 +86,7 @@ def test_a_sample_from_stock_needs_withdrawal_ledger_and_a_gm_approved_requisiti
         "warehouse-ledger": WarehouseLedger(taker="王师傅", quantity=6, taken_on=date(2026, 11, 25)),
         "requisition": SampleRequisition(quantity=6, purpose="客户打样"),
         "requisition-gm-approval": Decision(decision="reject", comment="用途写清客户"),
-        "requisition-2": SampleRequisition(quantity=6, purpose="无锡华美打样"),
+        "requisition-2": SampleRequisition(quantity=5, purpose="无锡华美打样"),
         "requisition-gm-approval-2": APPROVE,
         "stock-issue": Done(), "sample-booking": Done(),
         "gate-check": GateCheck(decision="released", pass_code=code, **ALL_MATCH)})
@@ -94,7 +101,21 @@ def test_a_sample_from_stock_needs_withdrawal_ledger_and_a_gm_approved_requisiti
     opened = {t.step_key: t.created_at for t in office.svc.store.tasks_of(case_no)}
     approved = run.task("requisition-gm-approval-2").decided_at
     assert opened["stock-issue"] >= approved and opened["sample-booking"] >= approved
-    assert run.case.data["warehouse_ledger"]["taker"] == "王师傅"
-    assert run.case.data["requisition"] == {"quantity": 6, "purpose": "无锡华美打样", "approved_by": GM}
+    assert run.case.data["warehouse_ledger"] == {"decided_by": STOREKEEPER, "taker": "王师傅", "quantity": 6,
+                                                 "taken_on": "2026-11-25"}
+    assert run.case.data["requisition"] == {"quantity": 5, "purpose": "无锡华美打样", "approved_by": GM}  # the approved one
+    assert [(e.kind, e.actor) for e in run.events() if e.kind in (
+        "stock_withdrawn", "warehouse_ledger_recorded", "requisition_approved", "sample_issued")] == [
+        ("stock_withdrawn", PRODUCTION), ("warehouse_ledger_recorded", STOREKEEPER), ("requisition_approved", GM),
+        ("sample_issued", STOREKEEPER)]  # the ledger's entry is the issue
+    assert run.events("stock_withdrawn")[0].data == {"note": "退库单 TK-88"}
+    req = run.step("requisition-2")
+    assert (req.role, req.title, req.requested_by, req.summary["仓库台账数量"]) == ("marketing", "填写《领用单》", None, 6)
+    approval = run.step("requisition-gm-approval-2")
+    assert (approval.role, approval.title, approval.requested_by) == ("general_manager", "总经理审批《领用单》", MARKETING)
+    assert (approval.summary["领用数量"], approval.summary["用途"], approval.summary["仓库台账数量"]) == (5, "无锡华美打样", 6)
+    assert [(run.step(k).role, run.step(k).title, run.step(k).summary["领用数量"]) for k in ("stock-issue", "sample-booking")] == [
+        ("warehouse", "仓库办理出库（《领用单》已批准）", 5), ("accounting", "财务入账：销售费用及销售（《领用单》已批准）", 5)]
+    assert (run.step("stock-withdrawal").role, run.step("warehouse-ledger").role) == ("production", "storekeeper")
     totals = sample_month_totals(office.svc.store, date(2026, 11, 1))
     assert totals["quantity"] == 6 and totals["no_gate_check"] == []  # P3's month-end totals include it
