@@ -6,7 +6,7 @@ import pytest
 from flows.complaint.handling import complaint
 from models.answers import Decision
 from models.complaint.answers import ComplaintOutcome
-from tests.flows.harness import DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, RECEIVER, SALES_MANAGER
+from tests.flows.harness import CS_STAFF, DEPUTY_GM, DEPUTY_SALES_MANAGER, GM, SALES_MANAGER
 from tests.flows.test_complaint import APPROVE, handled
 
 AUTHORITY = {"authority-sales-manager": APPROVE, "authority-deputy-sales-manager": APPROVE,
@@ -41,13 +41,14 @@ def test_an_outcome_without_an_amount_needs_no_authority(office):
 
 def test_a_rejected_outcome_goes_back_to_the_handler_and_is_decided_again(office):
     revised = outcome("allowance", "4000.00")
-    run = office.run(complaint, office.complaint(), handled(1, outcome=outcome("allowance", "20000.00")) | AUTHORITY | {
+    case_no = office.complaint(received_by=CS_STAFF)  # the handler is its receiver, the second L1 handler
+    run = office.run(complaint, case_no, handled(1, outcome=outcome("allowance", "20000.00")) | AUTHORITY | {
         "authority-deputy-gm": Decision(decision="reject", comment="赔付过高"), "outcome-2": revised,
         "authority-sales-manager-2": APPROVE})
     steps = run.steps
     assert steps[steps.index("outcome"):steps.index("satisfaction")] == [
         "outcome", "authority-deputy-sales-manager", "authority-deputy-gm", "outcome-2", "authority-sales-manager-2"]
-    assert run.step("outcome-2").assignee == RECEIVER
+    assert run.step("outcome-2").assignee == CS_STAFF
     assert run.task("outcome-2").summary["核决意见"] == "赔付过高"
     assert run.case.data["outcome"]["loss_amount"] == "4000.00"  # only the approved outcome is recorded
     (started,) = office.flows.started
