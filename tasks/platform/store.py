@@ -709,9 +709,11 @@ def _case_hooks(s: Connection | Session, case: Case, kind: str, now: datetime, n
 
 
 def _values(obj: SQLModel) -> dict[str, Any]:
-    """A model object's columns, for a Core insert of its row (without an id not yet given)."""
-    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns
-            if not (c.primary_key and getattr(obj, c.key) is None)}
+    """A model object's columns, for a Core insert of its row: an id not yet given, or a column with a default
+    left unset, is left to the database and the column's default (as the ORM's insert does)."""
+    values = {c.key: getattr(obj, c.key, None) for c in obj.__table__.columns}
+    return {c.key: values[c.key] for c in obj.__table__.columns
+            if values[c.key] is not None or not (c.primary_key or c.default is not None)}
 
 
 def _event(conn: Connection, case_no: str, kind: str, at: datetime, *, actor: str | None = None,

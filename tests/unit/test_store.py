@@ -63,6 +63,29 @@ def test_ensure_task_is_idempotent_and_queues_mail_once(store):
     assert kinds.count("task_created") == 1
 
 
+def test_a_task_and_its_answer_code_stored_without_a_time_get_their_columns_default(store):
+    """The step's rows are written as Core inserts: a column left unset falls to its default (as the ORM's
+    insert did), never NULL, and the row read back is the row written."""
+    from models.tables import AnswerCode
+    from tasks.platform.human_codes import CodedMail
+
+    case = new_case(store)
+    row = task_row(case.case_no, summary={"编号": case.case_no}, recused=["x@x.example"])
+    row.created_at = None
+
+    def coded(t):
+        m = CodedMail(**dict(mail()))
+        m._answer_code = AnswerCode(task_id=t.id, person="boss@x.example", code_hash="h" * 64)
+        return [m]
+
+    task, created = store.ensure_task(row, coded, NOW)
+    stored = store.get_task(task.id)
+    assert created and stored.created_at is not None and abs(stored.created_at - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert (stored.summary, stored.recused, stored.state, stored.due_at) == ({"编号": case.case_no}, ["x@x.example"], "open", row.due_at)
+    (code,) = store.answer_codes(task.id)
+    assert code.person == "boss@x.example" and code.purpose == "ask" and code.issued_at is not None and code.used_at is None
+
+
 def test_outbox_survives_smtp_outage_and_sends_once(store):
     case = new_case(store)
     store.ensure_task(task_row(case.case_no), lambda t: [mail()], NOW)
