@@ -266,6 +266,7 @@ def test_level3_unsatisfied_goes_to_the_gm_meeting(office, score):
     label = {4: "不满意", 5: "很不满意"}[score]
     assert f"三级投诉 {run.case_no} 客户评价「{label}」，提交总经理例会研究处理。" in agenda.text
     assert len(run.events("gm_meeting_agenda")) == 2  # on the agenda once for the plan (C25), once for this
+    assert sorted(e.data["key"] for e in run.events("gm_meeting_agenda")) == ["gm-meeting", "gm-meeting-agenda"]
     assert run.events("complaint_to_gm_meeting")
 
 
