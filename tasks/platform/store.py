@@ -445,11 +445,10 @@ class Store(AccessStoreMixin):
         with self.engine.begin() as conn:
             row = conn.execute(_DECIDE, {"task_id": task_id, "b_decision": decision, "b_comment": comment,
                                          "b_answer": answer, "b_by": by, "b_via": via, "b_now": now}).mappings().first()
-            if row is not None:  # this answer is the first
+            if row is not None:  # this answer is the first (committed as the block ends)
                 _event(conn, row["case_no"], "task_decided", now, actor=by, step_key=row["step_key"],
                        data={"decision": decision, "comment": comment, "via": via, "answer": answer})
-        if row is not None:
-            return True, _loaded(HumanTask, row)
+                return True, _loaded(HumanTask, row)
         task = self.get_task(task_id)
         assert task is not None
         return False, task
@@ -711,9 +710,12 @@ def _case_hooks(s: Connection | Session, case: Case, kind: str, now: datetime, n
 def _values(obj: SQLModel) -> dict[str, Any]:
     """A model object's columns, for a Core insert of its row: an id not yet given, or a column with a default
     left unset, is left to the database and the column's default (as the ORM's insert does)."""
-    values = {c.key: getattr(obj, c.key, None) for c in obj.__table__.columns}
-    return {c.key: values[c.key] for c in obj.__table__.columns
-            if values[c.key] is not None or not (c.primary_key or c.default is not None)}
+    values = {}
+    for c in obj.__table__.columns:
+        value = getattr(obj, c.key, None)
+        if value is not None or not (c.primary_key or c.default is not None):
+            values[c.key] = value
+    return values
 
 
 def _event(conn: Connection, case_no: str, kind: str, at: datetime, *, actor: str | None = None,
