@@ -232,17 +232,23 @@ class Stack:
                              + repr([e['kind'] for e in case.get('events', [])]))
 
     def prefect(self, method: str, path: str, **kw) -> httpx.Response:
-        """Prefect's API, retried on 503 like Prefect's own client (its SQLite answers
-        "database is locked" now and then)."""
+        """Prefect's API, retried on 503 at least as patiently as Prefect's own client. Its SQLite
+        answers SQLITE_BUSY / BUSY_SNAPSHOT as 503 while the scheduler, the event persister and the
+        runs write; BUSY_SNAPSHOT fails at once (no busy timeout helps), so what counts is the number
+        of tries spread over time. Prefect's client retries 5 times over 62 s (2, 4, … 32 s); this
+        tries ≈ 30 times over 2 minutes (0.5 s doubling to 5 s). The former 8 tries in 18 s failed
+        CI once on a loaded machine (stop 29, tests/e2e/test_served_deployments.py on SQLite)."""
         auth = self.env.get("KEFU_PREFECT_API_AUTH_STRING")
         if auth and "auth" not in kw:  # Prefect's own API auth, as its clients send it (issue 24)
             kw["auth"] = tuple(auth.split(":", 1))
-        for attempt in range(8):
+        deadline = time.monotonic() + 120
+        pause = 0.5
+        while True:
             r = self.client.request(method, f"{self.prefect_api}{path}", **kw)
-            if r.status_code != 503:
+            if r.status_code != 503 or time.monotonic() + pause > deadline:
                 return r
-            time.sleep(0.5 * (attempt + 1))
-        return r
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     def prefect_run(self, run_id: str) -> dict:
         return self.prefect("GET", f"/flow_runs/{run_id}").json()
