@@ -201,26 +201,28 @@ def test_overdue_task_gets_one_reminder_then_escalation(stack):
 
 
 def ui_resume(stack, run_id, run_input):
-    """What the Prefect UI's Resume dialog sends (retried on a 503, as Prefect's own client does:
-    the embedded server's SQLite answers "database is locked" now and then)."""
-    for _ in range(5):
-        r = stack.client.post(f"{stack.prefect_api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
-        if r.status_code != 503:
-            break
-        time.sleep(1)
+    """What the Prefect UI's Resume dialog sends (retried on a 503, as Prefect's own client does)."""
+    r = stack.prefect("POST", f"/flow_runs/{run_id}/resume", json={"run_input": run_input})
     assert r.status_code in (200, 201), r.text
     return r.json()
 
 
 def wait_paused_on(stack, run_id, key, timeout=90):
+    """Until the run is paused on `key` and its input form can be shown: Prefect sets the PAUSED
+    state first and saves the form's schema just after (prefect/flow_runs.py, `suspend_flow_run`);
+    the UI's Resume dialog reads that schema before a person can submit, and a resume sent in
+    between is rejected ("Run input schema not found" — CI, stop 29, under a load of 9)."""
     deadline = time.monotonic() + timeout
     run: dict = {}
     while time.monotonic() < deadline:
         run = stack.prefect_run(run_id)
-        if run["state"]["type"] == "PAUSED" and run["state"]["state_details"]["pause_key"] == key:
-            return run
+        details = run["state"]["state_details"]
+        if run["state"]["type"] == "PAUSED" and details["pause_key"] == key:
+            schema = (details.get("run_input_keyset") or {}).get("schema")
+            if schema and stack.prefect("GET", f"/flow_runs/{run_id}/input/{schema}").status_code == 200:
+                return run
         time.sleep(0.25)
-    raise AssertionError(f"run {run_id} is {run.get('state')}, not paused on {key}")
+    raise AssertionError(f"run {run_id} is {run.get('state')}, not paused on {key} with its input form")
 
 
 def test_answer_in_the_prefect_ui_resume_form_is_recorded_as_ui(stack):
