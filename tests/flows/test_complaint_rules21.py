@@ -199,6 +199,30 @@ def test_an_unsatisfactory_visit_goes_back_to_the_department_and_a_bad_result_es
     assert run.result.startswith("escalated:")  # 4 on the result escalates though the survey said 2 (C9)
 
 
+def test_a_visit_rating_the_process_4_escalates_though_the_survey_and_the_result_said_2(office):
+    # C22/C9: the handling process rated 4 (不满意) counts as the result would; the result itself rated well
+    from models.archive.answers import DepartmentFeedback
+    from models.complaint.answers import ReturnVisit
+
+    visit = ReturnVisit(result="结果可以接受，但处理过程拖沓", process_satisfaction=4, result_satisfaction=2,
+                        shortcomings="处理过程多次催问才有答复")
+    run = office.run(complaint, office.complaint(), handled(1) | {
+        "return-visit": visit, "visit-follow-up": DepartmentFeedback(feedback="已规定答复时限")})
+    (told,) = run.notices_to(L2_HANDLER, "回访不满意")
+    assert f"投诉 {run.case_no} 回访结果不满意：处理过程多次催问才有答复" in told.text
+    follow = run.step("visit-follow-up")
+    assert follow.assignee == PRODUCTION_HEAD and follow.role == "department_head"
+    assert run.events("satisfaction_recorded")[0].data["action"] == "close"  # the survey's 2 alone would close
+    # … and the visit escalates it exactly as a result rated 4 does: a linked case one level up, not archived
+    child = run.result.removeprefix("escalated:")
+    assert child != run.result and run.case.state == "escalated" and run.events("complaint_escalated")
+    assert "archive" not in run.steps and run.steps[-1] == "visit-follow-up"
+    opened = office.svc.store.get_case(child)
+    assert opened.parent_case_no == run.case_no and opened.level == 2
+    (started,) = office.flows.started
+    assert started.case_no == child and "level:2" in started.tags
+
+
 def test_a_shortcoming_unresolved_goes_back_without_escalating(office):
     from models.archive.answers import DepartmentFeedback
     from models.complaint.answers import ReturnVisit
