@@ -121,6 +121,8 @@ def test_a_received_time_must_know_its_offset_and_be_within_a_datetimes_range():
     with pytest.raises(PydanticCustomError) as e:
         _aware_in_range(datetime.fromisoformat("0001-01-01T00:00:00+14:00"))
     assert e.value.type == "datetime_out_of_range" and e.value.message() == "is out of range"
+    with pytest.raises(PydanticCustomError, match="is out of range"):  # past the last day in Shanghai, whatever the local zone
+        _aware_in_range(datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc))
     with pytest.raises(ValidationError, match="is out of range"):
         complaint(received_at="0001-01-01T00:00:00+14:00")
 
