@@ -432,8 +432,8 @@ def test_recusal_skips_blank_and_missing_entries_and_goes_on():
         "li.na@huajin.example", "zhou.min@huajin.example"}
     assert recused_people([None], directory.get) == set()
     asked: list[str] = []
-    recused_people([" 李娜 ", "a@b.example"], lambda n: asked.append(n) or None)
-    assert asked == ["李娜"]  # an email is not looked up; a name is, stripped
+    recused_people([None, " 李娜 ", "", "a@b.example"], lambda n: asked.append(n) or None)
+    assert asked == ["李娜"]  # an email is not looked up; a name is, stripped; a missing or blank entry is not
 
 
 def test_c13_retention_from_a_date_or_a_time():
