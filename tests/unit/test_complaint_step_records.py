@@ -1,0 +1,127 @@
+"""What the complaint's deciding steps record (tasks/complaint/steps.py), without Prefect: C12's violation
+once per case and rule, C21's hour records (the first `done` stays), C21's 10-minute report of a major
+complaint — to whom, when due, on time or not (docs/testing.md, session 15)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models.business_days import TZ
+from models.complaint.handling import ComplaintIn, Penalty
+from models.settings import Settings
+from models.tables import OutboxMessage, PenaltyRecord
+from tasks.complaint.intake import file_complaint
+from tasks.complaint.steps import hour_record, report_major, save_penalty
+from tasks.platform.clock import FixedClock
+from tasks.platform.mail import MemoryMailer
+from tasks.platform.runtime import build_services
+
+RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
+L1 = "li.na@huajin.example"
+L2 = "zhou.min@huajin.example"
+L3_SALES, L3_ADMIN = "zhao.lei@huajin.example", "qian.hui@huajin.example"
+
+
+@pytest.fixture
+def svc(tmp_path):
+    from tests.dbs import fresh_store
+
+    settings = Settings(home=tmp_path, secret_key="x" * 32, env="test",
+                        org_file=Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
+    return build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(RECEIVED + timedelta(minutes=5)))
+
+
+def file(svc, **over) -> str:
+    b = {"complainant": {"name": "王芳", "phone": "13812345678"}, "kind": "consumer", "channel": "phone",
+         "category": "维修服务", "description": "漏水", "event": {"time": "周一", "place": "园区店"},
+         "received_at": RECEIVED.isoformat()} | over
+    case, _ = file_complaint(svc, ComplaintIn.model_validate(b))
+    return case.case_no
+
+
+def events(svc, case_no: str, kind: str):
+    return [e for e in svc.store.events(case_no) if e.kind == kind]
+
+
+# ---- C12 -----------------------------------------------------------------------------------------
+def test_c12_a_violation_is_recorded_once_per_case_and_rule_with_who_what_and_why(svc):
+    case_no = file(svc)
+    late = Penalty(handler=L1, rule="first_contact_late", amount=Decimal("30.00"), reason="未在1个工作日内应诉")
+    assert save_penalty(svc, case_no, late) is True
+    with svc.store.session() as s:
+        (row,) = s.exec(select(PenaltyRecord).where(PenaltyRecord.case_no == case_no)).all()
+    assert (row.handler, row.rule, row.amount, row.reason) == (L1, "first_contact_late", Decimal("30.00"), "未在1个工作日内应诉")
+    assert row.at.replace(tzinfo=row.at.tzinfo or timezone.utc) == RECEIVED + timedelta(minutes=5)  # recorded now
+    (e,) = events(svc, case_no, "penalty_recorded")
+    assert e.actor == "system" and e.data == {"handler": L1, "rule": "first_contact_late", "amount": "30.00",
+                                              "reason": "未在1个工作日内应诉"}
+    again = late.model_copy(update={"handler": L2, "reason": "再次"})
+    assert save_penalty(svc, case_no, again) is False  # the same rule on the same case: once
+    routing = Penalty(handler=L2, rule="routing_not_followed", amount=Decimal("50.00"), reason="未转交")
+    assert save_penalty(svc, case_no, routing) is True  # another rule is another violation
+    other = file(svc)
+    assert save_penalty(svc, other, late) is True       # the same rule on another case too
+    assert [e.data["rule"] for e in events(svc, case_no, "penalty_recorded")] == ["first_contact_late", "routing_not_followed"]
+    with svc.store.session() as s:
+        rows = s.exec(select(PenaltyRecord).where(PenaltyRecord.case_no == case_no)).all()
+    assert sorted((r.rule, r.handler) for r in rows) == [("first_contact_late", L1), ("routing_not_followed", L2)]
+
+
+# ---- C21 hour records ----------------------------------------------------------------------------
+def test_c21_an_hour_record_keeps_its_first_due_and_done_and_adds_only_new_notes(svc):
+    case_no = file(svc)
+    due, done = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), RECEIVED + timedelta(hours=3)
+    first = hour_record(svc, case_no, "feedback", due=due, done=done, to=[L1])
+    assert first == {"due": "2026-11-24T10:00:00+08:00", "done": "2026-11-23T13:00:00+08:00", "to": [L1]}
+    assert svc.store.get_case(case_no).data["c21_feedback"] == first
+    (e,) = events(svc, case_no, "feedback_deadline_recorded")
+    assert e.actor == "system" and e.data == {"c21_feedback": first}
+    later = hour_record(svc, case_no, "feedback", due=due + timedelta(days=1), done=done + timedelta(hours=1), to=[L2], note="x")
+    assert later == first | {"note": "x"}  # the first due and done stay; a note not made before is added
+    assert len(events(svc, case_no, "feedback_deadline_recorded")) == 2
+    assert hour_record(svc, case_no, "feedback", done=done + timedelta(days=2)) == later
+    assert len(events(svc, case_no, "feedback_deadline_recorded")) == 2  # nothing changed, nothing recorded
+
+
+def test_c21_a_deadline_recorded_before_it_is_done_gets_its_done_later_in_shanghai_time(svc):
+    case_no = file(svc)
+    due = datetime(2026, 11, 23, 2, 10, tzinfo=timezone.utc)   # 10:10 in Shanghai
+    assert hour_record(svc, case_no, "major_report", due=due) == {"due": "2026-11-23T10:10:00+08:00"}
+    done = datetime(2026, 11, 23, 2, 9, tzinfo=timezone.utc)
+    assert hour_record(svc, case_no, "major_report", done=done) == {"due": "2026-11-23T10:10:00+08:00",
+                                                                    "done": "2026-11-23T10:09:00+08:00"}
+    assert hour_record(svc, case_no, "solution") == {} and "c21_solution" not in svc.store.get_case(case_no).data
+
+
+# ---- C21 the major complaint's 10-minute report ------------------------------------------------
+def notices(svc, case_no: str) -> list[OutboxMessage]:
+    with svc.store.session() as s:
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.case_no == case_no)).all())
+
+
+def test_c21_a_level_2_complaint_is_reported_to_the_l2_handler_within_10_minutes(svc):
+    case_no = file(svc, category="服务行为")
+    assert report_major(svc, case_no, 2) is True  # 5 minutes after receipt
+    rec = svc.store.get_case(case_no).data["c21_major_report"]
+    assert rec == {"due": "2026-11-23T10:10:00+08:00", "done": "2026-11-23T10:05:00+08:00", "to": [L2]}
+    (mail,) = [m for m in notices(svc, case_no) if m.dedupe_key == f"notice:{case_no}:major-report-l2"]
+    assert mail.to.split(",") == [L2] and mail.subject == f"【通知】{case_no} 重大投诉上报（二级（较严重投诉））"
+    assert f"二级（较严重投诉） {case_no} 已受理，按规定于受理后10分钟内上报。（系统自动上报）" in mail.text
+    (e,) = events(svc, case_no, "major_complaint_reported")
+    assert e.data["to"] == [L2] and e.data["key"] == "major-report-l2"
+
+
+def test_c21_a_level_3_complaint_goes_to_both_directors_too_and_late_is_late(svc):
+    case_no = file(svc, media=True)
+    svc.clock.advance(minutes=6)  # 11 minutes after receipt
+    assert report_major(svc, case_no, 3, by="flow") is False
+    rec = svc.store.get_case(case_no).data["c21_major_report"]
+    assert rec["to"] == sorted([L2, L3_SALES, L3_ADMIN]) and rec["done"] == "2026-11-23T10:11:00+08:00"
+    (mail,) = [m for m in notices(svc, case_no) if m.dedupe_key == f"notice:{case_no}:major-report-l3"]
+    assert sorted(mail.to.split(",")) == sorted([L2, L3_SALES, L3_ADMIN])
+    assert "已受理，按规定于受理后10分钟内上报。" in mail.text and "系统自动上报" not in mail.text
