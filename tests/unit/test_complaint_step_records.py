@@ -125,3 +125,40 @@ def test_c21_a_level_3_complaint_goes_to_both_directors_too_and_late_is_late(svc
     (mail,) = [m for m in notices(svc, case_no) if m.dedupe_key == f"notice:{case_no}:major-report-l3"]
     assert sorted(mail.to.split(",")) == sorted([L2, L3_SALES, L3_ADMIN])
     assert "已受理，按规定于受理后10分钟内上报。" in mail.text and "系统自动上报" not in mail.text
+
+
+# ---- C11/R1 the return/credit case a complaint's outcome starts ---------------------------------
+def test_c11_r1_a_return_decided_on_a_complaint_is_filed_once_with_the_complaints_details(tmp_path):
+    from tasks.complaint.steps import start_return_credit
+    from tests.flows.harness import CUSTOMER, Office
+
+    office = Office(tmp_path)
+    case_no = office.complaint(description="色差明显" * 100)
+    outcome = {"return_quantity": 40, "unit": "箱", "product_code": "CY-60S", "loss_amount": "900.00"}
+    child_no = start_return_credit(office.svc, case_no, "return", outcome, Decimal("900.00"))
+    child = office.svc.store.get_case(child_no)
+    d = child.data
+    assert child.procedure == "return" and d["complaint_case_no"] == case_no
+    assert (d["customer"], d["customer_email"], d["product_code"], d["product_name"]) == (
+        "张女士", CUSTOMER, "CY-60S", "精梳棉纱 40S")
+    assert d["amount"] == "900.00" and d["quantity"] == {"value": 40, "unit": "箱"}
+    assert d["reason"] == f"投诉 {case_no}：" + ("色差明显" * 100)[:500]
+    assert (d["handling"], d["basis"]) == ("退货/重处理", f"投诉 {case_no} 处理结果")
+    assert child_no in office.flows.calls  # its run started at once
+    assert start_return_credit(office.svc, case_no, "return", outcome, Decimal("900.00")) == child_no  # once
+
+
+def test_c11_r1_an_allowance_takes_the_first_product_and_no_quantity(tmp_path):
+    from tasks.complaint.steps import start_return_credit
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    case_no = office.complaint()
+    child = office.svc.store.get_case(start_return_credit(office.svc, case_no, "allowance", {"product_code": "", "unit": ""},
+                                                          Decimal("300.00")))
+    assert child.procedure == "allowance" and child.data["product_code"] == "CY-40S" and child.data.get("quantity") is None
+    assert child.data["handling"] == "折让/赔款" and child.data["product_name"] == "精梳棉纱 40S"
+    bare = office.complaint(products=[], email=None)
+    kid = office.svc.store.get_case(start_return_credit(office.svc, bare, "return", {"return_quantity": 5}, Decimal("10.00")))
+    assert kid.data["product_code"] == "—" and kid.data["product_name"] == "" and kid.data["quantity"] == {"value": 5, "unit": "件"}
+    assert kid.data["customer_email"] is None
