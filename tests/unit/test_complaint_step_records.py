@@ -72,6 +72,22 @@ def test_c12_a_violation_is_recorded_once_per_case_and_rule_with_who_what_and_wh
     assert sorted((r.rule, r.handler) for r in rows) == [("first_contact_late", L1), ("routing_not_followed", L2)]
 
 
+def test_c12_a_violation_recorded_by_another_pass_between_the_check_and_the_insert_counts_once(svc, monkeypatch):
+    """Two watchdog passes at once: the second one's check saw no row, the unique (case, rule) refuses its insert,
+    and it reports nothing recorded (the watchdog counts what it recorded)."""
+    import sqlalchemy
+
+    import tasks.complaint.steps as steps
+
+    case_no = file(svc)
+    late = Penalty(handler=L1, rule="first_contact_late", amount=Decimal("30.00"), reason="未在1个工作日内应诉")
+    assert save_penalty(svc, case_no, late) is True
+    real = steps.select
+    monkeypatch.setattr(steps, "select", lambda *a: real(*a).where(sqlalchemy.false()))  # the check sees nothing yet
+    assert save_penalty(svc, case_no, late) is False
+    assert len(events(svc, case_no, "penalty_recorded")) == 1
+
+
 # ---- C21 hour records ----------------------------------------------------------------------------
 def test_c21_an_hour_record_keeps_its_first_due_and_done_and_adds_only_new_notes(svc):
     case_no = file(svc)

@@ -34,7 +34,7 @@ EMPTY = {"key": "empty", "title": "升级案件", "note": "", "headers": ["单�
 
 
 def test_s4_the_report_is_one_markdown_artifact_table_by_table_cut_and_masked(published):
-    st.publish_artifacts("monthly", "2026-11", report("monthly", "客诉案件统计表", "2026-11", BY_CATEGORY, OVERDUE, EMPTY))
+    st.publish_artifacts("monthly", "2026-11", report("monthly", "客诉案件统计表", "2026-11", BY_CATEGORY, EMPTY, OVERDUE))
     (md,) = published["markdown"]
     assert md["key"] == "monthly-report" and md["description"] == "《客诉案件统计表》2026-11"
     assert md["markdown"] == "\n".join([
@@ -44,11 +44,11 @@ def test_s4_the_report_is_one_markdown_artifact_table_by_table_cut_and_masked(pu
         "| 货运 | 2 | 138****5678 |",
         "| 服务/行为 | 1 |  |",          # a cell's own "|" would split the row
         "", "",
+        "## 升级案件", "", "（无）", "",   # an empty table says so, and the tables after it follow
         "## 逾期案件", "", "含已结案的逾期案件", "",
         "| 单号 | 客户 |", "|---|---|",
         "| TS-2026-0001 | 王芳 021-****1234 |",
-        "", "（仅列出前若干项，完整清单见邮件附件 Excel）",
-        "## 升级案件", "", "（无）", ""])
+        "", "（仅列出前若干项，完整清单见邮件附件 Excel）"])
 
 
 def test_s4_the_first_table_is_also_a_table_artifact_row_by_row_masked(published):
