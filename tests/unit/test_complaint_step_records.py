@@ -178,3 +178,114 @@ def test_c11_r1_an_allowance_takes_the_first_product_and_no_quantity(tmp_path):
     kid = office.svc.store.get_case(start_return_credit(office.svc, bare, "return", {"return_quantity": 5}, Decimal("10.00")))
     assert kid.data["product_code"] == "—" and kid.data["product_name"] == "" and kid.data["quantity"] == {"value": 5, "unit": "件"}
     assert kid.data["customer_email"] is None
+
+
+# ---- C20 the process notice to the customer ---------------------------------------------------
+CUSTOMER_EMAIL = "wf@example.com"
+WITH_EMAIL = {"complainant": {"name": "王芳", "phone": "13812345678", "email": CUSTOMER_EMAIL}}
+
+
+def outbox(svc, case_no: str, key_has: str) -> list[OutboxMessage]:
+    return [m for m in notices(svc, case_no) if key_has in m.dedupe_key]
+
+
+def test_c20_the_outline_is_mailed_to_a_customer_with_email_and_recorded_once(svc):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc, **WITH_EMAIL)
+    assert send_process_notice(svc, case_no, "email", actor=L1) is True
+    rec = svc.store.get_case(case_no).data["process_notice"]
+    digest = rec["digest"]
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert {k: rec[k] for k in ("via", "at", "level", "handler", "versions")} == {
+        "via": "email", "at": "2026-11-23T10:05:00+08:00", "level": "一级（普通投诉）", "handler": L1, "versions": 1}
+    assert rec["steps"][0] == {"step": "受理登记，确认投诉级别", "by": "已完成"} and len(rec["steps"]) == 6
+    (mail,) = outbox(svc, case_no, "process-notice")
+    assert mail.dedupe_key == f"notice:{case_no}:process-notice-{digest}" and mail.to.split(",") == [CUSTOMER_EMAIL]
+    assert "13900000006" in mail.text  # the handler's own phone, shown in full to the customer
+    (sent,) = events(svc, case_no, "process_notice_sent")
+    assert sent.data == {"to": [CUSTOMER_EMAIL], "digest": digest, "update": ""}
+    (given,) = events(svc, case_no, "process_notice_given")
+    assert given.actor == L1 and given.data == {"via": "email", "digest": digest, "update": ""}
+    # C21: a minor complaint's 24 h feedback is met by the notice
+    assert svc.store.get_case(case_no).data["c21_feedback"] == {"due": "2026-11-24T10:00:00+08:00",
+                                                                "done": "2026-11-23T10:05:00+08:00"}
+    svc.clock.advance(hours=1)
+    assert send_process_notice(svc, case_no, "email") is False  # unchanged: nothing again
+    assert len(events(svc, case_no, "process_notice_given")) == 1 and len(outbox(svc, case_no, "process-notice")) == 1
+
+
+@pytest.mark.parametrize("email,via", [(None, "sms"), (None, "email"), (CUSTOMER_EMAIL, "sms"), (CUSTOMER_EMAIL, "read_out")])
+def test_c20_told_by_the_handler_when_the_customer_has_no_email_or_another_way_was_chosen(svc, email, via):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc, complainant={"name": "王芳", "phone": "13812345678", "email": email})
+    assert send_process_notice(svc, case_no, via) is True
+    assert svc.store.get_case(case_no).data["process_notice"]["via"] == via
+    assert outbox(svc, case_no, "process-notice") == [] and events(svc, case_no, "process_notice_sent") == []
+
+
+def test_c20_an_update_before_the_customer_was_told_sends_nothing(svc):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc, **WITH_EMAIL)
+    assert send_process_notice(svc, case_no, "email", update="级别调整") is False
+    assert "process_notice" not in svc.store.get_case(case_no).data and outbox(svc, case_no, "process-notice") == []
+
+
+def test_c20_a_change_of_handler_mails_the_update_even_if_the_customer_was_first_told_by_phone(svc):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc, **WITH_EMAIL)
+    assert send_process_notice(svc, case_no, "sms") is True
+    first = svc.store.get_case(case_no).data["process_notice"]["digest"]
+    svc.store.update_case(case_no, actor="t", kind="handler_assigned", now=svc.clock.now(), data={"handler": L2})
+    svc.clock.advance(hours=2)
+    assert send_process_notice(svc, case_no, "sms", update="处理人变更") is True
+    rec = svc.store.get_case(case_no).data["process_notice"]
+    assert rec["digest"] != first and (rec["via"], rec["handler"], rec["versions"]) == ("email", L2, 2)
+    assert rec["at"] == "2026-11-23T12:05:00+08:00"
+    (mail,) = outbox(svc, case_no, "process-notice")
+    assert mail.to.split(",") == [CUSTOMER_EMAIL] and mail.dedupe_key.endswith(rec["digest"])
+    (updated,) = events(svc, case_no, "process_notice_updated")
+    assert updated.data == {"via": "email", "digest": rec["digest"], "update": "处理人变更"}
+    assert events(svc, case_no, "process_notice_sent")[0].data["update"] == "处理人变更"
+
+
+def test_c20_without_email_the_handler_is_asked_to_tell_the_customer_the_update(svc):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc)  # no email
+    assert send_process_notice(svc, case_no, "sms") is True
+    svc.store.update_case(case_no, actor="t", kind="handler_assigned", now=svc.clock.now(), data={"handler": L2})
+    assert send_process_notice(svc, case_no, "sms", update="处理人变更") is True
+    rec = svc.store.get_case(case_no).data["process_notice"]
+    assert (rec["via"], rec["versions"]) == ("sms", 2)
+    (mail,) = outbox(svc, case_no, "process-notice")
+    assert mail.to.split(",") == [L2] and mail.subject == f"【通知】{case_no} 受理告知更新：请告知客户"
+    assert f"投诉 {case_no} 的处理安排有更新（处理人变更），请电话或短信告知客户以下安排。" in mail.text
+    (e,) = events(svc, case_no, "process_notice_update_to_handler")
+    assert e.data["to"] == [L2] and e.data["key"] == f"process-notice-{rec['digest']}"
+
+
+def test_c20_c21_a_major_or_escalated_complaints_notice_is_not_its_24_hour_feedback(svc):
+    from tasks.complaint.steps import send_process_notice
+
+    case_no = file(svc, category="服务行为", **WITH_EMAIL)
+    svc.store.update_case(case_no, actor="t", kind="accepted", now=svc.clock.now(), level=2)
+    assert send_process_notice(svc, case_no, "email") is True
+    data = svc.store.get_case(case_no).data
+    assert data["process_notice"]["level"] == "二级（较严重投诉）" and "c21_feedback" not in data
+
+
+def test_c20_the_outline_read_to_the_customer(svc):
+    from tasks.complaint.steps import process_outline
+    from tasks.platform.runtime import use_services
+
+    case_no = file(svc)
+    with use_services(svc):
+        text = process_outline(case_no)
+    assert text == ("一级（普通投诉）。1. 受理登记，确认投诉级别：已完成；2. 首次联系，了解原因与经过：2026-11-24 10:00；"
+                    "3. 向您反馈处理安排：2026-11-24 10:00；4. 责任部门调查，提出处理方案：2026-11-24 10:00；"
+                    "5. 处理方案审批后实施，告知处理结果并请您评价：2026-11-30 10:00；6. 处理完毕后回访：处理完毕后24小时内。"
+                    "处理人 李娜，电话 13900000006，邮箱 li.na@huajin.example")
