@@ -289,3 +289,62 @@ def test_c20_the_outline_read_to_the_customer(svc):
                     "3. 向您反馈处理安排：2026-11-24 10:00；4. 责任部门调查，提出处理方案：2026-11-24 10:00；"
                     "5. 处理方案审批后实施，告知处理结果并请您评价：2026-11-30 10:00；6. 处理完毕后回访：处理完毕后24小时内。"
                     "处理人 李娜，电话 13900000006，邮箱 li.na@huajin.example")
+
+
+# ---- C24 originals kept unchanged -----------------------------------------------------------------
+def test_c24_an_original_is_written_once_under_its_hash_read_only_and_checked_against_it(svc):
+    import hashlib
+
+    from tasks.complaint.steps import keep_original, originals_intact
+
+    case_no = file(svc)
+    rec = keep_original(svc, case_no, "答复函.txt", "处理决定".encode())
+    digest = hashlib.sha256("处理决定".encode()).hexdigest()
+    assert rec == {"name": "答复函.txt", "sha256": digest, "file": f"originals/{case_no}/{digest[:16]}-答复函.txt"}
+    path = svc.settings.home / rec["file"]
+    assert path.read_bytes() == "处理决定".encode() and (path.stat().st_mode & 0o777) == 0o444  # read-only
+    assert keep_original(svc, case_no, "答复函.txt", "处理决定".encode()) == rec  # the same content: nothing changes
+    other = keep_original(svc, case_no, "答复函.txt", "另一版本".encode())
+    assert other["file"] != rec["file"] and path.read_bytes() == "处理决定".encode()
+    svc.store.update_case(case_no, actor="t", kind="x", now=svc.clock.now(), data={"originals": [rec, other | {"name": "二"}]})
+    assert originals_intact(svc, case_no) == {"答复函.txt": True, "二": True}
+    path.chmod(0o644)
+    path.write_bytes("改过".encode())
+    (svc.settings.home / other["file"]).unlink()
+    assert originals_intact(svc, case_no) == {"答复函.txt": False, "二": False}
+    assert originals_intact(svc, file(svc)) == {}
+
+
+# ---- C26 the watchdog's group suggestions ---------------------------------------------------------
+def test_c26_three_open_complaints_of_one_subject_and_category_open_one_suggested_group_case_once(tmp_path):
+    from tasks.complaint.steps import open_group_cases
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    svc = office.svc
+    members = sorted(office.complaint(subject="园区3栋") for _ in range(3))
+    office.complaint(subject="园区3栋", category="物业管理")      # another category
+    office.complaint(subject="园区5栋")                          # another subject
+    assert open_group_cases(svc, svc.clock.now()) == 1
+    _n, groups = svc.store.list_cases(procedure="group_complaint", limit=100)
+    (g,) = groups
+    assert (g.state, g.level, g.title) == ("suggested", 3, "群诉 · 维修服务 · 园区3栋") and g.case_no.startswith("QS-2026-")
+    assert g.data["members"] == members and g.data["category"] == "维修服务" and g.data["subject"] == "园区3栋"
+    assert open_group_cases(svc, svc.clock.now()) == 0  # once per group
+
+
+def test_c26_closed_and_already_grouped_complaints_are_not_suggested_again(tmp_path):
+    from tasks.complaint.steps import open_group_cases
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    svc = office.svc
+    a, b, c = (office.complaint(subject="园区3栋") for _ in range(3))
+    svc.store.update_case(c, actor="t", kind="closed", now=svc.clock.now(), state="closed", closed=True)
+    assert open_group_cases(svc, svc.clock.now()) == 0  # two open ones are no group
+    d = office.complaint(subject="园区3栋")
+    assert open_group_cases(svc, svc.clock.now()) == 1
+    e, f, g = (office.complaint(subject="园区3栋") for _ in range(3))
+    assert open_group_cases(svc, svc.clock.now()) == 1  # the three new ones: the grouped a, b, d left out
+    _n, groups = svc.store.list_cases(procedure="group_complaint", limit=100)
+    assert sorted(tuple(x.data["members"]) for x in groups) == sorted([tuple(sorted([a, b, d])), tuple(sorted([e, f, g]))])
