@@ -348,3 +348,22 @@ def test_c26_closed_and_already_grouped_complaints_are_not_suggested_again(tmp_p
     assert open_group_cases(svc, svc.clock.now()) == 1  # the three new ones: the grouped a, b, d left out
     _n, groups = svc.store.list_cases(procedure="group_complaint", limit=100)
     assert sorted(tuple(x.data["members"]) for x in groups) == sorted([tuple(sorted([a, b, d])), tuple(sorted([e, f, g]))])
+
+
+def test_c21_an_escalated_case_is_reported_from_its_escalation_naming_the_case_it_came_from(svc):
+    from tasks.complaint.intake import deadline_record
+    from models.complaint.handling import complaint_deadlines
+
+    parent = file(svc)
+    svc.clock.advance(hours=30)  # escalated the next day, 16:05: its own receipt
+    now = svc.clock.now()
+    p = svc.store.get_case(parent)
+    data = {**p.data, "escalated_from": parent,
+            "deadlines": deadline_record(complaint_deadlines(now, 2, "维修服务", False, svc.calendar))}
+    child, _ = svc.store.create_case(procedure="complaint", prefix="TS", year=2026, state="accepted", title=p.title, data=data,
+                                     level=2, parent_case_no=parent, actor="system", now=now)
+    svc.clock.advance(minutes=9)
+    assert report_major(svc, child.case_no, 2) is True
+    assert svc.store.get_case(child.case_no).data["c21_major_report"]["due"] == "2026-11-24T16:15:00+08:00"
+    (mail,) = [m for m in notices(svc, child.case_no) if "major-report-l2" in m.dedupe_key]
+    assert f"由 {parent} 升级" in mail.text  # the summary names the case it was escalated from
