@@ -368,3 +368,16 @@ def test_c21_an_escalated_case_is_reported_from_its_escalation_naming_the_case_i
     assert svc.store.get_case(child.case_no).data["c21_major_report"]["due"] == "2026-11-24T16:15:00+08:00"
     (mail,) = [m for m in notices(svc, child.case_no) if "major-report-l2" in m.dedupe_key]
     assert f"由 {parent} 升级" in mail.text  # the summary names the case it was escalated from
+
+
+def test_c26_a_group_among_older_complaints_is_found_behind_fifty_newer_ones(tmp_path):
+    from tasks.complaint.steps import open_group_cases
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    members = sorted(office.complaint(subject="园区3栋") for _ in range(3))
+    for i in range(50):  # newer complaints, each about something else (a store's page shows 50)
+        office.complaint(subject=f"园区{i + 10}栋")
+    assert open_group_cases(office.svc, office.svc.clock.now()) == 1
+    _n, (g,) = office.svc.store.list_cases(procedure="group_complaint", limit=100)
+    assert g.data["members"] == members
