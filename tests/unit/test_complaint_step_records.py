@@ -381,3 +381,25 @@ def test_c26_a_group_among_older_complaints_is_found_behind_fifty_newer_ones(tmp
     assert open_group_cases(office.svc, office.svc.clock.now()) == 1
     _n, (g,) = office.svc.store.list_cases(procedure="group_complaint", limit=100)
     assert g.data["members"] == members
+
+
+def test_c26_a_group_judged_not_a_group_is_not_suggested_again_but_a_new_grouping_is(tmp_path):
+    from tasks.complaint.steps import open_group_cases
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    svc = office.svc
+    a, b, c = sorted(office.complaint(subject="园区3栋") for _ in range(3))
+    assert open_group_cases(svc, svc.clock.now()) == 1
+    _n, (g,) = svc.store.list_cases(procedure="group_complaint", limit=100)
+    assert g.created_at.replace(tzinfo=g.created_at.tzinfo or timezone.utc) == svc.clock.now()  # on the services' clock
+    (created,) = [e for e in svc.store.events(g.case_no)][:1]
+    assert created.actor == "watchdog"
+    svc.store.update_case(g.case_no, actor=L2, kind="not_group", now=svc.clock.now(), state="not_group")
+    assert open_group_cases(svc, svc.clock.now()) == 0  # the same three: the same suggestion, not a new one
+    assert svc.store.list_cases(procedure="group_complaint", limit=100)[0] == 1
+    svc.store.update_case(a, actor="t", kind="closed", now=svc.clock.now(), state="closed", closed=True)
+    d = office.complaint(subject="园区3栋")
+    assert open_group_cases(svc, svc.clock.now()) == 1  # b, c and the new d: another grouping
+    _n, groups = svc.store.list_cases(procedure="group_complaint", limit=100)
+    assert sorted(tuple(x.data["members"]) for x in groups) == sorted([(a, b, c), tuple(sorted([b, c, d]))])
