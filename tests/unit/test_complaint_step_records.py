@@ -403,3 +403,16 @@ def test_c26_a_group_judged_not_a_group_is_not_suggested_again_but_a_new_groupin
     assert open_group_cases(svc, svc.clock.now()) == 1  # b, c and the new d: another grouping
     _n, groups = svc.store.list_cases(procedure="group_complaint", limit=100)
     assert sorted(tuple(x.data["members"]) for x in groups) == sorted([(a, b, c), tuple(sorted([b, c, d]))])
+
+
+def test_c26_each_group_found_in_one_pass_is_counted_and_numbered_in_shanghais_year(tmp_path):
+    from tasks.complaint.steps import open_group_cases
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path, now=datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc))  # 1 January 2027, 01:00 in Shanghai
+    for subject in ("园区3栋", "园区5栋"):
+        for _ in range(3):
+            office.complaint(subject=subject)
+    assert open_group_cases(office.svc, office.svc.clock.now()) == 2
+    _n, groups = office.svc.store.list_cases(procedure="group_complaint", limit=100)
+    assert len(groups) == 2 and all(g.case_no.startswith("QS-2027-") for g in groups)
