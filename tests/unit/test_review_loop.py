@@ -87,3 +87,9 @@ def test_ask_returns_the_answer_as_the_class_asked_for():
     assert typed(Decision, answer) is answer
     with pytest.raises(TypeError, match="not the ComplaintIntake"):
         typed(ComplaintIntake, answer)
+
+
+def test_the_author_revises_the_draft_as_it_stands_after_the_last_round():
+    asked, approve = approver("reject", "reject")
+    assert review_loop("v1", approve, lambda draft, n, r: f"{draft}+{n}") == "v1+1+2"
+    assert asked == [("v1", 1), ("v1+1", 2), ("v1+1+2", 3)]
