@@ -20,7 +20,11 @@ def test_a_new_customer_certified_by_manager_and_market_branch_and_archived(offi
     assert run.case.data["instruction"] == "同意，重点跟进"
     archive_no = run.case.data["archive_no"]
     assert office.svc.store.get_customer(archive_no).name == "苏州新锦纺织有限公司"
-    assert run.mails_to(SALESPERSON, "新客户已认定")
+    (certified,) = run.events("certified")  # N6: counted for the salesperson's reward, with the archive record
+    assert certified.actor == BACK_OFFICE and certified.data["archive_no"] == archive_no
+    assert certified.data["salesperson"] == SALESPERSON and run.case.closed_at is not None
+    (notice,) = run.mails_to(SALESPERSON, "新客户已认定")
+    assert f"客户档案编号 {archive_no}" in notice.text
 
 def test_the_market_branch_refusal_closes_the_case_naming_the_trades_found(office):
     office.trade("XS-OLD-7", days_ago=200)
