@@ -123,6 +123,10 @@ def test_an_allowance_waits_on_the_customer_as_approved_then_on_accounting_as_co
     assert run.waiting_on == "booking" and run.case.state == "confirmed"
     (confirmed,) = run.events("allowance_confirmed")
     assert confirmed.actor == CUSTOMER
+    assert (run.step("booking").title, run.step("booking").assignee) == ("会计科入账（销货折让）", ACCOUNTING)
+    run = office.run(allowance, case_no, allowance_answers())
+    (booked,) = run.events("booked")
+    assert booked.actor == ACCOUNTING and run.case.state == "booked" and run.case.closed_at is not None
 
 
 def test_without_the_customers_email_the_salesperson_is_asked_to_record_the_stamp(office):
