@@ -31,6 +31,9 @@ def test_a_small_allowance_approved_by_the_sales_manager_confirmed_and_booked(of
     assert run.step("customer-confirmation").assignee == CUSTOMER  # the customer stamps it by their own link
     assert run.step("booking").assignee == ACCOUNTING
     assert run.task("approve-sales-manager").requested_by == SALESPERSON  # never approves their own form
+    for step in ("approve-sales-manager", "customer-confirmation", "booking"):  # each is asked with the form
+        summary = run.step(step).summary
+        assert (summary["单号"], summary["客户"], summary["金额（元）"]) == (case_no, "无锡华美服饰有限公司", "3000.00")
 
 
 @pytest.mark.parametrize("amount,approvers", [
