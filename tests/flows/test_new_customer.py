@@ -20,7 +20,11 @@ def test_a_new_customer_certified_by_manager_and_market_branch_and_archived(offi
     assert run.case.data["instruction"] == "同意，重点跟进"
     archive_no = run.case.data["archive_no"]
     assert office.svc.store.get_customer(archive_no).name == "苏州新锦纺织有限公司"
-    assert run.mails_to(SALESPERSON, "新客户已认定")
+    (certified,) = run.events("certified")  # N6: counted for the salesperson's reward, with the archive record
+    assert certified.actor == BACK_OFFICE and certified.data["archive_no"] == archive_no
+    assert certified.data["salesperson"] == SALESPERSON and run.case.closed_at is not None
+    (notice,) = run.mails_to(SALESPERSON, "新客户已认定")
+    assert f"客户档案编号 {archive_no}" in notice.text
 
 def test_the_market_branch_refusal_closes_the_case_naming_the_trades_found(office):
     office.trade("XS-OLD-7", days_ago=200)
@@ -57,6 +61,15 @@ def test_the_manager_certification_is_recorded_with_the_instruction_before_the_m
     (event,) = run.events("manager_certified")
     assert event.actor == SALES_MANAGER and run.case.data["instruction"] == "同意，重点跟进"
 
+def test_the_market_branch_certification_is_recorded_with_what_it_found_before_the_archive(office):
+    run = office.run(new_customer, office.new_customer(), signed(**{
+        "market-branch": Certification(decision="certify", comment="三年内无交易"), "back-office-archive": PENDING}))
+    assert run.waiting_on == "back-office-archive" and run.case.state == "market_certified"
+    (event,) = run.events("market_certified")
+    assert event.actor == MARKET_BRANCH and event.data == {
+        "trades_found": 0, "comment": "三年内无交易", "state": ["manager_certified", "market_certified"]}
+
+
 def test_a_late_application_is_refused_automatically_with_the_reason(office):
     run = office.run(new_customer, office.new_customer(
         first_transaction={"date": "2026-09-01", "amount": "100.00", "reference": "XS-LATE"}), signed())
@@ -66,8 +79,10 @@ def test_a_late_application_is_refused_automatically_with_the_reason(office):
 def test_found_trades_refuse_the_application_even_if_the_market_branch_signs(office):
     """Issue 19 N4: the market branch could certify although prior trades were found."""
     office.trade("XS-OLD-8", days_ago=300)
-    run = office.run(new_customer, office.new_customer(), signed())
+    run = office.run(new_customer, office.new_customer(), signed(**{
+        "market-branch": Certification(decision="certify", comment="同意认定")}))
     assert run.result == "refused" and run.case.state == "refused"
+    assert "同意认定" not in run.case.data["refusal"]["reason"]  # a signature's comment is no reason to refuse
     assert "XS-OLD-8" in run.case.data["refusal"]["reason"] and run.case.data["refusal"]["step"] == "market-branch"
     assert run.case.data["refusal"]["reason"].startswith("三年内有业务往来，市场分部不能签字确认（N4）：")
     assert "back-office-archive" not in run.steps and "archive_no" not in run.case.data

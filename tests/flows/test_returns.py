@@ -31,6 +31,9 @@ def test_a_small_allowance_approved_by_the_sales_manager_confirmed_and_booked(of
     assert run.step("customer-confirmation").assignee == CUSTOMER  # the customer stamps it by their own link
     assert run.step("booking").assignee == ACCOUNTING
     assert run.task("approve-sales-manager").requested_by == SALESPERSON  # never approves their own form
+    for step in ("approve-sales-manager", "customer-confirmation", "booking"):  # each is asked with the form
+        summary = run.step(step).summary
+        assert (summary["单号"], summary["客户"], summary["金额（元）"]) == (case_no, "无锡华美服饰有限公司", "3000.00")
 
 
 @pytest.mark.parametrize("amount,approvers", [
@@ -103,6 +106,51 @@ def test_the_customer_refusing_the_allowance_closes_it(office):
     run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
         "customer-confirmation": CustomerConfirmation(decision="refused", comment="金额不对")}))
     assert run.result == "customer_refused" and "booking" not in run.steps
+
+
+def test_an_allowance_waits_on_the_customer_as_approved_then_on_accounting_as_confirmed(office):
+    # R3: approved by its authority, the certificate goes to the customer to stamp — by their own link, due in
+    # 3 business days (Wednesday 10:00 → Monday 10:00), overdue to the salesperson —, then accounting books it
+    case_no = office.allowance_or_return("allowance", "3000.00")
+    run = office.run(allowance, case_no, allowance_answers(**{"customer-confirmation": PENDING}))
+    assert run.waiting_on == "customer-confirmation" and run.case.state == "approved"
+    assert run.step("approve-sales-manager").title == "审批《销货折让证明单》"
+    assert [e.kind for e in run.events() if e.kind.startswith("allowance_")] == ["allowance_approved"]
+    asked = run.step("customer-confirmation")
+    assert (asked.title, asked.role, asked.assignee, asked.escalate_to) == (
+        "客户确认《销货折让证明单》", "salesperson", CUSTOMER, SALESPERSON)
+    assert asked.due.isoformat() == "2026-11-30T02:00:00+00:00"
+    (mail,) = run.mails_to(CUSTOMER)  # the customer's own letter, not a staff member's 【待办】
+    assert mail.subject == f"【请确认】《销货折让证明单》{case_no}" and "尊敬的客户" in mail.text
+    run = office.run(allowance, case_no, allowance_answers(**{"booking": PENDING}))
+    assert run.waiting_on == "booking" and run.case.state == "confirmed"
+    (confirmed,) = run.events("allowance_confirmed")
+    assert confirmed.actor == CUSTOMER
+    assert (run.step("booking").title, run.step("booking").assignee) == ("会计科入账（销货折让）", ACCOUNTING)
+    run = office.run(allowance, case_no, allowance_answers())
+    (booked,) = run.events("booked")
+    assert booked.actor == ACCOUNTING and run.case.state == "booked" and run.case.closed_at is not None
+
+
+def test_without_the_customers_email_the_salesperson_is_asked_to_record_the_stamp(office):
+    # the form's own salesperson (here the second holder of the role), not the role's first holder
+    second = "guo.xin@huajin.example"
+    case_no = office.allowance_or_return("allowance", "3000.00", customer_email=None, salesperson=second)
+    run = office.run(allowance, case_no, allowance_answers(**{"booking": PENDING}))
+    asked = run.step("customer-confirmation")
+    assert (asked.title, asked.role, asked.assignee) == ("登记客户盖章的《销货折让证明单》", "salesperson", second)
+    (confirmed,) = run.events("allowance_confirmed")
+    assert confirmed.actor == second and run.case.state == "confirmed"
+
+
+def test_the_customers_refusal_is_recorded_as_theirs_with_the_reason_and_the_salesperson_told(office):
+    run = office.run(allowance, office.allowance_or_return("allowance", "3000.00"), allowance_answers(**{
+        "customer-confirmation": CustomerConfirmation(decision="refused", comment="金额不对")}))
+    assert run.case.state == "customer_refused" and run.case.closed_at is not None
+    (refused,) = run.events("allowance_customer_refused")
+    assert refused.actor == CUSTOMER and refused.data["reason"] == "金额不对"
+    (notice,) = run.mails_to(SALESPERSON, "单据未获通过")
+    assert "理由：金额不对" in notice.text
 
 
 def return_answers(**over) -> dict:

@@ -70,6 +70,19 @@ def test_receivables_excluded_only_when_the_complaint_stood():
     assert receivable_exclusion(Decimal("1200.00"), False) == Decimal("0.00")
 
 
+def test_r7_the_receivable_excluded_is_stated_to_the_fen_and_a_bad_one_is_refused_saying_why():
+    assert str(receivable_exclusion(Decimal("1200"), True)) == "1200.00"
+    assert str(receivable_exclusion(Decimal("0"), True)) == "0.00"  # the complaint did not affect collection
+    with pytest.raises(TypeError) as refused:
+        receivable_exclusion(1200.0, True)  # a float is not an amount
+    assert str(refused.value) == "the receivable must be a Decimal"
+    with pytest.raises(ValueError) as refused:
+        receivable_exclusion(Decimal("-0.01"), True)
+    assert str(refused.value) == "the receivable cannot be negative"
+    with pytest.raises(ValueError):
+        receivable_exclusion(Decimal("-1"), False)  # refused whether or not the complaint stood
+
+
 def test_request_rules():
     base = {"kind": "return", "customer": "c", "product_code": "P1", "amount": "100.00", "reason": "r"}
     with pytest.raises(ValidationError):

@@ -53,3 +53,30 @@ def test_task_deadline_reminder_is_halfway_in_hours_too():
     d = task_deadline(now, CAL, hours=48)
     assert d.due_at == datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
     assert d.remind_at == datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
+
+
+def test_c6_the_department_named_by_name_or_code_with_a_head_and_nothing_for_a_blank_or_headless_name():
+    from models.rules import responsible_department
+
+    assert responsible_department(ORG, "质量部").code == "quality"
+    assert responsible_department(ORG, " quality ").name == "质量部"
+    assert responsible_department(ORG, "总经办") is None  # no head: nobody could write the plan
+    for blank in ("", "  ", None):
+        assert responsible_department(ORG, blank) is None
+
+
+def test_c6_the_head_writes_the_plan_a_recused_head_hands_it_up_and_nobody_left_names_the_department():
+    from models.rules import plan_writer
+
+    quality = next(d for d in ORG.departments if d.code == "quality")
+    head = ORG.person(quality.head)
+    assert plan_writer(ORG, quality).email == head.email
+    above = ORG.superior_of(head.email)
+    assert plan_writer(ORG, quality, {head.email.upper()}).email == above.email
+    chain, p = [], head
+    while p is not None:
+        chain.append(p.email)
+        p = ORG.superior_of(p.email)
+    with pytest.raises(NoEligiblePerson) as e:
+        plan_writer(ORG, quality, set(chain))
+    assert e.value.args == ("department_head:quality",)
