@@ -6,20 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from models.business_days import TZ
 from models.complaint.handling import ComplaintIn, Penalty
-from models.settings import Settings
 from models.tables import OutboxMessage, PenaltyRecord
 from tasks.complaint.intake import file_complaint
 from tasks.complaint.steps import hour_record, report_major, save_penalty
-from tasks.platform.clock import FixedClock
-from tasks.platform.mail import MemoryMailer
-from tasks.platform.runtime import build_services
+from tests.fakes import fake_services
 
 RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday
 L1 = "li.na@huajin.example"
@@ -29,11 +25,7 @@ L3_SALES, L3_ADMIN = "zhao.lei@huajin.example", "qian.hui@huajin.example"
 
 @pytest.fixture
 def svc(tmp_path):
-    from tests.dbs import fresh_store
-
-    settings = Settings(home=tmp_path, secret_key="x" * 32, env="test",
-                        org_file=Path(__file__).resolve().parents[2] / "deployments" / "org.yaml")
-    return build_services(settings, store=fresh_store(), mailer=MemoryMailer(), clock=FixedClock(RECEIVED + timedelta(minutes=5)))
+    return fake_services(tmp_path, now=RECEIVED + timedelta(minutes=5))
 
 
 def file(svc, **over) -> str:
