@@ -8,11 +8,10 @@ artifacts process owners see, then the email to the report's recipients."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from prefect import flow
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import flow, task
 from prefect.runtime import flow_run
 
 import flows  # noqa: F401 - registers every procedure with the platform: a worker loads this file by its path
@@ -20,19 +19,24 @@ from deployments.names import ANALYSIS_REPORT, MONTHLY_STATISTICS, WEEKLY_REPORT
 from models.privacy import mask_data, mask_text
 from models.statistics import REPORT_TITLES, default_period, period_bounds
 from tasks.notify import deliver_mail
+from tasks.platform.policy import IO_TASK
 from tasks.platform.runtime import services
 from tasks.reports.steps import build_report_task, queue_report_mail, recipients, report_key
 
 if TYPE_CHECKING:
+    from tasks.platform.artifacts import RunArtifacts
     from tasks.reports.output import RenderedReport
+
+
+def period_of_run(kind: str, param: str, parameters: dict | None, now: datetime) -> str:
+    """The period a run reports on: its parameter `param` when given, else the period before `now`'s."""
+    return (parameters or {}).get(param) or default_period(kind, now)
 
 
 def run_name(kind: str, param: str) -> Callable[[], str]:
     """`monthly-statistics-2026-10`: the period the run reports on, also for scheduled runs (no parameter)."""
     def name() -> str:
-
-        period = (flow_run.parameters or {}).get(param) or default_period(kind, datetime.now(timezone.utc))
-        return f"{flow_run.flow_name}-{period}"
+        return f"{flow_run.flow_name}-{period_of_run(kind, param, flow_run.parameters, services().clock.now())}"
     return name
 
 
@@ -41,13 +45,18 @@ def run_report(kind: str, period: str | None) -> dict:
     period = period or default_period(kind, svc.clock.now())
     period_bounds(kind, period)  # a malformed period fails here, before any work
     built = build_report_task(kind, period)
-    publish_artifacts(kind, period, built.report)
+    publish_report(kind, period, built.report)
     queue_report_mail(built, recipients(svc, kind))
     deliver_mail(report_key(kind, period), return_state=True)
     return built.report.figures
 
 
-def publish_artifacts(kind: str, period: str, report: RenderedReport) -> None:
+@task(name="发布报表 publish the report in Prefect", **IO_TASK)
+def publish_report(kind: str, period: str, report: RenderedReport) -> None:
+    publish_artifacts(kind, period, report, services().artifacts)
+
+
+def publish_artifacts(kind: str, period: str, report: RenderedReport, artifacts: RunArtifacts) -> None:
     """S4: the report's tables as Prefect artifacts (the long lists cut, see the workbook; personal
     data masked)."""
     slug = f"{kind}-report"
@@ -62,11 +71,10 @@ def publish_artifacts(kind: str, period: str, report: RenderedReport) -> None:
         lines += ["| " + " | ".join(t["headers"]) + " |", "|" + "---|" * len(t["headers"])]
         lines += ["| " + " | ".join(v.replace("|", "/") for v in row) + " |" for row in t["rows"]]
         lines += ["", "（仅列出前若干项，完整清单见邮件附件 Excel）" if t["more"] else ""]
-    create_markdown_artifact(key=slug, markdown=mask_text("\n".join(lines)),
-                             description=f"《{REPORT_TITLES[kind]}》{period}")
+    artifacts.markdown(slug, mask_text("\n".join(lines)), f"《{REPORT_TITLES[kind]}》{period}")
     main = report.previews[0]
-    create_table_artifact(key=f"{slug}-summary", table=mask_data([dict(zip(main["headers"], row, strict=True)) for row in main["rows"]]),
-                          description=f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
+    artifacts.table(f"{slug}-summary", mask_data([dict(zip(main["headers"], row, strict=True)) for row in main["rows"]]),
+                    f"《{REPORT_TITLES[kind]}》{period}：{main['title']}")
 
 
 @flow(name=flow_name(MONTHLY_STATISTICS), flow_run_name=run_name("monthly", "month"), log_prints=True)

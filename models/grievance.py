@@ -506,6 +506,14 @@ def first_business_day(year: int, month: int, calendar: BusinessCalendar) -> dat
     return d
 
 
+def improvement_reminder(due: datetime, now: datetime) -> datetime | None:
+    """C18: a tracked measure "is reminded on its due date" — at the start of that day (08:30 Shanghai);
+    asked on the due date itself or later, None (the usual reminder halfway to the deadline applies)."""
+    day = due.astimezone(TZ).date()
+    at = datetime(day.year, day.month, day.day, 8, 30, tzinfo=TZ)
+    return at if now < at < due else None
+
+
 def confirmations_due(today: date, calendar: BusinessCalendar) -> datetime:
     """S5: the heads' tasks are due 2 business days before the 10th of this month (17:30 Shanghai)."""
     d, left = date(today.year, today.month, 10), 2

@@ -4,6 +4,7 @@ where a person reads them (emails, pages, reports, logs, Prefect artifacts)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 # Mainland ID card: 17 digits + digit/X (18), or the old 15-digit form.
@@ -13,6 +14,24 @@ _ID15 = re.compile(r"(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # Landline: 0xx(x)-xxxxxxx(x)
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
+# A UUID (a flow run's id, a task's key) is a machine identifier, never personal data, though its hex
+# groups may hold a run of digits shaped like a mobile or ID number: no number is read inside one.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def _outside_uuids(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """The matches of `pattern` in `text` that overlap no UUID."""
+    uuids = [m.span() for m in _UUID.finditer(text)]
+    return [m for m in pattern.finditer(text) if not any(s < m.end() and m.start() < e for s, e in uuids)]
+
+
+def _sub(pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str], text: str) -> str:
+    """`pattern.sub(repl, text)`, leaving what lies in a UUID as it is."""
+    out, at = [], 0
+    for m in _outside_uuids(pattern, text):
+        out += [text[at:m.start()], repl(m)]
+        at = m.end()
+    return "".join(out) + text[at:]
 
 
 def mask_phone(value: str | None) -> str:
@@ -43,10 +62,12 @@ def mask_text(text: str) -> str:
     """Mask every ID-card and phone number found in free text."""
     if not text:
         return text
-    text = _ID18.sub(lambda m: f"{m.group(1)}********{m.group(3)}{m.group(4)}", text)
-    text = _ID15.sub(lambda m: f"{m.group(1)}*****{(m.group(2) + m.group(3))[-4:]}", text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    # most text holds no UUID (and masking makes none): the plain substitution — mask_text runs on every page
+    sub = _sub if _UUID.search(text) else (lambda pattern, repl, t: pattern.sub(repl, t))
+    text = sub(_ID18, lambda m: f"{m.group(1)}********{m.group(3)}{m.group(4)}", text)
+    text = sub(_ID15, lambda m: f"{m.group(1)}*****{(m.group(2) + m.group(3))[-4:]}", text)
+    text = sub(_MOBILE, lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = sub(_LANDLINE, lambda m: f"{m.group(1)}-****{m.group(3)}", text)
     return text
 
 
@@ -79,7 +100,7 @@ def mask_data(value: Any) -> Any:
 
 def find_unmasked(text: str) -> list[str]:
     """Full ID-card or mobile numbers in a text (for privacy scans in tests)."""
-    return [m.group(0) for m in _ID18.finditer(text)] + [m.group(0) for m in _MOBILE.finditer(text)]
+    return [m.group(0) for m in _outside_uuids(_ID18, text) + _outside_uuids(_MOBILE, text)]
 
 
 def mask_email(value: str | None) -> str:

@@ -50,6 +50,25 @@ def previous_month(today: date) -> tuple[date, date]:
     return last_prev.replace(day=1), first_this
 
 
+def month_totals_summary(totals: dict) -> dict[str, str | int]:
+    """P3's report to finance, line by line: the month's issues, quantity and weight, each product and
+    size, and the exceptions — quantities issued other than approved, approved but not issued, issued
+    without the guard's check (P4), stock samples whose totals differ from the warehouse ledger (P5) —
+    each 「无」 when there is none."""
+    summary: dict[str, str | int] = {"月份": totals["month"], "发放次数": totals["issues"],
+                                     "数量（个）": totals["quantity"], "重量（kg）": totals["weight_kg"]}
+    for line in totals["lines"]:
+        summary[f"{line['product']} / {line['size_label']}"] = f"{line['quantity']} 个，{line['weight_kg']} kg"
+    summary["与审批单数量不符"] = "；".join(f"{d['case_no']} 批 {d['approved']} 发 {d['issued']}"
+                                    for d in totals["differences"]) or "无"
+    summary["已批未发"] = "、".join(totals["unissued"]) or "无"
+    summary["已发放未经门卫核验放行（P4）"] = "、".join(totals["no_gate_check"]) or "无"
+    summary["库存取样与仓库台账不符（P5）"] = "；".join(
+        f"{m['case_no']} 汇总 {m['counted']} 台账 {m['warehouse_ledger'] if m['warehouse_ledger'] is not None else '未登记'}"
+        f" 领用单 {m['requisition'] if m['requisition'] is not None else '无'}" for m in totals["stock_mismatches"]) or "无"
+    return summary
+
+
 # ---- P4: three copies and the gate pass (000 «4» 二1, 6) ---------------------------------------------
 SLIP_COPIES: dict[int, tuple[str, str]] = {1: ("留存", "营销部"), 2: ("生产部", "生产部"), 3: ("出门证", "门卫凭此放行")}
 GATE_ITEMS: dict[str, str] = {"product_matches": "品名", "spec_matches": "规格", "size_class_matches": "规格类别",

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     flow_backend: Literal["prefect", "memory"] | None = Field(
         None, description="default: prefect (its API starts and resumes runs); memory records them (tests)"
     )
+    pdf_backend: Literal["fpdf", "text"] | None = Field(
+        None, description="default: fpdf (the copies issued as PDFs); text gives each copy as its masked text "
+        "(the in-process flow tests, where laying out and cutting the Chinese font was a seventh of the CPU)"
+    )
     # ---- web hardening (issue 24) ------------------------------------------------------------
     dev_mail_enabled: bool | None = Field(
         None, description="serve the dev mailbox /dev/* (every decision link in it!); default: only with "

@@ -81,6 +81,7 @@ class StepRequest(BaseModel):
     due_business_days: int | None = 1
     due_hours: float | None = None
     due_at: datetime | None = None  # an exact deadline from the procedure's rules (wins)
+    remind_at: datetime | None = None  # with due_at: an exact reminder time from the rules (else halfway there)
     flow_run_id: str | None = None
     # the case's single contact (C20: the complaint's handler), copied on the task and on its answer
     # when someone else holds the step (tasks/platform/copies.py)
@@ -138,7 +139,7 @@ def open_task(svc: Services, req: StepRequest) -> tuple[HumanTask, bool]:
     person_email = req.external_assignee or pick_assignee(svc.org, req.role, exclude,
                                                          preferred=req.assignee).email
     if req.due_at is not None:
-        deadline = TaskDeadline(remind_at=now + (req.due_at - now) / 2, due_at=req.due_at)
+        deadline = TaskDeadline(remind_at=req.remind_at or now + (req.due_at - now) / 2, due_at=req.due_at)
     elif req.due_hours:
         deadline = task_deadline(now, svc.calendar, hours=req.due_hours)
     elif req.due_business_days:

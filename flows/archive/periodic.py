@@ -17,7 +17,7 @@ from typing import NamedTuple
 from prefect import flow
 
 from deployments.names import ARCHIVE_CLEANUP, ARCHIVE_REPORT, flow_name
-from models.archive.periodic import ACTION_LABELS, CleanupProposal, parse_proposals, quarter_key
+from models.archive.periodic import ACTION_LABELS, CleanupProposal, parse_proposals, quarter_before
 from models.business_days import TZ
 from models.archive.corrections import step_key
 from models.statistics import previous_month_key
@@ -28,13 +28,18 @@ from models.answers import Decision
 from models.archive.answers import ArchiveCleanupProposals
 from tasks.ask import asking, review_loop
 from tasks.notify import notify
+from tasks.platform.run_names import period_run_name
 from tasks.platform.runtime import services
 
 
-@flow(name=flow_name(ARCHIVE_CLEANUP), flow_run_name="archive-cleanup-{quarter}", log_prints=True)
+@flow(name=flow_name(ARCHIVE_CLEANUP), flow_run_name=period_run_name("archive-cleanup", "quarter", quarter_before), log_prints=True)
 def archive_cleanup(quarter: str | None = None) -> str:
+    return archive_cleanup_steps(quarter)
+
+
+def archive_cleanup_steps(quarter: str | None) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     now = services().clock.now().astimezone(TZ)
-    quarter = quarter or quarter_key(now.date())
+    quarter = quarter or quarter_before(now)
     candidates = list_cleanup_candidates(now.date().isoformat())
     case_no = open_cleanup_case(quarter, candidates)
     if not candidates:
@@ -78,8 +83,12 @@ class Batch(NamedTuple):
     proposals: list[CleanupProposal]
 
 
-@flow(name=flow_name(ARCHIVE_REPORT), flow_run_name="archive-report-{month}", log_prints=True)
+@flow(name=flow_name(ARCHIVE_REPORT), flow_run_name=period_run_name("archive-report", "month", previous_month_key), log_prints=True)
 def archive_report(month: str | None = None) -> dict:
+    return archive_report_steps(month)
+
+
+def archive_report_steps(month: str | None) -> dict:  # undecorated: mutation testing reaches it (docs/testing.md)
     svc = services()
     month = month or previous_month_key(svc.clock.now())
     fig = archive_report_figures(month)

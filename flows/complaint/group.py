@@ -16,7 +16,7 @@ from deployments.names import GROUP_COMPLAINT, flow_name
 from tasks.cases import load_case, record_state
 from models.answers import Decision
 from models.complaint.answers import GroupConfirm, GroupMeeting, GroupReply, SpecialStudy
-from models.complaint.group import GroupData
+from models.complaint.group import GroupData, group_head, spokesperson_of
 from tasks.ask import asking, rejection_notes, review_loop
 from tasks.complaint.steps import answer_group_members, link_group_members, notice
 from tasks.platform.runtime import services
@@ -24,6 +24,10 @@ from tasks.platform.runtime import services
 
 @flow(name=flow_name(GROUP_COMPLAINT), flow_run_name="group-complaint-{case_no}", log_prints=True)
 def group_complaint(case_no: str) -> str:
+    return group_complaint_steps(case_no)
+
+
+def group_complaint_steps(case_no: str) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     org = services().org
     case = load_case(case_no)
     data = GroupData.of(case)
@@ -37,13 +41,14 @@ def group_complaint(case_no: str) -> str:
     if confirm.decision == "reject":
         record_state(case_no, "not_group", "group_not_confirmed", actor=confirm.decided_by, closed=True)
         return "not_group"
+    l2 = org.first_for_role("l2_handler").email
+    spokesperson, speaker_role = spokesperson_of(org, confirm.spokesperson, l2)
     record_state(case_no, "confirmed", "group_confirmed", actor=confirm.decided_by,
-                 data={"widespread": confirm.widespread})
+                 data={"widespread": confirm.widespread, "spokesperson": spokesperson})
     link_group_members(case_no, members)
 
     # the CS department head is told at once and meets the complainants in person first (12 h)
-    l2 = org.first_for_role("l2_handler").email
-    head = org.department_of(l2).head or l2
+    head = group_head(org, l2)
     notice(case_no, "group-head", [head], "群诉：请第一时间出面接待", f"群诉 {case_no}（{len(members)} 件投诉）已确认为三级投诉，"
            "请第一时间出面接待投诉人，并于12小时内记录接待时间、地点和参加人员。", summary, event="group_head_notified")
     meeting = ask(GroupMeeting, step="in-person-meeting", title="群诉：第一时间出面接待并记录（12小时内）", role="cs_manager",
@@ -52,10 +57,8 @@ def group_complaint(case_no: str) -> str:
                  data={"meeting": meeting.model_dump(include={"met_at", "place", "attendees"})})
 
     # one spokesperson, one approved text
-    spokesperson = org.find(confirm.spokesperson).email if confirm.spokesperson and org.find(confirm.spokesperson) else l2
-
     def draft(round_no: int, note: str = "") -> GroupReply:
-        return ask(GroupReply, step=f"unified-reply-{round_no}", title="群诉统一口径答复（发言人）", role="l2_handler",
+        return ask(GroupReply, step=f"unified-reply-{round_no}", title="群诉统一口径答复（发言人）", role=speaker_role,
                    assignee=spokesperson,
                    summary={**summary, **({"退回意见": note} if note else {})})
 

@@ -13,21 +13,25 @@ from itertools import count
 
 from prefect import flow
 
-from models.archive.periodic import quarter_key
-from models.business_days import TZ
+from models.archive.periodic import quarter_before
 from models.complaint.answers import CaseLibraryQuarterReview
 from models.complaint.library import REVIEW_ACTIONS, parse_review
 from models.archive.corrections import step_key
 from tasks.complaint.library import apply_library_review, library_entries, open_library_review
 from tasks.cases import record_state
 from tasks.ask import ask
+from tasks.platform.run_names import period_run_name
 from tasks.platform.runtime import services
 
 
-@flow(name="case-library-review", flow_run_name="case-library-review-{quarter}", log_prints=True)
+@flow(name="case-library-review", flow_run_name=period_run_name("case-library-review", "quarter", quarter_before), log_prints=True)
 def case_library_review(quarter: str | None = None) -> str:
+    return case_library_review_steps(quarter)
+
+
+def case_library_review_steps(quarter: str | None) -> str:  # undecorated: mutation testing reaches it (docs/testing.md)
     svc = services()
-    quarter = quarter or quarter_key(svc.clock.now().astimezone(TZ).date())
+    quarter = quarter or quarter_before(svc.clock.now())
     entries = library_entries()
     case_no = open_library_review(quarter, entries)
     if not entries:

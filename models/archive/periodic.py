@@ -15,10 +15,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from models.business_days import TZ
 
 CLEANUP_REASON = "定期清理 / periodic clean-up"
 MANDATORY_FIELDS: tuple[str, ...] = ("name", "customer_class", "invoicing_name", "phone", "address")
@@ -126,6 +128,11 @@ def quarter_key(today: date) -> str:
     """The quarter a clean-up run on `today` reviews: the one just ended."""
     q = (today.month - 1) // 3
     return f"{today.year - 1}-Q4" if q == 0 else f"{today.year}-Q{q}"
+
+
+def quarter_before(now: datetime) -> str:
+    """`quarter_key` of `now`'s day in Asia/Shanghai (a quarterly run's default quarter)."""
+    return quarter_key(now.astimezone(TZ).date())
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.case_data import CaseData
+from models.org import OrgDirectory
 
 GROUP_THRESHOLD = 3
 GROUP_DAYS = 7
@@ -42,6 +43,24 @@ def suggest_groups(rows: list[dict[str, Any]], now: datetime, *, threshold: int 
 
 
 GROUP_LEVEL = 3
+
+
+def group_head(org: OrgDirectory, l2_handler: str) -> str:
+    """C26 (004 第二章5(1)): who meets the complainants in person first — the head of the L2 handler's
+    department, or the L2 handler where the department has no head."""
+    return org.department_of(l2_handler).head or l2_handler
+
+
+def spokesperson_of(org: OrgDirectory, named: str, l2_handler: str) -> tuple[str, str]:
+    """C26 (004 第二章5(2) 统一口径): the one who drafts and sends the single reply, and the role their
+    task is asked in. The person the L2 handler names (email or name) speaks, asked in a role they hold
+    (the L2 handler's role if they hold it); nobody named, or someone the org directory does not know or
+    who holds no role there, and the L2 handler speaks (the form's default; recorded on the case)."""
+    person = org.find(named) if named else None
+    roles = org.roles_of(person.email) if person else []
+    if person is None or not roles:
+        return l2_handler, "l2_handler"
+    return person.email, "l2_handler" if "l2_handler" in roles else roles[0]
 
 
 def group_level(level: int, case_data: dict[str, Any]) -> int:

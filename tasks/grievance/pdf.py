@@ -13,12 +13,13 @@ from tasks.platform.pdf import CopyDocument
 
 
 def copy_pdf(case_no: str, mark: str, unit: str, summary: dict[str, Any], decision: dict[str, Any] | None,
-             steps: list[tuple[str, str, str, str]]) -> bytes:
+             steps: list[tuple[str, str, str, str]], document: type = CopyDocument) -> bytes:
     """One copy: the form's fields, the decision (C16 step 9, C18), each step (title, who, decision,
-    when), and the copy's mark (第n联) and unit in the heading and the footer of every page."""
+    when), and the copy's mark (第n联) and unit in the heading and the footer of every page; written with
+    `document` (the services' `documents`: a PDF, or its text in the flow tests)."""
 
-    pdf = CopyDocument(title=f"客户抱怨处理表 {case_no} {mark}", mark=f"{mark}（{unit}）", ref=case_no,
-                       shared_text="".join(c.mark + c.unit for c in COPIES))  # the five copies: one font subset
+    pdf = document(title=f"客户抱怨处理表 {case_no} {mark}", mark=f"{mark}（{unit}）", ref=case_no,
+                   shared_text="".join(c.mark + c.unit for c in COPIES))  # the five copies: one font subset
     pdf.heading("客户抱怨处理表", f"编号 {case_no}    {mark}（{unit}）")
     pdf.table_rows([(k, v) for k, v in summary.items()], (30, 70))
     if decision:

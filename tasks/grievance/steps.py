@@ -147,7 +147,7 @@ def issue_copies(case_no: str) -> list[dict[str, Any]]:
              for t in svc.store.tasks_of(case_no)]
     log = []
     for c, to in holders:
-        pdf = copy_pdf(case_no, c.mark, c.unit, summary, case.data.get("decision"), steps)
+        pdf = copy_pdf(case_no, c.mark, c.unit, summary, case.data.get("decision"), steps, svc.documents)
         notify(case_no, f"copy-{c.no}", "notice", [to],
                {"case_no": case_no, "title": f"《客户抱怨处理表》{c.mark}（{c.unit}）",
                 "message": f"客户抱怨 {case_no} 已核决，附《客户抱怨处理表》{c.mark}（PDF），请存查并按职责办理。",

@@ -98,6 +98,37 @@ def font_for(pdf: FPDF, path: Path) -> TTFFont:
     return font
 
 
+class TextCopy:
+    """The fake of `CopyDocument` (settings `pdf_backend="text"`, the in-process flow tests): the same calls,
+    and `bytes()` is the copy's text — heading, mark, each row's cells joined by " | ", every line masked as
+    the PDF masks it, and the footer's reference and mark — in UTF-8, not a PDF."""
+
+    def __init__(self, *, title: str, mark: str, ref: str, **_layout: Any) -> None:
+        self.title, self.mark, self.ref = title, mark, ref
+        self.out: list[str] = []
+
+    def heading(self, title: str, under: str | None = None) -> None:
+        self.out += [title, under or self.mark]
+
+    def section(self, title: str) -> None:
+        self.out.append(title)
+
+    def table_rows(self, rows: list[tuple[Any, ...]], widths: tuple[int, ...], heading: bool = False,  # noqa: ARG002
+                   size: float = 9) -> None:  # noqa: ARG002 - the layout's arguments
+        self.out += [" | ".join(mask_text(str(c)) for c in r) for r in rows]
+
+    def lines(self, lines: list[str], size: float = 11) -> None:  # noqa: ARG002 - the layout's argument
+        self.out += [mask_text(line) for line in lines]
+
+    def bytes(self) -> bytes:
+        return "\n".join([*self.out, f"{self.ref} · {self.mark}"]).encode()
+
+
+def build_documents(settings: Any) -> type[CopyDocument] | type[TextCopy]:
+    """The document class the copies are written with: `CopyDocument` unless settings ask for text."""
+    return TextCopy if settings.pdf_backend == "text" else CopyDocument
+
+
 @lru_cache(maxsize=1)
 def _cjk_font_file() -> Path:
     return cjk_font_path()

@@ -21,6 +21,7 @@ from models.db import make_engine
 from models.org import OrgDirectory, load_org
 from models.settings import Settings, get_settings
 from tasks.platform.artifacts import RunArtifacts, build_artifacts
+from tasks.platform.pdf import CopyDocument, TextCopy, build_documents
 from tasks.platform.clock import Clock, SystemClock
 from tasks.platform.flow_runs import FlowRuns, build_flow_runs
 from tasks.platform.human_steps import HumanSteps, build_human_steps
@@ -40,6 +41,8 @@ class Services:
     flows: FlowRuns
     human: HumanSteps
     artifacts: RunArtifacts
+    # how a document issued in copies is written: `CopyDocument` (PDF) or its fake `TextCopy` (tasks/platform/pdf.py)
+    documents: type[CopyDocument] | type[TextCopy]
     # the procedures' reference tables by name (`Procedure.config_tables`, e.g. "authority")
     tables: dict[str, Any]
 
@@ -63,6 +66,7 @@ def build_services(settings: Settings, *, store: Store | None = None, mailer: Ma
         flows=flows or build_flow_runs(settings),
         human=human or build_human_steps(settings),
         artifacts=artifacts or build_artifacts(settings),
+        documents=build_documents(settings),
         tables=load_tables(settings),
     )
 

@@ -77,14 +77,15 @@ def slip_copy_text(slip: dict[str, Any], copy_no: int, code: str = "") -> str:
                   code=code, **{k: slip[k] for k in ("case_no", "form", "requester", "signatures")})
 
 
-def slip_pdf(case_no: str, copy_no: int, text: str) -> bytes:
+def slip_pdf(case_no: str, copy_no: int, text: str, document: type = CopyDocument) -> bytes:
     """P4: one copy of the slip as a PDF (A5) by the shared copy-document helper (tasks/platform/pdf.py): the
-    rendered text under its heading, the copy's mark (第n联 name) on every page."""
+    rendered text under its heading, the copy's mark (第n联 name) on every page; written with `document` (the
+    services' `documents`: a PDF, or its text in the flow tests)."""
     name, _for = SLIP_COPIES[copy_no]
     title, mark, *rest = text.splitlines()
-    pdf = CopyDocument(title=f"取样出门审批单 {case_no} 第{'一二三'[copy_no - 1]}联", mark=f"第{'一二三'[copy_no - 1]}联 {name}",
-                       ref=case_no, page_format=(148, 210),  # A5
-                       shared_text="".join(f"第{'一二三'[n - 1]}联{nm}{f}" for n, (nm, f) in SLIP_COPIES.items()))
+    pdf = document(title=f"取样出门审批单 {case_no} 第{'一二三'[copy_no - 1]}联", mark=f"第{'一二三'[copy_no - 1]}联 {name}",
+                   ref=case_no, page_format=(148, 210),  # A5
+                   shared_text="".join(f"第{'一二三'[n - 1]}联{nm}{f}" for n, (nm, f) in SLIP_COPIES.items()))
     pdf.heading(title, mark)
     pdf.lines([line for line in rest if line.strip()])
     return pdf.bytes()
@@ -105,7 +106,7 @@ def issue_slip_copies(case_no: str) -> list[str]:
         text = slip_copy_text(slip, copy_no, code if copy_no == 3 else "")
         mail = render_mail("notice", to[copy_no], case_no=case_no, title=f"《取样出门审批单》第{'一二三'[copy_no - 1]}联 {name}",
                            message=text, summary={})
-        mail.attachments = [Attachment.from_bytes(f"{case_no}-{copy_no}-{name}.pdf", slip_pdf(case_no, copy_no, text),
+        mail.attachments = [Attachment.from_bytes(f"{case_no}-{copy_no}-{name}.pdf", slip_pdf(case_no, copy_no, text, svc.documents),
                                                    "application/pdf")]
         if svc.store.queue_mail(f"notice:{case_no}:slip-copy-{copy_no}", case_no, mail, svc.clock.now(),
                                 event=("slip_copy_sent", {"copy": copy_no, "name": name, "to": to[copy_no]})):

@@ -55,6 +55,9 @@ def test_an_answered_run_goes_on_without_waiting_for_the_poll(slow_poll_stack):
 
     for mail, next_subject in ((ask, f"{no} 总经理审批"), (None, f"{no} 样品发放登记")):
         mail = mail or stack.wait_mail(subject=f"{no} 总经理审批", timeout=30)[0]
+        # answered once the run has suspended, as a person answers: an answer that comes before the
+        # suspension is read by the run itself and nothing is resumed (tasks/platform/resume.py)
+        stack.wait_run(run_id, "PAUSED")
         t0 = answer(stack, mail)
         nxt = stack.wait_mail(subject=next_subject, timeout=60)[0]
         took = datetime.fromisoformat(nxt["received_at"]).timestamp() - t0

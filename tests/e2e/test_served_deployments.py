@@ -57,6 +57,7 @@ def test_every_scheduled_deployment_completes_as_served(tmp_path):
         for name, run_id in started.items():
             run = wait_final(own, run_id)
             assert run["state"]["type"] == "COMPLETED", (name, run["state"])
+            assert not run["name"].endswith("-None"), (name, run["name"])  # a periodic run names its period
 
         # the watchdog's own schedule: several interval runs, every one Completed, none Failed
         deadline = time.monotonic() + 90

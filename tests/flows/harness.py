@@ -20,19 +20,41 @@ A step the script does not answer fails the test, naming the step. Answers go th
 bookkeeping as an answer through the emailed link (tasks/platform/human_steps.py `ScriptedAnswers`);
 `ui(answer, code=…)` answers as the Prefect UI's resume form does (the code read from the person's
 email unless given), through the flow's own check and record path; a list answers successive waits
-of one step (after a refused UI answer the step waits again)."""
+of one step (after a refused UI answer the step waits again).
+
+Scenarios that differ only from a late step on can share the run up to it, as the served system does
+after an answer — Prefect resumes the same flow run and it re-runs from the top, reading the earlier
+answers from the database (tasks/replay.py):
+
+    consolidation = prepared("grievance-chain:consolidation",        # once per session (conftest.py)
+                             lambda o: o.prepare(grievance, file(o), chain(consolidation=PENDING)))
+    run = office.resume(consolidation, chain(consolidation=supplier_liability))
+    assert run.steps[0] == "consolidation"                       # this run's steps; earlier ones: consolidation.steps
+
+`test_harness.py` checks that a resumed scenario ends with the same mails, tasks, events and state as the
+one run answering every step."""
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.flow_engine import run_flow
+from prefect.states import Scheduled
 
 from models.business_days import TZ
 from models.settings import Settings
 from models.tables import Case, Event, HumanTask
+from tasks import replay
 from tasks.platform.artifacts import RecordingArtifacts
 from tasks.platform.clock import FixedClock
 from tasks.platform.flow_runs import RecordingFlowRuns
@@ -92,6 +114,11 @@ class Run:
                 return a
         raise AssertionError(f"step {key!r} was not asked; asked: {self.steps}")
 
+    def flow_run(self) -> Any:
+        """This run's flow run as the Prefect server has it (its name, tags and state)."""
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(UUID(self.flow_run_id))
+
     def task(self, key: str) -> HumanTask:
         t = self.office.svc.store.find_task(self.case_no, key)
         assert t is not None, f"no task {key!r} on {self.case_no}"
@@ -118,6 +145,50 @@ class Run:
         return [m for m in self.mails if person in m.to and m.subject == f"【通知】{self.case_no} {title}"]
 
 
+@contextmanager
+def _sqlite(store: Any) -> Iterator[sqlite3.Connection]:
+    """The in-memory store's own SQLite connection (to copy its database with SQLite's backup)."""
+    raw = store.engine.raw_connection()
+    try:
+        yield raw.driver_connection
+    finally:
+        raw.close()
+
+
+def _copied(fake: Any) -> Any:
+    """A copy of a recording fake whose lists, dicts and sets are its own (what it recorded so far)."""
+    import copy
+
+    new = copy.copy(fake)
+    for name, value in vars(fake).items():
+        if isinstance(value, (list, dict, set)):
+            setattr(new, name, copy.copy(value))
+    return new
+
+
+@dataclass
+class Prepared:
+    """A case run up to a step and stopped there (`Office.prepare`): what several scenarios go on from."""
+
+    flow: Callable[..., Any]
+    case_no: str
+    flow_run_id: str
+    waiting_on: str
+    params: dict[str, Any]
+    db: Any  # a copy of the store's database (sqlite3)
+    now: datetime
+    sent: list[OutgoingMail]
+    asked: list[Asked]
+    used: set[str]
+    flows: RecordingFlowRuns
+    artifacts: RecordingArtifacts
+
+    @property
+    def steps(self) -> list[str]:
+        """The steps asked up to where the case waits (that one last)."""
+        return [a.step for a in self.asked]
+
+
 @dataclass
 class Office:
     """The company on fakes, for one test: services built as in production but with the fake
@@ -125,11 +196,15 @@ class Office:
 
     home: Path
     now: datetime = NOW
+    # the copies a procedure issues (C17's five, P4's three) as their text, which scenarios read; "fpdf" for
+    # the scenarios that read the PDFs themselves (laying them out was a seventh of the suite's CPU)
+    pdf_backend: str = "text"
     svc: Services = field(init=False)
 
     def __post_init__(self) -> None:
         settings = Settings(env="test", secret_key="fake-secret-key-0123456789abcdef", home=self.home,
-                            mail_backend="memory", flow_backend="memory", base_url="http://kefu.test")
+                            mail_backend="memory", flow_backend="memory", base_url="http://kefu.test",
+                            pdf_backend=self.pdf_backend)
         self.clock = FixedClock(self.now)
         self.mailer = MemoryMailer()
         self.flows = RecordingFlowRuns()
@@ -146,13 +221,52 @@ class Office:
         `answers` (step key -> typed answer, `answer(…, by=, hours=)`, or PENDING). A step without an
         answer fails the test — or, with `stop_at_unscripted`, stops the run there like PENDING (to
         see what a flow asks next without knowing its step key)."""
+        return self._run(lambda: flow(case_no, return_state=True, **params), case_no, answers,
+                         stop_at_unscripted=stop_at_unscripted)
+
+    def prepare(self, flow: Callable[..., Any], case_no: str, answers: dict[str, Any], **params: Any) -> "Prepared":
+        """Run the case up to the step scripted PENDING and keep everything as it is then — the
+        database, the mail, the steps asked, the clock, the flow starts and artifacts — for several
+        scenarios to go on from (`resume`), as the served run goes on after an answer."""
+        run = self.run(flow, case_no, answers, **params)
+        assert run.waiting_on, f"the run did not stop at a PENDING step: {run.steps}"
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        with _sqlite(self.svc.store) as conn:
+            conn.backup(db)
+        return Prepared(flow=flow, case_no=case_no, flow_run_id=run.flow_run_id, waiting_on=run.waiting_on,
+                        params=params, db=db, now=self.clock.now(), sent=list(self.mailer.sent),
+                        asked=list(self.human.asked), used=set(self.human.used),
+                        flows=_copied(self.flows), artifacts=_copied(self.artifacts))
+
+    def resume(self, prepared: "Prepared", answers: dict[str, Any], *, stop_at_unscripted: bool = False) -> Run:
+        """Go on from a prepared case (this office takes its state) as Prefect resumes a run: the same
+        flow run again from the top — the steps answered before are read from the database (two reads,
+        no task runs: tasks/replay.py), the step it waited on is answered from `answers`, and so on."""
+        with _sqlite(self.svc.store) as conn:
+            prepared.db.backup(conn)
+        self.clock.at = prepared.now
+        self.mailer.sent = list(prepared.sent)
+        self.human.asked, self.human.used = list(prepared.asked), set(prepared.used)
+        self.flows, self.artifacts = _copied(prepared.flows), _copied(prepared.artifacts)
+        self.svc = dataclasses.replace(self.svc, flows=self.flows, artifacts=self.artifacts)
+        run_id = prepared.flow_run_id
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(UUID(run_id), Scheduled(name="Resuming"), force=True)
+            flow_run = client.read_flow_run(UUID(run_id))
+        replay.forget(run_id)
+        return self._run(lambda: run_flow(prepared.flow, flow_run=flow_run, return_type="state",
+                                          parameters={"case_no": prepared.case_no, **prepared.params}),
+                         prepared.case_no, answers, stop_at_unscripted=stop_at_unscripted)
+
+    def _run(self, start: Callable[[], Any], case_no: str, answers: dict[str, Any], *,
+             stop_at_unscripted: bool = False) -> Run:
         self.human.script = dict(answers)
         self.human.keys = []  # a list in `answers` scripts the waits of its step in this run
         asked_before, sent_before = len(self.human.asked), len(self.mailer.sent)
         result, waiting, run_id = None, None, None
         with use_services(self.svc):
             try:
-                state = flow(case_no, return_state=True, **params)
+                state = start()
                 run_id = str(state.state_details.flow_run_id)
                 result = state.result()  # the flow's exception, raised again: a wait, an unscripted step, a failure
             except StepPending as stop:
@@ -163,6 +277,17 @@ class Office:
                 waiting = self.human.asked[-1].step
         return Run(self, case_no, result, waiting, self.human.asked[asked_before:], self.mailer.sent[sent_before:],
                    run_id)
+
+    def edit_org(self, old: str, new: str) -> None:
+        """From now on, the org directory is the shipped one with `old` replaced by `new` (e.g. another first
+        holder of a role)."""
+        from models.org import load_org
+
+        text = self.svc.settings.org_file.read_text(encoding="utf-8")
+        assert old in text, f"not in the org directory: {old!r}"
+        path = self.home / "org-edited.yaml"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        self.svc = dataclasses.replace(self.svc, org=load_org(path))
 
     def later(self, **delta: float) -> None:
         """Move the clock on (hours=…, days=…)."""

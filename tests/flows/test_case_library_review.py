@@ -65,3 +65,42 @@ def test_an_empty_library_needs_no_task_and_a_quarter_is_one_case(office):
     case_no = run_review(office, {})
     assert office.human.asked == [] and office.svc.store.get_case(case_no).closed_at is not None
     assert run_review(office, {}) == case_no
+
+
+def test_c23_each_entry_is_listed_in_full_the_manager_has_5_business_days_and_the_review_is_theirs(office):
+    from datetime import datetime, timezone
+
+    long_cause = "报" * 90
+    plain = _published(office, "经" * 70)
+    bare = _published(office, "及时回访", event={"time": "2026-11-21", "place": "另一事件"})
+    with office.svc.store.session() as s:  # an entry without a product, its cause longer than a line
+        from models.tables import Case
+
+        case = s.get(Case, office.svc.store.get_case(bare).id)
+        lib = dict(case.data["case_library"])
+        lib["entry"] = lib["entry"] | {"product": "", "cause": long_cause}
+        case.data = case.data | {"case_library": lib}
+        s.add(case)
+        s.commit()
+    run_review(office, {
+        "review": CaseLibraryQuarterReview(reviews='{"TS-2099-000001": "keep"}'),
+        "review-2": CaseLibraryQuarterReview(reviews=json.dumps({plain: "keep", bare: "keep"}))})
+    asked = {a.step: a for a in office.human.asked}
+    listing = {plain: f"维修服务 · 32S 棉纱：报修后未及时派工（经验：{'经' * 60}）",
+               bare: f"维修服务 · —：{'报' * 80}（经验：及时回访）",
+               "可选": "keep 保留、update 更新文字、retire 停用（移出案例库）"}
+    first = asked["review"]
+    assert (first.title, first.due, first.summary) == (
+        "典型案例库季度审核：逐条保留、更新或停用", datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc), listing)
+    note = asked["review-2"].summary.pop("退回意见")
+    assert note.startswith("不在案例库清单中") and "TS-2099-000001" in note and asked["review-2"].summary == listing
+    for no in (plain, bare):
+        (review,) = office.svc.store.get_case(no).data["case_library"]["quarter_reviews"]
+        assert (review["action"], review["by"]) == ("keep", CS_MANAGER)
+
+
+def test_c23_an_empty_library_closes_the_quarter_s_review_done_asking_nobody(office):
+    case_no = run_review(office, {})
+    case = office.svc.store.get_case(case_no)
+    assert (case.state, case.closed_at is not None, office.human.asked) == ("done", True, [])
+    assert [e.kind for e in office.svc.store.events(case_no)][-1] == "case_library_empty"

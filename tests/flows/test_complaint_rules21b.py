@@ -119,12 +119,25 @@ def _grouped(office, members: list[str] | None = None) -> tuple[list[str], str]:
 
 def _tags(run) -> set[str]:
     """The tags of this run's flow run, as the Prefect server has them (its name names the case)."""
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        flow_run = client.read_flow_run(run.flow_run_id)
+    flow_run = run.flow_run()
     assert flow_run.name == f"complaint-{run.case_no}"
     return set(flow_run.tags)
+
+
+def test_the_run_started_with_the_intakes_tags_keeps_them_with_the_confirmed_level_replacing_the_proposed(office):
+    """Principle 1: the intake starts the run tagged with its procedure, the proposed level, kind and
+    category (tasks/platform/flow_starts.py); the receiver confirms a higher level: the run then has that
+    level alone, and its other tags as they were."""
+    from prefect import tags
+
+    from models.complaint.answers import ComplaintIntake
+
+    case_no = office.complaint(category="服务行为")  # C3 proposes level 2
+    with tags("procedure:complaint", "level:2", "kind:consumer", "category:服务行为"):
+        run = office.run(complaint, case_no, {"intake": ComplaintIntake(decision="stands", level=3)},
+                         stop_at_unscripted=True)
+    assert run.case.level == 3 and run.waiting_on is not None
+    assert _tags(run) == {"procedure:complaint", "level:3", "kind:consumer", "category:服务行为"}
 
 
 def test_a_groups_member_runs_at_level_3_whatever_its_receiver_confirms_and_its_tags_say_so(office):

@@ -31,6 +31,7 @@ from tests.flows.harness import (
 )
 
 GM_OFFICE = "xie.ning@huajin.example"
+OTHER_SALESPERSON = "guo.xin@huajin.example"  # the second holder of the role
 RD = "tang.wen@huajin.example"
 APPROVE = Decision(decision="approve")
 
@@ -88,6 +89,12 @@ def chain(amount: str = "9600.00", approvers=("deputy_sales_manager", "deputy_gm
     return script | over
 
 
+def at(prepared, step: str):
+    """The default grievance (`file`, `chain()`) run up to `step` and waiting there, made once per session
+    (tests/flows/conftest.py `prepared`): a scenario goes on from it with `office.resume`."""
+    return prepared(f"grievance-chain:{step}", lambda office: office.prepare(grievance, file(office), chain(**{step: PENDING})))
+
+
 CHAIN = ["register", "quality", "production", "gm-report", "manager", "gm-check", "proposal", "opinion",
          "instruct-deputy-sales-manager", "instruct-deputy-gm", "negotiation", "sales-review", "consolidation",
          "decide-deputy-sales-manager", "decide-deputy-gm"]
@@ -121,6 +128,7 @@ def test_the_nine_steps_in_order_by_their_roles_to_the_close(office):
     assert "客户抱怨处理表" in form and "10400.00" in form
 
 
+@pytest.mark.real_pdf
 def test_the_five_copies_go_to_the_five_units_and_are_logged(office):
     run = office.run(grievance, file(office), chain())
     copies = run.events("copy_delivered")
@@ -144,10 +152,21 @@ def test_rd_gives_its_opinion_only_when_asked(office):
     assert "rd" not in office.run(grievance, file(office), chain()).steps
 
 
+def test_rd_gives_its_opinion_when_the_manager_asks_for_it(office, prepared):
+    """C16 step 5: step 4 (the manager) may ask for R&D's opinion as well as step 2."""
+    manager = at(prepared, "manager")
+    run = office.resume(manager, chain(**{
+        "manager": ManagerInstruction(decision="instructed", instruction="请研发部评估配棉", ask_rd=True),
+        "rd": RdOpinion(decision="submitted", opinion="原料配棉需调整")}))
+    assert manager.steps == ["register", "quality", "production", "gm-report", "manager"]
+    assert run.steps[:3] == ["manager", "rd", "gm-check"] and run.step("rd").assignee == RD
+    assert run.step("gm-check").summary["研发部意见"] == "原料配棉需调整" and run.result == "closed"
+
+
 @pytest.mark.parametrize("amount,approvers", [("3000.00", ("sales_manager",)),
                                               ("80000.00", ("deputy_sales_manager", "deputy_gm", "general_manager"))])
-def test_the_approver_follows_the_amount(office, amount, approvers):
-    run = office.run(grievance, file(office), chain(amount, approvers))
+def test_the_approver_follows_the_amount(office, prepared, amount, approvers):
+    run = office.resume(at(prepared, "proposal"), chain(amount, approvers))
     roles = [s for s in run.steps if s.startswith("decide-")]
     assert roles == [f"decide-{r.replace('_', '-')}" for r in approvers] and run.result == "closed"
 
@@ -163,8 +182,8 @@ def test_a_return_goes_back_to_the_previous_author_with_the_comment(office):
     assert "returned:production" in run.event_kinds and run.result == "closed"
 
 
-def test_an_approver_rejection_returns_to_the_gm_office_opinion(office):
-    run = office.run(grievance, file(office), chain(**{
+def test_an_approver_rejection_returns_to_the_gm_office_opinion(office, prepared):
+    run = office.resume(at(prepared, "instruct-deputy-sales-manager"), chain(**{
         "instruct-deputy-sales-manager": Decision(decision="reject", comment="综合意见未写运费"),
         "opinion-2": GmOfficeOpinion(decision="submitted", opinion="同意退货并赔付运费"),
         "instruct-deputy-sales-manager-2": APPROVE}))
@@ -201,6 +220,20 @@ def test_a_third_return_goes_to_the_gm_who_upholds_or_withdraws(office):
     assert run.result == "withdrawn" and run.steps[-1] == "gm-ruling-production-3"
 
 
+def test_the_second_salespersons_form_comes_back_to_them_at_every_sales_step(office):
+    """C15/C16/R9: the form's own salesperson (not the first holder of the role) revises a returned form,
+    drafts the proposal, negotiates, enters the pending quantity and tells the customer."""
+    case_no = file(office, salesperson=OTHER_SALESPERSON, demand=QUANTITY_PENDING_TEXT, return_quantity=None)
+    run = office.run(grievance, case_no, chain("3000.00", ("sales_manager",), **{
+        "register": returned("缺订单附件", GrievanceRegistration),
+        "form-revision-1": FormRevision(decision="resubmitted", opinion="已补订单附件"),
+        "register-2": GrievanceRegistration(decision="registered"), "quantity": PENDING}))
+    assert run.waiting_on == "quantity"
+    for step in ("form-revision-1", "proposal", "negotiation", "quantity"):
+        assert run.step(step).assignee == OTHER_SALESPERSON, step
+    assert run.task("quality").requested_by == OTHER_SALESPERSON  # never deciding on their own form
+
+
 def test_no_loss_gets_an_abnormality_report_and_no_chain(office):
     run = office.run(grievance, file(office), {
         "register": GrievanceRegistration(decision="abnormality_only", comment="客户自行挑拣，无损失")})
@@ -230,6 +263,35 @@ def test_quantity_pending_waits_then_the_supervisor_reviews_and_a_higher_band_re
     assert len(run.events("copy_delivered")) == 5
 
 
+def test_a_higher_approvers_rejection_asks_the_quantity_again_and_the_reminders_stop_once_it_is_settled(office):
+    """R9: sales sees the decision (no rejection note the first time); the sales supervisor and the higher
+    band see the quantity and its amount; the higher approver's rejection (without a comment) stops the
+    round and asks sales again; once settled the case is decided, no longer pending, and not reminded."""
+    case_no = file(office, demand=QUANTITY_PENDING_TEXT, return_quantity=None)
+    script = chain("3000.00", ("sales_manager",), **{
+        "quantity": QuantityEntry(quantity=400, unit="kg"), "quantity-review": APPROVE,
+        "reapprove-deputy-sales-manager": Decision(decision="reject"),
+        "quantity-2": QuantityEntry(quantity=90, unit="kg"), "quantity-review-2": APPROVE})
+    run = office.run(grievance, case_no, script | {"decision-told": PENDING})
+    assert [s for s in run.steps if s.startswith(("quantity", "reapprove"))] == [
+        "quantity", "quantity-review", "reapprove-deputy-sales-manager", "quantity-2", "quantity-review-2"]
+    assert run.task("quantity").due_at is None  # no deadline: the customer is still processing the goods
+    first = run.step("quantity").summary
+    assert "驳回意见" not in first and first["处理方式 / 单价 / 金额（元）"] == "return / 32.00 / 3000.00"
+    for step in ("quantity-review", "reapprove-deputy-sales-manager"):
+        assert (run.step(step).summary["退换数量"], run.step(step).summary["金额（元）"]) == ("400 kg", "12800.00")
+    assert run.step("quantity-2").summary["驳回意见"] == "（未填写）"
+    assert run.step("quantity-review-2").summary["退换数量"] == "90 kg"
+    assert run.waiting_on == "decision-told" and run.case.state == "decided"
+    assert run.case.data["quantity_pending"] is False
+    (settled,) = run.events("quantity_settled")
+    assert settled.data == {"value": 90, "unit": "kg", "amount": "2880.00", "state": ["quantity_pending", "decided"]}
+    assert "quantity_pending" in run.event_kinds
+    office.later(days=8)
+    assert office.watchdog()["quantity_reminders"] == 0
+    assert office.run(grievance, case_no, script).result == "closed"
+
+
 def test_quantity_within_the_band_needs_no_reapproval_and_a_rejection_asks_again(office):
     case_no = file(office, demand=QUANTITY_PENDING_TEXT, return_quantity=None)
     run = office.run(grievance, case_no, chain("3000.00", ("sales_manager",), **{
@@ -240,37 +302,77 @@ def test_quantity_within_the_band_needs_no_reapproval_and_a_rejection_asks_again
     assert run.case.data["final_quantity"]["amount"] == "2880.00"
 
 
-def test_a_fine_outside_the_basis_goes_back_to_the_gm_office(office):
+def test_a_fine_outside_the_basis_goes_back_to_the_gm_office(office, prepared):
     over = CONSOLIDATED.model_copy(update={"fines": "生产部: 1200"})  # the example basis: ≤ 1,000 for quality
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "consolidation": over, "consolidation-bases-2": CONSOLIDATED}))
     assert "consolidation-bases-2" in run.steps and "超出" in run.step("consolidation-bases-2").summary["不符之处"]
     assert run.case.data["decision"]["fines"][0]["amount"] == "500.00"
 
 
-def test_the_supervisor_rejects_loss_and_penalty_and_the_gm_office_revises(office):
+def test_the_supervisor_rejects_loss_and_penalty_and_the_gm_office_revises(office, prepared):
     revised = CONSOLIDATED.model_copy(update={"fines": "生产部: 300"})
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "penalty-approval"), chain(**{
         "penalty-approval": Decision(decision="reject", comment="罚扣过重"), "penalty-revision": revised,
         "penalty-approval-2": APPROVE}))
     assert run.step("penalty-revision").assignee == GM_OFFICE
     assert run.case.data["decision"]["fines"][0]["amount"] == "300.00" and run.result == "closed"
 
 
-def test_supplier_liability_gets_a_supplier_claim_and_no_tracking(office):
+@pytest.mark.parametrize("loss_items,fines,loss,shown", [
+    ("freight: 2", "", "1600.00", "无"),  # a loss without a fine
+    ("", "生产部: 500\n韩雪: 300", "0.00", "生产部 500.00 元；韩雪 300.00 元"),  # fines without a loss
+    ("", "", "0.00", None),  # neither: nothing to approve
+])
+def test_the_supervisor_approves_loss_and_penalty_whenever_there_is_either(office, prepared, loss_items, fines,
+                                                                           loss, shown):
+    """C18: the supervisor in charge approves loss and penalty before they apply — a loss alone or a fine
+    alone is enough; a decision with neither has nothing to approve."""
+    c = CONSOLIDATED.model_copy(update={"loss_items": loss_items, "fines": fines})
+    run = office.resume(at(prepared, "consolidation"), chain(consolidation=c))
+    assert run.result == "closed" and run.case.data["decision"]["loss_total"] == loss
+    if shown is None:
+        assert "penalty-approval" not in run.steps and not run.events("loss_penalty_approved")
+        return
+    asked = run.step("penalty-approval")
+    assert asked.assignee == GM and (asked.summary["客诉损失金额（元）"], asked.summary["罚扣"]) == (loss, shown)
+    (approved,) = run.events("loss_penalty_approved")
+    assert approved.data == {"loss_total": loss, "fines": run.case.data["decision"]["fines"]}
+
+
+def test_a_rejected_loss_and_penalty_goes_back_prefilled_with_the_supervisors_comment(office, prepared):
+    """C18: the GM office revises the breakdown the supervisor rejected, its consolidation pre-filled and the
+    supervisor's comment (or that none was written) shown."""
+    run = office.resume(at(prepared, "penalty-approval"), chain(**{
+        "penalty-approval": Decision(decision="reject", comment="罚扣过重"), "penalty-revision": PENDING}))
+    t = run.task("penalty-revision")
+    assert t.answer == {k: getattr(CONSOLIDATED, k) for k in (
+        "result", "cause", "responsible_units", "responsible_persons", "improvement_measure", "improvement_owner",
+        "improvement_due")}
+    shown = run.step("penalty-revision").summary
+    assert (shown["主管意见"], shown["罚扣"], shown["客诉损失金额（元）"]) == ("罚扣过重", "生产部 500.00 元", "10400.00")
+
+    run = office.resume(at(prepared, "penalty-approval"), chain(**{
+        "penalty-approval": Decision(decision="reject"), "penalty-revision": PENDING}))
+    assert run.step("penalty-revision").summary["主管意见"] == "（未填写）"
+
+
+def test_supplier_liability_gets_a_supplier_claim_and_no_tracking(office, prepared):
     supplier = CONSOLIDATED.model_copy(update={"cause": "supplier", "fines": "", "improvement_measure": ""})
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "consolidation": supplier,
         "supplier-claim": SupplierClaim(supplier="某棉花供应商", claim="原棉含杂超标", recovered="5000.00")}))
     assert "supplier-claim" in run.steps and "improvement" not in run.steps
     assert run.case.data["supplier_claim"]["recovered"] == "5000.00"
 
 
-def test_an_ineffective_improvement_is_carried_out_again(office):
-    run = office.run(grievance, file(office), chain(**{
+def test_an_ineffective_improvement_is_carried_out_again(office, prepared):
+    check = at(prepared, "effect-check")
+    run = office.resume(check, chain(**{
         "effect-check": EffectCheck(decision="ineffective", comment="仍有云斑"),
         "improvement-2": ImprovementDone(result="调整牵伸工艺"), "effect-check-2": EffectCheck(decision="effective")}))
-    assert run.steps[-4:] == ["improvement", "effect-check", "improvement-2", "effect-check-2"]
+    assert check.steps[-2:] == ["improvement", "effect-check"]
+    assert run.steps == ["effect-check", "improvement-2", "effect-check-2"] and run.result == "closed"
 
 
 def test_overdue_close_deadline_sends_an_urge_notice(office):
@@ -305,6 +407,46 @@ def test_a_product_complaint_naming_an_order_is_routed_to_a_grievance(office):
     assert grievance_no in office.flows.calls  # its run started at once
     # a product complaint without an order, or another category, stays a complaint
     assert office.svc.store.get_case(office.complaint(category="产品质量")).data["route"] == "complaint"
+
+
+def test_the_routed_form_comes_prefilled_from_the_complaint_and_a_foreign_customer_keeps_20_days(office):
+    """C15: the salesperson sees the complaint and finds its order, product code, customer, description and
+    demand already on the 《客户抱怨处理表》 (no product named: no item no.); a foreign customer's grievance
+    closes in 20 days, not 15 (C8)."""
+    from datetime import datetime
+
+    from flows.complaint.handling import complaint
+    from models.complaint.answers import ComplaintIntake
+    from models.complaint.handling import LEVEL_LABELS
+    from models.grievance_answers import GrievanceForm
+
+    intake = {"intake": ComplaintIntake(decision="stands", level=2)}
+    case_no = office.complaint(category="产品质量", order_no="XS-20261102-07", demand="退货 300 kg",
+                               products=[{"name": "精梳棉纱 40S", "code": "CY-40S"}, {"name": "精梳棉纱 60S", "code": "CY-60S"}])
+    run = office.run(complaint, case_no, intake | {"grievance-form": PENDING})
+    assert run.waiting_on == "grievance-form"
+    assert run.task("grievance-form").answer == {"order_no": "XS-20261102-07", "item_no": "CY-40S", "customer": "张女士",
+                                                 "description": "报修后三天无人上门", "demand": "退货 300 kg"}
+    shown = run.step("grievance-form").summary
+    assert shown["投诉编号"] == case_no and shown["产品"] == "精梳棉纱 40S（CY-40S）、精梳棉纱 60S（CY-60S）"
+    assert shown["级别"] == LEVEL_LABELS[2]  # as accepted (level 2), not as filed (level 1)
+
+    bare = office.complaint(category="产品质量", order_no="XS-20261102-08", products=[])
+    run = office.run(complaint, bare, intake | {"grievance-form": PENDING})
+    assert run.task("grievance-form").answer["item_no"] == ""
+
+    form = dict(abnormality_no="YC-1", order_no="XS-20261102-07", item_no="CY-40S", customer="Fabric GmbH",
+                quantity_shipped=2000, ship_date="2026-11-02", defective_quantity=300, description="uneven yarn",
+                demand="退货 300 kg", return_quantity=300, grievance_class="quality", opinion="属实")
+    closes = {}
+    for foreign in (True, False):
+        case_no = office.complaint(category="产品质量", order_no="XS-20261102-07", foreign=foreign)
+        run = office.run(complaint, case_no, intake | {"grievance-form": GrievanceForm(**form)})
+        g = office.svc.store.get_case(run.result.split(":", 1)[1])
+        assert g.data["form"]["foreign"] is foreign
+        assert run.case.state == "routed" and "complaint_routed_to_grievance" in run.event_kinds
+        closes[foreign] = datetime.fromisoformat(g.data["deadlines"]["close"])
+    assert (closes[True] - closes[False]).days == 5  # 20 days against 15
 
 
 def test_the_monthly_statistics_gain_the_product_complaint_figures(office, tmp_path):

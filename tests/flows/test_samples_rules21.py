@@ -1,6 +1,8 @@
 """What the free-sample procedure owes the regulations beyond P1–P3 (procedures §7.6, issue 21): P4 the
 slip's three copies and the one-time gate pass checked at the gate."""
 
+import pytest
+
 from flows.samples.request import sample_request
 from models.answers import Decision
 from models.samples import gate_pass_code
@@ -18,6 +20,7 @@ def approved_and_issued(**gate) -> dict:
             **gate}
 
 
+@pytest.mark.real_pdf
 def test_a_valid_slip_is_issued_as_three_pdf_copies_the_third_the_gate_pass(office):
     case_no = office.sample_request()
     run = office.run(sample_request, case_no, approved_and_issued(**{"gate-check": PENDING}))
@@ -119,3 +122,30 @@ def test_a_sample_from_stock_needs_withdrawal_ledger_and_a_gm_approved_requisiti
     assert (run.step("stock-withdrawal").role, run.step("warehouse-ledger").role) == ("production", "storekeeper")
     totals = sample_month_totals(office.svc.store, date(2026, 11, 1))
     assert totals["quantity"] == 6 and totals["no_gate_check"] == []  # P3's month-end totals include it
+
+
+def test_p5_the_ledger_comes_pre_filled_with_the_slips_quantity_and_the_requester_fills_the_requisition(office):
+    from datetime import date
+
+    from models.samples_answers import SampleRequisition, StockWithdrawal, WarehouseLedger
+
+    other_marketing = "xu.fang@huajin.example"  # marketing's second: the requisition is the requester's, not the role's first
+    case_no = office.sample_request(from_stock=True, requested_by=other_marketing, quantity=8)
+    script = {"leader-approval": APPROVE, "gm-approval": APPROVE, "stock-withdrawal": StockWithdrawal(note="退库单 TK-89"),
+              "warehouse-ledger": PENDING}
+    run = office.run(sample_request, case_no, script)
+    assert run.step("stock-withdrawal").title == "车间办理退库（非在机生产品种取样）"
+    ledger = run.step("warehouse-ledger")
+    assert (ledger.assignee, ledger.title) == (STOREKEEPER, "司库员登记仓库台账（取样）")
+    assert office.svc.store.get_task(ledger.task_id).answer["quantity"] == 8  # the slip's quantity, to be corrected
+    run = office.run(sample_request, case_no, script | {
+        "warehouse-ledger": WarehouseLedger(taker="王师傅", quantity=7, taken_on=date(2026, 11, 25)), "requisition": PENDING})
+    req = run.step("requisition")
+    assert (req.assignee, req.role) == (other_marketing, "marketing")
+    assert office.svc.store.get_task(req.task_id).answer["quantity"] == 7  # the ledger's quantity
+    assert run.case.state == "approved" and run.case.data["warehouse_ledger"]["quantity"] == 7
+    run = office.run(sample_request, case_no, script | {
+        "warehouse-ledger": WarehouseLedger(taker="王师傅", quantity=7, taken_on=date(2026, 11, 25)),
+        "requisition": SampleRequisition(quantity=7, purpose="客户打样"), "requisition-gm-approval": APPROVE,
+        "stock-issue": PENDING, "sample-booking": PENDING})
+    assert run.waiting_on in ("stock-issue", "sample-booking") and run.case.state == "approved"  # until issued

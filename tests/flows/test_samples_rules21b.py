@@ -44,3 +44,32 @@ def test_the_rule():
     assert stock_mismatch("YP-1", ok, 6) is None
     assert stock_mismatch("YP-1", ok, 5) == {"case_no": "YP-1", "counted": 5, "warehouse_ledger": 6, "requisition": 6}
     assert stock_mismatch("YP-1", {"requisition": {"quantity": 6}}, 6)["warehouse_ledger"] is None  # never recorded
+
+
+def test_p3_the_month_totals_are_a_table_in_prefect_one_row_a_product_and_size(office):
+    from tasks.platform.runtime import use_services
+
+    _from_stock(office, 6, 6)
+    with use_services(office.svc):
+        totals = sample_month_totals_flow("2026-11")
+    assert office.artifacts.tables["sample-month-totals"] == totals["lines"] and len(totals["lines"]) == 1
+    assert office.artifacts.descriptions["sample-month-totals"] == (
+        f"2026-11 样品汇总：1 次，{totals['quantity']} 个，{totals['weight_kg']} kg")
+    with use_services(office.svc):
+        sample_month_totals_flow("2026-10")  # nothing issued that month: the table says so
+    assert office.artifacts.tables["sample-month-totals"] == [{"product": "（本月无样品）"}]
+    assert office.artifacts.descriptions["sample-month-totals"] == "2026-10 样品汇总：0 次，0 个，0.000 kg"
+
+
+def test_p3_the_scheduled_run_reports_the_month_before_to_accounting_once(office):
+    """The schedule starts it without a month: the month before the services' clock (25 November →
+    October); a second run of the month sends nothing again."""
+    run = office.run(sample_month_totals_flow, None, {})
+    assert run.result["month"] == "2026-10"
+    (mail,) = run.mails
+    assert mail.to == [ACCOUNTING] and mail.subject.endswith("2026-10 样品出门汇总（计入销售费用）")
+    assert "\n以下为上月经审批发放的免费样品，已与车间样品台账核对，请计入销售费用。\n" in mail.text  # the line as written
+    assert "月份：2026-10" in mail.text and "已批未发：无" in mail.text
+    assert office.run(sample_month_totals_flow, None, {}).mails == []
+    november = office.run(sample_month_totals_flow, "2026-11", {})  # another month is its own report
+    assert [m.subject.endswith("2026-11 样品出门汇总（计入销售费用）") for m in november.mails] == [True]

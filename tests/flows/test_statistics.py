@@ -41,17 +41,10 @@ def report_mails(run, title: str):
     return [m for m in run.mails if m.subject.startswith(f"《{title}》")]
 
 
-def artifacts_of(run) -> dict[str, str]:
-    """The run's artifacts on the Prefect test server: key → markdown (or table JSON)."""
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        arts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run.flow_run_id)])))
-        name = client.read_flow_run(UUID(run.flow_run_id)).name
-    return {"name": name} | {a.key: a.data for a in arts}
+def artifacts_of(run) -> dict:
+    """The run's name on the Prefect test server, and the artifacts it wrote (the office's recording
+    `RunArtifacts`): key → markdown or table rows."""
+    return {"name": run.flow_run().name} | run.office.artifacts.latest | run.office.artifacts.tables
 
 
 def test_s1_the_monthly_run_of_a_month_mails_its_figures_to_the_recipients_and_publishes_them(office):
@@ -85,7 +78,9 @@ def test_s1_s3_a_scheduled_run_reports_on_the_period_before_as_the_services_cloc
     (mail,) = report_mails(run, title)
     assert mail.subject == f"《{title}》{period}"
     assert (office.home / "reports" / kind / period / "report.xlsx").is_file()
-    assert artifacts_of(run)[f"{kind}-report"].startswith(f"# 《{title}》{period}\n")
+    arts = artifacts_of(run)
+    assert arts[f"{kind}-report"].startswith(f"# 《{title}》{period}\n")
+    assert arts["name"] == f"{flow_name.replace('_', '-')}-{period}"  # the run is named after that period too
 
 
 def test_a_malformed_period_fails_the_run_before_any_report_is_built_or_mailed(office):

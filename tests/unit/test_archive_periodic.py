@@ -160,3 +160,12 @@ def test_a5_records_not_on_the_list_are_refused_naming_each():
                                            (date(2027, 12, 31), "2027-Q3")])
 def test_a5_the_quarter_reviewed_is_the_last_one_ended_on_any_day(today, quarter):
     assert quarter_key(today) == quarter
+
+
+def test_a5_c23_a_quarterly_run_takes_the_quarter_ended_by_the_day_in_shanghai():
+    from datetime import datetime, timezone
+
+    from models.archive.periodic import quarter_before
+
+    assert quarter_before(datetime(2026, 9, 30, 15, 59, tzinfo=timezone.utc)) == "2026-Q2"  # 23:59 on 30 September
+    assert quarter_before(datetime(2026, 9, 30, 16, 0, tzinfo=timezone.utc)) == "2026-Q3"   # 00:00 on 1 October

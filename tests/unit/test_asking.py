@@ -1,4 +1,5 @@
-"""The typed human step (tasks/ask.py: `step_request`, `ask`, `Asking`, `rejection_notes`) and a complaint
+"""The typed human step's pure parts (tasks/ask.py: `step_request`, `typed`, `rejection_notes`; `ask` and
+`Asking` through the real request: tests/flows/test_asking.py) and a complaint
 outcome's decision by authority (tasks/complaint/authority.py, R2 / 000 «13» 第九条五), without Prefect:
 the request each step makes and the answers it reads, exactly (docs/testing.md, session 15)."""
 
@@ -10,10 +11,9 @@ from typing import Any
 
 import pytest
 
-import tasks.ask
 from models.answers import Decision
 from models.complaint.answers import ComplaintIntake, ComplaintOutcome
-from tasks.ask import Asking, asking, rejection_notes, step_request, typed
+from tasks.ask import rejection_notes, step_request, typed
 from tasks.complaint.authority import authority_roles, decide_outcome_by_authority
 from tasks.platform.runtime import use_services
 from tests.fakes import fake_services
@@ -31,72 +31,6 @@ def test_a_step_request_names_its_case_step_title_role_and_answer_model():
 def test_an_answer_of_another_class_is_refused_naming_both():
     with pytest.raises(TypeError, match=r"^the answer is a Decision, not the ComplaintIntake asked for$"):
         typed(ComplaintIntake, Decision(decision="approve"))
-
-
-@pytest.fixture
-def asked(monkeypatch) -> list[Any]:
-    """What `ask` and `Asking.each` ask (the StepRequests), each answered with an approval."""
-    out: list[Any] = []
-
-    def one(req):
-        out.append(req)
-        return Decision(decision="approve", comment=req.step_key)
-
-    def many(reqs):
-        out.append(list(reqs))
-        return [Decision(decision="approve", comment=r.step_key) for r in reqs]
-
-    monkeypatch.setattr(tasks.ask, "request_decision", one)
-    monkeypatch.setattr(tasks.ask, "request_decisions", many)
-    return out
-
-
-def test_ask_asks_the_step_of_its_case_and_returns_the_typed_answer(asked):
-    answer = tasks.ask.ask(Decision, case_no="TS-1", step="gm-approval", title="总经理审批", role="general_manager",
-                           summary={"a": 1})
-    assert isinstance(answer, Decision) and answer.comment == "gm-approval"
-    (req,) = asked
-    assert (req.case_no, req.step_key, req.title, req.role, req.answer_model, req.summary) == (
-        "TS-1", "gm-approval", "总经理审批", "general_manager", "Decision", {"a": 1})
-
-
-def test_every_step_of_a_case_shares_its_fields_unless_it_gives_its_own(asked):
-    ask = asking("TS-1", summary={"单号": "TS-1"}, recused=["x@huajin.example"])
-    assert ask == Asking("TS-1", {"summary": {"单号": "TS-1"}, "recused": ["x@huajin.example"]})
-    ask(Decision, step="a", title="甲", role="l1_handler")
-    ask(Decision, step="b", title="乙", role="l2_handler", summary={"own": 1})
-    a, b = asked
-    assert (a.case_no, a.step_key, a.title, a.role, a.summary, a.recused) == (
-        "TS-1", "a", "甲", "l1_handler", {"单号": "TS-1"}, ["x@huajin.example"])
-    assert (b.step_key, b.title, b.role, b.summary, b.recused) == ("b", "乙", "l2_handler", {"own": 1}, ["x@huajin.example"])
-
-
-def test_sharing_adds_or_replaces_shared_fields_and_leaves_the_original_as_it_was(asked):
-    ask = asking("TS-1", summary={"v": 1}, recused=["x@huajin.example"])
-    more = ask.sharing(summary={"v": 2}, requested_by="lin.tao@huajin.example")
-    assert more == Asking("TS-1", {"summary": {"v": 2}, "recused": ["x@huajin.example"], "requested_by": "lin.tao@huajin.example"})
-    assert ask.shared == {"summary": {"v": 1}, "recused": ["x@huajin.example"]}
-    more(Decision, step="c", title="丙", role="l1_handler")
-    (req,) = asked
-    assert (req.case_no, req.summary, req.requested_by, req.recused) == ("TS-1", {"v": 2}, "lin.tao@huajin.example", ["x@huajin.example"])
-
-
-def test_parallel_steps_each_get_the_shared_fields_and_come_back_in_order(asked):
-    ask = asking("TS-1", summary={"s": 1}, recused=["x@huajin.example"])
-    answers = ask.each(Decision, [{"step": "dept-a", "title": "甲部门", "role": "department_head"},
-                                  {"step": "dept-b", "title": "乙部门", "role": "department_head", "summary": {"own": 2}}])
-    assert [a.comment for a in answers] == ["dept-a", "dept-b"] and all(isinstance(a, Decision) for a in answers)
-    ((a, b),) = asked
-    assert (a.case_no, a.step_key, a.title, a.role, a.summary, a.recused, a.answer_model) == (
-        "TS-1", "dept-a", "甲部门", "department_head", {"s": 1}, ["x@huajin.example"], "Decision")
-    assert (b.case_no, b.step_key, b.summary, b.recused) == ("TS-1", "dept-b", {"own": 2}, ["x@huajin.example"])
-    assert ask.each(Decision, []) == [] and len(asked) == 1  # nobody asked for no steps
-
-
-def test_parallel_answers_of_another_class_are_refused(monkeypatch):
-    monkeypatch.setattr(tasks.ask, "request_decisions", lambda reqs: [Decision(decision="approve") for _ in reqs])
-    with pytest.raises(TypeError, match="not the ComplaintIntake asked for"):
-        asking("TS-1").each(ComplaintIntake, [{"step": "a", "title": "甲", "role": "l1_handler"}])
 
 
 @dataclass

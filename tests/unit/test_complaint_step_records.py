@@ -240,7 +240,10 @@ def test_c20_a_change_of_handler_mails_the_update_even_if_the_customer_was_first
     assert rec["at"] == "2026-11-23T12:05:00+08:00"
     (mail,) = outbox(svc, case_no, "process-notice")
     assert mail.to.split(",") == [CUSTOMER_EMAIL] and mail.dedupe_key.endswith(rec["digest"])
+    assert mail.subject == f"【受理告知】您的投诉 {case_no}（处理安排更新）"
+    assert mail.text.startswith(f"尊敬的王芳：\n\n您的投诉（编号 {case_no}）处理安排有更新：处理人变更。更新后的安排如下。")
     (updated,) = events(svc, case_no, "process_notice_updated")
+    assert updated.actor == "system"  # the flow's update names no actor: the system sent it
     assert updated.data == {"via": "email", "digest": rec["digest"], "update": "处理人变更"}
     assert events(svc, case_no, "process_notice_sent")[0].data["update"] == "处理人变更"
 
@@ -257,8 +260,11 @@ def test_c20_without_email_the_handler_is_asked_to_tell_the_customer_the_update(
     (mail,) = outbox(svc, case_no, "process-notice")
     assert mail.to.split(",") == [L2] and mail.subject == f"【通知】{case_no} 受理告知更新：请告知客户"
     assert f"投诉 {case_no} 的处理安排有更新（处理人变更），请电话或短信告知客户以下安排。" in mail.text
+    # what to tell: the case number, then each step of the outline with its time
+    assert f"投诉编号：{case_no}\n" in mail.text
+    assert [line for line in mail.text.splitlines() if "：" in line][2:] == [f"{s['step']}：{s['by']}" for s in rec["steps"]]
     (e,) = events(svc, case_no, "process_notice_update_to_handler")
-    assert e.data["to"] == [L2] and e.data["key"] == f"process-notice-{rec['digest']}"
+    assert e.data == {"to": [L2], "key": f"process-notice-{rec['digest']}", "title": "受理告知更新：请告知客户"}
 
 
 def test_c20_c21_a_major_or_escalated_complaints_notice_is_not_its_24_hour_feedback(svc):
@@ -408,3 +414,111 @@ def test_c26_each_group_found_in_one_pass_is_counted_and_numbered_in_shanghais_y
     assert open_group_cases(office.svc, office.svc.clock.now()) == 2
     _n, groups = office.svc.store.list_cases(procedure="group_complaint", limit=100)
     assert len(groups) == 2 and all(g.case_no.startswith("QS-2027-") for g in groups)
+
+
+# ---- C5 the summary every approver and the GM read (complaint_summary) --------------------------
+def summary_of(svc, case_no: str, **over):
+    from tasks.complaint.steps import complaint_summary
+
+    c = svc.store.get_case(case_no)
+    return complaint_summary({"case_no": c.case_no, "data": c.data, "level": c.level, "parent": c.parent_case_no} | over)
+
+
+def test_c5_c28_the_summary_names_every_fact_of_the_form_in_order_with_the_forwarder_and_the_close_deadline(svc):
+    case_no = file(svc, kind="franchisee", channel="forwarded", category="产品质量",
+                   forwarded={"forwarder": "government", "forwarder_name": "区市场监管局", "reference": "市监转〔2026〕12号",
+                              "company_received_at": RECEIVED.isoformat()},
+                   stores=["园区店", "滨江店"], products=[{"name": "热水器", "code": "RS-60"}, {"name": "花洒"}],
+                   description="热水器漏水\n两次维修未好", demand="退货")
+    close = svc.store.get_case(case_no).data["deadlines"]["close"]
+    assert close == "2026-12-08T10:00:00+08:00"  # C8: a product complaint closes within 15 days
+    assert list(summary_of(svc, case_no, level=3, parent="TS-2026-0001").items()) == [
+        ("投诉编号", case_no), ("级别", "三级（非常严重投诉）"), ("类型 / 类别", "加盟商投诉 / 产品质量"), ("渠道", "转来"),
+        ("投诉人", "王芳（13812345678）"), ("事件", "周一 园区店"), ("门店", "园区店、滨江店"),
+        ("产品", "热水器（RS-60）、花洒（）"), ("投诉内容", "热水器漏水\n两次维修未好"), ("客户诉求", "退货"),
+        ("转来单位", "政府机关：区市场监管局（文号 市监转〔2026〕12号）"), ("公司收到时间", "2026-11-23 10:00"),
+        ("关联案件", "由 TS-2026-0001 升级"), ("结案期限", close[:10] + " " + close[11:16])]
+
+
+def test_c5_a_bare_form_shows_its_level_to_be_decided_and_dashes(svc):
+    case_no = file(svc, event={"time": "", "place": ""})
+    out = summary_of(svc, case_no, level=None)  # a case without a level yet
+    assert {k: out[k] for k in ("级别", "事件", "门店", "产品", "客户诉求")} == {
+        "级别": "待定", "事件": "—", "门店": "—", "产品": "—", "客户诉求": "—"}
+    assert "转来单位" not in out and "公司收到时间" not in out and "关联案件" not in out
+    assert summary_of(svc, case_no, level=1)["级别"] == "一级（普通投诉）"
+    # the event's time alone, or its place alone, stands without a stray space
+    assert summary_of(svc, file(svc, event={"time": "11月20日"}))["事件"] == "11月20日"
+    assert summary_of(svc, file(svc, event={"place": "园区店"}))["事件"] == "园区店"
+
+
+def test_c5_a_record_without_the_optional_parts_of_the_form_is_summarised_with_dashes():
+    """A form as the record model allows it (`ComplaintForm`): no event, stores, products, demand or
+    deadlines — older records and hand-made cases — summarised, not failing."""
+    from tasks.complaint.steps import complaint_summary
+
+    form = {"complainant": {"name": "王芳", "phone": "13812345678"}, "kind": "consumer", "channel": "web",
+            "category": "维修服务", "description": "漏水"}
+    assert complaint_summary({"case_no": "TS-2026-0009", "level": 2, "data": {"form": form}}) == {
+        "投诉编号": "TS-2026-0009", "级别": "二级（较严重投诉）", "类型 / 类别": "消费者投诉 / 维修服务", "渠道": "网络平台",
+        "投诉人": "王芳（13812345678）", "事件": "—", "门店": "—", "产品": "—", "投诉内容": "漏水", "客户诉求": "—"}
+    assert complaint_summary({"case_no": "TS-2026-0009", "level": 2,
+                              "data": {"form": form | {"event": {"place": "园区店"}}, "deadlines": {}}})["事件"] == "园区店"
+    assert complaint_summary({"case_no": "TS-2026-0009", "level": 2,
+                              "data": {"form": form | {"event": {"time": "周一"}}}})["事件"] == "周一"
+
+
+# ---- C13/C24 the 《投诉处理单》 as the GM and the archive read it (_case_markdown) ------------------
+def test_c13_the_complaint_form_lists_the_forwarder_the_outcome_every_task_and_every_event_on_its_own_line(svc):
+    from models.tables import HumanTask
+    from tasks.complaint.steps import _case_markdown
+
+    case_no = file(svc, channel="forwarded", forwarded={"forwarder": "government", "forwarder_name": "区市场监管局",
+                                                        "reference": "市监转12号", "company_received_at": RECEIVED.isoformat()})
+    now = svc.clock.now()
+    svc.store.ensure_task(HumanTask(case_no=case_no, step_key="intake", title="受理确认", role="l1_handler", assignee=L1,
+                                    created_at=now), lambda t: [], now)
+    svc.store.update_case(case_no, actor=L1, kind="outcome_recorded", now=now, data={
+        "outcome": {"handling": "replacement", "our_fault": True, "human_negligence": False, "loss_amount": "12.00"},
+        "satisfaction": 2})
+    md = _case_markdown(svc, case_no)
+    lines = md.splitlines()
+    assert lines[0] == f"# 投诉处理单 {case_no}"
+    for row in ("| 级别 | 三级（非常严重投诉）（系统建议 3 级） |", "| 类型 / 类别 | 消费者投诉 / 维修服务 |", "| 渠道 | 转来 |",
+                "| 转来单位 / 文号 / 公司收到 | 政府机关：区市场监管局 / 市监转12号 / 2026-11-23 10:00 |",
+                "| 投诉人 / 联系方式 | 王芳 / 138****5678 |",  # personal data masked
+                "| 处理方式 | 更换 |", "| 我方责任 / 人为疏忽 | 是 / 否 |", "| 满意度 | 2 满意 |",
+                f"| 受理确认 | {L1} | open |  | 2026-11-23 10:05 |"):  # the case's task
+        assert row in lines, row
+    # the record: each event of the case on its own line, in order
+    assert lines[lines.index("## 记录") + 2:] == [f"- 2026-11-23 10:05 case_created（{L1}）", "- 2026-11-23 10:05 task_created",
+                                                 f"- 2026-11-23 10:05 outcome_recorded（{L1}）"]
+
+
+# ---- C23 the case library every handler searches (case_library) ---------------------------------
+def test_c23_the_library_is_the_published_entries_newest_first_behind_fifty_newer_complaints_searchable(tmp_path):
+    from tasks.complaint.steps import case_library
+    from tests.flows.harness import Office
+
+    office = Office(tmp_path)
+    svc = office.svc
+
+    def entry(case_no: str, state: str, reviewed_at: str, **entry) -> dict:
+        rec = {"state": state, "entry": entry, "by": L2} | ({"reviewed_at": reviewed_at} if state != "draft" else {})
+        svc.store.update_case(case_no, actor=L2, kind="case_library_" + state, now=svc.clock.now(), data={"case_library": rec})
+        return {"case_no": case_no, "published_at": reviewed_at, **entry}
+
+    repair = entry(office.complaint(), "published", "2026-11-20T09:00:00+08:00",
+                   category="维修服务", product="热水器", lessons="报修当日派工")
+    quality = entry(office.complaint(category="产品质量"), "published", "2026-11-21T09:00:00+08:00",
+                    category="产品质量", product="花洒", lessons="来料检验")
+    entry(office.complaint(), "draft", "", category="维修服务", product="热水器", lessons="草稿")
+    entry(office.complaint(), "not_published", "2026-11-22T09:00:00+08:00", category="维修服务", product="热水器",
+          lessons="不具代表性")
+    for i in range(50):  # newer complaints without an entry (a store's page shows 50)
+        office.complaint(subject=f"园区{i + 10}栋")
+    assert case_library(svc) == [quality, repair]  # published only, newest first
+    assert case_library(svc, category="产品质量") == [quality]
+    assert case_library(svc, product="热水") == [repair]  # a product by part of its name
+    assert case_library(svc, keyword="派工") == [repair]
+    assert case_library(svc, category="维修服务", product="花洒") == [] and case_library(svc, keyword="草稿") == []

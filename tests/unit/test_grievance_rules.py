@@ -242,3 +242,21 @@ def test_before_the_10th_first_business_day_and_due_date():
                                                     "fines": [{"party": "韩雪", "amount": "500.00", "sanction": "书面警告"}]}}),
                              ("KS-2", {"decision": {"responsible_units": "生产部", "fines": []}})])
     assert list(rows) == ["生产部", "质量部"] and rows["生产部"][0]["case_no"] == "KS-1"
+
+
+def test_c18_a_tracked_measure_is_reminded_at_the_start_of_its_due_date():
+    from datetime import datetime
+
+    from models.business_days import TZ
+    from models.grievance import improvement_reminder
+
+    due = datetime(2026, 12, 20, 17, 30, tzinfo=TZ)
+    morning = datetime(2026, 12, 20, 8, 30, tzinfo=TZ)
+    assert improvement_reminder(due, datetime(2026, 11, 25, 10, 0, tzinfo=TZ)) == morning
+    assert improvement_reminder(due, datetime(2026, 12, 20, 8, 29, tzinfo=TZ)) == morning
+    # asked on the due date itself (from 08:30 on): the usual halfway reminder
+    assert improvement_reminder(due, morning) is None
+    assert improvement_reminder(due, datetime(2026, 12, 20, 9, 0, tzinfo=TZ)) is None
+    # a due time at or before the day's start has no reminder of its own that day
+    assert improvement_reminder(datetime(2026, 12, 20, 8, 0, tzinfo=TZ), datetime(2026, 12, 1, 9, 0, tzinfo=TZ)) is None
+    assert improvement_reminder(morning, datetime(2026, 12, 1, 9, 0, tzinfo=TZ)) is None

@@ -80,3 +80,44 @@ class NoOffset(tzinfo):
 def test_c26_now_whose_zone_has_no_offset_is_refused_as_naive():
     with pytest.raises(ValueError, match="^now: naive datetime"):
         suggest_groups([], datetime(2026, 11, 25, 10, tzinfo=NoOffset()))
+
+
+def test_c26_the_spokesperson_named_speaks_in_a_role_they_hold_else_the_l2_handler(tmp_path):
+    from models.complaint.group import spokesperson_of
+    from models.org import load_org
+    from models.settings import REPO_ROOT
+
+    text = (REPO_ROOT / "deployments" / "org.yaml").read_text(encoding="utf-8")
+    # 徐芳 holds no role in this copy of the directory
+    path = tmp_path / "org.yaml"
+    marketing = "marketing: [yang.mei@huajin.example"
+    text = text.replace(f"{marketing}, xu.fang@huajin.example]", f"{marketing}]")
+    # and 赵磊 (the L3 sales director, a role listed before) is also an L2 handler
+    text = text.replace("l2_handler: [zhou.min@huajin.example]", "l2_handler: [zhou.min@huajin.example, zhao.lei@huajin.example]")
+    path.write_text(text, encoding="utf-8")
+    org, l2 = load_org(path), "zhou.min@huajin.example"
+    assert org.roles_of("xu.fang@huajin.example") == []
+    assert spokesperson_of(org, "chen.jing@huajin.example", l2) == ("chen.jing@huajin.example", "l1_handler")
+    assert spokesperson_of(org, "陈静", l2) == ("chen.jing@huajin.example", "l1_handler")          # by name
+    assert spokesperson_of(org, "zhou.min@huajin.example", l2) == (l2, "l2_handler")
+    assert org.roles_of("zhao.lei@huajin.example")[0] == "l3_sales_director"
+    assert spokesperson_of(org, "zhao.lei@huajin.example", l2) == ("zhao.lei@huajin.example", "l2_handler")  # as L2
+    assert spokesperson_of(org, "赵磊", l2) == ("zhao.lei@huajin.example", "l2_handler")
+    assert spokesperson_of(org, "wu.jing@huajin.example", l2) == ("wu.jing@huajin.example", "market_branch")
+    for nobody in ("", "nobody@huajin.example", "xu.fang@huajin.example"):
+        assert spokesperson_of(org, nobody, l2) == (l2, "l2_handler")
+
+
+def test_c26_the_head_of_the_l2_handler_s_department_meets_the_complainants_or_the_l2_handler_if_none(tmp_path):
+    from models.complaint.group import group_head
+    from models.org import load_org
+    from models.settings import REPO_ROOT
+
+    text = (REPO_ROOT / "deployments" / "org.yaml").read_text(encoding="utf-8")
+    org = load_org(REPO_ROOT / "deployments" / "org.yaml")
+    assert group_head(org, "zhou.min@huajin.example") == "zhou.min@huajin.example"  # the CS head is the L2 handler
+    assert group_head(org, "li.na@huajin.example") == "zhou.min@huajin.example"     # an L2 handler under a head
+    path = tmp_path / "org.yaml"
+    path.write_text(text.replace("  - {code: cs, name: 综合服务部, head: zhou.min@huajin.example}",
+                                 "  - {code: cs, name: 综合服务部}"), encoding="utf-8")
+    assert group_head(load_org(path), "li.na@huajin.example") == "li.na@huajin.example"  # no head: the L2 handler

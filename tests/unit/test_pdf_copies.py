@@ -110,3 +110,31 @@ def test_a_tables_cells_wrap_within_their_column_and_its_heading_starts_every_pa
     pages = text_of(doc.bytes())
     assert len(pages) > 2 and all(p.count("环节处理人") == 1 for p in pages)
     assert all(f"第{i}步" in "".join(pages) for i in range(25))
+
+
+def test_the_text_copy_takes_the_same_calls_and_reads_as_the_copy_masked():
+    """The flow tests' fake (`pdf_backend="text"`): what the copy says, line by line, personal data masked as
+    the PDF masks it; the settings choose it, the PDF by default."""
+    from tasks.grievance.pdf import copy_pdf
+    from tasks.samples.steps import slip_pdf
+
+    data = copy_pdf("KS-2026-0010", "第二联", "生产部", {"客户": "乙公司", "联系电话": "13812345678"},
+                    None, [("质量确认", "feng.tao@huajin.example", "approve", "2026-11-25 10:00")],
+                    document=helper.TextCopy)
+    assert data.decode().splitlines() == [
+        "客户抱怨处理表", "编号 KS-2026-0010    第二联（生产部）", "客户 | 乙公司", "联系电话 | 138****5678", "各环节",
+        "环节 | 处理人 | 决定 | 时间", "质量确认 | feng.tao@huajin.example | approve | 2026-11-25 10:00",
+        "KS-2026-0010 · 第二联（生产部）"]
+    slip = slip_pdf("YP-2026-0001", 3, "取样出门审批单\n第三联 出门证\n\n身份证 110101199003071234\n",
+                    document=helper.TextCopy)
+    assert slip.decode().splitlines() == ["取样出门审批单", "第三联 出门证", "身份证 110101********1234",
+                                          "YP-2026-0001 · 第三联 出门证"]
+
+    class Chosen:
+        pdf_backend: str | None = None
+
+    assert helper.build_documents(Chosen()) is helper.CopyDocument
+    Chosen.pdf_backend = "fpdf"
+    assert helper.build_documents(Chosen()) is helper.CopyDocument
+    Chosen.pdf_backend = "text"
+    assert helper.build_documents(Chosen()) is helper.TextCopy

@@ -86,3 +86,31 @@ def test_an_email_keeps_its_first_letter_and_its_domain():
     assert mask_email("wang.fang@example.com") == "w***@example.com"
     assert mask_email("a@b@example.com") == "a***@example.com"
     assert mask_email("wangfang") == "********" and mask_email("") == "" and mask_email(None) == ""
+
+
+def test_a_machine_identifier_is_never_read_as_a_phone_or_id_number():
+    """Found by CI (stop 31): a flow run's id `0d2c52c9-c798-41bf-875b-13827188173f` came back from
+    GET /api/cases/{no} as `…-138****8173f` — its last group holds a run of 11 digits that looks like
+    a mobile number. A UUID is a machine identifier, never personal data: it is left whole, and a
+    number beside it is still masked."""
+    run_id = "0d2c52c9-c798-41bf-875b-13827188173f"
+    assert mask_text(run_id) == run_id
+    assert mask_data({"flow_run_id": run_id, "runs": [run_id]}) == {"flow_run_id": run_id, "runs": [run_id]}
+    ids = ["00000000-0000-4000-8000-051212345678",  # a landline in the last group
+           "a1381234-5678-4abc-8def-0000000000ab",  # a mobile across two groups
+           "0d2c52c9-c798-41bf-875b-13912345678a"]  # a mobile in the last group
+    for uuid in ids:
+        assert mask_text(f"运行 {uuid}。") == f"运行 {uuid}。"
+    out = mask_text(f"客户13812345678 运行{run_id} 身份证110101199003071234")
+    assert out == f"客户138****5678 运行{run_id} 身份证110101********1234"
+    assert find_unmasked(run_id) == []
+
+
+def test_a_number_right_beside_a_uuid_is_still_masked_and_every_number_of_the_text_is():
+    """The UUID's span is its own: a number ending where a UUID begins, or beginning where one ends, is
+    personal data as anywhere else; and a text with a UUID keeps all of its other parts."""
+    before, after = "a1b2c3d4-0000-4000-8000-000000000000", "00000000-0000-4000-8000-0000000000ab"
+    assert mask_text(f"13812345678{before}") == f"138****5678{before}"
+    assert mask_text(f"{after}13912345678") == f"{after}139****5678"
+    text = f"甲13812345678，乙13912345678，运行 {after}，丙13700001111。"
+    assert mask_text(text) == f"甲138****5678，乙139****5678，运行 {after}，丙137****1111。"

@@ -59,3 +59,26 @@ def test_p4_gate_pass_code_is_stable_secret_and_one_time():
     assert gate_decision(code, code, True, ok, "released") == ("refused", "出门证已使用（一次有效）")
     assert gate_decision(code, code, False, ok | {"spec_matches": False}, "released") == ("refused", "货物与出门证不符：规格")
     assert gate_decision(code, code, False, ok, "refused", "无人签收") == ("refused", "无人签收")
+
+
+def test_p3_the_report_to_finance_lists_the_totals_each_product_and_every_exception_or_none():
+    from models.samples import month_totals_summary
+
+    totals = {"month": "2026-10", "issues": 3, "quantity": 4, "weight_kg": "4.300",
+              "lines": [{"product": "32S", "size_label": "半纱", "quantity": 3, "weight_kg": "2.400"},
+                        {"product": "40S", "size_label": "整纱", "quantity": 1, "weight_kg": "1.900"}],
+              "differences": [{"case_no": "YP-1", "approved": 3, "issued": 2}, {"case_no": "YP-4", "approved": 1, "issued": 5}],
+              "unissued": ["YP-2", "YP-3"], "no_gate_check": ["YP-5", "YP-6"],
+              "stock_mismatches": [{"case_no": "YP-7", "counted": 6, "warehouse_ledger": 0, "requisition": 0},
+                                   {"case_no": "YP-8", "counted": 2, "warehouse_ledger": None, "requisition": None}]}
+    assert month_totals_summary(totals) == {
+        "月份": "2026-10", "发放次数": 3, "数量（个）": 4, "重量（kg）": "4.300",
+        "32S / 半纱": "3 个，2.400 kg", "40S / 整纱": "1 个，1.900 kg",
+        "与审批单数量不符": "YP-1 批 3 发 2；YP-4 批 1 发 5",
+        "已批未发": "YP-2、YP-3",
+        "已发放未经门卫核验放行（P4）": "YP-5、YP-6",
+        "库存取样与仓库台账不符（P5）": "YP-7 汇总 6 台账 0 领用单 0；YP-8 汇总 2 台账 未登记 领用单 无"}
+    quiet = totals | {"lines": [], "differences": [], "unissued": [], "no_gate_check": [], "stock_mismatches": []}
+    assert month_totals_summary(quiet) == {
+        "月份": "2026-10", "发放次数": 3, "数量（个）": 4, "重量（kg）": "4.300", "与审批单数量不符": "无", "已批未发": "无",
+        "已发放未经门卫核验放行（P4）": "无", "库存取样与仓库台账不符（P5）": "无"}

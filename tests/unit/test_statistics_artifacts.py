@@ -1,25 +1,22 @@
 """S4: what the scheduled statistics (flows/statistics.py) leave where process owners look — the report's
 tables as Prefect artifacts, cut and masked — and the run's name naming its period (docs/testing.md,
-session 15). Prefect's artifact calls are recorded, not sent."""
+session 15). The artifacts go to the recording fake of the services' `RunArtifacts`."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
 
 import flows.statistics as st
 from models.statistics import default_period
+from tasks.platform.artifacts import RecordingArtifacts
 from tasks.reports.output import RenderedReport
 
 
 @pytest.fixture
-def published(monkeypatch) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {"markdown": [], "table": []}
-    monkeypatch.setattr(st, "create_markdown_artifact", lambda **kw: out["markdown"].append(kw))
-    monkeypatch.setattr(st, "create_table_artifact", lambda **kw: out["table"].append(kw))
-    return out
+def published() -> RecordingArtifacts:
+    return RecordingArtifacts()
 
 
 def report(kind: str, title: str, period: str, *previews: dict) -> RenderedReport:
@@ -34,10 +31,11 @@ EMPTY = {"key": "empty", "title": "升级案件", "note": "", "headers": ["单�
 
 
 def test_s4_the_report_is_one_markdown_artifact_table_by_table_cut_and_masked(published):
-    st.publish_artifacts("monthly", "2026-11", report("monthly", "客诉案件统计表", "2026-11", BY_CATEGORY, EMPTY, OVERDUE))
-    (md,) = published["markdown"]
-    assert md["key"] == "monthly-report" and md["description"] == "《客诉案件统计表》2026-11"
-    assert md["markdown"] == "\n".join([
+    st.publish_artifacts("monthly", "2026-11", report("monthly", "客诉案件统计表", "2026-11", BY_CATEGORY, EMPTY, OVERDUE),
+                         published)
+    assert list(published.latest) == ["monthly-report"] and published.writes["monthly-report"] == 1
+    assert published.descriptions["monthly-report"] == "《客诉案件统计表》2026-11"
+    assert published.latest["monthly-report"] == "\n".join([
         "# 《客诉案件统计表》2026-11", "",
         "## 按投诉类别", "",
         "| 类别 | 件数 | 联系电话 |", "|---|---|---|",
@@ -52,30 +50,25 @@ def test_s4_the_report_is_one_markdown_artifact_table_by_table_cut_and_masked(pu
 
 
 def test_s4_the_first_table_is_also_a_table_artifact_row_by_row_masked(published):
-    st.publish_artifacts("weekly", "2026-W47", report("weekly", "投诉周报", "2026-W47", BY_CATEGORY, EMPTY))
-    (table,) = published["table"]
-    assert table == {"key": "weekly-report-summary", "description": "《投诉周报》2026-W47：按投诉类别", "table": [
+    st.publish_artifacts("weekly", "2026-W47", report("weekly", "投诉周报", "2026-W47", BY_CATEGORY, EMPTY), published)
+    assert published.tables == {"weekly-report-summary": [
         {"类别": "货运", "件数": "2", "联系电话": "138****5678"}, {"类别": "服务|行为", "件数": "1", "联系电话": ""}]}
-    assert published["markdown"][0]["key"] == "weekly-report"
+    assert published.descriptions["weekly-report-summary"] == "《投诉周报》2026-W47：按投诉类别"
+    assert list(published.latest) == ["weekly-report"]
 
 
 def test_s4_a_row_not_matching_its_headers_is_refused_not_cut(published):
     short = BY_CATEGORY | {"rows": [["货运", "2"]]}
     with pytest.raises(ValueError):
-        st.publish_artifacts("analysis", "2026-11", report("analysis", "客户投诉分析报告表", "2026-11", short))
+        st.publish_artifacts("analysis", "2026-11", report("analysis", "客户投诉分析报告表", "2026-11", short), published)
+    assert published.tables == {}
 
 
-def test_the_run_is_named_after_the_period_given_or_the_one_it_reports_on_by_default(monkeypatch):
-    runtime = SimpleNamespace(flow_name="monthly-statistics", parameters={"month": "2026-09"})
-    monkeypatch.setattr(st, "flow_run", runtime)
-    assert st.run_name("monthly", "month")() == "monthly-statistics-2026-09"
-    now = datetime.now(timezone.utc)
+def test_a_run_reports_on_the_period_given_or_by_default_on_the_one_before_now():
+    now = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)  # a Wednesday
+    assert st.period_of_run("monthly", "month", {"month": "2026-09"}, now) == "2026-09"
     for params in ({"month": None}, {}, None, {"week": "2026-W40"}):
-        runtime.parameters = params
-        assert st.run_name("monthly", "month")() == f"monthly-statistics-{default_period('monthly', now)}"
-    runtime.flow_name, runtime.parameters = "weekly-report", {"week": "2026-W40"}
-    assert st.run_name("weekly", "week")() == "weekly-report-2026-W40"
-    runtime.parameters = {}
-    assert st.run_name("weekly", "week")() == f"weekly-report-{default_period('weekly', now)}"
-    runtime.flow_name = "analysis-report"
-    assert st.run_name("analysis", "month")() == f"analysis-report-{default_period('analysis', now)}"
+        assert st.period_of_run("monthly", "month", params, now) == "2026-10"
+    assert st.period_of_run("weekly", "week", {"week": "2026-W40"}, now) == "2026-W40"
+    assert st.period_of_run("weekly", "week", {}, now) == "2026-W47"
+    assert st.period_of_run("analysis", "month", None, now) == default_period("analysis", now) == "2026-11"
