@@ -13,7 +13,7 @@ from models.grievance_answers import (CustomerDecisionReply, GrievanceForm, Obje
 from models.business_days import add_business_days
 from models.grievance import NO_PROMISE
 from tests.flows.harness import GM, PENDING, PRODUCTION, PRODUCTION_HEAD, SALESPERSON, answer
-from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, OTHER_SALESPERSON, chain, file
+from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, OTHER_SALESPERSON, at, chain, file
 
 APPROVE = Decision(decision="approve")
 CHAIRMAN = "dong.cheng@huajin.example"
@@ -130,8 +130,8 @@ def person_objects_and_petitions(consolidated: dict, *, objection: str, follow_u
         "opinion-person-1-petition-answer": PetitionAnswer(decision="maintained", answer="维持原决定")})
 
 
-def test_the_person_complained_about_is_told_objects_to_the_handler_and_petitions(office):
-    run = office.run(grievance, file(office), person_objects_and_petitions(
+def test_the_person_complained_about_is_told_objects_to_the_handler_and_petitions(office, prepared):
+    run = office.resume(at(prepared, "consolidation"), person_objects_and_petitions(
         {"fines": "韩雪: 600"}, objection="当班已按规程检查皮辊", follow_up="已面谈，本人仍不同意",
         reasons="当班已按规程检查", forward="维持"))
     told = run.step("opinion-person-1")
@@ -144,7 +144,7 @@ def test_the_person_complained_about_is_told_objects_to_the_handler_and_petition
         "petition_filed:opinion-person-1-petition", "petition_answered:opinion-person-1-petition"]
     assert run.case.data["decision"]["fines"][0]["amount"] == "600.00"  # maintained: final
 
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "consolidation": answer(CONSOLIDATED.model_copy(update={"cause": "human_negligence", "fines": "韩雪: 600"}),
                                 hours=2),
         "opinion-person-1": PersonalOpinionReply(decision="objects", objection="不同意"),
@@ -234,9 +234,9 @@ def test_the_gms_changed_fine_outside_the_basis_is_asked_again_and_applies_befor
                                                     "state": "answered"})
 
 
-def test_a_gm_who_maintains_the_decision_keeps_the_fine_whatever_is_typed_in_its_fines(office):
+def test_a_gm_who_maintains_the_decision_keeps_the_fine_whatever_is_typed_in_its_fines(office, prepared):
     """C19: only a changed decision changes the fine; the GM's answer is final either way."""
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "objection-production": Petition(decision="petition", subject="penalty", reasons="不同意",
                                          change_asked="免于罚扣"),
         "objection-production-forward": PetitionForward(opinion="维持"),
@@ -298,12 +298,12 @@ def test_the_forms_own_salesperson_fined_as_a_person_objects_and_their_own_petit
     assert_forwarded_and_answered_as_the_petitioners(run, "opinion-person-1-petition", OTHER_SALESPERSON)
 
 
-def test_the_gm_office_clerk_complained_about_never_handles_their_own_objection_or_petition(office):
+def test_the_gm_office_clerk_complained_about_never_handles_their_own_objection_or_petition(office, prepared):
     """C19 with recusal: the person complained about is the GM office's own clerk — their objection is followed up,
     and their 《签呈》 forwarded, by their superior, not by themselves."""
     from tests.flows.harness import DEPUTY_GM
 
-    run = office.run(grievance, file(office), person_objects_and_petitions(
+    run = office.resume(at(prepared, "consolidation"), person_objects_and_petitions(
         {"responsible_persons": "谢宁", "fines": "谢宁: 600"}, objection="登记无误", follow_up="本人仍不同意",
         reasons="登记无误", forward="请裁定"))
     assert run.step("opinion-person-1").assignee == GM_OFFICE and run.result == "closed"

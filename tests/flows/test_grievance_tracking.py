@@ -9,7 +9,7 @@ from models.business_days import TZ, add_business_days
 from models.grievance import NO_PROMISE
 from models.grievance_answers import EffectCheck, ImprovementDone
 from tests.flows.harness import BACK_OFFICE, GM, PENDING, PRODUCTION, QUALITY_LEAD, answer
-from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, chain, file
+from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, at, chain, file
 
 
 def test_the_gm_sees_the_investigation_by_three_business_days_after_the_plan_and_the_case_keeps_his_instruction(office):
@@ -64,20 +64,20 @@ def test_the_improvement_is_the_decisions_not_the_salespersons_request_and_its_d
     assert check.title == "效果确认（质量管理部）"
 
 
-def test_an_owner_the_org_does_not_know_leaves_the_improvement_to_production(office):
+def test_an_owner_the_org_does_not_know_leaves_the_improvement_to_production(office, prepared):
     """C18: the GM office names the owner by email or name; one the org directory does not know (an outside
     worker) leaves the measure to production's first holder rather than to nobody."""
     outside = CONSOLIDATED.model_copy(update={"improvement_owner": "外协厂李工"})
-    run = office.run(grievance, file(office), chain(consolidation=answer(outside, hours=2)))
+    run = office.resume(at(prepared, "consolidation"), chain(consolidation=answer(outside, hours=2)))
     assert run.result == "closed" and run.step("improvement").assignee == PRODUCTION
     assert run.case.data["decision"]["improvement_owner"] == "外协厂李工"
 
 
-def test_an_improvement_due_at_the_very_moment_it_is_asked_gives_a_business_day(office):
+def test_an_improvement_due_at_the_very_moment_it_is_asked_gives_a_business_day(office, prepared):
     """C18: the measure is due by 17:30 of its due date; asked at that very moment (the consolidation came in at
     17:30 on the due date), the owner still gets a business day rather than a task already due."""
     today = CONSOLIDATED.model_copy(update={"improvement_due": "2026-11-25"})
-    run = office.run(grievance, file(office), chain(consolidation=answer(today, hours=7.5), improvement=PENDING))
+    run = office.resume(at(prepared, "consolidation"), chain(consolidation=answer(today, hours=7.5), improvement=PENDING))
     t = run.task("improvement")
     assert t.created_at == datetime(2026, 11, 25, 17, 30, tzinfo=TZ)
     assert t.due_at == add_business_days(t.created_at, 1, office.svc.calendar) and t.due_at > t.created_at
