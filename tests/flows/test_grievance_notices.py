@@ -8,14 +8,14 @@ from models.business_days import add_business_days
 from models.grievance import CAUSE_LABELS
 from models.grievance_answers import Petition, PersonalOpinionReply
 from tests.flows.harness import PENDING, PRODUCTION, PRODUCTION_HEAD, SALESPERSON, answer
-from tests.flows.test_grievance import CONSOLIDATED, chain, file
+from tests.flows.test_grievance import CONSOLIDATED, at, chain, file
 
 
-def test_each_responsible_unit_and_each_person_of_ours_is_told_what_concerns_them(office):
+def test_each_responsible_unit_and_each_person_of_ours_is_told_what_concerns_them(office, prepared):
     decided = CONSOLIDATED.model_copy(update={"cause": "human_negligence", "responsible_units": "生产部",
                                               "responsible_persons": "张外协、韩雪、林涛",
                                               "fines": "生产部: 500\n韩雪: 600"})
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "consolidation": answer(decided, hours=2),
         "opinion-person-1": None,  # 张外协 is nobody of ours: never asked
         "opinion-person-2": PersonalOpinionReply(decision="accepted"),
@@ -47,8 +47,8 @@ def test_each_responsible_unit_and_each_person_of_ours_is_told_what_concerns_the
     assert unfined.summary["对您的处理意见"] == f"{cause}；责任人员：林涛；罚扣：无"
 
 
-def test_a_decision_without_fines_tells_the_unit_so(office):
-    run = office.run(grievance, file(office), chain(**{
+def test_a_decision_without_fines_tells_the_unit_so(office, prepared):
+    run = office.resume(at(prepared, "consolidation"), chain(**{
         "consolidation": answer(CONSOLIDATED.model_copy(update={"fines": "", "responsible_persons": ""}), hours=2)}))
     assert [s for s in run.steps if s.startswith(("objection-", "opinion-person-"))] == ["objection-production"]
     unit = run.step("objection-production")

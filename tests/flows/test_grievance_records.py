@@ -10,7 +10,7 @@ from models.business_days import TZ, add_business_days
 from models.grievance import QUANTITY_PENDING_TEXT
 from models.grievance_answers import CustomerDecisionReply, EffectCheck, GrievanceForm, ImprovementDone, QuantityEntry
 from tests.flows.harness import GM, PENDING, PRODUCTION, PRODUCTION_HEAD, QUALITY_LEAD, SALESPERSON
-from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, chain, file
+from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, at, chain, file
 
 REJECTED = CustomerDecisionReply(decision="rejected", passed_on_via="phone", note="客户要求全额退货")
 
@@ -33,11 +33,11 @@ def test_the_decision_stores_handling_responsibility_improvement_loss_and_fines_
         "penalty_basis_version": "2026-11-example"}
 
 
-def test_a_consolidation_the_bases_refuse_goes_back_prefilled_and_due_in_a_business_day(office):
+def test_a_consolidation_the_bases_refuse_goes_back_prefilled_and_due_in_a_business_day(office, prepared):
     """C18: the GM office's consolidation with a fine beyond the penalty basis comes back to it the next business
     day, its own figures pre-filled to correct."""
     over = CONSOLIDATED.model_copy(update={"fines": "生产部: 1200"})
-    run = office.run(grievance, file(office), chain(**{"consolidation": over, "consolidation-bases-2": PENDING}))
+    run = office.resume(at(prepared, "consolidation"), chain(**{"consolidation": over, "consolidation-bases-2": PENDING}))
     t = run.task("consolidation-bases-2")
     assert t.assignee == GM_OFFICE and t.due_at == add_business_days(t.created_at, 1, office.svc.calendar)
     assert t.answer == over.model_dump(mode="json", exclude={"decision", "comment", "code", "decided_by"})
@@ -105,10 +105,10 @@ def test_the_tracked_improvement_goes_to_its_owner_by_its_due_date_and_quality_c
                       ("effect_checked:2", QUALITY_LEAD, {"effective": True})]
 
 
-def test_an_improvement_due_date_already_past_gives_a_business_day(office):
+def test_an_improvement_due_date_already_past_gives_a_business_day(office, prepared):
     """C18: a due date the GM office set in the past leaves the owner one business day, not an overdue task."""
     past = CONSOLIDATED.model_copy(update={"improvement_due": "2026-11-20"})
-    run = office.run(grievance, file(office), chain(consolidation=past, improvement=PENDING))
+    run = office.resume(at(prepared, "consolidation"), chain(consolidation=past, improvement=PENDING))
     t = run.task("improvement")
     assert t.due_at == add_business_days(t.created_at, 1, office.svc.calendar)
 

@@ -10,7 +10,7 @@ from models.business_days import add_business_days
 from models.grievance_answers import (FormRevision, GmRuling, GrievanceRegistration, ManagerInstruction,
                                       ProductionAnalysis)
 from tests.flows.harness import DEPUTY_SALES_MANAGER, GM, PENDING, PRODUCTION, PRODUCTION_HEAD, QUALITY_LEAD, answer
-from tests.flows.test_grievance import GM_OFFICE, chain, file
+from tests.flows.test_grievance import GM_OFFICE, at, chain, file
 
 QUALITY = chain()["quality"]
 PRODUCED = chain()["production"]
@@ -42,8 +42,8 @@ def test_each_step_done_and_each_return_is_recorded_with_its_author_step_and_com
     assert opinion.data == {"step": 7, "title": "总经理室综合意见", "state": ["investigating", "deciding"]}
 
 
-def test_an_approvers_rejection_without_a_comment_says_so_to_the_previous_author(office):
-    run = office.run(grievance, file(office), chain(**{
+def test_an_approvers_rejection_without_a_comment_says_so_to_the_previous_author(office, prepared):
+    run = office.resume(at(prepared, "instruct-deputy-sales-manager"), chain(**{
         "instruct-deputy-sales-manager": Decision(decision="reject"), "opinion-2": chain()["opinion"],
         "instruct-deputy-sales-manager-2": Decision(decision="approve")}))
     assert run.step("opinion-2").summary["被退回"] == "依核决权限批示处理意见：（未填写）"
@@ -76,12 +76,12 @@ def test_the_salesperson_revising_a_returned_form_sees_why_and_the_gm_office_see
     assert run.step("register-2").summary["业务员补正"] == "（已补正）"
 
 
-def test_the_gm_rules_on_a_third_return_seeing_the_step_and_why_and_later_returns_count_afresh(office):
+def test_the_gm_rules_on_a_third_return_seeing_the_step_and_why_and_later_returns_count_afresh(office, prepared):
     """C16: the third return of a step goes to the GM with the step and the comment (none written: said so);
     the GM's ruling without a comment keeps the draft going; after it the step's returns count from zero
     again — two more go back to the author before the GM would be asked again."""
     reject, opinion = Decision(decision="reject"), chain()["opinion"]
-    run = office.run(grievance, file(office), chain(**{
+    run = office.resume(at(prepared, "instruct-deputy-sales-manager"), chain(**{
         "instruct-deputy-sales-manager": reject, "opinion-2": opinion, "instruct-deputy-sales-manager-2": reject,
         "opinion-3": opinion, "instruct-deputy-sales-manager-3": reject,
         "gm-ruling-instruct-deputy-sales-manager-3": GmRuling(decision="upheld"),
