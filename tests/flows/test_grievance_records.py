@@ -15,11 +15,11 @@ from tests.flows.test_grievance import CONSOLIDATED, GM_OFFICE, at, chain, file
 REJECTED = CustomerDecisionReply(decision="rejected", passed_on_via="phone", note="客户要求全额退货")
 
 
-def test_the_decision_stores_handling_responsibility_improvement_loss_and_fines_with_the_bases_versions(office):
+def test_the_decision_stores_handling_responsibility_improvement_loss_and_fines_with_the_bases_versions(office, prepared):
     """C18: the decision as stored — what R9, the notices (C19), the tracking and the month's figures (S1, S6)
     read later — holds the handling by the approved proposal and everything the GM office consolidated, the
     loss by the basis with its breakdown and the fines, each with the basis version."""
-    run = office.run(grievance, file(office), chain())
+    run = office.resume(at(prepared, "consolidation"), chain())
     assert run.case.data["decision"] == {
         "handling": "return", "unit_price": "32.00", "amount": "9600.00", "approvers": ["deputy_sales_manager", "deputy_gm"],
         "result": "同意退货 300 kg，赔付运费", "cause": "our_quality", "cause_label": "本公司品质问题",
@@ -44,9 +44,9 @@ def test_a_consolidation_the_bases_refuse_goes_back_prefilled_and_due_in_a_busin
     assert t.answer["fines"] == "生产部: 1200" and "decision" not in t.answer
 
 
-def test_the_gms_instruction_on_the_investigation_is_recorded_with_its_author(office):
+def test_the_gms_instruction_on_the_investigation_is_recorded_with_its_author(office, prepared):
     """C6 inside the chain: the GM's 批示 on the investigation is an event of the case, by the GM."""
-    run = office.run(grievance, file(office), chain())
+    run = office.resume(at(prepared, "consolidation"), chain())
     (recorded,) = run.events("gm_instruction_recorded")
     assert (recorded.actor, recorded.data) == (GM, {"instruction": "同意调查结论，按对策执行"})
 

@@ -100,16 +100,10 @@ def test_each_ineffective_check_asks_the_owner_again_and_the_case_closes_on_the_
     assert run.step("improvement-3").assignee == PRODUCTION and run.step("effect-check-3").summary["落实情况"] == "更换原料批次"
 
 
-def test_c18_the_tracked_measure_is_reminded_on_its_due_date(office):
+def test_c18_the_tracked_measure_is_reminded_on_its_due_date(office, prepared):
     """C18: "a tracked measure is reminded on its due date" — the owner's task is due at 17:30 on the due date
     (2026-12-20) and reminded at 08:30 that day, not halfway from the decision (the escalation stays at the due time)."""
-    from datetime import datetime
-
-    from flows.grievance.chain import grievance
-    from models.business_days import TZ
-    from tests.flows.test_grievance import chain, file
-
-    run = office.run(grievance, file(office), chain())
+    run = office.resume(at(prepared, "consolidation"), chain())
     task = office.svc.store.get_task(run.step("improvement").task_id)
     assert task.due_at == datetime(2026, 12, 20, 17, 30, tzinfo=TZ)
     assert task.remind_at == datetime(2026, 12, 20, 8, 30, tzinfo=TZ)
